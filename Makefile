@@ -1,0 +1,56 @@
+# The two set-up commands are `make run` and `make test`; see README.md.
+SHELL   := bash
+GO      ?= go
+APP     := build/app
+AZURITE := tools/node_modules/.bin/azurite
+PORT    ?= 7071
+
+.PHONY: run test stage package functions bench clean tools
+
+## tools: install Azurite into tools/node_modules (pinned in tools/package.json)
+tools: $(AZURITE)
+$(AZURITE): tools/package.json
+	cd tools && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+## functions: rewrite host.json and functions/*/function.json from the Go function table
+functions:
+	$(GO) run ./handler/cmd/funcgen -root . -dir functions -transport servicebus
+
+## stage: build the handler and a local app root in build/app (Storage queue triggers for Azurite)
+stage:
+	rm -rf $(APP) && mkdir -p $(APP)
+	CGO_ENABLED=0 $(GO) build -o $(APP)/handler ./handler
+	$(GO) run ./handler/cmd/funcgen -root $(APP) -dir "" -transport storage
+	if [ -f local.settings.json ]; then cp local.settings.json $(APP)/; else cp local.settings.example.json $(APP)/local.settings.json; fi
+	$(GO) build -o build/funchost ./handler/cmd/funchost
+
+## run: Azurite (data in .azurite/) + the local Functions host + the handler on http://127.0.0.1:$(PORT)
+run: $(AZURITE) stage
+	mkdir -p .azurite
+	$(AZURITE) --silent --skipApiVersionCheck --loose --location .azurite \
+	  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 & \
+	azpid=$$!; trap "kill $$azpid 2>/dev/null" EXIT; \
+	for i in $$(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/10002) 2>/dev/null && break; sleep 0.1; done; \
+	echo "Azurite: blob :10000, queue :10001, table :10002 (data in .azurite/)"; \
+	build/funchost -app $(APP) -addr 127.0.0.1:$(PORT)
+
+## test: vet, then unit and integration tests on a private Azurite that this target starts and stops
+test: $(AZURITE)
+	$(GO) vet ./...
+	tools/with-azurite.sh $(GO) test -count=1 ./...
+
+## bench: benchmarks (cold start and idle memory of the handler, among others)
+bench: $(AZURITE)
+	tools/with-azurite.sh $(GO) test -run '^$$' -bench . -benchmem ./...
+
+## package: linux/amd64 zip ready for deployment (host.json, function folders, handler)
+package: functions
+	rm -rf build/package && mkdir -p build/package
+	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/package/handler ./handler
+	cp host.json build/package/ && cp -r functions/. build/package/
+	$(GO) run ./handler/cmd/pack -dir build/package -out build/mailmerge.zip
+	@echo "build/mailmerge.zip"
+
+clean:
+	rm -rf build .azurite

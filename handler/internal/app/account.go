@@ -1,0 +1,326 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+)
+
+// accountView is an account as the API shows it.
+type accountView struct {
+	TenantID          string    `json:"tenantId"`
+	ObjectID          string    `json:"objectId"`
+	Email             string    `json:"email"`
+	DisplayName       string    `json:"displayName"`
+	NotificationEmail string    `json:"notificationEmail"`
+	Status            string    `json:"status"`
+	CreatedAt         time.Time `json:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt"`
+}
+
+func viewAccount(a store.Account) accountView {
+	v := accountView{
+		TenantID:          a.Key.TenantID,
+		ObjectID:          a.Key.ObjectID,
+		Email:             a.Email,
+		DisplayName:       a.DisplayName,
+		NotificationEmail: a.NotificationEmail,
+		Status:            "active",
+		CreatedAt:         a.CreatedAt,
+		UpdatedAt:         a.UpdatedAt,
+	}
+	if v.NotificationEmail == "" {
+		v.NotificationEmail = a.Email
+	}
+	if a.Deleting() {
+		v.Status = "deleting"
+	}
+	return v
+}
+
+func keyOf(p identity.Principal) store.AccountKey {
+	return store.AccountKey{TenantID: p.TenantID, ObjectID: p.ObjectID}
+}
+
+// installRequest is what the add-in tells about its environment. Every field
+// is optional; the values only go into the expiring debug entry.
+type installRequest struct {
+	Host         string `json:"host,omitempty"`
+	Platform     string `json:"platform,omitempty"`
+	HostVersion  string `json:"hostVersion,omitempty"`
+	AddinVersion string `json:"addinVersion,omitempty"`
+}
+
+type installResponse struct {
+	Account accountView `json:"account"`
+	Created bool        `json:"created"`
+	Graph   graphStatus `json:"graph"`
+}
+
+// graphStatus says whether we can send mail for the account.
+type graphStatus struct {
+	Consent string `json:"consent"`
+	Message string `json:"message"`
+}
+
+// install creates the account on first sign-in (or refreshes its sign-in
+// address) and writes an expiring debug entry about the add-in's environment.
+func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	var req installRequest
+	if err := decode(w, r, &req, true); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	for _, s := range []string{req.Host, req.Platform, req.HostVersion, req.AddinVersion} {
+		if utf8.RuneCountInString(s) > 100 {
+			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "field_too_long", "install fields are at most 100 characters"))
+			return
+		}
+	}
+	ctx := r.Context()
+	now := a.Now().UTC()
+	acct, created, err := a.ensureAccount(ctx, p, now)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	detail, _ := json.Marshal(map[string]any{
+		"host":         req.Host,
+		"platform":     req.Platform,
+		"hostVersion":  req.HostVersion,
+		"addinVersion": req.AddinVersion,
+		"userAgent":    truncate(r.UserAgent(), 300),
+		"clientApp":    p.ClientApp,
+		"tokenVersion": p.TokenVersion,
+		"created":      created,
+	})
+	entry := store.DebugEntry{Kind: "install", Detail: string(detail), CreatedAt: now, ExpiresAt: now.Add(a.DebugLogRetention)}
+	if err := a.Store.AddDebugEntry(ctx, acct.Key, entry); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.Logger.InfoContext(ctx, "install check", "created", created)
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	encode(w, status, installResponse{
+		Account: viewAccount(acct),
+		Created: created,
+		// Delegated Graph access is set up with the sending pipeline; until a
+		// token is stored we cannot send and say so.
+		Graph: graphStatus{Consent: "missing", Message: "no Microsoft Graph access is stored for this account yet"},
+	})
+}
+
+// ensureAccount returns the caller's account, creating it on first sign-in.
+func (a *App) ensureAccount(ctx context.Context, p identity.Principal, now time.Time) (store.Account, bool, error) {
+	for range 3 {
+		acct, err := a.Store.Account(ctx, keyOf(p))
+		if apperr.Is(err, apperr.NotFound) {
+			acct = store.Account{Key: keyOf(p), Email: p.Email, DisplayName: p.Name, CreatedAt: now, UpdatedAt: now}
+			err = a.Store.CreateAccount(ctx, acct)
+			if apperr.Is(err, apperr.Conflict) {
+				continue // created concurrently: read it
+			}
+			return acct, err == nil, err
+		}
+		if err != nil {
+			return store.Account{}, false, err
+		}
+		if acct.Deleting() {
+			return store.Account{}, false, apperr.E(apperr.Conflict, "account_deleting", "this account is being deleted; try again in a few minutes to start afresh")
+		}
+		if acct.Email == p.Email {
+			return acct, false, nil
+		}
+		// The sign-in address changed (a renamed mailbox): keep it current.
+		acct.Email, acct.UpdatedAt = p.Email, now
+		err = a.Store.UpdateAccount(ctx, acct)
+		if apperr.Is(err, apperr.Conflict) {
+			continue
+		}
+		return acct, false, err
+	}
+	return store.Account{}, false, apperr.E(apperr.Transient, "busy", "the account changed while we were updating it; try again")
+}
+
+func (a *App) getMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	acct, err := a.Store.Account(r.Context(), keyOf(p))
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	encode(w, http.StatusOK, viewAccount(acct))
+}
+
+// patchRequest holds the fields a person may correct. A null or empty
+// notificationEmail goes back to the sign-in address.
+type patchRequest struct {
+	DisplayName       *string          `json:"displayName"`
+	NotificationEmail *json.RawMessage `json:"notificationEmail"`
+}
+
+func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	var req patchRequest
+	if err := decode(w, r, &req, false); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	name, email, err := validatePatch(req)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	ctx := r.Context()
+	for range 3 {
+		acct, err := a.Store.Account(ctx, keyOf(p))
+		if err != nil {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+		if acct.Deleting() {
+			writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "account_deleting", "this account is being deleted"))
+			return
+		}
+		if name != nil {
+			acct.DisplayName = *name
+		}
+		if email != nil {
+			acct.NotificationEmail = *email
+		}
+		acct.UpdatedAt = a.Now().UTC()
+		err = a.Store.UpdateAccount(ctx, acct)
+		if apperr.Is(err, apperr.Conflict) {
+			continue
+		}
+		if err != nil {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+		encode(w, http.StatusOK, viewAccount(acct))
+		return
+	}
+	writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "busy", "the account kept changing; try again"))
+}
+
+// validatePatch checks the corrections and returns the values to store.
+func validatePatch(req patchRequest) (name, email *string, err error) {
+	if req.DisplayName == nil && req.NotificationEmail == nil {
+		return nil, nil, apperr.E(apperr.Invalid, "nothing_to_change", "send displayName and/or notificationEmail")
+	}
+	if req.DisplayName != nil {
+		n := strings.TrimSpace(*req.DisplayName)
+		switch {
+		case n == "":
+			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "displayName must not be empty")
+		case utf8.RuneCountInString(n) > 100:
+			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "displayName is at most 100 characters")
+		case strings.IndexFunc(n, unicode.IsControl) >= 0:
+			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "displayName must not contain control characters")
+		}
+		name = &n
+	}
+	if req.NotificationEmail != nil {
+		var s *string
+		if err := json.Unmarshal(*req.NotificationEmail, &s); err != nil {
+			return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "notificationEmail must be a string or null")
+		}
+		e := ""
+		if s != nil {
+			e = strings.TrimSpace(*s)
+		}
+		if e != "" {
+			addr, perr := mail.ParseAddress(e)
+			if perr != nil || addr.Address != e || len(e) > 254 || !strings.Contains(e[strings.LastIndex(e, "@"):], ".") {
+				return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "notificationEmail must be a plain address like name@example.com")
+			}
+		}
+		email = &e
+	}
+	return name, email, nil
+}
+
+type accountDeleteMessage struct {
+	TenantID string `json:"tenantId"`
+	ObjectID string `json:"objectId"`
+}
+
+// deleteMe records the deletion, marks the account, and hands the work to the
+// account-delete worker. The record comes first: if anything after it fails,
+// the retention timer still finds and finishes the deletion.
+func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	ctx := r.Context()
+	acct, err := a.Store.Account(ctx, keyOf(p))
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	now := a.Now().UTC()
+	if !acct.Deleting() {
+		if err := a.Store.RecordDeletion(ctx, store.Deletion{Account: acct.Key, RequestedAt: now}); err != nil {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+		acct.DeletionRequestedAt, acct.UpdatedAt = now, now
+		if err := a.Store.UpdateAccount(ctx, acct); err != nil && !apperr.Is(err, apperr.Conflict) {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+	}
+	if err := a.enqueueDeletion(ctx, acct.Key); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.Logger.InfoContext(ctx, "account deletion requested")
+	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "your account and everything stored for it are being deleted"})
+}
+
+func (a *App) enqueueDeletion(ctx context.Context, k store.AccountKey) error {
+	body, _ := json.Marshal(accountDeleteMessage{TenantID: k.TenantID, ObjectID: k.ObjectID})
+	return a.Queue.Send(ctx, queue.Message{Queue: queue.AccountDelete, Body: body})
+}
+
+// deleteAccountWorker deletes everything an account has. Each step tolerates
+// what an earlier, interrupted run already deleted; the deletion record goes
+// last.
+func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
+	var msg accountDeleteMessage
+	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.TenantID == "" || msg.ObjectID == "" {
+		return apperr.E(apperr.Invalid, "bad_message", "account-delete message must be {\"tenantId\",\"objectId\"}")
+	}
+	k := store.AccountKey{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
+	debug, err := a.Store.DeleteDebugEntries(ctx, k)
+	if err != nil {
+		return err
+	}
+	if err := a.Store.DeleteAccountRow(ctx, k); err != nil {
+		return err
+	}
+	if err := a.Store.FinishDeletion(ctx, k); err != nil {
+		return err
+	}
+	a.Logger.InfoContext(ctx, "account deleted", "debugEntries", debug, "delivery", m.DeliveryCount)
+	return nil
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -1,0 +1,73 @@
+package app
+
+import (
+	"net/http"
+	"sort"
+	"strings"
+
+	"mailmerge/handler/internal/identity"
+)
+
+// authedFunc is a handler for a signed-in caller.
+type authedFunc func(w http.ResponseWriter, r *http.Request, p identity.Principal)
+
+// route is one API route. Deny by default: a route runs authed after a valid
+// token, and only a route that sets public instead is reachable without one.
+type route struct {
+	method  string
+	pattern string
+	authed  authedFunc
+	public  http.HandlerFunc
+}
+
+// routes is every API route, in the order of DESIGN §3. The OpenAPI document
+// lists exactly these (a test checks it).
+func (a *App) routes() []route {
+	return []route{
+		{method: "GET", pattern: "/v1/openapi.json", public: serveOpenAPI},
+		{method: "POST", pattern: "/v1/install", authed: a.install},
+		{method: "GET", pattern: "/v1/me", authed: a.getMe},
+		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},
+		{method: "DELETE", pattern: "/v1/me", authed: a.deleteMe},
+	}
+}
+
+// guard wraps a route with authentication unless it is public.
+func (a *App) guard(rt route) http.Handler {
+	if rt.public != nil {
+		return rt.public
+	}
+	authed := rt.authed
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := a.Auth.FromRequest(r)
+		if err != nil {
+			a.Logger.InfoContext(r.Context(), "sign-in refused", "route", rt.pattern, "error", err.Error())
+			writeError(w, r, a.Logger, err)
+			return
+		}
+		authed(w, r, p)
+	})
+}
+
+// allowedMethods groups the routes' methods by path, for 405 answers.
+func allowedMethods(routes []route) map[string]string {
+	byPath := map[string][]string{}
+	for _, rt := range routes {
+		byPath[rt.pattern] = append(byPath[rt.pattern], rt.method)
+	}
+	out := map[string]string{}
+	for p, ms := range byPath {
+		sort.Strings(ms)
+		out[p] = strings.Join(ms, ", ")
+	}
+	return out
+}
+
+func methodNotAllowed(allow string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		encode(w, http.StatusMethodNotAllowed, errorBody{Error: errorDetail{
+			Code: "method_not_allowed", Message: r.Method + " is not allowed here; use " + allow,
+		}})
+	})
+}

@@ -1,0 +1,221 @@
+// Package devauth is a development stand-in for Microsoft Entra ID: it
+// publishes a JWKS like Entra's (RSA keys with kid, x5t, n, e, issuer; no
+// alg) and mints v2 access tokens in Entra's format for test users of two
+// tenants. Our production verifier cannot tell it from Entra except by URL.
+package devauth
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// User is a test user.
+type User struct {
+	Login    string `json:"login"`
+	TenantID string `json:"tid"`
+	Tenant   string `json:"tenant"`
+	ObjectID string `json:"oid"`
+	Name     string `json:"name"`
+	Email    string `json:"email"`
+}
+
+// The test tenants.
+const (
+	ContosoTenant  = "3b1f0d2e-7c4a-4e59-9a1b-2f6c8d4e5a01"
+	FabrikamTenant = "8e2d4c6b-1a3f-4b7e-8c9d-0f1e2d3c4b02"
+)
+
+// Users are the test users: two in Contoso, one in Fabrikam.
+var Users = []User{
+	{Login: "alice", TenantID: ContosoTenant, Tenant: "Contoso", ObjectID: "a11ce000-0000-4000-8000-00000000a001", Name: "Alice Contoso", Email: "alice@contoso.example"},
+	{Login: "bob", TenantID: ContosoTenant, Tenant: "Contoso", ObjectID: "b0b00000-0000-4000-8000-00000000b002", Name: "Bob Contoso", Email: "bob@contoso.example"},
+	{Login: "carol", TenantID: FabrikamTenant, Tenant: "Fabrikam", ObjectID: "ca201000-0000-4000-8000-00000000c003", Name: "Carol Fabrikam", Email: "carol@fabrikam.example"},
+}
+
+// FindUser returns the test user with the given login.
+func FindUser(login string) (User, bool) {
+	for _, u := range Users {
+		if u.Login == login {
+			return u, true
+		}
+	}
+	return User{}, false
+}
+
+// Issuer signs tokens with one RSA key and publishes it.
+type Issuer struct {
+	// Authority is the base URL the issuer is reached at; token issuers are
+	// <Authority>/<tid>/v2.0, as Entra's are under login.microsoftonline.com.
+	Authority string
+	// ClientID is the audience of minted tokens: our API's client id.
+	ClientID string
+
+	key *rsa.PrivateKey
+	kid string
+}
+
+// NewIssuer makes a fresh signing key.
+func NewIssuer(authority, clientID string) (*Issuer, error) {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	return &Issuer{Authority: strings.TrimRight(authority, "/"), ClientID: clientID, key: key, kid: keyID(&key.PublicKey)}, nil
+}
+
+// Key returns the signing key, for tests that forge tokens.
+func (i *Issuer) Key() *rsa.PrivateKey { return i.key }
+
+// KeyID returns the kid of the signing key.
+func (i *Issuer) KeyID() string { return i.kid }
+
+func keyID(pub *rsa.PublicKey) string {
+	sum := sha256.Sum256(pub.N.Bytes())
+	return base64.RawURLEncoding.EncodeToString(sum[:16])
+}
+
+// Claims returns the claims Entra puts in a v2 access token for u, valid for
+// an hour from now.
+func (i *Issuer) Claims(u User, now time.Time) jwt.MapClaims {
+	return jwt.MapClaims{
+		"aud":                i.ClientID,
+		"iss":                i.Authority + "/" + u.TenantID + "/v2.0",
+		"iat":                now.Unix(),
+		"nbf":                now.Unix(),
+		"exp":                now.Add(time.Hour).Unix(),
+		"aio":                "dev",
+		"azp":                "00000000-0000-4000-8000-0000000add1a",
+		"azpacr":             "0",
+		"name":               u.Name,
+		"oid":                u.ObjectID,
+		"preferred_username": u.Email,
+		"rh":                 "dev",
+		"scp":                "access_as_user",
+		"sid":                newUUID(),
+		"sub":                subject(u),
+		"tid":                u.TenantID,
+		"uti":                newUUID()[:22],
+		"ver":                "2.0",
+	}
+}
+
+// Sign signs claims with the issuer's key, RS256, with kid set.
+func (i *Issuer) Sign(c jwt.Claims) (string, error) {
+	t := jwt.NewWithClaims(jwt.SigningMethodRS256, c)
+	t.Header["kid"] = i.kid
+	return t.SignedString(i.key)
+}
+
+// Mint returns a valid access token for u.
+func (i *Issuer) Mint(u User) (string, error) {
+	return i.Sign(i.Claims(u, time.Now()))
+}
+
+// jwk is one key as Entra publishes it: no alg member.
+type jwk struct {
+	Kty    string   `json:"kty"`
+	Use    string   `json:"use"`
+	Kid    string   `json:"kid"`
+	X5t    string   `json:"x5t"`
+	N      string   `json:"n"`
+	E      string   `json:"e"`
+	Issuer string   `json:"issuer"`
+	X5c    []string `json:"x5c,omitempty"`
+}
+
+// JWKS returns the key set document.
+func (i *Issuer) JWKS() []byte {
+	pub := &i.key.PublicKey
+	thumb := sha1.Sum(pub.N.Bytes())
+	set := struct {
+		Keys []jwk `json:"keys"`
+	}{Keys: []jwk{{
+		Kty:    "RSA",
+		Use:    "sig",
+		Kid:    i.kid,
+		X5t:    base64.RawURLEncoding.EncodeToString(thumb[:]),
+		N:      base64.RawURLEncoding.EncodeToString(pub.N.Bytes()),
+		E:      base64.RawURLEncoding.EncodeToString(big.NewInt(int64(pub.E)).Bytes()),
+		Issuer: i.Authority + "/{tenantid}/v2.0",
+	}}}
+	b, _ := json.Marshal(set)
+	return b
+}
+
+// Handler serves the issuer: the JWKS at Entra's paths, an OpenID
+// configuration per tenant, and two development endpoints, GET /dev/users and
+// POST /dev/token {"user":"alice"}.
+func (i *Issuer) Handler() http.Handler {
+	mux := http.NewServeMux()
+	keys := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(i.JWKS())
+	}
+	mux.HandleFunc("GET /common/discovery/v2.0/keys", keys)
+	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", keys)
+	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		tid := r.PathValue("tenant")
+		writeJSON(w, http.StatusOK, map[string]any{
+			"issuer":                                i.Authority + "/" + tid + "/v2.0",
+			"jwks_uri":                              i.Authority + "/" + tid + "/discovery/v2.0/keys",
+			"token_endpoint":                        i.Authority + "/" + tid + "/oauth2/v2.0/token",
+			"id_token_signing_alg_values_supported": []string{"RS256"},
+		})
+	})
+	mux.HandleFunc("GET /dev/users", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"users": Users})
+	})
+	mux.HandleFunc("POST /dev/token", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			User string `json:"user"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "send {\"user\":\"alice\"}"})
+			return
+		}
+		u, ok := FindUser(req.User)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "unknown user; GET /dev/users lists them"})
+			return
+		}
+		tok, err := i.Mint(u)
+		if err != nil {
+			writeJSON(w, http.StatusInternalServerError, map[string]any{"error": err.Error()})
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": tok})
+	})
+	return mux
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func subject(u User) string {
+	sum := sha256.Sum256([]byte(u.TenantID + u.ObjectID))
+	return base64.RawURLEncoding.EncodeToString(sum[:])[:43]
+}
+
+func newUUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}

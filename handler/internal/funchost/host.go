@@ -1,0 +1,326 @@
+package funchost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mailmerge/handler/internal/devauth"
+)
+
+// Version is what the local host reports as its host version.
+const Version = "4.1040.0-local"
+
+// Options configure a Host.
+type Options struct {
+	// AppDir is the staged app root.
+	AppDir string
+	// Addr is where HTTP functions are served, 127.0.0.1:7071 by default.
+	Addr string
+	// Logger receives one line per invocation.
+	Logger *slog.Logger
+	// HandlerOutput receives the handler process's stdout and stderr.
+	HandlerOutput io.Writer
+	// Getenv reads the environment, which takes precedence over
+	// local.settings.json as with Core Tools.
+	Getenv func(string) string
+	// Environ is the environment passed on to the handler.
+	Environ []string
+}
+
+// Host runs one staged app.
+type Host struct {
+	opts   Options
+	app    *appRoot
+	logger *slog.Logger
+	client *http.Client
+
+	mu      sync.Mutex
+	port    int
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	httpURL string
+	entra   string
+}
+
+// New loads the staged app.
+func New(opts Options) (*Host, error) {
+	app, err := loadApp(opts.AppDir)
+	if err != nil {
+		return nil, err
+	}
+	if opts.Addr == "" {
+		opts.Addr = "127.0.0.1:7071"
+	}
+	if opts.Getenv == nil {
+		opts.Getenv = os.Getenv
+	}
+	if opts.HandlerOutput == nil {
+		opts.HandlerOutput = os.Stdout
+	}
+	// The host never follows redirects on the handler's behalf.
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	return &Host{opts: opts, app: app, logger: opts.Logger, client: client}, nil
+}
+
+// setting reads an app setting: the environment first, then local.settings.json.
+func (h *Host) setting(name string) string {
+	if v := h.opts.Getenv(name); v != "" {
+		return v
+	}
+	return h.app.Settings[name]
+}
+
+// URL returns the base URL of the HTTP listener once Run has started it.
+func (h *Host) URL() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.httpURL
+}
+
+// EntraURL returns the dev issuer's base URL, or "" when none is served.
+func (h *Host) EntraURL() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.entra
+}
+
+// Run starts everything and blocks until ctx ends. ready is called once the
+// handler answers and the listeners are up.
+func (h *Host) Run(ctx context.Context, ready func()) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	if err := h.startHandler(ctx); err != nil {
+		return err
+	}
+	defer h.stopHandler()
+
+	var wg sync.WaitGroup
+	errc := make(chan error, 4)
+	defer wg.Wait()
+	defer cancel()
+
+	if srv, ln, err := h.entraServer(); err != nil {
+		return err
+	} else if srv != nil {
+		wg.Go(func() { serveUntil(ctx, srv, ln, errc) })
+	}
+
+	ln, err := net.Listen("tcp", h.opts.Addr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", h.opts.Addr, err)
+	}
+	h.mu.Lock()
+	h.httpURL = "http://" + ln.Addr().String()
+	h.mu.Unlock()
+	srv := &http.Server{Handler: h.httpHandler(ctx), ReadHeaderTimeout: 10 * time.Second}
+	wg.Go(func() { serveUntil(ctx, srv, ln, errc) })
+
+	if err := h.startQueues(ctx, &wg); err != nil {
+		return err
+	}
+	if err := h.startTimers(ctx, &wg); err != nil {
+		return err
+	}
+	wg.Go(func() { h.supervise(ctx) })
+
+	if ready != nil {
+		ready()
+	}
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, errc chan<- error) {
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		errc <- err
+	}
+}
+
+// entraServer serves the dev Entra issuer when ENTRA_AUTHORITY points at a
+// loopback http address: the app then trusts tokens minted here.
+func (h *Host) entraServer() (*http.Server, net.Listener, error) {
+	authority := h.setting("ENTRA_AUTHORITY")
+	u, err := url.Parse(authority)
+	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
+		return nil, nil, nil
+	}
+	iss, err := devauth.NewIssuer(authority, h.setting("ENTRA_CLIENT_ID"))
+	if err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", u.Host)
+	if err != nil {
+		return nil, nil, fmt.Errorf("dev issuer: listen %s: %w", u.Host, err)
+	}
+	h.mu.Lock()
+	h.entra = strings.TrimRight(authority, "/")
+	h.mu.Unlock()
+	return &http.Server{Handler: iss.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// startHandler starts the custom handler on a free port and waits until it
+// answers GET / (polled every 25 ms, like the host, for up to 60 s).
+func (h *Host) startHandler(ctx context.Context) error {
+	desc := h.app.Host.CustomHandler.Description
+	port, err := freePort()
+	if err != nil {
+		return err
+	}
+	exe := desc.DefaultExecutablePath
+	if !filepath.IsAbs(exe) {
+		exe = filepath.Join(h.app.Dir, exe)
+	}
+	cmd := exec.Command(exe, desc.Arguments...)
+	cmd.Dir = filepath.Join(h.app.Dir, desc.WorkingDirectory)
+	cmd.Stdout, cmd.Stderr = h.opts.HandlerOutput, h.opts.HandlerOutput
+	cmd.Env = h.handlerEnv(port)
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start handler %s: %w", exe, err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+
+	h.mu.Lock()
+	h.port, h.cmd, h.exited = port, cmd, exited
+	h.mu.Unlock()
+
+	base := "http://127.0.0.1:" + strconv.Itoa(port) + "/"
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("handler exited during start-up (%s)", cmd.ProcessState)
+		case <-ctx.Done():
+			return ctx.Err()
+		default:
+		}
+		resp, err := h.client.Get(base)
+		if err == nil {
+			resp.Body.Close()
+			h.logger.Info("handler ready", "pid", cmd.Process.Pid, "port", port, "ms", time.Since(start).Milliseconds())
+			return nil
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	return errors.New("handler did not answer GET / within 60 s")
+}
+
+func (h *Host) handlerEnv(port int) []string {
+	env := append([]string{}, h.opts.Environ...)
+	present := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		present[k] = true
+	}
+	for k, v := range h.app.Settings {
+		if !present[k] {
+			env = append(env, k+"="+v)
+		}
+	}
+	p := strconv.Itoa(port)
+	return append(env,
+		"FUNCTIONS_CUSTOMHANDLER_PORT="+p,
+		"FUNCTIONS_HTTPWORKER_PORT="+p,
+		"FUNCTIONS_APP_ROOT_PATH="+h.app.Dir,
+	)
+}
+
+// supervise restarts the handler if it dies, as the host restarts a worker.
+func (h *Host) supervise(ctx context.Context) {
+	for {
+		h.mu.Lock()
+		exited := h.exited
+		h.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return
+		case <-exited:
+		}
+		h.logger.Warn("handler exited; restarting")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+		if err := h.startHandler(ctx); err != nil {
+			h.logger.Error("handler restart failed", "error", err.Error())
+		}
+	}
+}
+
+// stopHandler sends SIGTERM and waits for a graceful exit, then kills.
+func (h *Host) stopHandler() {
+	h.mu.Lock()
+	cmd, exited := h.cmd, h.exited
+	h.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = cmd.Process.Signal(terminate)
+	select {
+	case <-exited:
+	case <-time.After(30 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// KillHandler kills the handler process without warning, to test crashes.
+// The supervisor starts a new one.
+func (h *Host) KillHandler() error {
+	h.mu.Lock()
+	cmd := h.cmd
+	h.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return errors.New("no handler running")
+	}
+	return cmd.Process.Kill()
+}
+
+func (h *Host) handlerURL(path string) string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return "http://127.0.0.1:" + strconv.Itoa(h.port) + path
+}
+
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}

@@ -1,0 +1,7 @@
+//go:build unix
+
+package funchost
+
+import "syscall"
+
+const terminate = syscall.SIGTERM

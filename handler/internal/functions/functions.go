@@ -1,0 +1,54 @@
+// Package functions declares the app's Azure Functions once. The table below
+// is the single source of truth: it generates every function.json and
+// host.json (see write.go), and the app registers one handler per entry.
+package functions
+
+import (
+	"mailmerge/handler/internal/queue"
+)
+
+// Trigger is what starts a function.
+type Trigger string
+
+// The triggers the app uses.
+const (
+	HTTP  Trigger = "http"
+	Queue Trigger = "queue"
+	Timer Trigger = "timer"
+)
+
+// Binding names, as the host uses them in {Data, Metadata} payloads.
+const (
+	QueueBinding = "msg"
+	TimerBinding = "timer"
+)
+
+// Function is one Azure Function.
+type Function struct {
+	Name    string
+	Trigger Trigger
+	// Route is the HTTP route template (routePrefix is empty, so it is the
+	// path without its leading slash); Methods are lower-case HTTP methods.
+	Route   string
+	Methods []string
+	// Queue is the queue (or Service Bus entity) a queue function drains.
+	Queue string
+	// Schedule is a timer's NCRONTAB expression, six fields with seconds, UTC.
+	Schedule string
+}
+
+var allMethods = []string{"get", "post", "put", "patch", "delete"}
+
+// Table is every function of the app.
+func Table() []Function {
+	return []Function{
+		// The add-in and dashboard API. One HTTP function forwards all of /v1
+		// to the Go router, which owns routing and authentication.
+		{Name: "api", Trigger: HTTP, Route: "v1/{*path}", Methods: allMethods},
+		// Deletes everything an account has, after DELETE /v1/me.
+		{Name: "account-delete", Trigger: Queue, Queue: queue.AccountDelete},
+		// Deletes what the privacy promises say must go (expired debug
+		// entries) and finishes interrupted account deletions. Hourly.
+		{Name: "retention", Trigger: Timer, Schedule: "0 5 * * * *"},
+	}
+}

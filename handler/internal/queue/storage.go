@@ -1,0 +1,100 @@
+package queue
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/config"
+)
+
+// maxVisibility is the longest a Storage queue message can stay invisible
+// (7 days). A later NotBefore is delivered at this bound; the worker then
+// sees it is early and schedules itself again.
+const maxVisibility = 7*24*time.Hour - time.Second
+
+// Storage sends messages to Azure Storage queues, base64-encoded as the
+// Functions host expects by default (messageEncoding "base64").
+type Storage struct {
+	svc *azqueue.ServiceClient
+	now func() time.Time
+
+	mu      sync.Mutex
+	clients map[string]*azqueue.QueueClient
+}
+
+// NewStorage connects to the queue service of conn. It does no I/O.
+func NewStorage(conn config.Connection) (*Storage, error) {
+	var svc *azqueue.ServiceClient
+	var err error
+	switch {
+	case conn.ConnectionString != "":
+		svc, err = azqueue.NewServiceClientFromConnectionString(conn.ConnectionString, nil)
+	case conn.QueueServiceURI != "":
+		cred, cerr := conn.TokenCredential()
+		if cerr != nil {
+			return nil, cerr
+		}
+		svc, err = azqueue.NewServiceClient(conn.QueueServiceURI, cred, nil)
+	default:
+		return nil, fmt.Errorf("%s: no queue endpoint: give a connection string or __accountName", conn.Name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: queue client: %w", conn.Name, err)
+	}
+	return &Storage{svc: svc, now: time.Now, clients: map[string]*azqueue.QueueClient{}}, nil
+}
+
+func (s *Storage) client(name string) *azqueue.QueueClient {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.clients[name]
+	if !ok {
+		c = s.svc.NewQueueClient(name)
+		s.clients[name] = c
+	}
+	return c
+}
+
+// Send enqueues m. A future NotBefore becomes the message's visibility
+// timeout; messages never expire on their own (time-to-live -1), so a
+// scheduled step cannot silently vanish.
+func (s *Storage) Send(ctx context.Context, m Message) error {
+	vis := int32(min(m.delay(s.now()), maxVisibility) / time.Second)
+	ttl := int32(-1)
+	opts := &azqueue.EnqueueMessageOptions{VisibilityTimeout: &vis, TimeToLive: &ttl}
+	body := base64.StdEncoding.EncodeToString(m.Body)
+	c := s.client(m.Queue)
+	_, err := c.EnqueueMessage(ctx, body, opts)
+	if hasQueueCode(err, "QueueNotFound") {
+		if _, cerr := c.Create(ctx, nil); cerr != nil && !hasQueueCode(cerr, "QueueAlreadyExists") {
+			return translateStorage(fmt.Errorf("create queue %s: %w", m.Queue, cerr))
+		}
+		_, err = c.EnqueueMessage(ctx, body, opts)
+	}
+	if err != nil {
+		return translateStorage(fmt.Errorf("enqueue to %s: %w", m.Queue, err))
+	}
+	return nil
+}
+
+func hasQueueCode(err error, code string) bool {
+	var re *azcore.ResponseError
+	return errors.As(err, &re) && re.ErrorCode == code
+}
+
+func translateStorage(err error) error {
+	var re *azcore.ResponseError
+	if errors.As(err, &re) && re.StatusCode < 500 && re.StatusCode != http.StatusTooManyRequests && re.StatusCode != http.StatusRequestTimeout {
+		return apperr.Wrap(err, apperr.Internal, "queue_refused", "the queue refused the message")
+	}
+	return apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the queue is unavailable")
+}

@@ -1,0 +1,183 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// entity is one table row being written: keys plus typed properties.
+type entity = aztables.EDMEntity
+
+func newEntity(pk, rk string) entity {
+	return entity{Entity: aztables.Entity{PartitionKey: pk, RowKey: rk}, Properties: map[string]any{}}
+}
+
+// setTime stores t as Edm.DateTime; the zero time is left out.
+func setTime(e entity, key string, t time.Time) {
+	if !t.IsZero() {
+		e.Properties[key] = aztables.EDMDateTime(t.UTC())
+	}
+}
+
+func getString(e entity, key string) string {
+	s, _ := e.Properties[key].(string)
+	return s
+}
+
+func getTime(e entity, key string) time.Time {
+	if t, ok := e.Properties[key].(aztables.EDMDateTime); ok {
+		return time.Time(t).UTC()
+	}
+	return time.Time{}
+}
+
+func decode(raw []byte) (entity, error) {
+	var e entity
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return e, fmt.Errorf("decode entity: %w", err)
+	}
+	return e, nil
+}
+
+// getEntity reads one row.
+func (s *Store) getEntity(ctx context.Context, table, pk, rk string) (entity, string, error) {
+	var raw []byte
+	var etag azcore.ETag
+	err := s.onTable(ctx, table, func(c *aztables.Client) error {
+		resp, err := c.GetEntity(ctx, pk, rk, nil)
+		raw, etag = resp.Value, resp.ETag
+		return err
+	})
+	if err != nil {
+		return entity{}, "", translate(err)
+	}
+	e, err := decode(raw)
+	return e, string(etag), err
+}
+
+// addEntity inserts a row; an existing row is a Conflict.
+func (s *Store) addEntity(ctx context.Context, table string, e entity) error {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode entity: %w", err)
+	}
+	return translate(s.onTable(ctx, table, func(c *aztables.Client) error {
+		_, err := c.AddEntity(ctx, raw, nil)
+		return err
+	}))
+}
+
+// replaceEntity overwrites a row if its ETag still matches; a changed row is a
+// Conflict. An empty etag writes unconditionally (insert or replace).
+func (s *Store) replaceEntity(ctx context.Context, table string, e entity, etag string) error {
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode entity: %w", err)
+	}
+	return translate(s.onTable(ctx, table, func(c *aztables.Client) error {
+		if etag == "" {
+			_, err := c.UpsertEntity(ctx, raw, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
+			return err
+		}
+		tag := azcore.ETag(etag)
+		_, err := c.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &tag, UpdateMode: aztables.UpdateModeReplace})
+		return err
+	}))
+}
+
+// deleteEntity removes a row; a row already gone is not an error, so that
+// deletions can be repeated after a crash.
+func (s *Store) deleteEntity(ctx context.Context, table, pk, rk string) error {
+	err := s.onTable(ctx, table, func(c *aztables.Client) error {
+		_, err := c.DeleteEntity(ctx, pk, rk, nil)
+		return err
+	})
+	if hasCode(err, "ResourceNotFound") || hasCode(err, "TableNotFound") {
+		return nil
+	}
+	return translate(err)
+}
+
+// query calls fn for every row matching filter, page by page.
+func (s *Store) query(ctx context.Context, table, filter string, fn func(entity) error) error {
+	var opts *aztables.ListEntitiesOptions
+	if filter != "" {
+		opts = &aztables.ListEntitiesOptions{Filter: &filter}
+	}
+	err := s.onTable(ctx, table, func(c *aztables.Client) error {
+		pager := c.NewListEntitiesPager(opts)
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, raw := range page.Entities {
+				e, err := decode(raw)
+				if err != nil {
+					return err
+				}
+				if err := fn(e); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if hasCode(err, "TableNotFound") {
+		return nil
+	}
+	return translate(err)
+}
+
+// deletePartition removes every row of one partition, in entity group
+// transactions of up to 100 rows (the service's limit per batch).
+func (s *Store) deletePartition(ctx context.Context, table, pk string) (int, error) {
+	var keys []string
+	err := s.query(ctx, table, fmt.Sprintf("PartitionKey eq '%s'", escapeFilter(pk)), func(e entity) error {
+		keys = append(keys, e.RowKey)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for start := 0; start < len(keys); start += 100 {
+		end := min(start+100, len(keys))
+		actions := make([]aztables.TransactionAction, 0, end-start)
+		for _, rk := range keys[start:end] {
+			raw, _ := json.Marshal(aztables.Entity{PartitionKey: pk, RowKey: rk})
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: raw})
+		}
+		_, err := s.table(table).SubmitTransaction(ctx, actions, nil)
+		if err != nil {
+			// A row deleted meanwhile fails the whole batch: fall back to one by one.
+			for _, rk := range keys[start:end] {
+				if err := s.deleteEntity(ctx, table, pk, rk); err != nil {
+					return start, err
+				}
+			}
+		}
+	}
+	return len(keys), nil
+}
+
+// escapeFilter doubles single quotes for an OData string literal.
+func escapeFilter(s string) string {
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}
+
+// filterTime formats t as an OData datetime literal.
+func filterTime(t time.Time) string {
+	return "datetime'" + t.UTC().Format(time.RFC3339Nano) + "'"
+}

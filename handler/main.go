@@ -1,0 +1,105 @@
+// Command handler is the Azure Functions custom handler: one binary that
+// serves every function of the app. main wires; the packages under
+// internal/ do the work.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"mailmerge/handler/internal/app"
+	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/logging"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "handler:", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownGrace is how long in-flight invocations get to finish on SIGTERM.
+const shutdownGrace = 25 * time.Second
+
+// run builds every component in dependency order and serves until ctx ends.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	logger := logging.New(stdout, slog.LevelInfo)
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(cfg.Storage)
+	if err != nil {
+		return err
+	}
+	var q interface {
+		Send(context.Context, queue.Message) error
+	}
+	switch cfg.QueueTransport {
+	case config.TransportServiceBus:
+		q, err = queue.NewServiceBus(cfg.ServiceBus)
+	default:
+		q, err = queue.NewStorage(cfg.Storage)
+	}
+	if err != nil {
+		return err
+	}
+	httpClient := &http.Client{Timeout: 30 * time.Second}
+	verifier := identity.NewVerifier(ctx, cfg.EntraAuthority, cfg.EntraClientID, httpClient, logger)
+	h, err := app.New(app.Deps{
+		Logger:            logger,
+		Store:             st,
+		Queue:             q,
+		Auth:              verifier,
+		DebugLogRetention: cfg.DebugLogRetention,
+	})
+	if err != nil {
+		return err
+	}
+
+	// The host always calls 127.0.0.1:<port>; nothing else may reach us.
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(cfg.Port)))
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("handler listening", "addr", ln.Addr().String())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
