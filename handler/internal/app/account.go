@@ -168,8 +168,21 @@ func (a *App) getMe(w http.ResponseWriter, r *http.Request, p identity.Principal
 // patchRequest holds the fields a person may correct. A null or empty
 // notificationEmail goes back to the sign-in address.
 type patchRequest struct {
-	DisplayName       *string          `json:"displayName"`
-	NotificationEmail *json.RawMessage `json:"notificationEmail"`
+	DisplayName       *string      `json:"displayName"`
+	NotificationEmail presentValue `json:"notificationEmail"`
+}
+
+// presentValue remembers whether a field was sent at all, null included,
+// which a pointer cannot tell apart from absence.
+type presentValue struct {
+	Set bool
+	Raw json.RawMessage
+}
+
+// UnmarshalJSON is called for every value present, null included.
+func (p *presentValue) UnmarshalJSON(b []byte) error {
+	p.Set, p.Raw = true, append(json.RawMessage(nil), b...)
+	return nil
 }
 
 func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
@@ -217,7 +230,7 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 
 // validatePatch checks the corrections and returns the values to store.
 func validatePatch(req patchRequest) (name, email *string, err error) {
-	if req.DisplayName == nil && req.NotificationEmail == nil {
+	if req.DisplayName == nil && !req.NotificationEmail.Set {
 		return nil, nil, apperr.E(apperr.Invalid, "nothing_to_change", "send displayName and/or notificationEmail")
 	}
 	if req.DisplayName != nil {
@@ -232,9 +245,9 @@ func validatePatch(req patchRequest) (name, email *string, err error) {
 		}
 		name = &n
 	}
-	if req.NotificationEmail != nil {
+	if req.NotificationEmail.Set {
 		var s *string
-		if err := json.Unmarshal(*req.NotificationEmail, &s); err != nil {
+		if err := json.Unmarshal(req.NotificationEmail.Raw, &s); err != nil {
 			return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "notificationEmail must be a string or null")
 		}
 		e := ""

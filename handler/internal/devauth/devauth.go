@@ -10,7 +10,6 @@ import (
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math/big"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
 )
 
 // User is a test user.
@@ -103,10 +103,10 @@ func (i *Issuer) Claims(u User, now time.Time) jwt.MapClaims {
 		"preferred_username": u.Email,
 		"rh":                 "dev",
 		"scp":                "access_as_user",
-		"sid":                newUUID(),
+		"sid":                uuid.NewString(),
 		"sub":                subject(u),
 		"tid":                u.TenantID,
-		"uti":                newUUID()[:22],
+		"uti":                uuid.NewString()[:22],
 		"ver":                "2.0",
 	}
 }
@@ -209,13 +209,4 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 func subject(u User) string {
 	sum := sha256.Sum256([]byte(u.TenantID + u.ObjectID))
 	return base64.RawURLEncoding.EncodeToString(sum[:])[:43]
-}
-
-func newUUID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b)
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }

@@ -47,3 +47,9 @@ func (t routeTemplate) match(path string) bool {
 	}
 	return len(parts) == len(t.segments)
 }
+
+// RouteMatches reports whether the host would route path to an HTTP function
+// with the given route template under routePrefix.
+func RouteMatches(routePrefix, route, path string) bool {
+	return parseRoute(routePrefix, route).match(path)
+}

@@ -1,0 +1,262 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/testenv"
+)
+
+const clientID = "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10"
+
+// recordingQueue keeps what the app enqueued.
+type recordingQueue struct{ sent []queue.Message }
+
+func (q *recordingQueue) Send(ctx context.Context, m queue.Message) error {
+	q.sent = append(q.sent, m)
+	return nil
+}
+
+type env struct {
+	srv    *httptest.Server
+	issuer *devauth.Issuer
+	store  *store.Store
+	queue  *recordingQueue
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	entra := httptest.NewServer(nil)
+	t.Cleanup(entra.Close)
+	iss, err := devauth.NewIssuer(entra.URL, clientID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	entra.Config.Handler = iss.Handler()
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	q := &recordingQueue{}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h, err := New(Deps{
+		Logger:            logger,
+		Store:             st,
+		Queue:             q,
+		Auth:              identity.NewVerifier(ctx, entra.URL, clientID, entra.Client(), logger),
+		DebugLogRetention: time.Hour,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{srv: srv, issuer: iss, store: st, queue: q}
+}
+
+// user returns a fresh user (unique ids, so tests never share accounts).
+func (e *env) token(t *testing.T, u devauth.User) string {
+	t.Helper()
+	tok, err := e.issuer.Mint(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func freshUser(tenant string) devauth.User {
+	id := testenv.Name("")
+	oid := "0000" + id[:4] + "-0000-4000-8000-" + id + "0000"[:12-len(id)]
+	return devauth.User{Login: "u" + id, TenantID: tenant, ObjectID: oid, Name: "User " + id, Email: "u" + id + "@contoso.example"}
+}
+
+func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, e.srv.URL+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+func errorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func TestDenyByDefault(t *testing.T) {
+	e := newEnv(t)
+	a := &App{}
+	for _, rt := range a.routes() {
+		if rt.public != nil {
+			continue
+		}
+		path := strings.NewReplacer("{id}", "x").Replace(rt.pattern)
+		status, body := e.do(t, rt.method, path, "", "")
+		if status != http.StatusUnauthorized || errorCode(body) != "token_missing" {
+			t.Errorf("%s %s without a token: %d %v", rt.method, path, status, body)
+		}
+	}
+}
+
+func TestUnknownRouteAndMethod(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, "GET", "/v1/nothing", "", "")
+	if status != http.StatusNotFound || errorCode(body) != "not_found" {
+		t.Errorf("unknown route: %d %v", status, body)
+	}
+	status, body = e.do(t, "PUT", "/v1/me", "", "")
+	if status != http.StatusMethodNotAllowed || errorCode(body) != "method_not_allowed" {
+		t.Errorf("wrong method: %d %v", status, body)
+	}
+}
+
+func TestInstallWritesAnExpiringDebugEntry(t *testing.T) {
+	e := newEnv(t)
+	u := freshUser(devauth.ContosoTenant)
+	tok := e.token(t, u)
+	status, body := e.do(t, "POST", "/v1/install", tok, `{"host":"Outlook","platform":"OfficeOnline"}`)
+	if status != http.StatusCreated || body["created"] != true {
+		t.Fatalf("first install: %d %v", status, body)
+	}
+	status, body = e.do(t, "POST", "/v1/install", tok, "")
+	if status != http.StatusOK || body["created"] != false {
+		t.Fatalf("second install: %d %v", status, body)
+	}
+	k := store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}
+	entries, err := e.store.DebugEntries(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 {
+		t.Fatalf("debug entries = %d, want 2", len(entries))
+	}
+	for _, d := range entries {
+		if life := d.ExpiresAt.Sub(d.CreatedAt); life != time.Hour {
+			t.Errorf("entry lives %v, want the configured hour", life)
+		}
+		if strings.Contains(d.Detail, u.Email) {
+			t.Error("the debug entry holds the address")
+		}
+	}
+}
+
+func TestPatchMeValidation(t *testing.T) {
+	e := newEnv(t)
+	u := freshUser(devauth.FabrikamTenant)
+	tok := e.token(t, u)
+	if status, _ := e.do(t, "PATCH", "/v1/me", tok, `{"displayName":"X"}`); status != http.StatusNotFound {
+		t.Errorf("patch before install: %d, want 404", status)
+	}
+	e.do(t, "POST", "/v1/install", tok, "")
+	tests := []struct {
+		body   string
+		status int
+		code   string
+	}{
+		{`{}`, 400, "nothing_to_change"},
+		{`{"displayName":"   "}`, 400, "display_name_invalid"},
+		{`{"displayName":"` + strings.Repeat("é", 101) + `"}`, 400, "display_name_invalid"},
+		{`{"displayName":"a\u0007b"}`, 400, "display_name_invalid"},
+		{`{"notificationEmail":"not an address"}`, 400, "notification_email_invalid"},
+		{`{"notificationEmail":"Carol <carol@fabrikam.example>"}`, 400, "notification_email_invalid"},
+		{`{"notificationEmail":"carol@localhost"}`, 400, "notification_email_invalid"},
+		{`{"notificationEmail":42}`, 400, "notification_email_invalid"},
+		{`{"role":"admin"}`, 400, "body_invalid"},
+		{`{"displayName":"A"} {}`, 400, "body_invalid"},
+		{`{"displayName":`, 400, "body_invalid"},
+		{`{"displayName":"` + strings.Repeat("a", 70000) + `"}`, 413, "body_too_large"},
+	}
+	for _, tt := range tests {
+		status, body := e.do(t, "PATCH", "/v1/me", tok, tt.body)
+		if status != tt.status || errorCode(body) != tt.code {
+			name := tt.body
+			if len(name) > 60 {
+				name = name[:60]
+			}
+			t.Errorf("%s: got %d %s, want %d %s", name, status, errorCode(body), tt.status, tt.code)
+		}
+	}
+	status, body := e.do(t, "PATCH", "/v1/me", tok, `{"displayName":"  Carol F.  ","notificationEmail":"carol.notify@fabrikam.example"}`)
+	if status != 200 || body["displayName"] != "Carol F." || body["notificationEmail"] != "carol.notify@fabrikam.example" {
+		t.Errorf("valid patch: %d %v", status, body)
+	}
+	status, body = e.do(t, "PATCH", "/v1/me", tok, `{"notificationEmail":null}`)
+	if status != 200 || body["notificationEmail"] != u.Email {
+		t.Errorf("reset notification address: %d %v", status, body)
+	}
+}
+
+func TestDeleteMeRecordsAndEnqueues(t *testing.T) {
+	e := newEnv(t)
+	u := freshUser(devauth.ContosoTenant)
+	tok := e.token(t, u)
+	e.do(t, "POST", "/v1/install", tok, "")
+	status, body := e.do(t, "DELETE", "/v1/me", tok, "")
+	if status != http.StatusAccepted || body["status"] != "deleting" {
+		t.Fatalf("delete: %d %v", status, body)
+	}
+	if len(e.queue.sent) != 1 || e.queue.sent[0].Queue != queue.AccountDelete {
+		t.Fatalf("enqueued %+v", e.queue.sent)
+	}
+	_, body = e.do(t, "GET", "/v1/me", tok, "")
+	if body["status"] != "deleting" {
+		t.Errorf("account during deletion: %v", body)
+	}
+	if status, body := e.do(t, "POST", "/v1/install", tok, ""); status != http.StatusConflict || errorCode(body) != "account_deleting" {
+		t.Errorf("install during deletion: %d %v", status, body)
+	}
+	pending, err := e.store.PendingDeletions(context.Background(), time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range pending {
+		found = found || d.Account == (store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID})
+	}
+	if !found {
+		t.Error("the deletion was not recorded")
+	}
+}
+
+func TestReadiness(t *testing.T) {
+	e := newEnv(t)
+	status, body := e.do(t, "GET", "/", "", "")
+	if status != 200 || body["status"] != "ok" {
+		t.Errorf("GET /: %d %v", status, body)
+	}
+}

@@ -1,0 +1,60 @@
+// Package testenv gives tests the real dependencies: the private Azurite that
+// `make test` starts (tools/with-azurite.sh), and the repository root.
+package testenv
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"mailmerge/handler/internal/config"
+)
+
+// StorageVar names the connection string of the test Azurite.
+const StorageVar = "MAILMERGE_TEST_STORAGE"
+
+// StorageConnectionString returns the test Azurite's connection string. A
+// test that needs storage fails, never skips, without it: run `make test`.
+func StorageConnectionString(tb testing.TB) string {
+	tb.Helper()
+	cs := os.Getenv(StorageVar)
+	if cs == "" {
+		tb.Fatalf("%s is not set: integration tests need Azurite; run `make test` (or tools/with-azurite.sh go test ./...)", StorageVar)
+	}
+	return cs
+}
+
+// Storage returns a storage connection to the test Azurite.
+func Storage(tb testing.TB) config.Connection {
+	tb.Helper()
+	return config.Connection{Name: config.Storage, ConnectionString: StorageConnectionString(tb)}
+}
+
+// RepoRoot returns the repository root (the folder holding go.mod).
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			tb.Fatal("go.mod not found above the test's folder")
+		}
+		dir = parent
+	}
+}
+
+// Name returns a random lower-case name with the given prefix, for queues
+// and tables that must not collide between tests.
+func Name(prefix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
