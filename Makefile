@@ -37,6 +37,7 @@ run: $(AZURITE) stage
 
 ## test: vet, then unit and integration tests on a private Azurite that this target starts and stops
 test: $(AZURITE)
+	@unformatted=$$(gofmt -l handler); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	tools/with-azurite.sh $(GO) test -count=1 ./...
 

@@ -15,7 +15,16 @@ log=$(mktemp -t azurite.XXXXXX.log)
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$log"' EXIT
+# In-memory data needs no graceful close, and Azurite can take minutes to
+# close after heavy use: give it a moment, then end it.
+stop() {
+  kill "$pid" 2>/dev/null
+  for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+  rm -f "$log"
+}
+trap stop EXIT
 for _ in $(seq 1 200); do
   if (exec 3<>/dev/tcp/127.0.0.1/"$table") 2>/dev/null && (exec 3<>/dev/tcp/127.0.0.1/"$queue") 2>/dev/null \
      && (exec 3<>/dev/tcp/127.0.0.1/"$blob") 2>/dev/null; then break; fi

@@ -1,0 +1,241 @@
+// Package e2e runs the whole app the way Azure runs it: the local Functions
+// host starts the real handler binary, forwards HTTP, polls the Azurite
+// queues and fires timers; every call here goes through that invocation path.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"mailmerge/handler/internal/functions"
+	"mailmerge/handler/internal/testenv"
+)
+
+const clientID = "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10"
+
+// syncBuffer collects process output safely across goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// build compiles a command of the repository into dir.
+func build(t testing.TB, dir, pkg, out string) string {
+	t.Helper()
+	root := testenv.RepoRoot(t)
+	bin := filepath.Join(dir, out)
+	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+	return bin
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// host is a running local Functions host with the staged app.
+type host struct {
+	URL      string
+	Entra    string
+	Output   *syncBuffer // the handler's stdout and stderr
+	HostLog  *syncBuffer // the local host's own log
+	cmd      *exec.Cmd
+	settings map[string]string
+}
+
+// startHost stages the app in a temporary folder (handler binary, host.json,
+// function folders with Storage queue triggers, local.settings.json) and
+// runs the local host on it.
+func startHost(t *testing.T, extra map[string]string) *host {
+	t.Helper()
+	appDir := t.TempDir()
+	build(t, appDir, "handler", functions.ExecutableName)
+	funchost := build(t, t.TempDir(), "handler/cmd/funchost", "funchost")
+	if err := functions.Write(appDir, "", functions.Storage); err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{
+		"FUNCTIONS_WORKER_RUNTIME": "custom",
+		"AzureWebJobsStorage":      testenv.StorageConnectionString(t),
+		"QUEUE_TRANSPORT":          "storage",
+		"ServiceBusConnection":     "",
+		"ENTRA_AUTHORITY":          "http://" + freeAddr(t),
+		"ENTRA_CLIENT_ID":          clientID,
+		"DEBUG_LOG_RETENTION":      "336h",
+	}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	raw, _ := json.MarshalIndent(map[string]any{"IsEncrypted": false, "Values": settings}, "", "  ")
+	if err := os.WriteFile(filepath.Join(appDir, "local.settings.json"), raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	h := &host{Output: &syncBuffer{}, HostLog: &syncBuffer{}, settings: settings}
+	cmd := exec.Command(funchost, "-app", appDir, "-addr", "127.0.0.1:0")
+	// The test's own environment must not override the staged settings.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	cmd.Stdout = h.Output
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	h.cmd = cmd
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(40 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		if t.Failed() {
+			t.Logf("local host log:\n%s\nhandler output:\n%s", h.HostLog, h.Output)
+		}
+	})
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(h.HostLog, line)
+			if !sent && strings.HasPrefix(line, "funchost ready ") {
+				ready <- line
+				sent = true
+			}
+		}
+		if !sent {
+			close(ready)
+		}
+	}()
+	select {
+	case line, ok := <-ready:
+		if !ok {
+			t.Fatalf("local host exited:\n%s", h.HostLog)
+		}
+		for _, f := range strings.Fields(line) {
+			if v, ok := strings.CutPrefix(f, "http="); ok {
+				h.URL = v
+			}
+			if v, ok := strings.CutPrefix(f, "entra="); ok {
+				h.Entra = v
+			}
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatalf("local host not ready after 90 s:\n%s", h.HostLog)
+	}
+	return h
+}
+
+// token mints a dev Entra token for a test user through the dev issuer.
+func (h *host) token(t *testing.T, user string) string {
+	t.Helper()
+	resp, err := http.Post(h.Entra+"/dev/token", "application/json", strings.NewReader(`{"user":"`+user+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil || out.AccessToken == "" {
+		t.Fatalf("dev token for %s: %v", user, err)
+	}
+	return out.AccessToken
+}
+
+// call sends a request through the local host and decodes the JSON answer.
+func (h *host) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
+	t.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, _ := http.NewRequest(method, h.URL+path, r)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &out) != nil {
+		t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
+	}
+	return resp.StatusCode, out
+}
+
+// runFunction asks the local host's admin API to run a non-HTTP function now.
+func (h *host) runFunction(t *testing.T, name, input string) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"input": input})
+	resp, err := http.Post(h.URL+"/admin/functions/"+name, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("admin run %s: %d", name, resp.StatusCode)
+	}
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("not within %v: %s", within, what)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
