@@ -12,12 +12,6 @@ import (
 	"mailmerge/handler/internal/testenv"
 )
 
-func errorCode(body map[string]any) string {
-	e, _ := body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
 // TestAccountLifecycle goes install → me → patch → delete (through the queue
 // worker) → the retention timer purging an expired debug entry, entirely
 // through the local Functions host and the real invocation protocol.
@@ -40,7 +34,7 @@ func TestAccountLifecycle(t *testing.T) {
 
 	// A refused token writes nothing.
 	status, body := h.call(t, "POST", "/v1/install", "eyJhbGciOiJub25lIn0.eyJ0aWQiOiJ4In0.", "")
-	if status != http.StatusUnauthorized || errorCode(body) == "" {
+	if status != http.StatusUnauthorized || testenv.ErrorCode(body) == "" {
 		t.Fatalf("bad token: %d %v", status, body)
 	}
 	if _, err := st.Account(ctx, aliceKey); err == nil {

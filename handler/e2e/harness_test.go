@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -188,28 +187,7 @@ func (h *host) token(t *testing.T, user string) string {
 // call sends a request through the local host and decodes the JSON answer.
 func (h *host) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, h.URL+path, r)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &out) != nil {
-		t.Fatalf("%s %s: answer is not JSON: %q", method, path, raw)
-	}
-	return resp.StatusCode, out
+	return testenv.CallJSON(t, method, h.URL+path, token, body)
 }
 
 // runFunction asks the local host's admin API to run a non-HTTP function now.

@@ -1,9 +1,7 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
@@ -86,36 +84,7 @@ func freshUser(tenant string) devauth.User {
 
 func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, _ := http.NewRequest(method, e.srv.URL+path, r)
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if len(bytes.TrimSpace(raw)) > 0 {
-		if err := json.Unmarshal(raw, &out); err != nil {
-			t.Fatalf("%s %s: body is not JSON: %q", method, path, raw)
-		}
-	}
-	return resp.StatusCode, out
-}
-
-func errorCode(body map[string]any) string {
-	e, _ := body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
+	return testenv.CallJSON(t, method, e.srv.URL+path, token, body)
 }
 
 func TestDenyByDefault(t *testing.T) {
@@ -127,7 +96,7 @@ func TestDenyByDefault(t *testing.T) {
 		}
 		path := strings.NewReplacer("{id}", "x").Replace(rt.pattern)
 		status, body := e.do(t, rt.method, path, "", "")
-		if status != http.StatusUnauthorized || errorCode(body) != "token_missing" {
+		if status != http.StatusUnauthorized || testenv.ErrorCode(body) != "token_missing" {
 			t.Errorf("%s %s without a token: %d %v", rt.method, path, status, body)
 		}
 	}
@@ -136,11 +105,11 @@ func TestDenyByDefault(t *testing.T) {
 func TestUnknownRouteAndMethod(t *testing.T) {
 	e := newEnv(t)
 	status, body := e.do(t, "GET", "/v1/nothing", "", "")
-	if status != http.StatusNotFound || errorCode(body) != "not_found" {
+	if status != http.StatusNotFound || testenv.ErrorCode(body) != "not_found" {
 		t.Errorf("unknown route: %d %v", status, body)
 	}
 	status, body = e.do(t, "PUT", "/v1/me", "", "")
-	if status != http.StatusMethodNotAllowed || errorCode(body) != "method_not_allowed" {
+	if status != http.StatusMethodNotAllowed || testenv.ErrorCode(body) != "method_not_allowed" {
 		t.Errorf("wrong method: %d %v", status, body)
 	}
 }
@@ -203,12 +172,12 @@ func TestPatchMeValidation(t *testing.T) {
 	}
 	for _, tt := range tests {
 		status, body := e.do(t, "PATCH", "/v1/me", tok, tt.body)
-		if status != tt.status || errorCode(body) != tt.code {
+		if status != tt.status || testenv.ErrorCode(body) != tt.code {
 			name := tt.body
 			if len(name) > 60 {
 				name = name[:60]
 			}
-			t.Errorf("%s: got %d %s, want %d %s", name, status, errorCode(body), tt.status, tt.code)
+			t.Errorf("%s: got %d %s, want %d %s", name, status, testenv.ErrorCode(body), tt.status, tt.code)
 		}
 	}
 	status, body := e.do(t, "PATCH", "/v1/me", tok, `{"displayName":"  Carol F.  ","notificationEmail":"carol.notify@fabrikam.example"}`)
@@ -237,7 +206,7 @@ func TestDeleteMeRecordsAndEnqueues(t *testing.T) {
 	if body["status"] != "deleting" {
 		t.Errorf("account during deletion: %v", body)
 	}
-	if status, body := e.do(t, "POST", "/v1/install", tok, ""); status != http.StatusConflict || errorCode(body) != "account_deleting" {
+	if status, body := e.do(t, "POST", "/v1/install", tok, ""); status != http.StatusConflict || testenv.ErrorCode(body) != "account_deleting" {
 		t.Errorf("install during deletion: %d %v", status, body)
 	}
 	pending, err := e.store.PendingDeletions(context.Background(), time.Now().Add(time.Minute))

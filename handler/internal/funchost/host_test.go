@@ -64,21 +64,16 @@ func fakeHandler(logPath string) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {})
-	mux.HandleFunc("POST /works", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		record(r, b)
-		reply(w, 200)
-	})
-	mux.HandleFunc("POST /fails", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		record(r, b)
-		reply(w, 500)
-	})
-	mux.HandleFunc("POST /tick", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		record(r, b)
-		reply(w, 200)
-	})
+	recordAndReply := func(status int) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			record(r, b)
+			reply(w, status)
+		}
+	}
+	mux.HandleFunc("POST /works", recordAndReply(200))
+	mux.HandleFunc("POST /tick", recordAndReply(200))
+	mux.HandleFunc("POST /fails", recordAndReply(500))
 	mux.HandleFunc("/v1/", func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		record(r, b)

@@ -3,10 +3,15 @@
 package testenv
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"mailmerge/handler/internal/config"
@@ -57,4 +62,43 @@ func Name(prefix string) string {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	return prefix + hex.EncodeToString(b)
+}
+
+// CallJSON sends a request with an optional bearer token and JSON body and
+// decodes the JSON answer (nil for an empty one); a non-JSON answer fails
+// the test, since every answer of the API is JSON.
+func CallJSON(tb testing.TB, method, url, token, body string) (int, map[string]any) {
+	tb.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &out) != nil {
+		tb.Fatalf("%s %s: answer is not JSON: %q", method, url, raw)
+	}
+	return resp.StatusCode, out
+}
+
+// ErrorCode returns error.code of an API error answer.
+func ErrorCode(body map[string]any) string {
+	e, _ := body["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
 }
