@@ -22,6 +22,7 @@ import (
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/logging"
 	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
 )
 
@@ -68,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Queue:             q,
 		Auth:              verifier,
 		DebugLogRetention: cfg.DebugLogRetention,
+		InboundAddress:    cfg.InboundAddress,
+		SheetLimits:       sheet.DefaultLimits(),
 	})
 	if err != nil {
 		return err

@@ -80,7 +80,7 @@ type host struct {
 // startHost stages the app in a temporary folder (handler binary, host.json,
 // function folders with Storage queue triggers, local.settings.json) and
 // runs the local host on it.
-func startHost(t *testing.T, extra map[string]string) *host {
+func startHost(t testing.TB, extra map[string]string) *host {
 	t.Helper()
 	appDir := t.TempDir()
 	build(t, appDir, "handler", functions.ExecutableName)
@@ -96,6 +96,7 @@ func startHost(t *testing.T, extra map[string]string) *host {
 		"ENTRA_AUTHORITY":          "http://" + freeAddr(t),
 		"ENTRA_CLIENT_ID":          clientID,
 		"DEBUG_LOG_RETENTION":      "336h",
+		"INBOUND_ADDRESS":          "campaigns@inbound.mailmerge.localhost",
 	}
 	for k, v := range extra {
 		settings[k] = v
@@ -168,7 +169,7 @@ func startHost(t *testing.T, extra map[string]string) *host {
 }
 
 // token mints a dev Entra token for a test user through the dev issuer.
-func (h *host) token(t *testing.T, user string) string {
+func (h *host) token(t testing.TB, user string) string {
 	t.Helper()
 	resp, err := http.Post(h.Entra+"/dev/token", "application/json", strings.NewReader(`{"user":"`+user+`"}`))
 	if err != nil {
@@ -185,13 +186,13 @@ func (h *host) token(t *testing.T, user string) string {
 }
 
 // call sends a request through the local host and decodes the JSON answer.
-func (h *host) call(t *testing.T, method, path, token, body string) (int, map[string]any) {
+func (h *host) call(t testing.TB, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
 	return testenv.CallJSON(t, method, h.URL+path, token, body)
 }
 
 // runFunction asks the local host's admin API to run a non-HTTP function now.
-func (h *host) runFunction(t *testing.T, name, input string) {
+func (h *host) runFunction(t testing.TB, name, input string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"input": input})
 	resp, err := http.Post(h.URL+"/admin/functions/"+name, "application/json", bytes.NewReader(body))
@@ -205,7 +206,7 @@ func (h *host) runFunction(t *testing.T, name, input string) {
 }
 
 // eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+func eventually(t testing.TB, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()

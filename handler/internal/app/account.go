@@ -12,8 +12,6 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/identity"
-	"mailmerge/handler/internal/invoke"
-	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/store"
 )
 
@@ -281,8 +279,9 @@ func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 		return
 	}
 	now := a.Now().UTC()
+	d := store.Deletion{Account: acct.Key, RequestedAt: now}
 	if !acct.Deleting() {
-		if err := a.Store.RecordDeletion(ctx, store.Deletion{Account: acct.Key, RequestedAt: now}); err != nil {
+		if err := a.Store.RecordDeletion(ctx, d); err != nil {
 			writeError(w, r, a.Logger, err)
 			return
 		}
@@ -292,40 +291,12 @@ func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 			return
 		}
 	}
-	if err := a.enqueueDeletion(ctx, acct.Key); err != nil {
+	if err := a.enqueueDeletion(ctx, d); err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
 	a.Logger.InfoContext(ctx, "account deletion requested")
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "your account and everything stored for it are being deleted"})
-}
-
-func (a *App) enqueueDeletion(ctx context.Context, k store.AccountKey) error {
-	body, _ := json.Marshal(accountDeleteMessage{TenantID: k.TenantID, ObjectID: k.ObjectID})
-	return a.Queue.Send(ctx, queue.Message{Queue: queue.AccountDelete, Body: body})
-}
-
-// deleteAccountWorker deletes everything an account has. Each step tolerates
-// what an earlier, interrupted run already deleted; the deletion record goes
-// last.
-func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
-	var msg accountDeleteMessage
-	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.TenantID == "" || msg.ObjectID == "" {
-		return apperr.E(apperr.Invalid, "bad_message", "account-delete message must be {\"tenantId\",\"objectId\"}")
-	}
-	k := store.AccountKey{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
-	debug, err := a.Store.DeleteDebugEntries(ctx, k)
-	if err != nil {
-		return err
-	}
-	if err := a.Store.DeleteAccountRow(ctx, k); err != nil {
-		return err
-	}
-	if err := a.Store.FinishDeletion(ctx, k); err != nil {
-		return err
-	}
-	a.Logger.InfoContext(ctx, "account deleted", "debugEntries", debug, "delivery", m.DeliveryCount)
-	return nil
 }
 
 func truncate(s string, n int) string {

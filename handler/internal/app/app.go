@@ -14,6 +14,7 @@ import (
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
 )
 
@@ -36,6 +37,11 @@ type Deps struct {
 	Now    func() time.Time
 	// DebugLogRetention is how long install debug entries live.
 	DebugLogRetention time.Duration
+	// InboundAddress is the Postmark inbound address campaign addresses
+	// are made from.
+	InboundAddress string
+	// SheetLimits bound uploads.
+	SheetLimits sheet.Limits
 }
 
 // App holds the dependencies the handlers share.
@@ -48,6 +54,9 @@ type App struct {
 func New(d Deps) (http.Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.SheetLimits == (sheet.Limits{}) {
+		d.SheetLimits = sheet.DefaultLimits()
 	}
 	a := &App{Deps: d}
 	mux := http.NewServeMux()
@@ -83,7 +92,9 @@ func New(d Deps) (http.Handler, error) {
 // workers maps function names to their invocation handlers.
 func (a *App) workers() map[string]http.Handler {
 	return map[string]http.Handler{
-		"account-delete": invoke.Queue(a.Logger, "account-delete", functions.QueueBinding, a.deleteAccountWorker),
-		"retention":      invoke.TimerHandler(a.Logger, "retention", functions.TimerBinding, a.retention),
+		"account-delete":  invoke.Queue(a.Logger, "account-delete", functions.QueueBinding, a.deleteAccountWorker),
+		"campaign-delete": invoke.Queue(a.Logger, "campaign-delete", functions.QueueBinding, a.deleteCampaignWorker),
+		"campaign-data":   invoke.Queue(a.Logger, "campaign-data", functions.QueueBinding, a.dataWorker),
+		"retention":       invoke.TimerHandler(a.Logger, "retention", functions.TimerBinding, a.retention),
 	}
 }

@@ -57,6 +57,7 @@ func newEnv(t *testing.T) *env {
 		Queue:             q,
 		Auth:              identity.NewVerifier(ctx, entra.URL, clientID, entra.Client(), logger),
 		DebugLogRetention: time.Hour,
+		InboundAddress:    "campaigns@inbound.example.com",
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -38,10 +38,15 @@ func encode(w http.ResponseWriter, status int, v any) {
 // decode reads a JSON body into v, refusing unknown fields, trailing data and
 // bodies over maxJSONBody. An empty body leaves v as it is when allowEmpty.
 func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
+	return decodeLimited(w, r, v, allowEmpty, maxJSONBody)
+}
+
+// decodeLimited is decode with another size limit.
+func decodeLimited(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
 		return apperr.E(apperr.Unsupported, "unsupported_media_type", "send the body as application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
 	var tooBig *http.MaxBytesError
@@ -51,7 +56,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) erro
 	case errors.Is(err, io.EOF):
 		return apperr.E(apperr.Invalid, "body_missing", "send a JSON body")
 	case errors.As(err, &tooBig):
-		return apperr.E(apperr.TooLarge, "body_too_large", "the body is over %d bytes", maxJSONBody)
+		return apperr.E(apperr.TooLarge, "body_too_large", "the body is over %d bytes", limit)
 	case err != nil:
 		return apperr.Wrap(err, apperr.Invalid, "body_invalid", "the body is not valid JSON for this route: "+err.Error())
 	}

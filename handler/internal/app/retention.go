@@ -2,20 +2,34 @@ package app
 
 import (
 	"context"
+	"strings"
 	"time"
 
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/store"
 )
 
-// stalledDeletion is how long an account deletion may stay unfinished before
-// the retention timer hands it to the worker again.
+// stalledDeletion is how long a deletion may stay unfinished before the
+// retention timer hands it to its worker again.
 const stalledDeletion = 15 * time.Minute
 
+// stalledUpload is how long an upload may wait for processing; after that
+// its processing has failed for good (the message went to the poison queue)
+// and the promise says the file must go.
+const stalledUpload = time.Hour
+
 // retention deletes what the privacy promises say must go: expired install
-// debug entries. It also re-enqueues account deletions that were interrupted.
+// debug entries and uploads whose processing never finished. It also
+// re-enqueues deletions that were interrupted.
 func (a *App) retention(ctx context.Context, t invoke.Timer) error {
 	now := a.Now().UTC()
 	expired, err := a.Store.DeleteExpiredDebugEntries(ctx, now)
+	if err != nil {
+		return err
+	}
+	uploads, err := a.dropStalledUploads(ctx, now.Add(-stalledUpload))
 	if err != nil {
 		return err
 	}
@@ -24,10 +38,43 @@ func (a *App) retention(ctx context.Context, t invoke.Timer) error {
 		return err
 	}
 	for _, d := range pending {
-		if err := a.enqueueDeletion(ctx, d.Account); err != nil {
+		if err := a.enqueueDeletion(ctx, d); err != nil {
 			return err
 		}
 	}
-	a.Logger.InfoContext(ctx, "retention done", "expiredDebugEntries", expired, "resumedDeletions", len(pending), "pastDue", t.IsPastDue)
+	a.Logger.InfoContext(ctx, "retention done", "expiredDebugEntries", expired, "stalledUploads", uploads,
+		"resumedDeletions", len(pending), "pastDue", t.IsPastDue)
 	return nil
+}
+
+// dropStalledUploads deletes upload blobs older than before and marks their
+// campaigns' data failed, so the user is told to upload again.
+func (a *App) dropStalledUploads(ctx context.Context, before time.Time) (int, error) {
+	names, err := a.Store.BlobsBefore(ctx, containerUploads, before)
+	if err != nil {
+		return 0, err
+	}
+	for _, name := range names {
+		parts := strings.Split(name, "/")
+		if len(parts) == 3 {
+			if tid, oid, ok := strings.Cut(parts[0], "_"); ok {
+				k := store.AccountKey{TenantID: tid, ObjectID: oid}
+				msg := dataMessage{TenantID: tid, ObjectID: oid, CampaignID: parts[1], UploadID: parts[2]}
+				c, err := a.Store.Campaign(ctx, k, parts[1])
+				if err == nil {
+					failed := store.DataSummary{Status: campaign.DataFailed, ErrorCode: "processing_failed",
+						ErrorText: "the file could not be processed; upload it again"}
+					if err := a.finishData(ctx, k, msg, c.Data, failed); err != nil {
+						return 0, err
+					}
+				} else if !apperr.Is(err, apperr.NotFound) {
+					return 0, err
+				}
+			}
+		}
+		if err := a.Store.DeleteBlob(ctx, containerUploads, name); err != nil {
+			return 0, err
+		}
+	}
+	return len(names), nil
 }

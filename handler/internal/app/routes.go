@@ -29,6 +29,16 @@ func (a *App) routes() []route {
 		{method: "GET", pattern: "/v1/me", authed: a.getMe},
 		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},
 		{method: "DELETE", pattern: "/v1/me", authed: a.deleteMe},
+		{method: "GET", pattern: "/v1/campaigns", authed: a.listCampaigns},
+		{method: "POST", pattern: "/v1/campaigns", authed: a.createCampaign},
+		{method: "GET", pattern: "/v1/campaigns/{id}", authed: a.getCampaign},
+		{method: "PATCH", pattern: "/v1/campaigns/{id}", authed: a.patchCampaign},
+		{method: "DELETE", pattern: "/v1/campaigns/{id}", authed: a.deleteCampaign},
+		{method: "POST", pattern: "/v1/campaigns/{id}/address", authed: a.newAddress},
+		{method: "PUT", pattern: "/v1/campaigns/{id}/data", authed: a.putData},
+		{method: "GET", pattern: "/v1/campaigns/{id}/data", authed: a.getData},
+		{method: "POST", pattern: "/v1/campaigns/{id}/data/reuse", authed: a.reuseData},
+		{method: "POST", pattern: "/v1/campaigns/{id}/preview", authed: a.preview},
 	}
 }
 

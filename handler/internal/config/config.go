@@ -32,6 +32,9 @@ const (
 	EntraClientID = "ENTRA_CLIENT_ID"
 	// DebugLogRetention is how long install debug entries are kept (Go duration).
 	DebugLogRetention = "DEBUG_LOG_RETENTION"
+	// InboundAddress is the Postmark inbound address; each campaign's
+	// address is its local part + "+" + the campaign's token.
+	InboundAddress = "INBOUND_ADDRESS"
 )
 
 // HostOnly names settings that belong in local.settings.json for the
@@ -40,7 +43,7 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 
 // Names lists every setting the handler reads, for the example-file test.
 func Names() []string {
-	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention}
+	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress}
 }
 
 // The queue transports.
@@ -61,6 +64,7 @@ type Config struct {
 	EntraAuthority    string
 	EntraClientID     string
 	DebugLogRetention time.Duration
+	InboundAddress    string
 }
 
 // Load reads the settings through getenv and reports every problem at once.
@@ -118,6 +122,13 @@ func Load(getenv func(string) string) (Config, error) {
 			bad("%s=%q is not a positive duration such as 336h", DebugLogRetention, v)
 		}
 		c.DebugLogRetention = d
+	}
+
+	c.InboundAddress = strings.TrimSpace(getenv(InboundAddress))
+	if local, domain, ok := strings.Cut(c.InboundAddress, "@"); c.InboundAddress == "" {
+		bad("%s is missing: the Postmark inbound address, e.g. 1a2b3c@inbound.postmarkapp.com", InboundAddress)
+	} else if !ok || local == "" || strings.ContainsAny(local, "+ ") || !strings.Contains(domain, ".") || strings.Contains(domain, "@") {
+		bad("%s=%q must be a plain address without a + part, e.g. 1a2b3c@inbound.postmarkapp.com", InboundAddress, c.InboundAddress)
 	}
 
 	if len(problems) > 0 {

@@ -20,6 +20,7 @@ func validSettings() map[string]string {
 		QueueTransport: "storage",
 		EntraAuthority: "https://login.microsoftonline.com/",
 		EntraClientID:  "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10",
+		InboundAddress: "campaigns@inbound.example.com",
 	}
 }
 
@@ -44,7 +45,7 @@ func TestLoadReportsEveryMissingSettingAtOnce(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error for empty settings")
 	}
-	for _, name := range []string{Port, Storage, QueueTransport, EntraAuthority, EntraClientID} {
+	for _, name := range []string{Port, Storage, QueueTransport, EntraAuthority, EntraClientID, InboundAddress} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -60,6 +61,8 @@ func TestLoadRejectsMalformedValues(t *testing.T) {
 		{"authority", EntraAuthority, "login.microsoftonline.com", "not an http(s) URL"},
 		{"retention", DebugLogRetention, "14 days", "positive duration"},
 		{"servicebus without connection", QueueTransport, "servicebus", ServiceBus},
+		{"inbound address with a plus", InboundAddress, "a+b@inbound.example.com", "without a + part"},
+		{"inbound address without domain", InboundAddress, "campaigns", "plain address"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -47,8 +47,14 @@ func Table() []Function {
 		{Name: "api", Trigger: HTTP, Route: "v1/{*path}", Methods: allMethods},
 		// Deletes everything an account has, after DELETE /v1/me.
 		{Name: "account-delete", Trigger: Queue, Queue: queue.AccountDelete},
+		// Deletes a campaign with its rows and blobs, after DELETE /v1/campaigns/{id}.
+		{Name: "campaign-delete", Trigger: Queue, Queue: queue.CampaignDelete},
+		// Extracts the rows of an uploaded spreadsheet (or copies another
+		// campaign's), then deletes the upload.
+		{Name: "campaign-data", Trigger: Queue, Queue: queue.CampaignData},
 		// Deletes what the privacy promises say must go (expired debug
-		// entries) and finishes interrupted account deletions. Hourly.
+		// entries, uploads whose processing never finished) and finishes
+		// interrupted deletions. Hourly.
 		{Name: "retention", Trigger: Timer, Schedule: "0 5 * * * *"},
 	}
 }

@@ -12,7 +12,9 @@ import (
 // The queues the app uses. Each is drained by the function of the same name
 // in the function table.
 const (
-	AccountDelete = "account-delete"
+	AccountDelete  = "account-delete"
+	CampaignDelete = "campaign-delete"
+	CampaignData   = "campaign-data"
 )
 
 // Message is one unit of work.

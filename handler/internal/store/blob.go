@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
@@ -66,6 +67,28 @@ func (s *Store) ListBlobs(ctx context.Context, container, prefix string) ([]stri
 		}
 		for _, b := range page.Segment.BlobItems {
 			names = append(names, *b.Name)
+		}
+	}
+	return names, nil
+}
+
+// BlobsBefore returns the names of the blobs in container last modified
+// before t.
+func (s *Store) BlobsBefore(ctx context.Context, container string, t time.Time) ([]string, error) {
+	var names []string
+	pager := s.blobs.NewListBlobsFlatPager(container, nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, translate(err)
+		}
+		for _, b := range page.Segment.BlobItems {
+			if b.Properties != nil && b.Properties.LastModified != nil && b.Properties.LastModified.Before(t) {
+				names = append(names, *b.Name)
+			}
 		}
 	}
 	return names, nil

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"golang.org/x/sync/errgroup"
 )
 
 // entity is one table row being written: keys plus typed properties.
@@ -27,6 +29,35 @@ func setTime(e entity, key string, t time.Time) {
 func getString(e entity, key string) string {
 	s, _ := e.Properties[key].(string)
 	return s
+}
+
+func getBool(e entity, key string) bool {
+	b, _ := e.Properties[key].(bool)
+	return b
+}
+
+// getInt reads an Edm.Int32 (a JSON number) or Edm.Int64 (a string) property.
+func getInt(e entity, key string) int {
+	switch v := e.Properties[key].(type) {
+	case float64:
+		return int(v)
+	case int32:
+		return int(v)
+	case int64:
+		return int(v)
+	case aztables.EDMInt64:
+		return int(v)
+	}
+	return 0
+}
+
+// splitAccountKey reverses AccountKey.String.
+func splitAccountKey(s string) (tid, oid string, err error) {
+	tid, oid, ok := strings.Cut(s, "_")
+	if !ok {
+		return "", "", fmt.Errorf("malformed account key %q", s)
+	}
+	return tid, oid, nil
 }
 
 func getTime(e entity, key string) time.Time {
@@ -135,32 +166,60 @@ func (s *Store) query(ctx context.Context, table, filter string, fn func(entity)
 }
 
 // deletePartition removes every row of one partition, in entity group
-// transactions of up to 100 rows (the service's limit per batch).
+// transactions of up to 100 rows (the service's limit per batch), a few at a
+// time.
 func (s *Store) deletePartition(ctx context.Context, table, pk string) (int, error) {
 	var keys []string
-	err := s.query(ctx, table, fmt.Sprintf("PartitionKey eq '%s'", escapeFilter(pk)), func(e entity) error {
-		keys = append(keys, e.RowKey)
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for start := 0; start < len(keys); start += 100 {
-		end := min(start+100, len(keys))
-		actions := make([]aztables.TransactionAction, 0, end-start)
-		for _, rk := range keys[start:end] {
-			raw, _ := json.Marshal(aztables.Entity{PartitionKey: pk, RowKey: rk})
-			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: raw})
-		}
-		_, err := s.table(table).SubmitTransaction(ctx, actions, nil)
-		if err != nil {
-			// A row deleted meanwhile fails the whole batch: fall back to one by one.
-			for _, rk := range keys[start:end] {
-				if err := s.deleteEntity(ctx, table, pk, rk); err != nil {
-					return start, err
+	filter, sel := fmt.Sprintf("PartitionKey eq '%s'", escapeFilter(pk)), "RowKey"
+	err := s.onTable(ctx, table, func(c *aztables.Client) error {
+		keys = keys[:0]
+		pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
+		for pager.More() {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, raw := range page.Entities {
+				var e aztables.Entity
+				if err := json.Unmarshal(raw, &e); err != nil {
+					return err
 				}
+				keys = append(keys, e.RowKey)
 			}
 		}
+		return nil
+	})
+	if hasCode(err, "TableNotFound") {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, translate(err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(4)
+	client := s.table(table)
+	for start := 0; start < len(keys); start += 100 {
+		chunk := keys[start:min(start+100, len(keys))]
+		g.Go(func() error {
+			actions := make([]aztables.TransactionAction, 0, len(chunk))
+			for _, rk := range chunk {
+				raw, _ := json.Marshal(aztables.Entity{PartitionKey: pk, RowKey: rk})
+				actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeDelete, Entity: raw})
+			}
+			if _, err := client.SubmitTransaction(gctx, actions, nil); err == nil {
+				return nil
+			}
+			// A row deleted meanwhile fails the whole batch: fall back to one by one.
+			for _, rk := range chunk {
+				if err := s.deleteEntity(gctx, table, pk, rk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return 0, err
 	}
 	return len(keys), nil
 }

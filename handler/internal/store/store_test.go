@@ -2,6 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +131,7 @@ func TestPendingDeletions(t *testing.T) {
 	if containsDeletion(pending, k) {
 		t.Error("a deletion newer than the bound was listed")
 	}
-	if err := s.FinishDeletion(ctx, k); err != nil {
+	if err := s.FinishDeletion(ctx, Deletion{Account: k}); err != nil {
 		t.Fatal(err)
 	}
 	pending, _ = s.PendingDeletions(ctx, time.Now())
@@ -170,5 +174,91 @@ func TestBlobs(t *testing.T) {
 	}
 	if err := s.DeleteBlob(ctx, container, "a/1"); err != nil {
 		t.Errorf("deleting a missing blob: %v", err)
+	}
+}
+
+func TestRecipientsReplaceCopyDelete(t *testing.T) {
+	s, ctx := open(t), context.Background()
+	from, to := testenv.Name("c"), testenv.Name("c")
+	var rows []Recipient
+	for i := range 250 {
+		rows = append(rows, Recipient{Row: i + 2, Cells: []string{"r" + strconv.Itoa(i) + "@example.com", "Name " + strconv.Itoa(i)}, Status: "pending"})
+	}
+	// A row with a cell longer than one property holds, and emoji across a chunk boundary.
+	big := strings.Repeat("é", chunkRunes-3) + "😀😀😀😀"
+	rows = append(rows, Recipient{Row: 300, Cells: []string{"big@example.com", big}, Status: "skipped", Problem: "x", Detail: "y"})
+	if err := s.ReplaceRecipients(ctx, from, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReplaceRecipients(ctx, from, rows[:251]); err != nil {
+		t.Fatal(err)
+	}
+	var got []Recipient
+	if err := s.ForEachRecipient(ctx, from, func(r Recipient) error { got = append(got, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 251 || got[0].Row != 2 || got[250].Row != 300 || got[250].Cells[1] != big || got[250].Problem != "x" {
+		t.Fatalf("read back %d rows; last %+v", len(got), got[len(got)-1].Row)
+	}
+	if n, err := s.CopyRecipients(ctx, from, to); err != nil || n != 251 {
+		t.Fatalf("copy: %d %v", n, err)
+	}
+	if n, err := s.DeleteRecipients(ctx, from); err != nil || n != 251 {
+		t.Fatalf("delete: %d %v", n, err)
+	}
+	count := 0
+	_ = s.ForEachRecipient(ctx, to, func(Recipient) error { count++; return nil })
+	if count != 251 {
+		t.Errorf("the copy has %d rows after deleting the source", count)
+	}
+	huge := Recipient{Row: 2, Cells: []string{strings.Repeat("x", chunkRunes*maxChunks)}}
+	var tooLarge ErrRowTooLarge
+	if err := s.ReplaceRecipients(ctx, to, []Recipient{huge}); !errors.As(err, &tooLarge) || tooLarge.Row != 2 {
+		t.Errorf("an oversized row: %v", err)
+	}
+}
+
+func TestCampaignsPageAndAddress(t *testing.T) {
+	s, ctx := open(t), context.Background()
+	k := newKey()
+	now := time.Now().UTC()
+	for i := range 3 {
+		c := Campaign{Account: k, ID: fmt.Sprintf("c%d", 9-i), Name: "n", Status: "draft", AddressHash: testenv.Name("h"), CreatedAt: now, UpdatedAt: now,
+			Data: DataSummary{Columns: []string{"Email", "Name"}, Rows: 3, ValidRows: 2, Report: `{"rows":3}`}}
+		if err := s.CreateCampaign(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var ids []string
+	cursor := ""
+	for {
+		page, err := s.Campaigns(ctx, k, 2, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range page.Campaigns {
+			ids = append(ids, c.ID)
+			if c.Data.Rows != 3 || len(c.Data.Columns) != 2 {
+				t.Errorf("data summary lost: %+v", c.Data)
+			}
+		}
+		if cursor = page.Next; cursor == "" {
+			break
+		}
+	}
+	if strings.Join(ids, ",") != "c7,c8,c9" {
+		t.Errorf("paged ids %v", ids)
+	}
+	c, err := s.Campaign(ctx, k, "c8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := s.LookupAddress(ctx, c.AddressHash)
+	if err != nil || a.CampaignID != "c8" || a.Account != k {
+		t.Errorf("address lookup: %+v %v", a, err)
+	}
+	other := newKey()
+	if _, err := s.Campaign(ctx, other, "c8"); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("another account's campaign: %v", err)
 	}
 }

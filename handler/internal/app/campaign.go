@@ -1,0 +1,337 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+)
+
+// campaignView is a campaign as the API shows it.
+type campaignView struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Status      string    `json:"status"`
+	TrackOpens  bool      `json:"trackOpens"`
+	TrackClicks bool      `json:"trackClicks"`
+	Counts      counts    `json:"counts"`
+	Data        dataBrief `json:"data"`
+	CreatedAt   time.Time `json:"createdAt"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+	// InboundAddress is shown when it is made (create, new address): only
+	// its hash is stored, so it cannot be shown again.
+	InboundAddress string `json:"inboundAddress,omitempty"`
+}
+
+type counts struct {
+	Rows    int `json:"rows"`
+	Valid   int `json:"valid"`
+	Skipped int `json:"skipped"`
+}
+
+type dataBrief struct {
+	Status   string `json:"status"`
+	FileName string `json:"fileName,omitempty"`
+}
+
+func viewCampaign(c store.Campaign) campaignView {
+	status := c.Data.Status
+	if status == "" {
+		status = campaign.DataNone
+	}
+	return campaignView{
+		ID: c.ID, Name: c.Name, Status: c.Status, TrackOpens: c.TrackOpens, TrackClicks: c.TrackClicks,
+		Counts:    counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows},
+		Data:      dataBrief{Status: status, FileName: c.Data.FileName},
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+}
+
+// newCampaignID is sortable newest first (inverted milliseconds) and
+// unguessable (80 random bits), in base32hex so that order survives encoding.
+func newCampaignID(now time.Time) string {
+	b := make([]byte, 16)
+	// 48 bits of inverted milliseconds, then 80 random bits.
+	binary.BigEndian.PutUint64(b[:8], (1<<48-1-uint64(now.UnixMilli()))<<16)
+	_, _ = rand.Read(b[6:])
+	return strings.ToLower(base32.HexEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+// newAddressToken is the campaign's secret plus-address part: 128 random bits.
+func newAddressToken() (token, hash string) {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	token = strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+	return token, HashAddressToken(token)
+}
+
+// HashAddressToken is how a token is stored and looked up (Postmark's
+// MailboxHash is the token).
+func HashAddressToken(token string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(token)))
+	return hex.EncodeToString(sum[:])
+}
+
+func (a *App) inboundAddress(token string) string {
+	local, domain, _ := strings.Cut(a.InboundAddress, "@")
+	return local + "+" + token + "@" + domain
+}
+
+type campaignRequest struct {
+	Name        *string `json:"name"`
+	TrackOpens  *bool   `json:"trackOpens"`
+	TrackClicks *bool   `json:"trackClicks"`
+}
+
+func validName(s string) (string, error) {
+	n := strings.TrimSpace(s)
+	switch {
+	case n == "":
+		return "", apperr.E(apperr.Invalid, "name_invalid", "name must not be empty")
+	case utf8.RuneCountInString(n) > 200:
+		return "", apperr.E(apperr.Invalid, "name_invalid", "name is at most 200 characters")
+	case strings.IndexFunc(n, unicode.IsControl) >= 0:
+		return "", apperr.E(apperr.Invalid, "name_invalid", "name must not contain control characters")
+	}
+	return n, nil
+}
+
+// createCampaign makes a draft and its inbound address.
+func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	var req campaignRequest
+	if err := decode(w, r, &req, false); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if req.Name == nil {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "name_invalid", "send a name for the campaign"))
+		return
+	}
+	name, err := validName(*req.Name)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	ctx := r.Context()
+	if _, err := a.activeAccount(ctx, p); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	now := a.Now().UTC()
+	token, hash := newAddressToken()
+	c := store.Campaign{
+		Account: keyOf(p), ID: newCampaignID(now), Name: name, Status: campaign.Draft, AddressHash: hash,
+		TrackOpens: req.TrackOpens != nil && *req.TrackOpens, TrackClicks: req.TrackClicks != nil && *req.TrackClicks,
+		CreatedAt: now, UpdatedAt: now, Data: store.DataSummary{Status: campaign.DataNone},
+	}
+	if err := a.Store.CreateCampaign(ctx, c); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.Logger.InfoContext(ctx, "campaign created", "campaign", c.ID)
+	v := viewCampaign(c)
+	v.InboundAddress = a.inboundAddress(token)
+	encode(w, http.StatusCreated, v)
+}
+
+// activeAccount returns the caller's account unless it does not exist or is
+// being deleted: nothing new may be created for it then.
+func (a *App) activeAccount(ctx context.Context, p identity.Principal) (store.Account, error) {
+	acct, err := a.Store.Account(ctx, keyOf(p))
+	if err != nil {
+		return acct, err
+	}
+	if acct.Deleting() {
+		return acct, apperr.E(apperr.Conflict, "account_deleting", "this account is being deleted")
+	}
+	return acct, nil
+}
+
+func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	limit := 50
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 100 {
+			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 100"))
+			return
+		}
+		limit = n
+	}
+	page, err := a.Store.Campaigns(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	out := struct {
+		Campaigns []campaignView `json:"campaigns"`
+		Next      string         `json:"next,omitempty"`
+	}{Campaigns: []campaignView{}, Next: page.Next}
+	for _, c := range page.Campaigns {
+		out.Campaigns = append(out.Campaigns, viewCampaign(c))
+	}
+	encode(w, http.StatusOK, out)
+}
+
+// ownCampaign loads the caller's campaign named in the path. Another
+// account's id is simply not found in the caller's partition: 404.
+func (a *App) ownCampaign(r *http.Request, p identity.Principal) (store.Campaign, error) {
+	id := r.PathValue("id")
+	if id == "" || len(id) > 64 || strings.ContainsAny(id, "/\\#?'") {
+		return store.Campaign{}, apperr.E(apperr.NotFound, "campaign_not_found", "no such campaign")
+	}
+	return a.Store.Campaign(r.Context(), keyOf(p), id)
+}
+
+func (a *App) getCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	c, err := a.ownCampaign(r, p)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	encode(w, http.StatusOK, viewCampaign(c))
+}
+
+// patchCampaign renames a campaign (any time) or changes its tracking
+// options (only before it started).
+func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	var req campaignRequest
+	if err := decode(w, r, &req, false); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens and/or trackClicks"))
+		return
+	}
+	var name string
+	if req.Name != nil {
+		var err error
+		if name, err = validName(*req.Name); err != nil {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+	}
+	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
+		if (req.TrackOpens != nil || req.TrackClicks != nil) && !campaign.Editable(c.Status) {
+			return apperr.E(apperr.Conflict, "campaign_started", "tracking options cannot change once the campaign has started (it is %s)", c.Status)
+		}
+		if req.Name != nil {
+			c.Name = name
+		}
+		if req.TrackOpens != nil {
+			c.TrackOpens = *req.TrackOpens
+		}
+		if req.TrackClicks != nil {
+			c.TrackClicks = *req.TrackClicks
+		}
+		return nil
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	encode(w, http.StatusOK, viewCampaign(c))
+}
+
+// updateCampaign applies change to the caller's campaign under its ETag,
+// reading again and retrying when someone else changed it meanwhile.
+func (a *App) updateCampaign(r *http.Request, p identity.Principal, change func(*store.Campaign) error) (store.Campaign, error) {
+	for range 5 {
+		c, err := a.ownCampaign(r, p)
+		if err != nil {
+			return c, err
+		}
+		if err := change(&c); err != nil {
+			return c, err
+		}
+		c.UpdatedAt = a.Now().UTC()
+		err = a.Store.UpdateCampaign(r.Context(), c)
+		if apperr.Is(err, apperr.Conflict) {
+			continue
+		}
+		return c, err
+	}
+	return store.Campaign{}, apperr.E(apperr.Transient, "busy", "the campaign kept changing; try again")
+}
+
+// newAddress replaces the campaign's inbound address; the old one stops
+// working at once.
+func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	token, hash := newAddressToken()
+	var old string
+	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
+		if !campaign.Editable(c.Status) {
+			return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); its address no longer matters", c.Status)
+		}
+		old, c.AddressHash = c.AddressHash, hash
+		return a.Store.PutAddress(r.Context(), hash, c.Account, c.ID)
+	})
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if err := a.Store.DeleteAddress(r.Context(), old); err != nil {
+		a.Logger.WarnContext(r.Context(), "old address not removed", "campaign", c.ID, "error", err.Error())
+	}
+	v := viewCampaign(c)
+	v.InboundAddress = a.inboundAddress(token)
+	encode(w, http.StatusOK, v)
+}
+
+type campaignDeleteMessage struct {
+	TenantID   string `json:"tenantId"`
+	ObjectID   string `json:"objectId"`
+	CampaignID string `json:"campaignId"`
+}
+
+// deleteCampaign records the deletion, hides the campaign, and hands the
+// work to the campaign-delete worker.
+func (a *App) deleteCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	ctx := r.Context()
+	c, err := a.ownCampaign(r, p)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	now := a.Now().UTC()
+	d := store.Deletion{Account: c.Account, CampaignID: c.ID, RequestedAt: now}
+	if err := a.Store.RecordDeletion(ctx, d); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if _, err := a.updateCampaign(r, p, func(c *store.Campaign) error { c.DeletionRequestedAt = now; return nil }); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if err := a.enqueueDeletion(ctx, d); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.Logger.InfoContext(ctx, "campaign deletion requested", "campaign", c.ID)
+	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "the campaign and everything stored for it are being deleted"})
+}
+
+// enqueueDeletion hands a recorded deletion to its worker.
+func (a *App) enqueueDeletion(ctx context.Context, d store.Deletion) error {
+	if d.CampaignID == "" {
+		body, _ := json.Marshal(accountDeleteMessage{TenantID: d.Account.TenantID, ObjectID: d.Account.ObjectID})
+		return a.Queue.Send(ctx, queue.Message{Queue: queue.AccountDelete, Body: body})
+	}
+	body, _ := json.Marshal(campaignDeleteMessage{TenantID: d.Account.TenantID, ObjectID: d.Account.ObjectID, CampaignID: d.CampaignID})
+	return a.Queue.Send(ctx, queue.Message{Queue: queue.CampaignDelete, Body: body})
+}

@@ -1,0 +1,288 @@
+package store
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"mailmerge/handler/internal/apperr"
+)
+
+const (
+	tableCampaigns = "campaigns"
+	tableAddresses = "campaignaddresses"
+)
+
+// Campaign is a campaign row. Its partition is the owner's account, so a
+// lookup with another account's key finds nothing.
+type Campaign struct {
+	Account     AccountKey
+	ID          string
+	Name        string
+	TrackOpens  bool
+	TrackClicks bool
+	Status      string
+	// AddressHash is the SHA-256 of the inbound address token; the token
+	// itself is never stored.
+	AddressHash         string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+	DeletionRequestedAt time.Time
+	Data                DataSummary
+	ETag                string
+}
+
+// Deleting reports whether the campaign's deletion is under way.
+func (c Campaign) Deleting() bool { return !c.DeletionRequestedAt.IsZero() }
+
+// DataSummary describes the campaign's recipient data: the upload being
+// processed, or the rows extracted from the last one.
+type DataSummary struct {
+	Status      string
+	UploadID    string
+	FileName    string
+	Format      string
+	Columns     []string
+	Empty       []int // per column, the valid rows whose cell is empty
+	Rows        int
+	ValidRows   int
+	Report      string // JSON, written and read by the caller
+	ErrorCode   string
+	ErrorText   string
+	UploadedAt  time.Time
+	ProcessedAt time.Time
+}
+
+func campaignEntity(c Campaign) (entity, error) {
+	e := newEntity(c.Account.String(), c.ID)
+	p := e.Properties
+	p["Name"], p["TrackOpens"], p["TrackClicks"], p["Status"], p["AddressHash"] = c.Name, c.TrackOpens, c.TrackClicks, c.Status, c.AddressHash
+	setTime(e, "CreatedAt", c.CreatedAt)
+	setTime(e, "UpdatedAt", c.UpdatedAt)
+	setTime(e, "DeletionRequestedAt", c.DeletionRequestedAt)
+	d := c.Data
+	cols, err := json.Marshal(d.Columns)
+	if err != nil {
+		return e, err
+	}
+	empty, err := json.Marshal(d.Empty)
+	if err != nil {
+		return e, err
+	}
+	p["DataEmpty"] = string(empty)
+	p["DataStatus"], p["DataUploadID"], p["DataFileName"], p["DataFormat"] = d.Status, d.UploadID, d.FileName, d.Format
+	p["DataColumns"], p["DataRows"], p["DataValidRows"], p["DataReport"] = string(cols), int32(d.Rows), int32(d.ValidRows), d.Report
+	p["DataErrorCode"], p["DataErrorText"] = d.ErrorCode, d.ErrorText
+	setTime(e, "DataUploadedAt", d.UploadedAt)
+	setTime(e, "DataProcessedAt", d.ProcessedAt)
+	return e, nil
+}
+
+func campaignFrom(e entity, etag string) (Campaign, error) {
+	tid, oid, err := splitAccountKey(e.PartitionKey)
+	if err != nil {
+		return Campaign{}, err
+	}
+	c := Campaign{
+		Account:             AccountKey{TenantID: tid, ObjectID: oid},
+		ID:                  e.RowKey,
+		Name:                getString(e, "Name"),
+		TrackOpens:          getBool(e, "TrackOpens"),
+		TrackClicks:         getBool(e, "TrackClicks"),
+		Status:              getString(e, "Status"),
+		AddressHash:         getString(e, "AddressHash"),
+		CreatedAt:           getTime(e, "CreatedAt"),
+		UpdatedAt:           getTime(e, "UpdatedAt"),
+		DeletionRequestedAt: getTime(e, "DeletionRequestedAt"),
+		ETag:                etag,
+		Data: DataSummary{
+			Status:      getString(e, "DataStatus"),
+			UploadID:    getString(e, "DataUploadID"),
+			FileName:    getString(e, "DataFileName"),
+			Format:      getString(e, "DataFormat"),
+			Rows:        getInt(e, "DataRows"),
+			ValidRows:   getInt(e, "DataValidRows"),
+			Report:      getString(e, "DataReport"),
+			ErrorCode:   getString(e, "DataErrorCode"),
+			ErrorText:   getString(e, "DataErrorText"),
+			UploadedAt:  getTime(e, "DataUploadedAt"),
+			ProcessedAt: getTime(e, "DataProcessedAt"),
+		},
+	}
+	if empty := getString(e, "DataEmpty"); empty != "" && empty != "null" {
+		if err := json.Unmarshal([]byte(empty), &c.Data.Empty); err != nil {
+			return c, fmt.Errorf("campaign %s empty counts: %w", c.ID, err)
+		}
+	}
+	if cols := getString(e, "DataColumns"); cols != "" {
+		if err := json.Unmarshal([]byte(cols), &c.Data.Columns); err != nil {
+			return c, fmt.Errorf("campaign %s columns: %w", c.ID, err)
+		}
+	}
+	return c, nil
+}
+
+// CreateCampaign inserts a new campaign and the index entry of its inbound
+// address hash.
+func (s *Store) CreateCampaign(ctx context.Context, c Campaign) error {
+	if err := s.PutAddress(ctx, c.AddressHash, c.Account, c.ID); err != nil {
+		return err
+	}
+	e, err := campaignEntity(c)
+	if err != nil {
+		return err
+	}
+	return s.addEntity(ctx, tableCampaigns, e)
+}
+
+// Campaign returns account k's campaign id; a missing campaign, one of
+// another account, or one being deleted is NotFound.
+func (s *Store) Campaign(ctx context.Context, k AccountKey, id string) (Campaign, error) {
+	e, etag, err := s.getEntity(ctx, tableCampaigns, k.String(), id)
+	if apperr.Is(err, apperr.NotFound) {
+		return Campaign{}, apperr.Wrap(err, apperr.NotFound, "campaign_not_found", "no such campaign")
+	}
+	if err != nil {
+		return Campaign{}, err
+	}
+	c, err := campaignFrom(e, etag)
+	if err != nil {
+		return c, err
+	}
+	if c.Deleting() {
+		return Campaign{}, apperr.E(apperr.NotFound, "campaign_not_found", "no such campaign")
+	}
+	return c, nil
+}
+
+// CampaignForDeletion returns the campaign even while it is being deleted.
+func (s *Store) CampaignForDeletion(ctx context.Context, k AccountKey, id string) (Campaign, error) {
+	e, etag, err := s.getEntity(ctx, tableCampaigns, k.String(), id)
+	if err != nil {
+		return Campaign{}, err
+	}
+	return campaignFrom(e, etag)
+}
+
+// UpdateCampaign replaces the campaign if unchanged since read (ETag).
+func (s *Store) UpdateCampaign(ctx context.Context, c Campaign) error {
+	e, err := campaignEntity(c)
+	if err != nil {
+		return err
+	}
+	return s.replaceEntity(ctx, tableCampaigns, e, c.ETag)
+}
+
+// DeleteCampaignRow removes the campaign row; a missing row is fine.
+func (s *Store) DeleteCampaignRow(ctx context.Context, k AccountKey, id string) error {
+	return s.deleteEntity(ctx, tableCampaigns, k.String(), id)
+}
+
+// CampaignPage is one page of an account's campaigns, newest first.
+type CampaignPage struct {
+	Campaigns []Campaign
+	// Next is the opaque cursor of the next page, "" on the last page.
+	Next string
+}
+
+// Campaigns lists account k's campaigns (those not being deleted), newest
+// first, limit per page, from an opaque cursor.
+func (s *Store) Campaigns(ctx context.Context, k AccountKey, limit int, cursor string) (CampaignPage, error) {
+	filter := "PartitionKey eq '" + escapeFilter(k.String()) + "'"
+	top := int32(limit)
+	opts := &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}
+	if cursor != "" {
+		// The service's continuation keys are opaque: keep both as given.
+		var next struct{ P, R string }
+		raw, err := base64.RawURLEncoding.DecodeString(cursor)
+		if err != nil || json.Unmarshal(raw, &next) != nil {
+			return CampaignPage{}, apperr.E(apperr.Invalid, "cursor_invalid", "the cursor is not one this API gave out")
+		}
+		opts.NextPartitionKey, opts.NextRowKey = &next.P, &next.R
+	}
+	var page CampaignPage
+	err := s.onTable(ctx, tableCampaigns, func(c *aztables.Client) error {
+		page = CampaignPage{}
+		resp, err := c.NewListEntitiesPager(opts).NextPage(ctx)
+		if err != nil {
+			return err
+		}
+		for _, raw := range resp.Entities {
+			e, err := decode(raw)
+			if err != nil {
+				return err
+			}
+			cp, err := campaignFrom(e, e.ETag)
+			if err != nil {
+				return err
+			}
+			if !cp.Deleting() {
+				page.Campaigns = append(page.Campaigns, cp)
+			}
+		}
+		if resp.NextPartitionKey != nil && *resp.NextPartitionKey != "" {
+			next, _ := json.Marshal(struct{ P, R string }{*resp.NextPartitionKey, deref(resp.NextRowKey)})
+			page.Next = base64.RawURLEncoding.EncodeToString(next)
+		}
+		return nil
+	})
+	if hasCode(err, "TableNotFound") {
+		return CampaignPage{}, nil
+	}
+	return page, translate(err)
+}
+
+// AllCampaignIDs lists the ids of every campaign of an account, deleting ones included.
+func (s *Store) AllCampaignIDs(ctx context.Context, k AccountKey) ([]string, error) {
+	var ids []string
+	err := s.query(ctx, tableCampaigns, "PartitionKey eq '"+escapeFilter(k.String())+"'", func(e entity) error {
+		ids = append(ids, e.RowKey)
+		return nil
+	})
+	return ids, err
+}
+
+// Address is where an inbound address hash leads.
+type Address struct {
+	Account    AccountKey
+	CampaignID string
+}
+
+// PutAddress indexes an inbound address token hash.
+func (s *Store) PutAddress(ctx context.Context, hash string, k AccountKey, campaignID string) error {
+	e := newEntity(hash, "")
+	e.Properties["Account"], e.Properties["CampaignID"] = k.String(), campaignID
+	return s.replaceEntity(ctx, tableAddresses, e, "")
+}
+
+// LookupAddress finds the campaign of an inbound address token hash.
+func (s *Store) LookupAddress(ctx context.Context, hash string) (Address, error) {
+	e, _, err := s.getEntity(ctx, tableAddresses, hash, "")
+	if err != nil {
+		return Address{}, err
+	}
+	tid, oid, err := splitAccountKey(getString(e, "Account"))
+	if err != nil {
+		return Address{}, err
+	}
+	return Address{Account: AccountKey{TenantID: tid, ObjectID: oid}, CampaignID: getString(e, "CampaignID")}, nil
+}
+
+// DeleteAddress removes an inbound address hash from the index.
+func (s *Store) DeleteAddress(ctx context.Context, hash string) error {
+	if hash == "" {
+		return nil
+	}
+	return s.deleteEntity(ctx, tableAddresses, hash, "")
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"golang.org/x/sync/errgroup"
+
+	"mailmerge/handler/internal/apperr"
+)
+
+const tableRecipients = "recipients"
+
+// Recipient is one extracted spreadsheet row: its cells, aligned with the
+// campaign's columns, and its state.
+type Recipient struct {
+	// Row is the spreadsheet row number (the header is row 1).
+	Row   int
+	Cells []string
+	// Status is the row state ("pending", "invalid", later "sent"...).
+	Status string
+	// Problem is a machine code and Detail a sentence, for invalid rows.
+	Problem string
+	Detail  string
+}
+
+// Table storage limits one string property to 64 KB (32K UTF-16 units) and
+// an entity to 1 MB, so cells are stored as JSON split over several
+// properties, and batches stay under the 4 MB transaction payload.
+const (
+	chunkRunes     = 30_000
+	maxChunks      = 15
+	batchEntities  = 100
+	batchBytes     = 3 << 20
+	writeWorkers   = 4
+	recipientRKLen = 7
+)
+
+// RecipientRowKey is the row key of a spreadsheet row: zero-padded so rows
+// sort in spreadsheet order.
+func RecipientRowKey(row int) string {
+	return fmt.Sprintf("%0*d", recipientRKLen, row)
+}
+
+// ErrRowTooLarge is returned by ReplaceRecipients for a row whose cells do
+// not fit one table entity.
+type ErrRowTooLarge struct{ Row int }
+
+func (e ErrRowTooLarge) Error() string { return fmt.Sprintf("row %d is too large to store", e.Row) }
+
+func recipientEntity(campaignID string, r Recipient) (entity, int, error) {
+	e := newEntity(campaignID, RecipientRowKey(r.Row))
+	cells, err := json.Marshal(r.Cells)
+	if err != nil {
+		return e, 0, err
+	}
+	chunks := splitRunes(string(cells), chunkRunes)
+	if len(chunks) > maxChunks {
+		return e, 0, ErrRowTooLarge{Row: r.Row}
+	}
+	for i, c := range chunks {
+		e.Properties["Cells"+strconv.Itoa(i)] = c
+	}
+	e.Properties["Status"] = r.Status
+	if r.Problem != "" {
+		e.Properties["Problem"], e.Properties["Detail"] = r.Problem, r.Detail
+	}
+	return e, len(cells) + 200, nil
+}
+
+func recipientFrom(e entity) (Recipient, error) {
+	row, err := strconv.Atoi(e.RowKey)
+	if err != nil {
+		return Recipient{}, fmt.Errorf("recipient row key %q: %w", e.RowKey, err)
+	}
+	var b strings.Builder
+	for i := 0; ; i++ {
+		c, ok := e.Properties["Cells"+strconv.Itoa(i)].(string)
+		if !ok {
+			break
+		}
+		b.WriteString(c)
+	}
+	r := Recipient{Row: row, Status: getString(e, "Status"), Problem: getString(e, "Problem"), Detail: getString(e, "Detail")}
+	if b.Len() > 0 {
+		if err := json.Unmarshal([]byte(b.String()), &r.Cells); err != nil {
+			return r, fmt.Errorf("recipient row %d cells: %w", row, err)
+		}
+	}
+	return r, nil
+}
+
+// splitRunes cuts s into pieces of at most n runes (whole runes only).
+func splitRunes(s string, n int) []string {
+	var out []string
+	for len(s) > 0 {
+		i, count := 0, 0
+		for i < len(s) && count < n {
+			_, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			count++
+		}
+		out = append(out, s[:i])
+		s = s[i:]
+	}
+	return out
+}
+
+// ReplaceRecipients makes rows the campaign's recipients: the old rows are
+// deleted, the new ones written in entity group transactions, several at a
+// time. Writes are upserts, so a retried run converges.
+func (s *Store) ReplaceRecipients(ctx context.Context, campaignID string, rows []Recipient) error {
+	if _, err := s.DeleteRecipients(ctx, campaignID); err != nil {
+		return err
+	}
+	return s.writeRecipients(ctx, campaignID, rows)
+}
+
+func (s *Store) writeRecipients(ctx context.Context, campaignID string, rows []Recipient) error {
+	var batches [][]aztables.TransactionAction
+	var cur []aztables.TransactionAction
+	size := 0
+	for _, r := range rows {
+		e, n, err := recipientEntity(campaignID, r)
+		if err != nil {
+			return err
+		}
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if len(cur) == batchEntities || (len(cur) > 0 && size+n > batchBytes) {
+			batches = append(batches, cur)
+			cur, size = nil, 0
+		}
+		cur = append(cur, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: raw})
+		size += n
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	if len(batches) == 0 {
+		return nil
+	}
+	// Create the table once before writing in parallel.
+	if err := s.onTable(ctx, tableRecipients, func(c *aztables.Client) error {
+		_, err := c.SubmitTransaction(ctx, batches[0], nil)
+		return err
+	}); err != nil {
+		return fmt.Errorf("write recipients: %w", translate(err))
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(writeWorkers)
+	client := s.table(tableRecipients)
+	for _, b := range batches[1:] {
+		g.Go(func() error {
+			if _, err := client.SubmitTransaction(gctx, b, nil); err != nil {
+				return fmt.Errorf("write recipients: %w", translate(err))
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// ForEachRecipient calls fn for every row of the campaign, in row order.
+func (s *Store) ForEachRecipient(ctx context.Context, campaignID string, fn func(Recipient) error) error {
+	return s.query(ctx, tableRecipients, "PartitionKey eq '"+escapeFilter(campaignID)+"'", func(e entity) error {
+		r, err := recipientFrom(e)
+		if err != nil {
+			return err
+		}
+		return fn(r)
+	})
+}
+
+// CopyRecipients replaces the rows of campaign to with those of campaign from.
+func (s *Store) CopyRecipients(ctx context.Context, from, to string) (int, error) {
+	var rows []Recipient
+	if err := s.ForEachRecipient(ctx, from, func(r Recipient) error {
+		rows = append(rows, r)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	return len(rows), s.ReplaceRecipients(ctx, to, rows)
+}
+
+// DeleteRecipients deletes every row of the campaign.
+func (s *Store) DeleteRecipients(ctx context.Context, campaignID string) (int, error) {
+	return s.deletePartition(ctx, tableRecipients, campaignID)
+}
+
+// Recipient returns one row of a campaign; NotFound when there is none.
+func (s *Store) Recipient(ctx context.Context, campaignID string, row int) (Recipient, error) {
+	e, _, err := s.getEntity(ctx, tableRecipients, campaignID, RecipientRowKey(row))
+	if err != nil {
+		return Recipient{}, err
+	}
+	return recipientFrom(e)
+}
+
+// FirstRecipient returns the campaign's first row in the given status.
+func (s *Store) FirstRecipient(ctx context.Context, campaignID, status string) (Recipient, error) {
+	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and Status eq '" + escapeFilter(status) + "'"
+	top := int32(1)
+	var found *Recipient
+	err := s.onTable(ctx, tableRecipients, func(c *aztables.Client) error {
+		pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
+		// A filtered page may come back empty with a continuation: keep going.
+		for pager.More() && found == nil {
+			page, err := pager.NextPage(ctx)
+			if err != nil {
+				return err
+			}
+			for _, raw := range page.Entities {
+				e, err := decode(raw)
+				if err != nil {
+					return err
+				}
+				r, err := recipientFrom(e)
+				if err != nil {
+					return err
+				}
+				found = &r
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil && !hasCode(err, "TableNotFound") {
+		return Recipient{}, translate(err)
+	}
+	if found == nil {
+		return Recipient{}, apperr.E(apperr.NotFound, "row_not_found", "the campaign has no row in status %s", status)
+	}
+	return *found, nil
+}
