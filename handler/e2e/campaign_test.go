@@ -1,12 +1,10 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -21,20 +19,7 @@ import (
 // upload PUTs a file to a campaign's data through the local host.
 func (h *host) upload(t testing.TB, tok, id, name string, data []byte) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("PUT", h.URL+"/v1/campaigns/"+id+"/data", bytes.NewReader(data))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("X-File-Name", name)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("upload answer is not JSON: %q", raw)
-	}
-	return resp.StatusCode, out
+	return testenv.Upload(t, h.URL, tok, id, name, data)
 }
 
 // processed waits until the campaign-data worker has finished with the data.
@@ -236,4 +221,76 @@ func workbook(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return buf.Bytes()
+}
+
+// zipBomb is an .xlsx-looking zip whose one sheet inflates to 1 GB.
+func zipBomb(t *testing.T) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, name := range []string{"[Content_Types].xml", "xl/workbook.xml"} {
+		w, _ := zw.Create(name)
+		_, _ = w.Write([]byte("<x/>"))
+	}
+	w, err := zw.Create("xl/worksheets/sheet1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	zeros := make([]byte, 1<<20)
+	for range 1024 {
+		if _, err := w.Write(zeros); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// TestRefusedUploadsLeaveNothing: every upload the worker refuses ends
+// with a clear error on the data and no blob left in uploads.
+func TestRefusedUploadsLeaveNothing(t *testing.T) {
+	h := startHost(t, nil)
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, _ := devauth.FindUser("bob")
+	k := store.AccountKey{TenantID: bob.TenantID, ObjectID: bob.ObjectID}
+	tok := h.token(t, "bob")
+	h.call(t, "POST", "/v1/install", tok, "")
+	_, c := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Refusals"}`)
+	id := c["id"].(string)
+
+	var many strings.Builder
+	many.WriteString("Email\n")
+	for i := range 101_000 {
+		fmt.Fprintf(&many, "r%d@example.com\n", i)
+	}
+	tests := []struct {
+		name string
+		data []byte
+		code string
+	}{
+		{"bomb.xlsx", zipBomb(t), "zip_too_large"},
+		{"header-only.csv", []byte("Email,First name\r\n"), "no_rows"},
+		{"duplicates.csv", []byte("Email,Name,name \r\na@example.com,A,B\r\n"), "duplicate_columns"},
+		{"many.csv", []byte(many.String()), "too_many_rows"},
+		{"broken.csv", []byte("Email,Name\n\"a@example.com,A\n"), "csv_bad_quote"},
+	}
+	for _, tt := range tests {
+		if status, body := h.upload(t, tok, id, tt.name, tt.data); status != 202 {
+			t.Fatalf("%s: %d %v", tt.name, status, body)
+		}
+		data := h.processed(t, tok, id)
+		e, _ := data["error"].(map[string]any)
+		if data["status"] != "failed" || e["code"] != tt.code || e["message"] == "" {
+			t.Errorf("%s: %v, want failed with %s", tt.name, data, tt.code)
+		}
+		noUploadsLeft(t, st, k)
+	}
+	if _, c := h.call(t, "GET", "/v1/campaigns/"+id, tok, ""); c["status"] != "draft" {
+		t.Errorf("a campaign without valid data must stay a draft: %v", c["status"])
+	}
 }

@@ -2,8 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -35,19 +33,7 @@ func (e *env) createCampaign(t *testing.T, tok, body string) map[string]any {
 
 func (e *env) upload(t *testing.T, tok, id, name string, data []byte) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest("PUT", e.srv.URL+"/v1/campaigns/"+id+"/data", strings.NewReader(string(data)))
-	req.Header.Set("Authorization", "Bearer "+tok)
-	req.Header.Set("X-File-Name", name)
-	req.Header.Set("Content-Type", "application/octet-stream")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out
+	return testenv.Upload(t, e.srv.URL, tok, id, name, data)
 }
 
 func TestCreateListPatchCampaign(t *testing.T) {

@@ -287,6 +287,7 @@ func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, b
 	if err != nil {
 		return store.DataSummary{}, err
 	}
+	start := time.Now()
 	t, err := sheet.Parse(raw, d.FileName, a.SheetLimits)
 	if err != nil {
 		return store.DataSummary{}, err
@@ -295,6 +296,7 @@ func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, b
 	if err != nil {
 		return store.DataSummary{}, err
 	}
+	parsed := time.Now()
 	recipients := make([]store.Recipient, len(rows))
 	for i, r := range rows {
 		recipients[i] = store.Recipient{Row: r.Number, Cells: r.Cells, Status: r.Status, Problem: r.Problem, Detail: r.Detail}
@@ -306,6 +308,8 @@ func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, b
 		}
 		return store.DataSummary{}, err
 	}
+	a.Logger.InfoContext(ctx, "rows extracted", "campaign", campaignID, "rows", len(rows),
+		"parseMs", parsed.Sub(start).Milliseconds(), "writeMs", time.Since(parsed).Milliseconds())
 	status := campaign.DataReady
 	if rep.ValidRows == 0 {
 		status = campaign.DataInvalid

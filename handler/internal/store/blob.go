@@ -9,6 +9,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
 
 // PutBlob writes data to container/name, replacing what was there. The
@@ -54,44 +55,43 @@ func (s *Store) DeleteBlob(ctx context.Context, container, name string) error {
 }
 
 // ListBlobs returns the names of the blobs in container under prefix.
-func (s *Store) ListBlobs(ctx context.Context, container, prefix string) ([]string, error) {
+func (s *Store) ListBlobs(ctx context.Context, containerName, prefix string) ([]string, error) {
 	var names []string
-	pager := s.blobs.NewListBlobsFlatPager(container, &azblob.ListBlobsFlatOptions{Prefix: &prefix})
-	for pager.More() {
-		page, err := pager.NextPage(ctx)
-		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, translate(err)
-		}
-		for _, b := range page.Segment.BlobItems {
-			names = append(names, *b.Name)
-		}
-	}
-	return names, nil
+	err := s.eachBlob(ctx, containerName, prefix, func(b *container.BlobItem) {
+		names = append(names, *b.Name)
+	})
+	return names, err
 }
 
 // BlobsBefore returns the names of the blobs in container last modified
 // before t.
-func (s *Store) BlobsBefore(ctx context.Context, container string, t time.Time) ([]string, error) {
+func (s *Store) BlobsBefore(ctx context.Context, containerName string, t time.Time) ([]string, error) {
 	var names []string
-	pager := s.blobs.NewListBlobsFlatPager(container, nil)
+	err := s.eachBlob(ctx, containerName, "", func(b *container.BlobItem) {
+		if b.Properties != nil && b.Properties.LastModified != nil && b.Properties.LastModified.Before(t) {
+			names = append(names, *b.Name)
+		}
+	})
+	return names, err
+}
+
+// eachBlob calls fn for every blob in container under prefix; a missing
+// container has none.
+func (s *Store) eachBlob(ctx context.Context, name, prefix string, fn func(*container.BlobItem)) error {
+	pager := s.blobs.NewListBlobsFlatPager(name, &azblob.ListBlobsFlatOptions{Prefix: &prefix})
 	for pager.More() {
 		page, err := pager.NextPage(ctx)
 		if bloberror.HasCode(err, bloberror.ContainerNotFound) {
-			return nil, nil
+			return nil
 		}
 		if err != nil {
-			return nil, translate(err)
+			return translate(err)
 		}
 		for _, b := range page.Segment.BlobItems {
-			if b.Properties != nil && b.Properties.LastModified != nil && b.Properties.LastModified.Before(t) {
-				names = append(names, *b.Name)
-			}
+			fn(b)
 		}
 	}
-	return names, nil
+	return nil
 }
 
 // DeleteBlobs removes every blob in container under prefix and returns how

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -134,12 +135,17 @@ func (s *Store) deleteEntity(ctx context.Context, table, pk, rk string) error {
 	return translate(err)
 }
 
+// errStop ends a listOf early without an error.
+var errStop = errors.New("stop listing")
+
 // query calls fn for every row matching filter, page by page.
 func (s *Store) query(ctx context.Context, table, filter string, fn func(entity) error) error {
-	var opts *aztables.ListEntitiesOptions
-	if filter != "" {
-		opts = &aztables.ListEntitiesOptions{Filter: &filter}
-	}
+	return s.list(ctx, table, &aztables.ListEntitiesOptions{Filter: &filter}, fn)
+}
+
+// list calls fn for every row the options select, page by page, until fn
+// returns errStop or an error. A missing table has no rows.
+func (s *Store) list(ctx context.Context, table string, opts *aztables.ListEntitiesOptions, fn func(entity) error) error {
 	err := s.onTable(ctx, table, func(c *aztables.Client) error {
 		pager := c.NewListEntitiesPager(opts)
 		for pager.More() {
@@ -159,7 +165,7 @@ func (s *Store) query(ctx context.Context, table, filter string, fn func(entity)
 		}
 		return nil
 	})
-	if hasCode(err, "TableNotFound") {
+	if hasCode(err, "TableNotFound") || errors.Is(err, errStop) {
 		return nil
 	}
 	return translate(err)
@@ -171,29 +177,12 @@ func (s *Store) query(ctx context.Context, table, filter string, fn func(entity)
 func (s *Store) deletePartition(ctx context.Context, table, pk string) (int, error) {
 	var keys []string
 	filter, sel := fmt.Sprintf("PartitionKey eq '%s'", escapeFilter(pk)), "RowKey"
-	err := s.onTable(ctx, table, func(c *aztables.Client) error {
-		keys = keys[:0]
-		pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Select: &sel})
-		for pager.More() {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return err
-			}
-			for _, raw := range page.Entities {
-				var e aztables.Entity
-				if err := json.Unmarshal(raw, &e); err != nil {
-					return err
-				}
-				keys = append(keys, e.RowKey)
-			}
-		}
+	err := s.list(ctx, table, &aztables.ListEntitiesOptions{Filter: &filter, Select: &sel}, func(e entity) error {
+		keys = append(keys, e.RowKey)
 		return nil
 	})
-	if hasCode(err, "TableNotFound") {
-		return 0, nil
-	}
 	if err != nil {
-		return 0, translate(err)
+		return 0, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(4)

@@ -210,31 +210,17 @@ func (s *Store) FirstRecipient(ctx context.Context, campaignID, status string) (
 	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and Status eq '" + escapeFilter(status) + "'"
 	top := int32(1)
 	var found *Recipient
-	err := s.onTable(ctx, tableRecipients, func(c *aztables.Client) error {
-		pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter, Top: &top})
-		// A filtered page may come back empty with a continuation: keep going.
-		for pager.More() && found == nil {
-			page, err := pager.NextPage(ctx)
-			if err != nil {
-				return err
-			}
-			for _, raw := range page.Entities {
-				e, err := decode(raw)
-				if err != nil {
-					return err
-				}
-				r, err := recipientFrom(e)
-				if err != nil {
-					return err
-				}
-				found = &r
-				break
-			}
+	// A filtered page may come back empty with a continuation: list goes on.
+	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
+		r, err := recipientFrom(e)
+		if err != nil {
+			return err
 		}
-		return nil
+		found = &r
+		return errStop
 	})
-	if err != nil && !hasCode(err, "TableNotFound") {
-		return Recipient{}, translate(err)
+	if err != nil {
+		return Recipient{}, err
 	}
 	if found == nil {
 		return Recipient{}, apperr.E(apperr.NotFound, "row_not_found", "the campaign has no row in status %s", status)

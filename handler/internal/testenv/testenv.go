@@ -64,6 +64,20 @@ func Name(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
+// Upload PUTs a spreadsheet to a campaign's data as the add-in does: the
+// raw file as the body, its name in X-File-Name.
+func Upload(tb testing.TB, baseURL, token, campaignID, name string, data []byte) (int, map[string]any) {
+	tb.Helper()
+	req, err := http.NewRequest("PUT", baseURL+"/v1/campaigns/"+campaignID+"/data", bytes.NewReader(data))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("X-File-Name", name)
+	req.Header.Set("Content-Type", "application/octet-stream")
+	return doJSON(tb, req)
+}
+
 // CallJSON sends a request with an optional bearer token and JSON body and
 // decodes the JSON answer (nil for an empty one); a non-JSON answer fails
 // the test, since every answer of the API is JSON.
@@ -83,6 +97,12 @@ func CallJSON(tb testing.TB, method, url, token, body string) (int, map[string]a
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	return doJSON(tb, req)
+}
+
+// doJSON sends req and decodes the JSON answer.
+func doJSON(tb testing.TB, req *http.Request) (int, map[string]any) {
+	tb.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		tb.Fatal(err)
@@ -91,7 +111,7 @@ func CallJSON(tb testing.TB, method, url, token, body string) (int, map[string]a
 	raw, _ := io.ReadAll(resp.Body)
 	var out map[string]any
 	if len(bytes.TrimSpace(raw)) > 0 && json.Unmarshal(raw, &out) != nil {
-		tb.Fatalf("%s %s: answer is not JSON: %q", method, url, raw)
+		tb.Fatalf("%s %s: answer is not JSON: %q", req.Method, req.URL.Path, raw)
 	}
 	return resp.StatusCode, out
 }
