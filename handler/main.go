@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		DebugLogRetention: cfg.DebugLogRetention,
 		InboundAddress:    cfg.InboundAddress,
 		SheetLimits:       sheet.DefaultLimits(),
+		PostmarkInbound:   cfg.PostmarkInbound,
 	})
 	if err != nil {
 		return err

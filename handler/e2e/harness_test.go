@@ -89,14 +89,16 @@ func startHost(t testing.TB, extra map[string]string) *host {
 		t.Fatal(err)
 	}
 	settings := map[string]string{
-		"FUNCTIONS_WORKER_RUNTIME": "custom",
-		"AzureWebJobsStorage":      testenv.StorageConnectionString(t),
-		"QUEUE_TRANSPORT":          "storage",
-		"ServiceBusConnection":     "",
-		"ENTRA_AUTHORITY":          "http://" + freeAddr(t),
-		"ENTRA_CLIENT_ID":          clientID,
-		"DEBUG_LOG_RETENTION":      "336h",
-		"INBOUND_ADDRESS":          "campaigns@inbound.mailmerge.localhost",
+		"FUNCTIONS_WORKER_RUNTIME":  "custom",
+		"AzureWebJobsStorage":       testenv.StorageConnectionString(t),
+		"QUEUE_TRANSPORT":           "storage",
+		"ServiceBusConnection":      "",
+		"ENTRA_AUTHORITY":           "http://" + freeAddr(t),
+		"ENTRA_CLIENT_ID":           clientID,
+		"DEBUG_LOG_RETENTION":       "336h",
+		"INBOUND_ADDRESS":           "campaigns@inbound.mailmerge.localhost",
+		"POSTMARK_INBOUND_USER":     "postmark",
+		"POSTMARK_INBOUND_PASSWORD": "e2e-webhook-password",
 	}
 	for k, v := range extra {
 		settings[k] = v

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/functions"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/invoke"
@@ -42,6 +43,8 @@ type Deps struct {
 	InboundAddress string
 	// SheetLimits bound uploads.
 	SheetLimits sheet.Limits
+	// PostmarkInbound are the inbound webhook's basic auth credentials.
+	PostmarkInbound config.BasicAuth
 }
 
 // App holds the dependencies the handlers share.

@@ -24,15 +24,19 @@ import (
 
 // campaignView is a campaign as the API shows it.
 type campaignView struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Status      string    `json:"status"`
-	TrackOpens  bool      `json:"trackOpens"`
-	TrackClicks bool      `json:"trackClicks"`
-	Counts      counts    `json:"counts"`
-	Data        dataBrief `json:"data"`
-	CreatedAt   time.Time `json:"createdAt"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	ID          string     `json:"id"`
+	Name        string     `json:"name"`
+	Status      string     `json:"status"`
+	TrackOpens  bool       `json:"trackOpens"`
+	TrackClicks bool       `json:"trackClicks"`
+	Counts      counts     `json:"counts"`
+	Data        dataBrief  `json:"data"`
+	CreatedAt   time.Time  `json:"createdAt"`
+	UpdatedAt   time.Time  `json:"updatedAt"`
+	QueuedAt    *time.Time `json:"queuedAt,omitempty"`
+	// Refused says why the owner's last template email did not start the
+	// campaign, when they can fix it.
+	Refused *errorDetail `json:"refused,omitempty"`
 	// InboundAddress is shown when it is made (create, new address): only
 	// its hash is stored, so it cannot be shown again.
 	InboundAddress string `json:"inboundAddress,omitempty"`
@@ -54,12 +58,19 @@ func viewCampaign(c store.Campaign) campaignView {
 	if status == "" {
 		status = campaign.DataNone
 	}
-	return campaignView{
+	v := campaignView{
 		ID: c.ID, Name: c.Name, Status: c.Status, TrackOpens: c.TrackOpens, TrackClicks: c.TrackClicks,
 		Counts:    counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows},
 		Data:      dataBrief{Status: status, FileName: c.Data.FileName},
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+	if !c.QueuedAt.IsZero() {
+		v.QueuedAt = &c.QueuedAt
+	}
+	if c.RefusedCode != "" {
+		v.Refused = &errorDetail{Code: c.RefusedCode, Message: c.RefusedText}
+	}
+	return v
 }
 
 // newCampaignID is sortable newest first (inverted milliseconds) and

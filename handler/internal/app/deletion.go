@@ -32,9 +32,11 @@ func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
 			return err
 		}
 	}
-	// Uploads whose campaign row was never written, if any.
-	if _, err := a.Store.DeleteBlobs(ctx, containerUploads, k.String()+"/"); err != nil {
-		return err
+	// Blobs whose campaign row was never written, if any.
+	for _, c := range []string{containerUploads, containerOriginals} {
+		if _, err := a.Store.DeleteBlobs(ctx, c, k.String()+"/"); err != nil {
+			return err
+		}
 	}
 	debug, err := a.Store.DeleteDebugEntries(ctx, k)
 	if err != nil {
@@ -84,6 +86,9 @@ func (a *App) deleteCampaignData(ctx context.Context, k store.AccountKey, id str
 		return err
 	}
 	if _, err := a.Store.DeleteBlobs(ctx, containerUploads, uploadPrefix(k, id)); err != nil {
+		return err
+	}
+	if _, err := a.Store.DeleteBlobs(ctx, containerOriginals, originalPrefix(k, id)); err != nil {
 		return err
 	}
 	return a.Store.DeleteCampaignRow(ctx, k, id)

@@ -25,6 +25,8 @@ type route struct {
 func (a *App) routes() []route {
 	return []route{
 		{method: "GET", pattern: "/v1/openapi.json", public: serveOpenAPI},
+		// Postmark cannot send a bearer token: the webhook checks basic auth itself.
+		{method: "POST", pattern: "/hooks/postmark/inbound", public: a.postmarkInbound},
 		{method: "POST", pattern: "/v1/install", authed: a.install},
 		{method: "GET", pattern: "/v1/me", authed: a.getMe},
 		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},

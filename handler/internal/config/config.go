@@ -35,6 +35,11 @@ const (
 	// InboundAddress is the Postmark inbound address; each campaign's
 	// address is its local part + "+" + the campaign's token.
 	InboundAddress = "INBOUND_ADDRESS"
+	// PostmarkInboundUser and PostmarkInboundPassword are the HTTP basic
+	// auth credentials in the inbound webhook URL configured at Postmark
+	// (secrets: Key Vault references in Azure).
+	PostmarkInboundUser     = "POSTMARK_INBOUND_USER"
+	PostmarkInboundPassword = "POSTMARK_INBOUND_PASSWORD"
 )
 
 // HostOnly names settings that belong in local.settings.json for the
@@ -43,7 +48,7 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 
 // Names lists every setting the handler reads, for the example-file test.
 func Names() []string {
-	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress}
+	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress, PostmarkInboundUser, PostmarkInboundPassword}
 }
 
 // The queue transports.
@@ -65,6 +70,13 @@ type Config struct {
 	EntraClientID     string
 	DebugLogRetention time.Duration
 	InboundAddress    string
+	// PostmarkInbound holds the webhook's basic auth credentials.
+	PostmarkInbound BasicAuth
+}
+
+// BasicAuth is a user name and password pair.
+type BasicAuth struct {
+	User, Password string
 }
 
 // Load reads the settings through getenv and reports every problem at once.
@@ -129,6 +141,14 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("%s is missing: the Postmark inbound address, e.g. 1a2b3c@inbound.postmarkapp.com", InboundAddress)
 	} else if !ok || local == "" || strings.ContainsAny(local, "+ ") || !strings.Contains(domain, ".") || strings.Contains(domain, "@") {
 		bad("%s=%q must be a plain address without a + part, e.g. 1a2b3c@inbound.postmarkapp.com", InboundAddress, c.InboundAddress)
+	}
+
+	c.PostmarkInbound = BasicAuth{User: getenv(PostmarkInboundUser), Password: getenv(PostmarkInboundPassword)}
+	if c.PostmarkInbound.User == "" || strings.Contains(c.PostmarkInbound.User, ":") {
+		bad("%s is missing or holds a colon: the user name of the inbound webhook URL's basic auth", PostmarkInboundUser)
+	}
+	if len(c.PostmarkInbound.Password) < 16 {
+		bad("%s must be at least 16 characters: the password of the inbound webhook URL's basic auth", PostmarkInboundPassword)
 	}
 
 	if len(problems) > 0 {

@@ -15,12 +15,14 @@ func env(m map[string]string) func(string) string { return func(k string) string
 
 func validSettings() map[string]string {
 	return map[string]string{
-		Port:           "7000",
-		Storage:        "UseDevelopmentStorage=true",
-		QueueTransport: "storage",
-		EntraAuthority: "https://login.microsoftonline.com/",
-		EntraClientID:  "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10",
-		InboundAddress: "campaigns@inbound.example.com",
+		Port:                    "7000",
+		Storage:                 "UseDevelopmentStorage=true",
+		QueueTransport:          "storage",
+		EntraAuthority:          "https://login.microsoftonline.com/",
+		EntraClientID:           "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10",
+		InboundAddress:          "campaigns@inbound.example.com",
+		PostmarkInboundUser:     "postmark",
+		PostmarkInboundPassword: "a-long-enough-password",
 	}
 }
 
@@ -63,6 +65,7 @@ func TestLoadRejectsMalformedValues(t *testing.T) {
 		{"servicebus without connection", QueueTransport, "servicebus", ServiceBus},
 		{"inbound address with a plus", InboundAddress, "a+b@inbound.example.com", "without a + part"},
 		{"inbound address without domain", InboundAddress, "campaigns", "plain address"},
+		{"short webhook password", PostmarkInboundPassword, "short", "at least 16"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -45,6 +45,8 @@ func Table() []Function {
 		// The add-in and dashboard API. One HTTP function forwards all of /v1
 		// to the Go router, which owns routing and authentication.
 		{Name: "api", Trigger: HTTP, Route: "v1/{*path}", Methods: allMethods},
+		// Postmark's inbound webhook: the template email that starts a campaign.
+		{Name: "postmark-inbound", Trigger: HTTP, Route: "hooks/postmark/inbound", Methods: []string{"post"}},
 		// Deletes everything an account has, after DELETE /v1/me.
 		{Name: "account-delete", Trigger: Queue, Queue: queue.AccountDelete},
 		// Deletes a campaign with its rows and blobs, after DELETE /v1/campaigns/{id}.

@@ -15,6 +15,7 @@ const (
 	AccountDelete  = "account-delete"
 	CampaignDelete = "campaign-delete"
 	CampaignData   = "campaign-data"
+	CampaignStart  = "campaign-start"
 )
 
 // Message is one unit of work.

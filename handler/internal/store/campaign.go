@@ -33,7 +33,15 @@ type Campaign struct {
 	UpdatedAt           time.Time
 	DeletionRequestedAt time.Time
 	Data                DataSummary
-	ETag                string
+	// InboundMessageID is Postmark's id of the template email that queued
+	// the campaign; a second delivery of it is recognised by it.
+	InboundMessageID string
+	QueuedAt         time.Time
+	// RefusedCode and RefusedText say why the owner's last template email
+	// was refused, when it was for a reason they can fix.
+	RefusedCode string
+	RefusedText string
+	ETag        string
 }
 
 // Deleting reports whether the campaign's deletion is under way.
@@ -64,6 +72,8 @@ func campaignEntity(c Campaign) (entity, error) {
 	setTime(e, "CreatedAt", c.CreatedAt)
 	setTime(e, "UpdatedAt", c.UpdatedAt)
 	setTime(e, "DeletionRequestedAt", c.DeletionRequestedAt)
+	setTime(e, "QueuedAt", c.QueuedAt)
+	p["InboundMessageID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.RefusedCode, c.RefusedText
 	d := c.Data
 	cols, err := json.Marshal(d.Columns)
 	if err != nil {
@@ -98,6 +108,10 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		CreatedAt:           getTime(e, "CreatedAt"),
 		UpdatedAt:           getTime(e, "UpdatedAt"),
 		DeletionRequestedAt: getTime(e, "DeletionRequestedAt"),
+		InboundMessageID:    getString(e, "InboundMessageID"),
+		QueuedAt:            getTime(e, "QueuedAt"),
+		RefusedCode:         getString(e, "RefusedCode"),
+		RefusedText:         getString(e, "RefusedText"),
 		ETag:                etag,
 		Data: DataSummary{
 			Status:      getString(e, "DataStatus"),

@@ -1,0 +1,167 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+
+	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/testenv"
+)
+
+// inboundPayload is Postmark's inbound webhook JSON for a template email
+// from sender to a campaign's plus-address token.
+func inboundPayload(messageID, token, sender string, headers map[string]string) []byte {
+	hs := []map[string]string{
+		{"Name": "X-Spam-Status", "Value": "No"},
+		{"Name": "X-Spam-Tests", "Value": "DKIM_SIGNED,DKIM_VALID,\n\tSPF_PASS"},
+		{"Name": "Received-SPF", "Value": `pass (x) receiver=p-pm-inboundg03a-aws-euwest1a; identity=mailfrom; envelope-from="` + sender + `"; helo=x; client-ip=40.107.22.100`},
+	}
+	for k, v := range headers {
+		for _, h := range hs {
+			if h["Name"] == k {
+				h["Value"] = v
+			}
+		}
+	}
+	to := "campaigns+" + token + "@inbound.mailmerge.localhost"
+	b, _ := json.Marshal(map[string]any{
+		"MessageID": messageID, "MessageStream": "inbound", "From": sender, "FromName": "Sender",
+		"FromFull": map[string]string{"Email": sender, "Name": "Sender", "MailboxHash": ""},
+		"To":       to, "ToFull": []map[string]string{{"Email": to, "Name": "", "MailboxHash": token}},
+		"Cc": "", "CcFull": []any{}, "Bcc": "", "BccFull": []any{}, "OriginalRecipient": to, "ReplyTo": "",
+		"Subject": "Hello {{First name}}", "MailboxHash": token, "Date": "Sat, 28 Nov 2026 13:20:01 +0000",
+		"TextBody": "Dear {{First name}}", "HtmlBody": "<p class=MsoNormal>Dear {{First&nbsp;name}}<o:p></o:p></p>",
+		"StrippedTextReply": "", "Tag": "", "Headers": hs,
+		"Attachments": []map[string]any{{"Name": "Offer.pdf", "Content": base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 offer")),
+			"ContentType": "application/pdf", "ContentLength": 14, "ContentID": ""}},
+	})
+	return b
+}
+
+func (h *host) postInbound(t *testing.T, user, pass string, payload []byte) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", h.URL+"/hooks/postmark/inbound", bytes.NewReader(payload))
+	req.SetBasicAuth(user, pass)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var out map[string]any
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("webhook answer is not JSON: %q", raw)
+	}
+	return resp.StatusCode, out
+}
+
+func queueLength(t *testing.T, name string) int {
+	t.Helper()
+	svc, err := azqueue.NewServiceClientFromConnectionString(testenv.StorageConnectionString(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	props, err := svc.NewQueueClient(name).GetProperties(context.Background(), nil)
+	if err != nil {
+		return 0
+	}
+	return int(*props.ApproximateMessagesCount)
+}
+
+// TestInboundWebhook: the template email sent to the campaign's address
+// queues the campaign once; everything else is refused with 403.
+func TestInboundWebhook(t *testing.T) {
+	h := startHost(t, nil)
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice, _ := devauth.FindUser("alice")
+	k := store.AccountKey{TenantID: alice.TenantID, ObjectID: alice.ObjectID}
+	tok := h.token(t, "alice")
+	h.call(t, "POST", "/v1/install", tok, "")
+	_, c := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Inbound"}`)
+	id := c["id"].(string)
+	token := strings.TrimPrefix(strings.Split(c["inboundAddress"].(string), "@")[0], "campaigns+")
+	_, draft := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Still a draft"}`)
+	draftToken := strings.TrimPrefix(strings.Split(draft["inboundAddress"].(string), "@")[0], "campaigns+")
+	h.upload(t, tok, id, "list.csv", []byte("Email,First name\nann@example.com,Ann\n"))
+	if data := h.processed(t, tok, id); data["status"] != "ready" {
+		t.Fatalf("data %v", data)
+	}
+	startsBefore := queueLength(t, "campaign-start")
+	const user, pass = "postmark", "e2e-webhook-password"
+	msgID := testenv.Name("msg-")
+
+	refusals := []struct {
+		name     string
+		password string
+		payload  []byte
+		status   int
+		code     string
+	}{
+		{"bad password", "postmark", inboundPayload(msgID, token, alice.Email, nil), 403, "forbidden"},
+		{"malformed", pass, []byte(`{"MessageID":`), 400, "payload_invalid"},
+		{"unknown address", pass, inboundPayload(msgID, "aaaabbbbccccddddeeeeffff00", alice.Email, nil), 403, "unknown_address"},
+		{"not the owner", pass, inboundPayload(msgID, token, "bob@contoso.example", nil), 403, "not_owner"},
+		{"spam", pass, inboundPayload(msgID, token, alice.Email, map[string]string{"X-Spam-Status": "Yes, score=9"}), 403, "sender_not_verified"},
+		{"SPF for another domain", pass, inboundPayload(msgID, token, alice.Email, map[string]string{"Received-SPF": `pass (x) envelope-from="x@mailer.example"`}), 403, "sender_not_verified"},
+		{"campaign not ready", pass, inboundPayload(msgID, draftToken, alice.Email, nil), 403, "campaign_not_ready"},
+	}
+	for _, r := range refusals {
+		status, body := h.postInbound(t, user, r.password, r.payload)
+		if status != r.status || testenv.ErrorCode(body) != r.code {
+			t.Errorf("%s: %d %v, want %d %s", r.name, status, body, r.status, r.code)
+		}
+	}
+	if _, d := h.call(t, "GET", "/v1/campaigns/"+draft["id"].(string), tok, ""); d["refused"] == nil {
+		t.Errorf("the owner is not told why the draft did not start: %v", d)
+	}
+
+	status, body := h.postInbound(t, user, pass, inboundPayload(msgID, token, alice.Email, nil))
+	if status != 200 || body["status"] != "queued" {
+		t.Fatalf("accepted: %d %v", status, body)
+	}
+	// Postmark retries after a timeout: the same email again is a no-op.
+	status, body = h.postInbound(t, user, pass, inboundPayload(msgID, token, alice.Email, nil))
+	if status != 200 || body["status"] != "duplicate" {
+		t.Errorf("second delivery: %d %v", status, body)
+	}
+	if n := queueLength(t, "campaign-start"); n != startsBefore+1 {
+		t.Errorf("campaign-start holds %d new messages, want exactly 1", n-startsBefore)
+	}
+	_, c = h.call(t, "GET", "/v1/campaigns/"+id, tok, "")
+	if c["status"] != "queued" || c["queuedAt"] == nil {
+		t.Errorf("campaign after the template email: %v", c)
+	}
+	// A second, different email no longer starts it.
+	if status, body := h.postInbound(t, user, pass, inboundPayload(testenv.Name("msg-"), token, alice.Email, nil)); status != 403 || testenv.ErrorCode(body) != "campaign_not_ready" {
+		t.Errorf("a second template email: %d %v", status, body)
+	}
+	names, _ := st.ListBlobs(context.Background(), "originals", k.String()+"/"+id+"/")
+	if strings.Join(names, ",") != k.String()+"/"+id+"/attachments/0,"+k.String()+"/"+id+"/template.json" {
+		t.Errorf("originals stored: %v", names)
+	}
+	att, err := st.GetBlob(context.Background(), "originals", k.String()+"/"+id+"/attachments/0")
+	if err != nil || string(att) != "%PDF-1.4 offer" {
+		t.Errorf("attachment stored as %q, %v", att, err)
+	}
+
+	// Deleting the campaign deletes the original email.
+	h.call(t, "DELETE", "/v1/campaigns/"+id, tok, "")
+	eventually(t, 30*time.Second, "the original email is deleted with the campaign", func() bool {
+		names, err := st.ListBlobs(context.Background(), "originals", k.String()+"/"+id+"/")
+		return err == nil && len(names) == 0
+	})
+}

@@ -1,0 +1,245 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/postmark"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+)
+
+// maxInboundBody is above Postmark's 35 MB of attachments once base64
+// adds a third, plus the bodies.
+const maxInboundBody = 60 << 20
+
+// Graph takes attachments of up to 3 MB inside a sendMail request of at
+// most 4 MB; larger ones need an upload session, which we do not do yet.
+const (
+	maxAttachmentBytes = 3 << 20
+	maxTemplateBytes   = 3 << 20
+)
+
+// containerOriginals keeps template emails and their attachments until
+// the campaign or the account is deleted.
+const containerOriginals = "originals"
+
+// originalPrefix is where a campaign's template email is stored.
+func originalPrefix(k store.AccountKey, campaignID string) string {
+	return k.String() + "/" + campaignID + "/"
+}
+
+// refusal is a reason to refuse an inbound email with 403, which makes
+// Postmark stop retrying. owner says the owner should be told (they can fix it).
+type refusal struct {
+	code, text string
+	owner      bool
+}
+
+func (r refusal) Error() string { return r.code + ": " + r.text }
+
+type startMessage struct {
+	TenantID   string `json:"tenantId"`
+	ObjectID   string `json:"objectId"`
+	CampaignID string `json:"campaignId"`
+}
+
+// sameSecret compares in constant time, lengths included.
+func sameSecret(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+// postmarkInbound receives the template email sent to a campaign's address.
+// It answers 200 only once the email is stored and the campaign queued, 403
+// (Postmark stops retrying) for anything that must not start a campaign,
+// and 5xx (Postmark retries) when storage fails.
+func (a *App) postmarkInbound(w http.ResponseWriter, r *http.Request) {
+	user, pass, ok := r.BasicAuth()
+	if !ok || !sameSecret(user, a.PostmarkInbound.User) || !sameSecret(pass, a.PostmarkInbound.Password) {
+		a.Logger.WarnContext(r.Context(), "inbound webhook: bad credentials")
+		encode(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "forbidden", Message: "bad credentials"}})
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxInboundBody))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		writeError(w, r, a.Logger, apperr.E(apperr.TooLarge, "payload_too_large", "the inbound email is over %d MB", maxInboundBody>>20))
+		return
+	}
+	if err != nil {
+		writeError(w, r, a.Logger, apperr.Wrap(err, apperr.Transient, "read_failed", "the body did not arrive whole"))
+		return
+	}
+	in, err := postmark.ParseInbound(body)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	status, err := a.acceptInbound(r.Context(), in)
+	var ref refusal
+	switch {
+	case errors.As(err, &ref):
+		a.Logger.InfoContext(r.Context(), "inbound email refused", "reason", ref.code)
+		encode(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: ref.code, Message: ref.text}})
+	case err != nil:
+		writeError(w, r, a.Logger, err)
+	default:
+		a.Logger.InfoContext(r.Context(), "inbound email", "outcome", status, "attachments", len(in.Attachments))
+		encode(w, http.StatusOK, map[string]string{"status": status})
+	}
+}
+
+// acceptInbound checks the email and queues its campaign. It returns
+// "queued", or "duplicate" for a message already received.
+func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, error) {
+	hash := strings.ToLower(strings.TrimSpace(in.MailboxHash))
+	if hash == "" {
+		return "", refusal{code: "unknown_address", text: "the email was not sent to a campaign address"}
+	}
+	addr, err := a.Store.LookupAddress(ctx, HashAddressToken(hash))
+	if apperr.Is(err, apperr.NotFound) {
+		return "", refusal{code: "unknown_address", text: "no campaign has this address"}
+	}
+	if err != nil {
+		return "", err
+	}
+	acct, err := a.Store.Account(ctx, addr.Account)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", refusal{code: "unknown_address", text: "no campaign has this address"}
+	}
+	if err != nil {
+		return "", err
+	}
+	if in.Sender() == "" || !strings.EqualFold(in.Sender(), acct.Email) {
+		return "", refusal{code: "not_owner", text: "only the campaign's owner can start it"}
+	}
+	if v := postmark.CheckSender(in); !v.OK {
+		return "", refusal{code: "sender_not_verified", text: v.Reason}
+	}
+	c, err := a.Store.Campaign(ctx, addr.Account, addr.CampaignID)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", refusal{code: "unknown_address", text: "no campaign has this address"}
+	}
+	if err != nil {
+		return "", err
+	}
+	if c.InboundMessageID == in.MessageID {
+		return "duplicate", nil
+	}
+	if ref := checkTemplate(c, in); ref != nil {
+		if ref.owner {
+			a.recordRefusal(ctx, c, *ref)
+		}
+		return "", *ref
+	}
+	if err := a.storeOriginal(ctx, c, in); err != nil {
+		return "", err
+	}
+	now := a.Now().UTC()
+	for range 5 {
+		c.Status, c.InboundMessageID, c.QueuedAt, c.UpdatedAt = campaign.Queued, in.MessageID, now, now
+		c.RefusedCode, c.RefusedText = "", ""
+		err = a.Store.UpdateCampaign(ctx, c)
+		if !apperr.Is(err, apperr.Conflict) {
+			break
+		}
+		// Changed meanwhile (a concurrent delivery of the same email, or
+		// the owner): decide again on the fresh row.
+		if c, err = a.Store.Campaign(ctx, addr.Account, addr.CampaignID); err != nil {
+			return "", err
+		}
+		if c.InboundMessageID == in.MessageID {
+			return "duplicate", nil
+		}
+		if ref := checkTemplate(c, in); ref != nil {
+			return "", *ref
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	msg, _ := json.Marshal(startMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID})
+	// The message id makes a resent start a duplicate Service Bus drops.
+	if err := a.Queue.Send(ctx, queue.Message{Queue: queue.CampaignStart, Body: msg, ID: "start-" + c.ID + "-" + in.MessageID}); err != nil {
+		return "", err
+	}
+	return "queued", nil
+}
+
+// checkTemplate refuses what the owner can fix: a campaign not ready to
+// start, or attachments too large to send.
+func checkTemplate(c store.Campaign, in postmark.Inbound) *refusal {
+	if c.Status != campaign.Ready {
+		text := "the campaign is " + c.Status + "; it can start only when its recipients are uploaded and valid (ready)"
+		if c.Status != campaign.Draft {
+			text = "the campaign is " + c.Status + "; it was started already"
+		}
+		return &refusal{code: "campaign_not_ready", text: text, owner: true}
+	}
+	var total int64
+	for _, at := range in.Attachments {
+		size := int64(len(at.Content)) * 3 / 4
+		total += size
+		if size > maxAttachmentBytes {
+			return &refusal{code: "attachment_too_large", owner: true,
+				text: "attachment " + strconv.Quote(at.Name) + " is over 3 MB; share it as a link instead"}
+		}
+	}
+	if total > maxTemplateBytes {
+		return &refusal{code: "attachments_too_large", owner: true, text: "the attachments add up to over 3 MB; share some as links instead"}
+	}
+	return nil
+}
+
+// recordRefusal keeps the reason on the campaign, where the add-in shows it.
+func (a *App) recordRefusal(ctx context.Context, c store.Campaign, ref refusal) {
+	c.RefusedCode, c.RefusedText, c.UpdatedAt = ref.code, ref.text, a.Now().UTC()
+	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
+		a.Logger.WarnContext(ctx, "refusal not recorded", "campaign", c.ID, "error", err.Error())
+	}
+}
+
+// storedOriginal is the template email as kept: Postmark's payload with
+// the attachments' content moved to blobs of their own.
+type storedOriginal struct {
+	postmark.Inbound
+	ReceivedAt time.Time `json:"ReceivedAt"`
+}
+
+// storeOriginal keeps the template email and its attachments.
+func (a *App) storeOriginal(ctx context.Context, c store.Campaign, in postmark.Inbound) error {
+	prefix := originalPrefix(c.Account, c.ID)
+	// Attachments of an earlier, refused or replaced template must not linger.
+	if _, err := a.Store.DeleteBlobs(ctx, containerOriginals, prefix); err != nil {
+		return err
+	}
+	kept := in
+	kept.Attachments = make([]postmark.Attachment, len(in.Attachments))
+	for i, at := range in.Attachments {
+		data, err := at.Decode()
+		if err != nil {
+			return apperr.Wrap(err, apperr.Invalid, "payload_invalid", "an attachment is not base64")
+		}
+		if err := a.Store.PutBlob(ctx, containerOriginals, prefix+"attachments/"+strconv.Itoa(i), data); err != nil {
+			return err
+		}
+		at.Content, at.ContentLength = "", int64(len(data))
+		kept.Attachments[i] = at
+	}
+	raw, err := json.Marshal(storedOriginal{Inbound: kept, ReceivedAt: a.Now().UTC()})
+	if err != nil {
+		return err
+	}
+	return a.Store.PutBlob(ctx, containerOriginals, prefix+"template.json", raw)
+}

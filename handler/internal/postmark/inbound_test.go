@@ -1,0 +1,111 @@
+package postmark
+
+import (
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+
+	"mailmerge/handler/internal/apperr"
+)
+
+func fixture(t *testing.T) Inbound {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/inbound.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := ParseInbound(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func TestParseInbound(t *testing.T) {
+	in := fixture(t)
+	if in.MessageID != "73e6d360-66eb-11e1-8e72-a8904824019b" || in.MailboxHash != "c8819ae7013a6f1294da41992e" || in.MessageStream != "inbound" {
+		t.Errorf("ids: %+v", in)
+	}
+	if in.Sender() != "alice@contoso.example" || len(in.ToFull) != 1 || in.ToFull[0].MailboxHash != in.MailboxHash {
+		t.Errorf("addresses: %q %+v", in.Sender(), in.ToFull)
+	}
+	if len(in.Attachments) != 2 || in.Attachments[1].ContentID != "logo@01" || in.Attachments[0].ContentLength != 15 {
+		t.Errorf("attachments: %+v", in.Attachments)
+	}
+	b, err := in.Attachments[0].Decode()
+	if err != nil || !strings.HasPrefix(string(b), "%PDF-1.4") {
+		t.Errorf("decoded %q %v", b, err)
+	}
+	if _, ok := in.SentAt(); !ok {
+		t.Error("Date did not parse")
+	}
+	for _, bad := range []string{`{`, `[]`, `{"Subject":"no id"}`} {
+		if _, err := ParseInbound([]byte(bad)); !apperr.Is(err, apperr.Invalid) {
+			t.Errorf("%s: %v", bad, err)
+		}
+	}
+}
+
+func TestCheckSender(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Inbound)
+		ok   bool
+	}{
+		{"SPF pass aligned", func(in *Inbound) {}, true},
+		{"spam", func(in *Inbound) { setHeader(in, "X-Spam-Status", "Yes, score=7.1") }, false},
+		{"SPF fail, no DKIM", func(in *Inbound) { setHeader(in, "Received-SPF", "fail (x) envelope-from=\"alice@contoso.example\"") }, false},
+		{"no SPF header, no DKIM", func(in *Inbound) { setHeader(in, "Received-SPF", "") }, false},
+		{"SPF pass for another domain", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "pass (x) identity=mailfrom; envelope-from=\"bounce@mailer.example\"; helo=x")
+		}, false},
+		{"SPF pass for a subdomain", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "pass (x) identity=mailfrom; envelope-from=\"bounces@eu.contoso.example\"; helo=x")
+		}, true},
+		{"DKIM of the From domain, SPF softfail", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "softfail (x)")
+			setHeader(in, "X-Spam-Tests", "DKIM_SIGNED,DKIM_VALID,\n\tDKIM_VALID_AU,SPF_SOFTFAIL")
+		}, true},
+		{"spoofed From, SPF for the real sender", func(in *Inbound) {
+			in.FromFull.Email = "ceo@contoso.example"
+			setHeader(in, "Received-SPF", "pass (x) envelope-from=\"attacker@evil.example\"")
+		}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := fixture(t)
+			tt.edit(&in)
+			if v := CheckSender(in); v.OK != tt.ok || v.Reason == "" {
+				t.Errorf("got %+v, want ok=%v", v, tt.ok)
+			}
+		})
+	}
+}
+
+func setHeader(in *Inbound, name, value string) {
+	for i, h := range in.Headers {
+		if strings.EqualFold(h.Name, name) {
+			in.Headers[i].Value = value
+			return
+		}
+	}
+	in.Headers = append(in.Headers, Header{Name: name, Value: value})
+}
+
+func TestEveryFieldIsRead(t *testing.T) {
+	raw, _ := os.ReadFile("testdata/inbound.json")
+	var generic map[string]any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		t.Fatal(err)
+	}
+	in := fixture(t)
+	back, _ := json.Marshal(in)
+	var round map[string]any
+	_ = json.Unmarshal(back, &round)
+	for k := range generic {
+		if _, ok := round[k]; !ok {
+			t.Errorf("field %s of the payload is not in our type", k)
+		}
+	}
+}
