@@ -11,7 +11,6 @@ import (
 
 	"github.com/tealeg/xlsx/v3"
 
-	"mailmerge/handler/internal/devauth"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/testenv"
 )
@@ -59,21 +58,12 @@ func recipientsOf(t *testing.T, st *store.Store, id string) []store.Recipient {
 // report → replace → reuse → delete, through the local host and its queues.
 func TestCampaignData(t *testing.T) {
 	h := startHost(t, nil)
-	st, err := store.Open(testenv.Storage(t))
-	if err != nil {
-		t.Fatal(err)
+	st := openStore(t)
+	tok, k := h.signIn(t, "carol")
+	id, c := h.newCampaign(t, tok, `{"name":"Launch","trackOpens":true}`)
+	if !strings.HasPrefix(c["inboundAddress"].(string), "campaigns+") {
+		t.Fatalf("create: %v", c)
 	}
-	carol, _ := devauth.FindUser("carol")
-	k := store.AccountKey{TenantID: carol.TenantID, ObjectID: carol.ObjectID}
-	tok := h.token(t, "carol")
-	if status, _ := h.call(t, "POST", "/v1/install", tok, ""); status != 201 && status != 200 {
-		t.Fatalf("install: %d", status)
-	}
-	status, c := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Launch","trackOpens":true}`)
-	if status != 201 || !strings.HasPrefix(c["inboundAddress"].(string), "campaigns+") {
-		t.Fatalf("create: %d %v", status, c)
-	}
-	id := c["id"].(string)
 
 	// A semicolon CSV with a BOM, as European Excel saves it, with problems.
 	csv := "\ufeffE-mail Address;First name\n" // wrong column name first
@@ -153,8 +143,7 @@ func TestCampaignData(t *testing.T) {
 	noUploadsLeft(t, st, k)
 
 	// Reuse: a second campaign copies the rows of the first.
-	_, c2 := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Launch again"}`)
-	id2 := c2["id"].(string)
+	id2, _ := h.newCampaign(t, tok, `{"name":"Launch again"}`)
 	if status, body := h.call(t, "POST", "/v1/campaigns/"+id2+"/data/reuse", tok, `{"from":"`+id+`"}`); status != 202 {
 		t.Fatalf("reuse: %d %v", status, body)
 	}
@@ -252,16 +241,9 @@ func zipBomb(t *testing.T) []byte {
 // with a clear error on the data and no blob left in uploads.
 func TestRefusedUploadsLeaveNothing(t *testing.T) {
 	h := startHost(t, nil)
-	st, err := store.Open(testenv.Storage(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, _ := devauth.FindUser("bob")
-	k := store.AccountKey{TenantID: bob.TenantID, ObjectID: bob.ObjectID}
-	tok := h.token(t, "bob")
-	h.call(t, "POST", "/v1/install", tok, "")
-	_, c := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Refusals"}`)
-	id := c["id"].(string)
+	st := openStore(t)
+	tok, k := h.signIn(t, "bob")
+	id, _ := h.newCampaign(t, tok, `{"name":"Refusals"}`)
 
 	var many strings.Builder
 	many.WriteString("Email\n")

@@ -19,7 +19,9 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/devauth"
 	"mailmerge/handler/internal/functions"
+	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/testenv"
 )
 
@@ -219,4 +221,38 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// signIn gets a dev token for a test user and installs the account.
+func (h *host) signIn(t testing.TB, login string) (string, store.AccountKey) {
+	t.Helper()
+	u, ok := devauth.FindUser(login)
+	if !ok {
+		t.Fatalf("no test user %s", login)
+	}
+	tok := h.token(t, login)
+	if status, body := h.call(t, "POST", "/v1/install", tok, ""); status != 200 && status != 201 {
+		t.Fatalf("install %s: %d %v", login, status, body)
+	}
+	return tok, store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}
+}
+
+// newCampaign creates a campaign and returns its id and its view.
+func (h *host) newCampaign(t testing.TB, tok, body string) (string, map[string]any) {
+	t.Helper()
+	status, c := h.call(t, "POST", "/v1/campaigns", tok, body)
+	if status != 201 {
+		t.Fatalf("create campaign: %d %v", status, c)
+	}
+	return c["id"].(string), c
+}
+
+// openStore opens the test Azurite the host runs on, for checks behind the API.
+func openStore(t testing.TB) *store.Store {
+	t.Helper()
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
 	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/testenv"
 )
 
@@ -53,17 +51,7 @@ func (h *host) postInbound(t *testing.T, user, pass string, payload []byte) (int
 	req, _ := http.NewRequest("POST", h.URL+"/hooks/postmark/inbound", bytes.NewReader(payload))
 	req.SetBasicAuth(user, pass)
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	if err := json.Unmarshal(raw, &out); err != nil {
-		t.Fatalf("webhook answer is not JSON: %q", raw)
-	}
-	return resp.StatusCode, out
+	return testenv.DoJSON(t, req)
 }
 
 func queueLength(t *testing.T, name string) int {
@@ -83,18 +71,12 @@ func queueLength(t *testing.T, name string) int {
 // queues the campaign once; everything else is refused with 403.
 func TestInboundWebhook(t *testing.T) {
 	h := startHost(t, nil)
-	st, err := store.Open(testenv.Storage(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := openStore(t)
 	alice, _ := devauth.FindUser("alice")
-	k := store.AccountKey{TenantID: alice.TenantID, ObjectID: alice.ObjectID}
-	tok := h.token(t, "alice")
-	h.call(t, "POST", "/v1/install", tok, "")
-	_, c := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Inbound"}`)
-	id := c["id"].(string)
+	tok, k := h.signIn(t, "alice")
+	id, c := h.newCampaign(t, tok, `{"name":"Inbound"}`)
 	token := strings.TrimPrefix(strings.Split(c["inboundAddress"].(string), "@")[0], "campaigns+")
-	_, draft := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Still a draft"}`)
+	_, draft := h.newCampaign(t, tok, `{"name":"Still a draft"}`)
 	draftToken := strings.TrimPrefix(strings.Split(draft["inboundAddress"].(string), "@")[0], "campaigns+")
 	h.upload(t, tok, id, "list.csv", []byte("Email,First name\nann@example.com,Ann\n"))
 	if data := h.processed(t, tok, id); data["status"] != "ready" {

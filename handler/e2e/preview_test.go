@@ -18,10 +18,8 @@ const outlookDraft = `<html xmlns:o="urn:schemas-microsoft-com:office:office"><h
 
 func TestPreview(t *testing.T) {
 	h := startHost(t, nil)
-	tok := h.token(t, "alice")
-	h.call(t, "POST", "/v1/install", tok, "")
-	_, c := h.call(t, "POST", "/v1/campaigns", tok, `{"name":"Preview"}`)
-	id := c["id"].(string)
+	tok, _ := h.signIn(t, "alice")
+	id, _ := h.newCampaign(t, tok, `{"name":"Preview"}`)
 	csv := "Email,First name,Company,Link,Attachments\n" +
 		"ann@example.com,Ann <b>&amp;</b> Co,\"Smith & \"\"Sons\"\"\",https://example.com/ann,Offer.pdf\n" +
 		"bob@example.com,Bob,,javascript:alert(1),\n" +

@@ -75,7 +75,7 @@ func Upload(tb testing.TB, baseURL, token, campaignID, name string, data []byte)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("X-File-Name", name)
 	req.Header.Set("Content-Type", "application/octet-stream")
-	return doJSON(tb, req)
+	return DoJSON(tb, req)
 }
 
 // CallJSON sends a request with an optional bearer token and JSON body and
@@ -97,11 +97,11 @@ func CallJSON(tb testing.TB, method, url, token, body string) (int, map[string]a
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	return doJSON(tb, req)
+	return DoJSON(tb, req)
 }
 
-// doJSON sends req and decodes the JSON answer.
-func doJSON(tb testing.TB, req *http.Request) (int, map[string]any) {
+// DoJSON sends req and decodes the JSON answer; a non-JSON answer fails the test.
+func DoJSON(tb testing.TB, req *http.Request) (int, map[string]any) {
 	tb.Helper()
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
