@@ -1,0 +1,140 @@
+package graphsandbox
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Control endpoints, under a path Graph does not have. No authentication:
+// the sandbox is for local development and tests.
+//
+//	POST   /_sandbox/faults              inject: a fault object or an array of them
+//	                                     {"kind":"throttle"|"unavailable"|"timeout-after-accept"|"latency"
+//	                                      (or "429","503","504"), "mailbox":"", "count":1,
+//	                                      "retryAfterSeconds":2, "delayMs":500, "code":"", "message":""}
+//	GET    /_sandbox/faults              the pending faults
+//	DELETE /_sandbox/faults              clear them
+//	GET    /_sandbox/messages?mailbox=   accepted messages (JSON array of Accepted), all when no mailbox
+//	DELETE /_sandbox/messages            forget messages and rate windows (files stay)
+//	GET    /_sandbox/messages/{seq}.eml  the .eml of one accepted message
+//	GET    /_sandbox/duplicates?header=X-Name[&mailbox=]   values sent more than once: {"value": count}
+func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
+	p := strings.TrimSuffix(r.URL.Path, "/")
+	switch {
+	case p == "/_sandbox/faults":
+		switch r.Method {
+		case http.MethodPost:
+			s.postFaults(w, r)
+		case http.MethodGet:
+			out := []map[string]any{}
+			for _, f := range s.Faults() {
+				out = append(out, toFaultJSON(f))
+			}
+			writeJSON(w, http.StatusOK, out)
+		case http.MethodDelete:
+			s.ClearFaults()
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			controlError(w, http.StatusMethodNotAllowed, "use GET, POST or DELETE")
+		}
+	case p == "/_sandbox/messages":
+		switch r.Method {
+		case http.MethodGet:
+			writeJSON(w, http.StatusOK, s.Messages(r.URL.Query().Get("mailbox")))
+		case http.MethodDelete:
+			s.Reset()
+			w.WriteHeader(http.StatusNoContent)
+		default:
+			controlError(w, http.StatusMethodNotAllowed, "use GET or DELETE")
+		}
+	case strings.HasPrefix(p, "/_sandbox/messages/") && strings.HasSuffix(p, ".eml") && r.Method == http.MethodGet:
+		seq, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(p, "/_sandbox/messages/"), ".eml"), 10, 64)
+		if err != nil {
+			controlError(w, http.StatusNotFound, "no such message")
+			return
+		}
+		for _, a := range s.Messages("") {
+			if a.Seq == seq {
+				b, err := os.ReadFile(a.EMLPath)
+				if err != nil {
+					controlError(w, http.StatusNotFound, err.Error())
+					return
+				}
+				w.Header().Set("Content-Type", "message/rfc822")
+				_, _ = w.Write(b)
+				return
+			}
+		}
+		controlError(w, http.StatusNotFound, "no such message")
+	case p == "/_sandbox/duplicates" && r.Method == http.MethodGet:
+		q := r.URL.Query()
+		if q.Get("header") == "" {
+			controlError(w, http.StatusBadRequest, "the header parameter is required")
+			return
+		}
+		writeJSON(w, http.StatusOK, s.Duplicates(q.Get("mailbox"), q.Get("header")))
+	default:
+		controlError(w, http.StatusNotFound, "unknown sandbox endpoint")
+	}
+}
+
+func (s *Sandbox) postFaults(w http.ResponseWriter, r *http.Request) {
+	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		controlError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	var list []faultJSON
+	if t := bytes.TrimSpace(b); len(t) > 0 && t[0] == '[' {
+		err = json.Unmarshal(t, &list)
+	} else {
+		var one faultJSON
+		err = json.Unmarshal(t, &one)
+		list = []faultJSON{one}
+	}
+	if err != nil {
+		controlError(w, http.StatusBadRequest, "invalid JSON: "+err.Error())
+		return
+	}
+	faults := make([]Fault, 0, len(list))
+	for _, j := range list {
+		f := j.fault()
+		// Validate all before injecting any.
+		if err := validateFault(f); err != nil {
+			controlError(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		faults = append(faults, f)
+	}
+	for _, f := range faults {
+		_ = s.Inject(f)
+	}
+	out := []map[string]any{}
+	for _, f := range s.Faults() {
+		out = append(out, toFaultJSON(f))
+	}
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		controlError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func controlError(w http.ResponseWriter, status int, msg string) {
+	b, _ := json.Marshal(map[string]any{"error": map[string]string{"code": "SandboxControl", "message": msg}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

@@ -1,0 +1,333 @@
+package graphsandbox
+
+import (
+	"compress/gzip"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// graphError is an error answered in Graph's JSON shape.
+type graphError struct {
+	status     int
+	code       string
+	message    string
+	retryAfter int // seconds; 0: no Retry-After header
+}
+
+func (e *graphError) Error() string { return fmt.Sprintf("%d %s: %s", e.status, e.code, e.message) }
+
+func gerr(status int, code, format string, args ...any) *graphError {
+	return &graphError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+}
+
+// Graph error codes and messages the sandbox answers with.
+const (
+	CodeInvalidAuthenticationToken = "InvalidAuthenticationToken"
+	CodeAccessDenied               = "ErrorAccessDenied"
+	CodeInvalidHeader              = "InvalidInternetMessageHeader"
+	CodeInvalidRecipients          = "ErrorInvalidRecipients"
+	CodeInvalidRequest             = "ErrorInvalidRequest"
+	CodeRequestBodyRead            = "RequestBodyRead"
+	CodeBadRequest                 = "BadRequest"
+	CodeRequestEntityTooLarge      = "RequestEntityTooLarge"
+	CodeAttachmentSizeLimit        = "ErrorAttachmentSizeLimitExceeded"
+	CodeExceededMessageLimit       = "ErrorExceededMessageLimit"
+	CodeApplicationThrottled       = "ApplicationThrottled"
+	CodeTooManyRequests            = "TooManyRequests"
+	CodeSubmissionQuotaExceeded    = "ErrorSubmissionQuotaExceeded"
+	CodeServiceUnavailable         = "ServiceUnavailable"
+	CodeGatewayTimeout             = "GatewayTimeout"
+	CodeResourceNotFound           = "ResourceNotFound"
+	CodeUnknownError               = "UnknownError"
+
+	MsgEmptyToken   = "Access token is empty."
+	MsgAccessDenied = "Access is denied. Check credentials and try again."
+	MsgTooLarge     = "The maximum request length supported is 4MB."
+	MsgConcurrency  = "Application is over its MailboxConcurrency limit."
+)
+
+func (s *Sandbox) writeError(w http.ResponseWriter, rc *reqCtx, e *graphError) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(e.retryAfter))
+	}
+	if e.status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", `Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", client_id="00000003-0000-0000-c000-000000000000"`)
+	}
+	body := map[string]any{"error": map[string]any{
+		"code":    e.code,
+		"message": e.message,
+		"innerError": map[string]string{
+			"date":              s.now().UTC().Format("2006-01-02T15:04:05"),
+			"request-id":        rc.requestID,
+			"client-request-id": rc.clientRequestID,
+		},
+	}}
+	b, _ := json.Marshal(body)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(e.status)
+	_, _ = w.Write(b)
+}
+
+func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
+	if e := s.handleSend(w, r, rc); e != nil {
+		s.writeError(w, rc, e)
+	}
+}
+
+// handleSend answers a Graph request. It returns an error to answer, or nil
+// when it has answered.
+func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx) *graphError {
+	// Graph authenticates before it resolves the path.
+	token, ok := bearer(r.Header.Get("Authorization"))
+	if !ok {
+		return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, MsgEmptyToken)
+	}
+	mailbox, err := s.authorize(r, token)
+	if err != nil || strings.TrimSpace(mailbox) == "" {
+		msg := "Access token validation failure."
+		if err != nil {
+			msg += " " + err.Error()
+		}
+		return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, "%s", msg)
+	}
+	mailbox = normalizeMailbox(mailbox)
+
+	target, isUser, e := parseRoute(r.URL.Path)
+	if e != nil {
+		return e
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return gerr(http.StatusMethodNotAllowed, CodeBadRequest, "Specified HTTP method is not supported for the request resource.")
+	}
+	if isUser && !sameMailbox(target, mailbox, token) {
+		return gerr(http.StatusForbidden, CodeAccessDenied, MsgAccessDenied)
+	}
+
+	release, e := s.acquire(mailbox)
+	if e != nil {
+		return e
+	}
+	defer release()
+
+	f := s.takeFaults(mailbox)
+	if f.delay > 0 {
+		t := time.NewTimer(f.delay)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return nil // the client is gone
+		case <-s.done:
+			t.Stop()
+			return &graphError{status: http.StatusServiceUnavailable, code: CodeServiceUnavailable, message: "The sandbox is shutting down.", retryAfter: 1}
+		}
+	}
+	if f.status != nil {
+		drain(r.Body)
+		return f.status
+	}
+
+	raw, e := s.readBody(r)
+	if e != nil {
+		return e
+	}
+	msg, e := s.parseRequest(r.Header.Get("Content-Type"), raw)
+	if e != nil {
+		return e
+	}
+	if e := s.accept(mailbox, rc, msg, f.timeout != nil); e != nil {
+		return e
+	}
+	if f.timeout != nil {
+		return f.timeout
+	}
+	w.Header().Set("Content-Length", "0")
+	w.WriteHeader(http.StatusAccepted)
+	return nil
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// parseRoute accepts /v1.0/me/sendMail and /v1.0/users/{id}/sendMail (Graph
+// path segments are case-insensitive; the action may be namespace
+// qualified).
+func parseRoute(p string) (target string, isUser bool, e *graphError) {
+	segs := strings.Split(strings.Trim(p, "/"), "/")
+	isSend := func(s string) bool {
+		return strings.EqualFold(s, "sendMail") || strings.EqualFold(s, "microsoft.graph.sendMail")
+	}
+	notFound := func() *graphError {
+		seg := segs[len(segs)-1]
+		switch {
+		case len(segs) > 1 && !strings.EqualFold(segs[1], "me") && !strings.EqualFold(segs[1], "users"):
+			seg = segs[1]
+		case len(segs) > 2 && strings.EqualFold(segs[1], "me"):
+			seg = segs[2]
+		case len(segs) > 3 && strings.EqualFold(segs[1], "users"):
+			seg = segs[3]
+		}
+		return gerr(http.StatusNotFound, CodeResourceNotFound, "Resource not found for the segment '%s'.", seg)
+	}
+	if len(segs) == 0 || !strings.EqualFold(segs[0], "v1.0") {
+		return "", false, gerr(http.StatusNotFound, CodeResourceNotFound, "Invalid version: %s", segs[0])
+	}
+	switch {
+	case len(segs) == 3 && strings.EqualFold(segs[1], "me") && isSend(segs[2]):
+		return "", false, nil
+	case len(segs) == 4 && strings.EqualFold(segs[1], "users") && isSend(segs[3]) && segs[2] != "":
+		id := segs[2]
+		if len(id) >= 2 && id[0] == '\'' && id[len(id)-1] == '\'' {
+			id = id[1 : len(id)-1]
+		}
+		return id, true, nil
+	}
+	return "", false, notFound()
+}
+
+// sameMailbox reports whether /users/{id} names the token's mailbox: the
+// id is its address (case-insensitive) or its object id (the oid claim).
+func sameMailbox(id, mailbox, token string) bool {
+	if strings.EqualFold(id, mailbox) {
+		return true
+	}
+	if isGUID(id) {
+		oid := tokenClaim(token, "oid")
+		return oid != "" && strings.EqualFold(oid, id)
+	}
+	return false
+}
+
+func isGUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// DecodeTokenMailbox is the default Options.Authorize: it reads the
+// preferred_username (v2) or upn (v1) claim of a JWT without verifying it.
+// Production verification happens in the real Graph; the sandbox only needs
+// to know whose mailbox the token acts for.
+func DecodeTokenMailbox(token string) (string, error) {
+	claims, err := decodeClaims(token)
+	if err != nil {
+		return "", err
+	}
+	for _, k := range []string{"preferred_username", "upn"} {
+		if v, ok := claims[k].(string); ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v), nil
+		}
+	}
+	return "", errors.New("the token has neither preferred_username nor upn")
+}
+
+func decodeClaims(token string) (map[string]any, error) {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return nil, errors.New("JWT is not well formed.")
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil, errors.New("JWT payload is not base64url.")
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		return nil, errors.New("JWT payload is not JSON.")
+	}
+	return claims, nil
+}
+
+func tokenClaim(token, name string) string {
+	c, err := decodeClaims(token)
+	if err != nil {
+		return ""
+	}
+	v, _ := c[name].(string)
+	return v
+}
+
+// normalizeMailbox is the key of a mailbox: trimmed, lower case.
+func normalizeMailbox(m string) string { return strings.ToLower(strings.TrimSpace(m)) }
+
+// readBody reads the request body, gunzipping it when Content-Encoding says
+// gzip (msgraph-sdk-go's default), and enforces the 4 MB request limit on
+// the decompressed bytes.
+func (s *Sandbox) readBody(r *http.Request) ([]byte, *graphError) {
+	var src io.Reader = r.Body
+	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
+	case "", "identity":
+	case "gzip", "x-gzip":
+		zr, err := gzip.NewReader(r.Body)
+		if err != nil {
+			drain(r.Body)
+			return nil, gerr(http.StatusBadRequest, CodeBadRequest, "The request body is not valid gzip: %v", err)
+		}
+		defer zr.Close()
+		src = zr
+	default:
+		drain(r.Body)
+		return nil, gerr(http.StatusUnsupportedMediaType, CodeBadRequest, "Content-Encoding '%s' is not supported.", enc)
+	}
+	b, err := io.ReadAll(io.LimitReader(src, int64(s.maxReq)+1))
+	if err != nil {
+		drain(r.Body)
+		return nil, gerr(http.StatusBadRequest, CodeBadRequest, "The request body could not be read: %v", err)
+	}
+	if len(b) > s.maxReq {
+		drain(r.Body)
+		e := gerr(http.StatusRequestEntityTooLarge, CodeRequestEntityTooLarge, MsgTooLarge)
+		if s.maxReq != DefaultMaxRequestBytes {
+			e.message = fmt.Sprintf("The maximum request length supported is %d bytes.", s.maxReq)
+		}
+		return nil, e
+	}
+	return b, nil
+}
+
+// drain reads what is left of a request body (up to 64 MB) so that the
+// client reads our answer rather than a reset connection.
+func drain(r io.Reader) { _, _ = io.Copy(io.Discard, io.LimitReader(r, 64<<20)) }
+
+// retryAfterSeconds rounds a wait up to whole seconds, at least 1.
+func retryAfterSeconds(d time.Duration) int {
+	if d <= 0 {
+		return 1
+	}
+	n := int(math.Ceil(d.Seconds()))
+	if n < 1 {
+		n = 1
+	}
+	return n
+}

@@ -1,0 +1,226 @@
+// Package graphsandbox is a local stand-in for the part of Microsoft Graph
+// the product calls: POST /v1.0/users/{id}/sendMail and /v1.0/me/sendMail.
+//
+// It behaves like Graph and Exchange Online as documented (see
+// ../shared/reference/graph-and-identity.md, sections 1, 2, 4, 5 and 6):
+// gzip request bodies and PascalCase action keys as msgraph-sdk-go sends
+// them, Graph's error JSON, the 4 MB request and 3 MB attachment limits,
+// x- header names, 202 Accepted with an empty body, and the per-mailbox
+// limits (30 messages a minute, 4 concurrent requests, 10,000 recipients a
+// rolling 24 hours) answered with 429 and Retry-After. Every accepted
+// message is written as an .eml file a person can open in a mail client and
+// kept in memory for tests. Faults (429, 503, 504-after-accept, latency) can
+// be injected from Go or over HTTP under /_sandbox/.
+//
+// Tokens are not verified: production verification happens in the real
+// Graph; the sandbox only needs to know whose mailbox a token acts for (see
+// Options.Authorize).
+//
+// Choices where Graph's behaviour is not an HTTP answer or not documented:
+//
+//   - Over 30 messages a minute, Exchange accepts (202) and delays delivery
+//     (reference section 4); the sandbox answers 429 TooManyRequests with the
+//     Retry-After at which the 60 s window frees, so the product's pacing is
+//     tested. Concurrency (5th request in flight) answers 429
+//     ApplicationThrottled "Application is over its MailboxConcurrency
+//     limit." with Retry-After: 1, as Outlook does.
+//   - Over 10,000 recipients a rolling 24 h, Exchange blocks the mailbox and
+//     NDRs; the sandbox answers 429 ErrorSubmissionQuotaExceeded (named after
+//     the NDR's SubmissionQuotaExceededException) with Retry-After = when
+//     enough recipients leave the window (up to 86,400 s). msgraph-sdk-go's
+//     retry handler gives up on it (total delay >= 180 s), so the product sees
+//     the 429.
+//   - More than 1,000 recipients in one message: 400 ErrorExceededMessageLimit.
+//   - The body may also be base64 MIME (Content-Type: text/plain); recipients
+//     then come from its To, Cc and Bcc.
+//
+// The sandbox starts no goroutines. Close aborts requests waiting on an
+// injected latency.
+package graphsandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults: Exchange Online and Graph limits (reference sections 2 and 4).
+const (
+	DefaultPerMinute          = 30      // messages per mailbox per minute
+	DefaultConcurrent         = 4       // concurrent requests per app+mailbox
+	DefaultPerDay             = 10000   // recipients per mailbox per rolling 24 h
+	DefaultMaxRequestBytes    = 4 << 20 // 4 MB per request (after decompression)
+	DefaultMaxAttachmentBytes = 3 << 20 // 3 MB per attachment in a JSON body
+	DefaultMaxRecipients      = 1000    // recipients (To+Cc+Bcc) per message
+)
+
+const (
+	dayWindow    = 24 * time.Hour   // the recipient rate window
+	minuteWindow = 60 * time.Second // the message rate window
+)
+
+// Options configures a Sandbox. Zero values mean the Exchange/Graph defaults.
+type Options struct {
+	// Dir is where .eml files are written, one folder per mailbox. Empty:
+	// a new temporary directory (see (*Sandbox).Dir); it is never removed.
+	Dir string
+
+	// PerMinute is the number of accepted messages per mailbox in any
+	// sliding 60 s window (Exchange: 30). Negative: unlimited.
+	PerMinute int
+	// Concurrent is the number of requests per mailbox in flight at once
+	// (Outlook: 4 per app+mailbox). Negative: unlimited.
+	Concurrent int
+	// PerDay is the number of recipients (To+Cc+Bcc) per mailbox in any
+	// rolling 24 h (Exchange: 10,000). Negative: unlimited.
+	PerDay int
+
+	// MaxRequestBytes is the largest request body after decompression
+	// (Graph: 4 MB); larger → 413.
+	MaxRequestBytes int
+	// MaxAttachmentBytes is the largest decoded attachment (Graph: 3 MB);
+	// larger → 400. With the defaults the 4 MB request limit is hit first,
+	// since 3 MB of base64 is 4 MB.
+	MaxAttachmentBytes int
+	// MaxRecipients is the largest number of recipients of one message
+	// (Exchange: 1,000).
+	MaxRecipients int
+
+	// Authorize returns the mailbox (user principal name / email) a bearer
+	// token acts for, or an error to answer 401 InvalidAuthenticationToken.
+	// Nil: DecodeTokenMailbox, which reads preferred_username or upn from the
+	// unverified JWT payload.
+	Authorize func(r *http.Request, token string) (mailbox string, err error)
+
+	// Now is the clock for rate windows, Date headers and file names.
+	// Nil: time.Now.
+	Now func() time.Time
+}
+
+// Sandbox is the fake Graph. Create it with New; it is safe for concurrent use.
+type Sandbox struct {
+	dir       string
+	perMinute int
+	concurr   int
+	perDay    int
+	maxReq    int
+	maxAtt    int
+	maxRcpt   int
+	authorize func(r *http.Request, token string) (string, error)
+	now       func() time.Time
+
+	done      chan struct{}
+	closeOnce sync.Once
+
+	mu        sync.Mutex
+	seq       uint64
+	mailboxes map[string]*mailboxState
+	accepted  []*Accepted
+	faults    []*faultState
+}
+
+type mailboxState struct {
+	inflight int
+	sends    []sendEntry // accepted messages, oldest first, within 24 h
+}
+
+type sendEntry struct {
+	seq        uint64
+	at         time.Time
+	recipients int
+}
+
+// New returns a sandbox. It creates Options.Dir (or a temporary directory).
+func New(opts Options) (*Sandbox, error) {
+	s := &Sandbox{
+		dir:       opts.Dir,
+		perMinute: orDefault(opts.PerMinute, DefaultPerMinute),
+		concurr:   orDefault(opts.Concurrent, DefaultConcurrent),
+		perDay:    orDefault(opts.PerDay, DefaultPerDay),
+		maxReq:    orDefault(opts.MaxRequestBytes, DefaultMaxRequestBytes),
+		maxAtt:    orDefault(opts.MaxAttachmentBytes, DefaultMaxAttachmentBytes),
+		maxRcpt:   orDefault(opts.MaxRecipients, DefaultMaxRecipients),
+		authorize: opts.Authorize,
+		now:       opts.Now,
+		done:      make(chan struct{}),
+		mailboxes: map[string]*mailboxState{},
+	}
+	if s.maxReq < 0 || s.maxAtt < 0 || s.maxRcpt < 0 {
+		return nil, errors.New("graphsandbox: size and recipient limits must not be negative")
+	}
+	if s.authorize == nil {
+		s.authorize = func(_ *http.Request, token string) (string, error) { return DecodeTokenMailbox(token) }
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.dir == "" {
+		d, err := os.MkdirTemp("", "graphsandbox-")
+		if err != nil {
+			return nil, fmt.Errorf("graphsandbox: %w", err)
+		}
+		s.dir = d
+	} else if err := os.MkdirAll(s.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("graphsandbox: %w", err)
+	}
+	return s, nil
+}
+
+func orDefault(v, d int) int {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// Dir is the directory the .eml files are written to.
+func (s *Sandbox) Dir() string { return s.dir }
+
+// Close makes requests waiting on an injected latency answer at once
+// (503). The sandbox keeps answering afterwards; it owns no goroutines.
+func (s *Sandbox) Close() error {
+	s.closeOnce.Do(func() { close(s.done) })
+	return nil
+}
+
+// Handler returns the HTTP handler: the Graph routes under /v1.0/ and the
+// control endpoints under /_sandbox/.
+func (s *Sandbox) Handler() http.Handler { return http.HandlerFunc(s.serveHTTP) }
+
+func (s *Sandbox) serveHTTP(w http.ResponseWriter, r *http.Request) {
+	rc := &reqCtx{requestID: newUUID(), clientRequestID: r.Header.Get("client-request-id")}
+	if rc.clientRequestID == "" {
+		// Graph echoes the caller's client-request-id and otherwise uses
+		// the request-id.
+		rc.clientRequestID = rc.requestID
+	}
+	h := w.Header()
+	h.Set("request-id", rc.requestID)
+	h.Set("client-request-id", rc.clientRequestID)
+	if p := r.URL.Path; p == "/_sandbox" || strings.HasPrefix(p, "/_sandbox/") {
+		s.serveControl(w, r)
+		return
+	}
+	s.serveGraph(w, r, rc)
+}
+
+// reqCtx carries the ids of one request for the error body.
+type reqCtx struct {
+	requestID       string
+	clientRequestID string
+}
+
+func newUUID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	x := hex.EncodeToString(b[:])
+	return x[0:8] + "-" + x[8:12] + "-" + x[12:16] + "-" + x[16:20] + "-" + x[20:]
+}
