@@ -38,6 +38,10 @@ func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
 			return err
 		}
 	}
+	// The mailbox's sending budget is keyed by the account.
+	if err := a.Store.DeleteMailbox(ctx, k.String()); err != nil {
+		return err
+	}
 	debug, err := a.Store.DeleteDebugEntries(ctx, k)
 	if err != nil {
 		return err

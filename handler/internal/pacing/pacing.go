@@ -1,0 +1,224 @@
+// Package pacing keeps each mailbox within Exchange Online's sending
+// limits, shared by all campaigns of that mailbox: messages per minute,
+// recipients per rolling 24 hours and requests in flight. The state lives
+// in Table storage under ETag concurrency, so any number of workers on any
+// number of instances agree. Nothing here sleeps: when the budget is spent,
+// Acquire says when to come back and the worker schedules itself.
+package pacing
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sort"
+	"time"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/store"
+)
+
+// Limits are a mailbox's budget. DESIGN §4: at most 30 messages a minute,
+// 10,000 recipients in any 24 hours, 4 requests in flight; each may be set
+// lower.
+type Limits struct {
+	PerMinute  int
+	PerDay     int
+	Concurrent int
+	// LeaseTTL bounds how long a crashed worker's send counts as in flight.
+	LeaseTTL time.Duration
+}
+
+// DefaultLimits are Exchange Online's.
+func DefaultLimits() Limits {
+	return Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4, LeaseTTL: 2 * time.Minute}
+}
+
+// Store is what pacing needs from storage.
+type Store interface {
+	Mailbox(ctx context.Context, key string) (store.Mailbox, error)
+	SaveMailbox(ctx context.Context, m store.Mailbox) error
+}
+
+// Pacer hands out send permissions.
+type Pacer struct {
+	store  Store
+	limits Limits
+	now    func() time.Time
+}
+
+// New returns a Pacer; now is the clock (time.Now in production).
+func New(s Store, limits Limits, now func() time.Time) *Pacer {
+	return &Pacer{store: s, limits: limits, now: now}
+}
+
+// Grant is the answer of Acquire: either a lease to send now, or the time
+// before which the mailbox has no budget for this message.
+type Grant struct {
+	Lease     store.Lease
+	OK        bool
+	NotBefore time.Time
+	// Reason names the limit that applies when !OK.
+	Reason string
+}
+
+// Acquire asks to send one message to n recipients from mailbox now. On
+// success the message is counted in the minute and the day and a lease is
+// held until Release.
+func (p *Pacer) Acquire(ctx context.Context, mailbox string, n int) (Grant, error) {
+	if n > p.limits.PerDay {
+		return Grant{}, apperr.E(apperr.Invalid, "too_many_recipients", "one message to %d recipients is over the mailbox's %d a day", n, p.limits.PerDay)
+	}
+	var g Grant
+	err := p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
+		g = p.decide(m, n, now)
+		if !g.OK {
+			return false
+		}
+		m.Sends = append(m.Sends, now)
+		m.Hours[hourOf(now)] += n
+		m.Leases = append(m.Leases, g.Lease)
+		return true
+	})
+	return g, err
+}
+
+// decide applies the limits to the mailbox's state at now.
+func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
+	prune(m, now, p.limits)
+	var next time.Time
+	reason := ""
+	later := func(t time.Time, why string) {
+		if t.After(next) {
+			next, reason = t, why
+		}
+	}
+	if m.BlockedUntil.After(now) {
+		later(m.BlockedUntil, "throttled by Microsoft Graph")
+	}
+	if len(m.Leases) >= p.limits.Concurrent {
+		// The earliest lease to end frees a slot; a normal send ends well before.
+		later(m.Leases[0].Expires, "requests in flight")
+	}
+	if len(m.Sends) >= p.limits.PerMinute {
+		later(m.Sends[len(m.Sends)-p.limits.PerMinute].Add(time.Minute), "messages per minute")
+	}
+	if used := sum(m.Hours); used+n > p.limits.PerDay {
+		// Free hours oldest first until the message fits.
+		hours := sortedHours(m.Hours)
+		for _, h := range hours {
+			used -= m.Hours[h]
+			if used+n <= p.limits.PerDay {
+				later(time.Unix((h+25)*3600, 0).UTC(), "recipients per 24 hours")
+				break
+			}
+		}
+	}
+	if reason != "" {
+		return Grant{NotBefore: next, Reason: reason}
+	}
+	return Grant{OK: true, Lease: store.Lease{ID: newID(), Expires: now.Add(p.limits.LeaseTTL)}}
+}
+
+// Release ends a lease. sent=false gives the message back to the budget
+// (Graph answered 429 or 503: nothing was sent); blockFor (from Retry-After)
+// pauses the whole mailbox.
+func (p *Pacer) Release(ctx context.Context, mailbox string, g Grant, n int, sent bool, blockFor time.Duration) error {
+	return p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
+		for i, l := range m.Leases {
+			if l.ID == g.Lease.ID {
+				m.Leases = append(m.Leases[:i], m.Leases[i+1:]...)
+				break
+			}
+		}
+		if !sent {
+			start := g.Lease.Expires.Add(-p.limits.LeaseTTL)
+			for i := len(m.Sends) - 1; i >= 0; i-- {
+				if m.Sends[i].Equal(start) {
+					m.Sends = append(m.Sends[:i], m.Sends[i+1:]...)
+					break
+				}
+			}
+			if h := hourOf(start); m.Hours[h] >= n {
+				m.Hours[h] -= n
+			}
+		}
+		if until := now.Add(blockFor); blockFor > 0 && until.After(m.BlockedUntil) {
+			m.BlockedUntil = until
+		}
+		return true
+	})
+}
+
+// update reads, changes and writes the mailbox under its ETag, again on a
+// lost race. change returns false when there is nothing to write.
+func (p *Pacer) update(ctx context.Context, mailbox string, change func(*store.Mailbox, time.Time) bool) error {
+	for range 20 {
+		m, err := p.store.Mailbox(ctx, mailbox)
+		if err != nil {
+			return err
+		}
+		if !change(&m, p.now().UTC()) {
+			return nil
+		}
+		err = p.store.SaveMailbox(ctx, m)
+		if !apperr.Is(err, apperr.Conflict) {
+			return err
+		}
+	}
+	return apperr.E(apperr.Transient, "mailbox_busy", "the mailbox's budget kept changing; try again")
+}
+
+// prune drops what no longer counts: sends over a minute old (keeping the
+// latest PerMinute), hours over a day old, expired leases.
+func prune(m *store.Mailbox, now time.Time, l Limits) {
+	sends := m.Sends[:0]
+	for _, t := range m.Sends {
+		if now.Sub(t) < time.Minute {
+			sends = append(sends, t)
+		}
+	}
+	m.Sends = sends
+	if m.Hours == nil {
+		m.Hours = map[int64]int{}
+	}
+	for h := range m.Hours {
+		if h < hourOf(now)-24 {
+			delete(m.Hours, h)
+		}
+	}
+	leases := m.Leases[:0]
+	for _, le := range m.Leases {
+		if le.Expires.After(now) {
+			leases = append(leases, le)
+		}
+	}
+	sort.Slice(leases, func(i, j int) bool { return leases[i].Expires.Before(leases[j].Expires) })
+	m.Leases = leases
+}
+
+// hourOf is the unix hour of t. An hour bucket counts until it lies wholly
+// outside the last 24 hours, so the day's budget is never overspent.
+func hourOf(t time.Time) int64 { return t.Unix() / 3600 }
+
+func sum(hours map[int64]int) int {
+	n := 0
+	for _, v := range hours {
+		n += v
+	}
+	return n
+}
+
+func sortedHours(hours map[int64]int) []int64 {
+	out := make([]int64, 0, len(hours))
+	for h := range hours {
+		out = append(out, h)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}

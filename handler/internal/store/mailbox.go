@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"mailmerge/handler/internal/apperr"
+)
+
+const tableMailboxes = "mailboxes"
+
+// Lease is one send in flight from a mailbox.
+type Lease struct {
+	ID      string    `json:"id"`
+	Expires time.Time `json:"expires"`
+}
+
+// Mailbox is the sending budget state of one mailbox, shared by all its
+// campaigns and guarded by its ETag.
+type Mailbox struct {
+	Key string
+	// Sends are the times of the latest sends (for the per-minute limit).
+	Sends []time.Time
+	// Hours counts recipients per UTC hour (unix hour -> recipients), for
+	// the rolling 24-hour limit.
+	Hours map[int64]int
+	// Leases are sends in flight.
+	Leases []Lease
+	// BlockedUntil is set by a throttling answer from Graph.
+	BlockedUntil time.Time
+	// ETag is empty for a mailbox not stored yet.
+	ETag string
+}
+
+type mailboxState struct {
+	Sends  []time.Time    `json:"sends"`
+	Hours  map[string]int `json:"hours"`
+	Leases []Lease        `json:"leases"`
+}
+
+// Mailbox reads a mailbox's state; a mailbox never seen has an empty one.
+func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
+	e, etag, err := s.getEntity(ctx, tableMailboxes, key, "")
+	if apperr.Is(err, apperr.NotFound) {
+		return Mailbox{Key: key, Hours: map[int64]int{}}, nil
+	}
+	if err != nil {
+		return Mailbox{}, err
+	}
+	var st mailboxState
+	if raw := getString(e, "State"); raw != "" {
+		if err := json.Unmarshal([]byte(raw), &st); err != nil {
+			return Mailbox{}, fmt.Errorf("mailbox state: %w", err)
+		}
+	}
+	m := Mailbox{Key: key, Sends: st.Sends, Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"), ETag: etag}
+	for h, n := range st.Hours {
+		var hour int64
+		if _, err := fmt.Sscan(h, &hour); err == nil {
+			m.Hours[hour] = n
+		}
+	}
+	return m, nil
+}
+
+// SaveMailbox writes the state if nobody changed it since it was read;
+// otherwise it returns a Conflict and the caller reads again.
+func (s *Store) SaveMailbox(ctx context.Context, m Mailbox) error {
+	st := mailboxState{Sends: m.Sends, Leases: m.Leases, Hours: map[string]int{}}
+	for h, n := range m.Hours {
+		st.Hours[fmt.Sprint(h)] = n
+	}
+	raw, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	e := newEntity(m.Key, "")
+	e.Properties["State"] = string(raw)
+	setTime(e, "BlockedUntil", m.BlockedUntil)
+	if m.ETag == "" {
+		return s.addEntity(ctx, tableMailboxes, e)
+	}
+	return s.replaceEntity(ctx, tableMailboxes, e, m.ETag)
+}
+
+// DeleteMailbox removes a mailbox's state (with its account).
+func (s *Store) DeleteMailbox(ctx context.Context, key string) error {
+	return s.deleteEntity(ctx, tableMailboxes, key, "")
+}
