@@ -196,13 +196,9 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 	}
 	ctx := r.Context()
 	for range 3 {
-		acct, err := a.Store.Account(ctx, keyOf(p))
+		acct, err := a.activeAccount(ctx, p)
 		if err != nil {
 			writeError(w, r, a.Logger, err)
-			return
-		}
-		if acct.Deleting() {
-			writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "account_deleting", "this account is being deleted"))
 			return
 		}
 		if name != nil {

@@ -113,8 +113,8 @@ func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Princip
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	if !campaign.Editable(c.Status) {
-		writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); its data can no longer change", c.Status))
+	if err := dataLocked(c); err != nil {
+		writeError(w, r, a.Logger, err)
 		return
 	}
 	limits := a.SheetLimits
@@ -142,8 +142,8 @@ func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Princip
 	}
 	now := a.Now().UTC()
 	c, err = a.updateCampaign(r, p, func(c *store.Campaign) error {
-		if !campaign.Editable(c.Status) {
-			return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); its data can no longer change", c.Status)
+		if err := dataLocked(*c); err != nil {
+			return err
 		}
 		// Until the new rows are in, the campaign cannot be sent.
 		c.Status = campaign.Draft
@@ -199,8 +199,8 @@ func (a *App) reuseData(w http.ResponseWriter, r *http.Request, p identity.Princ
 	}
 	uploadID := randomID()
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
-		if !campaign.Editable(c.Status) {
-			return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); its data can no longer change", c.Status)
+		if err := dataLocked(*c); err != nil {
+			return err
 		}
 		c.Status = campaign.Draft
 		c.Data = store.DataSummary{Status: campaign.DataProcessing, UploadID: uploadID, FileName: src.Data.FileName,
@@ -215,6 +215,14 @@ func (a *App) reuseData(w http.ResponseWriter, r *http.Request, p identity.Princ
 		return
 	}
 	encode(w, http.StatusAccepted, viewData(c.Data))
+}
+
+// dataLocked refuses new data once the template email started the campaign.
+func dataLocked(c store.Campaign) error {
+	if campaign.Editable(c.Status) {
+		return nil
+	}
+	return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); its data can no longer change", c.Status)
 }
 
 func (a *App) enqueueData(ctx context.Context, m dataMessage) error {

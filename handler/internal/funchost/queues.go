@@ -4,15 +4,14 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
 
 	"mailmerge/handler/internal/config"
 )
@@ -49,18 +48,13 @@ func (h *Host) startQueues(ctx context.Context, wg *sync.WaitGroup) error {
 		q := svc.NewQueueClient(t.QueueName)
 		poison := svc.NewQueueClient(t.QueueName + "-poison")
 		for _, c := range []*azqueue.QueueClient{q, poison} {
-			if _, err := c.Create(ctx, nil); err != nil && !hasCode(err, "QueueAlreadyExists") {
+			if _, err := c.Create(ctx, nil); err != nil && !queueerror.HasCode(err, queueerror.QueueAlreadyExists) {
 				return fmt.Errorf("create queue for %s: %w", f.Name, err)
 			}
 		}
 		wg.Go(func() { h.pollQueue(ctx, f, t, q, poison) })
 	}
 	return nil
-}
-
-func hasCode(err error, code string) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == code
 }
 
 // pollQueue fetches batches while there are messages and backs off to

@@ -11,6 +11,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue/queueerror"
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/config"
@@ -74,8 +75,8 @@ func (s *Storage) Send(ctx context.Context, m Message) error {
 	body := base64.StdEncoding.EncodeToString(m.Body)
 	c := s.client(m.Queue)
 	_, err := c.EnqueueMessage(ctx, body, opts)
-	if hasQueueCode(err, "QueueNotFound") {
-		if _, cerr := c.Create(ctx, nil); cerr != nil && !hasQueueCode(cerr, "QueueAlreadyExists") {
+	if queueerror.HasCode(err, queueerror.QueueNotFound) {
+		if _, cerr := c.Create(ctx, nil); cerr != nil && !queueerror.HasCode(cerr, queueerror.QueueAlreadyExists) {
 			return translateStorage(fmt.Errorf("create queue %s: %w", m.Queue, cerr))
 		}
 		_, err = c.EnqueueMessage(ctx, body, opts)
@@ -84,11 +85,6 @@ func (s *Storage) Send(ctx context.Context, m Message) error {
 		return translateStorage(fmt.Errorf("enqueue to %s: %w", m.Queue, err))
 	}
 	return nil
-}
-
-func hasQueueCode(err error, code string) bool {
-	var re *azcore.ResponseError
-	return errors.As(err, &re) && re.ErrorCode == code
 }
 
 func translateStorage(err error) error {
