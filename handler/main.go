@@ -19,8 +19,12 @@ import (
 
 	"mailmerge/handler/internal/app"
 	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/grant"
+	"mailmerge/handler/internal/graphmail"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/logging"
+	"mailmerge/handler/internal/notify"
+	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
@@ -33,6 +37,23 @@ func main() {
 		fmt.Fprintln(os.Stderr, "handler:", err)
 		os.Exit(1)
 	}
+}
+
+// graphTimeout bounds one sendMail request: a message of up to 4 MB.
+const graphTimeout = 60 * time.Second
+
+// limits lowers Exchange Online's limits to the configured ones.
+func limits(l pacing.Limits, cfg config.Config) pacing.Limits {
+	if cfg.SendPerMinute > 0 {
+		l.PerMinute = cfg.SendPerMinute
+	}
+	if cfg.SendPerDay > 0 {
+		l.PerDay = cfg.SendPerDay
+	}
+	if cfg.SendConcurrent > 0 {
+		l.Concurrent = cfg.SendConcurrent
+	}
+	return l
 }
 
 // shutdownGrace is how long in-flight invocations get to finish on SIGTERM.
@@ -63,6 +84,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	httpClient := &http.Client{Timeout: 30 * time.Second}
 	verifier := identity.NewVerifier(ctx, cfg.EntraAuthority, cfg.EntraClientID, httpClient, logger)
+	grants, err := grant.New(grant.Config{Authority: cfg.EntraAuthority, ClientID: cfg.EntraClientID, ClientSecret: cfg.EntraClientSecret,
+		Application: cfg.GraphApplication, Key: cfg.TokenCacheKey, HTTPClient: httpClient}, st)
+	if err != nil {
+		return err
+	}
+	graph, err := graphmail.New(cfg.GraphBaseURL, graphTimeout)
+	if err != nil {
+		return err
+	}
+	sending := app.DefaultSending()
+	sending.Limits = limits(sending.Limits, cfg)
+	if cfg.SendStuckAfter > 0 {
+		sending.StuckAfter = cfg.SendStuckAfter
+	}
 	h, err := app.New(app.Deps{
 		Logger:            logger,
 		Store:             st,
@@ -72,6 +107,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		InboundAddress:    cfg.InboundAddress,
 		SheetLimits:       sheet.DefaultLimits(),
 		PostmarkInbound:   cfg.PostmarkInbound,
+		Mailer:            graphmail.NewSender(graph, grants, cfg.GraphApplication, grant.Expired),
+		Grants:            grants,
+		Notifier:          notify.New(cfg.PostmarkAPIURL, cfg.PostmarkServerToken, httpClient),
+		NotifyFrom:        cfg.NotifyFrom,
+		Sending:           sending,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -73,16 +75,22 @@ func freeAddr(t testing.TB) string {
 type host struct {
 	URL      string
 	Entra    string
+	Graph    string      // the Graph sandbox
+	Postmark string      // the Postmark sandbox
+	AppDir   string      // the staged app
+	MailDir  string      // where the sandboxes write .eml files
 	Output   *syncBuffer // the handler's stdout and stderr
 	HostLog  *syncBuffer // the local host's own log
 	cmd      *exec.Cmd
 	settings map[string]string
+	// entraClient trusts the dev issuer's certificate.
+	entraClient *http.Client
 }
 
 // startHost stages the app in a temporary folder (handler binary, host.json,
 // function folders with Storage queue triggers, local.settings.json) and
 // runs the local host on it.
-func startHost(t testing.TB, extra map[string]string) *host {
+func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	t.Helper()
 	appDir := t.TempDir()
 	build(t, appDir, "handler", functions.ExecutableName)
@@ -95,12 +103,18 @@ func startHost(t testing.TB, extra map[string]string) *host {
 		"AzureWebJobsStorage":       testenv.StorageConnectionString(t),
 		"QUEUE_TRANSPORT":           "storage",
 		"ServiceBusConnection":      "",
-		"ENTRA_AUTHORITY":           "http://" + freeAddr(t),
+		"ENTRA_AUTHORITY":           "https://" + freeAddr(t),
 		"ENTRA_CLIENT_ID":           clientID,
 		"DEBUG_LOG_RETENTION":       "336h",
 		"INBOUND_ADDRESS":           "campaigns@inbound.mailmerge.localhost",
 		"POSTMARK_INBOUND_USER":     "postmark",
 		"POSTMARK_INBOUND_PASSWORD": "e2e-webhook-password",
+		"ENTRA_CLIENT_SECRET":       "e2e-client-secret",
+		"TOKEN_CACHE_KEY":           "ZTJlLXRva2VuLWNhY2hlLWtleS0zMi1ieXRlcy0wMDA=",
+		"GRAPH_BASE_URL":            "http://" + freeAddr(t) + "/v1.0",
+		"POSTMARK_API_URL":          "http://" + freeAddr(t),
+		"POSTMARK_SERVER_TOKEN":     "e2e-postmark-server-token",
+		"NOTIFY_FROM":               "notices@mailmerge.localhost",
 	}
 	for k, v := range extra {
 		settings[k] = v
@@ -110,8 +124,8 @@ func startHost(t testing.TB, extra map[string]string) *host {
 		t.Fatal(err)
 	}
 
-	h := &host{Output: &syncBuffer{}, HostLog: &syncBuffer{}, settings: settings}
-	cmd := exec.Command(funchost, "-app", appDir, "-addr", "127.0.0.1:0")
+	h := &host{Output: &syncBuffer{}, HostLog: &syncBuffer{}, settings: settings, AppDir: appDir, MailDir: t.TempDir()}
+	cmd := exec.Command(funchost, append([]string{"-app", appDir, "-addr", "127.0.0.1:0", "-mail-dir", h.MailDir}, flags...)...)
 	// The test's own environment must not override the staged settings.
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
 	cmd.Stdout = h.Output
@@ -165,6 +179,15 @@ func startHost(t testing.TB, extra map[string]string) *host {
 			if v, ok := strings.CutPrefix(f, "entra="); ok {
 				h.Entra = v
 			}
+			if v, ok := strings.CutPrefix(f, "entra-ca="); ok {
+				h.entraClient = caClient(t, v)
+			}
+			if v, ok := strings.CutPrefix(f, "graph="); ok {
+				h.Graph = v
+			}
+			if v, ok := strings.CutPrefix(f, "postmark="); ok {
+				h.Postmark = v
+			}
 		}
 	case <-time.After(90 * time.Second):
 		t.Fatalf("local host not ready after 90 s:\n%s", h.HostLog)
@@ -172,10 +195,24 @@ func startHost(t testing.TB, extra map[string]string) *host {
 	return h
 }
 
+// caClient trusts the certificates of a PEM file (the local host's dev CA).
+func caClient(t testing.TB, file string) *http.Client {
+	t.Helper()
+	pem, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("dev issuer CA: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("dev issuer CA %s holds no certificate", file)
+	}
+	return &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}}}
+}
+
 // token mints a dev Entra token for a test user through the dev issuer.
 func (h *host) token(t testing.TB, user string) string {
 	t.Helper()
-	resp, err := http.Post(h.Entra+"/dev/token", "application/json", strings.NewReader(`{"user":"`+user+`"}`))
+	resp, err := h.entraClient.Post(h.Entra+"/dev/token", "application/json", strings.NewReader(`{"user":"`+user+`"}`))
 	if err != nil {
 		t.Fatal(err)
 	}

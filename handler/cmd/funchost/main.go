@@ -3,7 +3,10 @@
 // serves the development Entra issuer when ENTRA_AUTHORITY points at a
 // loopback address.
 //
-//	funchost -app build/app [-addr 127.0.0.1:7071]
+//	funchost -app build/app [-addr 127.0.0.1:7071] [-mail-dir dir] [-graph-per-minute n]
+//
+// It also runs the Graph sandbox and the Postmark sandbox where
+// GRAPH_BASE_URL and POSTMARK_API_URL point at loopback http addresses.
 package main
 
 import (
@@ -33,26 +36,46 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.SetOutput(stderr)
 	appDir := fs.String("app", "build/app", "staged app root (host.json, function folders, handler, local.settings.json)")
 	addr := fs.String("addr", "127.0.0.1:7071", "listen address for HTTP functions; port 0 picks a free one")
+	mailDir := fs.String("mail-dir", "", "where the Graph sandbox writes .eml files (a folder per mailbox) and the Postmark sandbox its emails; default <app>/mail")
+	var graph funchost.GraphLimits
+	fs.IntVar(&graph.PerMinute, "graph-per-minute", 0, "Graph sandbox: messages per mailbox per minute (0: Exchange's 30, -1: unlimited)")
+	fs.IntVar(&graph.Concurrent, "graph-concurrent", 0, "Graph sandbox: requests per mailbox in flight (0: Exchange's 4, -1: unlimited)")
+	fs.IntVar(&graph.PerDay, "graph-per-day", 0, "Graph sandbox: recipients per mailbox per 24 h (0: Exchange's 10,000, -1: unlimited)")
+	tokenLifetime := fs.Duration("graph-token-lifetime", 0, "dev issuer: lifetime of Graph access tokens (default an hour, as Entra's)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	h, err := funchost.New(funchost.Options{
-		AppDir:        *appDir,
-		Addr:          *addr,
-		Logger:        logger,
-		HandlerOutput: stdout,
-		Getenv:        getenv,
-		Environ:       os.Environ(),
+		AppDir:             *appDir,
+		Addr:               *addr,
+		Logger:             logger,
+		HandlerOutput:      stdout,
+		Getenv:             getenv,
+		Environ:            os.Environ(),
+		MailDir:            *mailDir,
+		Graph:              graph,
+		GraphTokenLifetime: *tokenLifetime,
 	})
 	if err != nil {
 		return err
 	}
 	return h.Run(ctx, func() {
 		// One machine-readable line for scripts and tests, then help for people.
-		fmt.Fprintf(stderr, "funchost ready http=%s entra=%s\n", h.URL(), h.EntraURL())
+		fmt.Fprintf(stderr, "funchost ready http=%s entra=%s graph=%s postmark=%s entra-ca=%s\n", h.URL(), h.EntraURL(), h.StandInURL("graph"), h.StandInURL("postmark"), h.EntraCAFile())
 		if e := h.EntraURL(); e != "" {
-			fmt.Fprintf(stderr, "  dev sign-in: curl -s -X POST %s/dev/token -d '{\"user\":\"alice\"}'   (users: alice, bob in Contoso; carol in Fabrikam)\n", e)
+			cacert := ""
+			if f := h.EntraCAFile(); f != "" {
+				// The dev issuer's https certificate is signed by a CA made at start-up.
+				cacert = " --cacert " + f
+			}
+			fmt.Fprintf(stderr, "  dev sign-in: curl -s%s -X POST %s/dev/token -d '{\"user\":\"alice\"}'   (users: alice, bob in Contoso; carol in Fabrikam)\n", cacert, e)
+		}
+		if g := h.StandInURL("graph"); g != "" {
+			fmt.Fprintf(stderr, "  Graph sandbox: %s/_sandbox/messages   .eml files under %s\n", g, h.MailDir())
+		}
+		if p := h.StandInURL("postmark"); p != "" {
+			fmt.Fprintf(stderr, "  Postmark sandbox (notices): %s/_sandbox/messages\n", p)
 		}
 		fmt.Fprintf(stderr, "  API: %s/v1/openapi.json   run a timer now: curl -X POST %s/admin/functions/retention -d '{}'\n", h.URL(), h.URL())
 	})

@@ -113,13 +113,7 @@ func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Princip
 	if created {
 		status = http.StatusCreated
 	}
-	encode(w, status, installResponse{
-		Account: viewAccount(acct),
-		Created: created,
-		// Delegated Graph access is set up with the sending pipeline; until a
-		// token is stored we cannot send and say so.
-		Graph: graphStatus{Consent: "missing", Message: "no Microsoft Graph access is stored for this account yet"},
-	})
+	encode(w, status, installResponse{Account: viewAccount(acct), Created: created, Graph: a.graphConsent(r, p)})
 }
 
 // ensureAccount returns the caller's account, creating it on first sign-in.
@@ -303,4 +297,19 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// graphConsent exchanges the caller's token for lasting Graph access (the
+// add-in calls install each time it opens, which renews an expired grant)
+// and says whether sending from their mailbox is possible.
+func (a *App) graphConsent(r *http.Request, p identity.Principal) graphStatus {
+	err := a.captureGrant(r, p)
+	switch {
+	case err == nil:
+		return graphStatus{Consent: "granted", Message: "campaigns can send from your mailbox"}
+	case apperr.Is(err, apperr.Unauthorized):
+		return graphStatus{Consent: "missing", Message: apperr.MessageOf(err)}
+	}
+	a.Logger.WarnContext(r.Context(), "graph access not checked", "error", err.Error())
+	return graphStatus{Consent: "unknown", Message: "Microsoft sign-in could not be reached; try again in a minute"}
 }

@@ -11,9 +11,12 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/functions"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/notify"
+	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
@@ -45,11 +48,38 @@ type Deps struct {
 	SheetLimits sheet.Limits
 	// PostmarkInbound are the inbound webhook's basic auth credentials.
 	PostmarkInbound config.BasicAuth
+	// Mailer sends from the owner's mailbox (Microsoft Graph).
+	Mailer delivery.Mailer
+	// Pacer keeps each mailbox within its sending limits.
+	Pacer *pacing.Pacer
+	// Grants hold each account's delegated Graph access.
+	Grants grants
+	// Notifier sends the owner's notices (Postmark), from NotifyFrom.
+	Notifier   notifier
+	NotifyFrom string
+	// Sending tunes the send worker (DefaultSending when zero).
+	Sending Sending
+}
+
+// grants keep the delegated Graph access of each account.
+type grants interface {
+	// Capture exchanges the caller's token for lasting Graph access.
+	Capture(ctx context.Context, account store.AccountKey, assertion string) error
+	// Has reports whether the account has usable access stored.
+	Has(ctx context.Context, account store.AccountKey) (bool, error)
+	// Delete forgets the account's access.
+	Delete(ctx context.Context, account store.AccountKey) error
+}
+
+// notifier sends one composed notice.
+type notifier interface {
+	Send(ctx context.Context, e notify.Email) (string, error)
 }
 
 // App holds the dependencies the handlers share.
 type App struct {
 	Deps
+	jobs jobs
 }
 
 // New returns the handler for every route and function of the function table.
@@ -57,6 +87,12 @@ type App struct {
 func New(d Deps) (http.Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Sending == (Sending{}) {
+		d.Sending = DefaultSending()
+	}
+	if d.Pacer == nil {
+		d.Pacer = pacing.New(d.Store, d.Sending.Limits, d.Now)
 	}
 	if d.SheetLimits == (sheet.Limits{}) {
 		d.SheetLimits = sheet.DefaultLimits()
@@ -98,6 +134,10 @@ func (a *App) workers() map[string]http.Handler {
 		"account-delete":  invoke.Queue(a.Logger, "account-delete", functions.QueueBinding, a.deleteAccountWorker),
 		"campaign-delete": invoke.Queue(a.Logger, "campaign-delete", functions.QueueBinding, a.deleteCampaignWorker),
 		"campaign-data":   invoke.Queue(a.Logger, "campaign-data", functions.QueueBinding, a.dataWorker),
+		"campaign-start":  invoke.Queue(a.Logger, "campaign-start", functions.QueueBinding, a.startWorker),
+		"campaign-send":   invoke.Queue(a.Logger, "campaign-send", functions.QueueBinding, a.sendWorker),
+		"notify":          invoke.Queue(a.Logger, "notify", functions.QueueBinding, a.notifyWorker),
 		"retention":       invoke.TimerHandler(a.Logger, "retention", functions.TimerBinding, a.retention),
+		"sweep":           invoke.TimerHandler(a.Logger, "sweep", functions.TimerBinding, a.sweepTimer),
 	}
 }

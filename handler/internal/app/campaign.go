@@ -34,6 +34,10 @@ type campaignView struct {
 	CreatedAt   time.Time  `json:"createdAt"`
 	UpdatedAt   time.Time  `json:"updatedAt"`
 	QueuedAt    *time.Time `json:"queuedAt,omitempty"`
+	StartedAt   *time.Time `json:"startedAt,omitempty"`
+	CompletedAt *time.Time `json:"completedAt,omitempty"`
+	// Reason says why the campaign is paused, failed or cancelled.
+	Reason *errorDetail `json:"reason,omitempty"`
 	// Refused says why the owner's last template email did not start the
 	// campaign, when they can fix it.
 	Refused *errorDetail `json:"refused,omitempty"`
@@ -42,10 +46,17 @@ type campaignView struct {
 	InboundAddress string `json:"inboundAddress,omitempty"`
 }
 
+// counts are the campaign's rows: from the upload, and once it started,
+// per sending state.
 type counts struct {
 	Rows    int `json:"rows"`
 	Valid   int `json:"valid"`
 	Skipped int `json:"skipped"`
+	Pending int `json:"pending"`
+	Sending int `json:"sending"`
+	Sent    int `json:"sent"`
+	Failed  int `json:"failed"`
+	Unknown int `json:"unknown"`
 }
 
 type dataBrief struct {
@@ -66,6 +77,15 @@ func viewCampaign(c store.Campaign) campaignView {
 	}
 	if !c.QueuedAt.IsZero() {
 		v.QueuedAt = &c.QueuedAt
+	}
+	if !c.StartedAt.IsZero() {
+		v.StartedAt = &c.StartedAt
+	}
+	if !c.CompletedAt.IsZero() {
+		v.CompletedAt = &c.CompletedAt
+	}
+	if c.StatusCode != "" && (c.Status == campaign.Paused || c.Status == campaign.Failed || c.Status == campaign.Cancelled) {
+		v.Reason = &errorDetail{Code: c.StatusCode, Message: c.StatusText}
 	}
 	if c.RefusedCode != "" {
 		v.Refused = &errorDetail{Code: c.RefusedCode, Message: c.RefusedText}
@@ -214,7 +234,7 @@ func (a *App) getCampaign(w http.ResponseWriter, r *http.Request, p identity.Pri
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	encode(w, http.StatusOK, viewCampaign(c))
+	a.writeCampaign(w, r, c)
 }
 
 // patchCampaign renames a campaign (any time) or changes its tracking

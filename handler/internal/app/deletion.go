@@ -42,6 +42,12 @@ func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
 	if err := a.Store.DeleteMailbox(ctx, k.String()); err != nil {
 		return err
 	}
+	// The stored Graph access (encrypted token cache) goes too.
+	if a.Grants != nil {
+		if err := a.Grants.Delete(ctx, k); err != nil {
+			return err
+		}
+	}
 	debug, err := a.Store.DeleteDebugEntries(ctx, k)
 	if err != nil {
 		return err

@@ -15,7 +15,6 @@ import (
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/postmark"
-	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/store"
 )
 
@@ -47,12 +46,6 @@ type refusal struct {
 }
 
 func (r refusal) Error() string { return r.code + ": " + r.text }
-
-type startMessage struct {
-	TenantID   string `json:"tenantId"`
-	ObjectID   string `json:"objectId"`
-	CampaignID string `json:"campaignId"`
-}
 
 // sameSecret compares in constant time, lengths included.
 func sameSecret(got, want string) bool {
@@ -169,9 +162,8 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 	if err != nil {
 		return "", err
 	}
-	msg, _ := json.Marshal(startMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID})
 	// The message id makes a resent start a duplicate Service Bus drops.
-	if err := a.Queue.Send(ctx, queue.Message{Queue: queue.CampaignStart, Body: msg, ID: "start-" + c.ID + "-" + in.MessageID}); err != nil {
+	if err := a.enqueueStart(ctx, c, "start-"+c.ID+"-"+in.MessageID); err != nil {
 		return "", err
 	}
 	return "queued", nil

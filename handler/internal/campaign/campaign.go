@@ -29,11 +29,21 @@ const (
 	DataFailed     = "failed"
 )
 
-// Row states.
+// Row states (DESIGN §4): pending → sending → sent | failed | skipped | unknown.
 const (
 	RowPending = "pending"
+	RowSending = "sending"
+	RowSent    = "sent"
+	RowFailed  = "failed"
 	RowSkipped = "skipped"
+	// RowUnknown: it may have been sent; it is never sent again automatically.
+	RowUnknown = "unknown"
 )
+
+// RowFinal reports whether a row state is final.
+func RowFinal(s string) bool {
+	return s == RowSent || s == RowFailed || s == RowSkipped || s == RowUnknown
+}
 
 // Editable reports whether a campaign in this state may still get new data
 // or tracking options: only before the template email started it.

@@ -4,8 +4,10 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strconv"
 	"strings"
@@ -40,6 +42,34 @@ const (
 	// (secrets: Key Vault references in Azure).
 	PostmarkInboundUser     = "POSTMARK_INBOUND_USER"
 	PostmarkInboundPassword = "POSTMARK_INBOUND_PASSWORD"
+	// EntraClientSecret is our app's client secret, for the on-behalf-of
+	// exchange and app-only tokens (a Key Vault reference in Azure).
+	EntraClientSecret = "ENTRA_CLIENT_SECRET"
+	// GraphPermission is "delegated" (each user's own grant, on-behalf-of)
+	// or "application" (the tenant admin granted Mail.Send to the app).
+	GraphPermission = "GRAPH_PERMISSION"
+	// GraphBaseURL is Microsoft Graph, https://graph.microsoft.com/v1.0.
+	GraphBaseURL = "GRAPH_BASE_URL"
+	// TokenCacheKey encrypts the stored token caches: 32 bytes, base64
+	// (a Key Vault reference in Azure).
+	TokenCacheKey = "TOKEN_CACHE_KEY"
+	// SendPerMinute, SendPerDay and SendConcurrent are a mailbox's limits;
+	// the defaults are Exchange Online's 30 a minute, 10,000 recipients a
+	// day and 4 requests in flight. Set them lower to send more gently;
+	// higher only for mailboxes with other limits (the Graph sandbox's
+	// raised ones in benchmarks). Optional.
+	SendPerMinute  = "SEND_PER_MINUTE"
+	SendPerDay     = "SEND_PER_DAY"
+	SendConcurrent = "SEND_CONCURRENT"
+	// SendStuckAfter is how long a row may stay "sending" before the sweep
+	// records it as unknown (Go duration, default 10m). Optional.
+	SendStuckAfter = "SEND_STUCK_AFTER"
+	// PostmarkAPIURL is Postmark's API, https://api.postmarkapp.com.
+	PostmarkAPIURL = "POSTMARK_API_URL"
+	// PostmarkServerToken is the Postmark server's API token (a secret).
+	PostmarkServerToken = "POSTMARK_SERVER_TOKEN"
+	// NotifyFrom is the sender of notices: a confirmed Postmark sender.
+	NotifyFrom = "NOTIFY_FROM"
 )
 
 // HostOnly names settings that belong in local.settings.json for the
@@ -48,7 +78,9 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 
 // Names lists every setting the handler reads, for the example-file test.
 func Names() []string {
-	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress, PostmarkInboundUser, PostmarkInboundPassword}
+	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
+		PostmarkInboundUser, PostmarkInboundPassword, EntraClientSecret, GraphPermission, GraphBaseURL, TokenCacheKey,
+		SendPerMinute, SendPerDay, SendConcurrent, SendStuckAfter, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
 }
 
 // The queue transports.
@@ -71,8 +103,25 @@ type Config struct {
 	DebugLogRetention time.Duration
 	InboundAddress    string
 	// PostmarkInbound holds the webhook's basic auth credentials.
-	PostmarkInbound BasicAuth
+	PostmarkInbound   BasicAuth
+	EntraClientSecret string
+	// GraphApplication: send with the app's own Mail.Send permission.
+	GraphApplication bool
+	GraphBaseURL     string
+	TokenCacheKey    []byte
+	// Send limits; zero means Exchange Online's.
+	SendPerMinute, SendPerDay, SendConcurrent int
+	SendStuckAfter                            time.Duration
+	PostmarkAPIURL                            string
+	PostmarkServerToken                       string
+	NotifyFrom                                string
 }
+
+// Graph permission modes.
+const (
+	PermissionDelegated   = "delegated"
+	PermissionApplication = "application"
+)
 
 // BasicAuth is a user name and password pair.
 type BasicAuth struct {
@@ -151,8 +200,83 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("%s must be at least 16 characters: the password of the inbound webhook URL's basic auth", PostmarkInboundPassword)
 	}
 
+	loadSending(&c, getenv, bad)
+
 	if len(problems) > 0 {
 		return c, errors.New("settings: " + strings.Join(problems, "; "))
 	}
 	return c, nil
+}
+
+// loadSending reads the settings of Graph access, pacing and notices.
+func loadSending(c *Config, getenv func(string) string, bad func(string, ...any)) {
+	if c.EntraClientSecret = getenv(EntraClientSecret); c.EntraClientSecret == "" {
+		bad("%s is missing: the client secret of the app registration", EntraClientSecret)
+	}
+	switch getenv(GraphPermission) {
+	case "", PermissionDelegated:
+	case PermissionApplication:
+		c.GraphApplication = true
+	default:
+		bad("%s=%q must be %q or %q", GraphPermission, getenv(GraphPermission), PermissionDelegated, PermissionApplication)
+	}
+	c.GraphBaseURL = httpsURL(getenv, GraphBaseURL, "https://graph.microsoft.com/v1.0", bad)
+	c.PostmarkAPIURL = httpsURL(getenv, PostmarkAPIURL, "https://api.postmarkapp.com", bad)
+	if key, err := base64.StdEncoding.DecodeString(getenv(TokenCacheKey)); err != nil || len(key) != 32 {
+		bad("%s must be 32 random bytes in base64 (e.g. the output of: openssl rand -base64 32)", TokenCacheKey)
+	} else {
+		c.TokenCacheKey = key
+	}
+	for _, l := range []struct {
+		name string
+		max  int
+		dst  *int
+	}{{SendPerMinute, 100_000, &c.SendPerMinute}, {SendPerDay, 10_000_000, &c.SendPerDay}, {SendConcurrent, 64, &c.SendConcurrent}} {
+		v := getenv(l.name)
+		if v == "" {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > l.max {
+			bad("%s=%q must be a whole number from 1 to %d", l.name, v, l.max)
+			continue
+		}
+		*l.dst = n
+	}
+	if v := getenv(SendStuckAfter); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			bad("%s=%q must be a Go duration of at least 1s, e.g. 10m", SendStuckAfter, v)
+		}
+		c.SendStuckAfter = d
+	}
+	if c.PostmarkServerToken = getenv(PostmarkServerToken); c.PostmarkServerToken == "" {
+		bad("%s is missing: the Postmark server API token notices are sent with", PostmarkServerToken)
+	}
+	if c.NotifyFrom = getenv(NotifyFrom); !strings.Contains(c.NotifyFrom, "@") {
+		bad("%s=%q must be the address notices come from, a confirmed Postmark sender", NotifyFrom, c.NotifyFrom)
+	}
+}
+
+// httpsURL reads an optional base URL setting: https, or http to a
+// loopback address (the local stand-ins).
+func httpsURL(getenv func(string) string, name, def string, bad func(string, ...any)) string {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && !(u.Scheme == "http" && isLoopback(u.Hostname()))) {
+		bad("%s=%q must be an https URL (http only to a loopback address)", name, v)
+		return def
+	}
+	return strings.TrimRight(v, "/")
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }

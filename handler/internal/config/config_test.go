@@ -23,6 +23,33 @@ func validSettings() map[string]string {
 		InboundAddress:          "campaigns@inbound.example.com",
 		PostmarkInboundUser:     "postmark",
 		PostmarkInboundPassword: "a-long-enough-password",
+		EntraClientSecret:       "a-secret",
+		TokenCacheKey:           "bG9jYWwtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=",
+		PostmarkServerToken:     "POSTMARK_API_TEST",
+		NotifyFrom:              "notices@example.com",
+	}
+}
+
+func TestSendingSettings(t *testing.T) {
+	s := validSettings()
+	c, err := Load(env(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.GraphApplication || c.GraphBaseURL != "https://graph.microsoft.com/v1.0" || c.PostmarkAPIURL != "https://api.postmarkapp.com" || len(c.TokenCacheKey) != 32 {
+		t.Errorf("defaults: %+v", c)
+	}
+	s[GraphPermission], s[SendPerMinute], s[SendConcurrent], s[GraphBaseURL] = "application", "10", "2", "http://127.0.0.1:7073/v1.0/"
+	if c, err = Load(env(s)); err != nil || !c.GraphApplication || c.SendPerMinute != 10 || c.SendConcurrent != 2 || c.GraphBaseURL != "http://127.0.0.1:7073/v1.0" {
+		t.Errorf("got %+v, %v", c, err)
+	}
+	for name, v := range map[string]string{GraphPermission: "both", SendPerMinute: "-1", SendPerDay: "0", SendConcurrent: "x",
+		TokenCacheKey: "c2hvcnQ=", GraphBaseURL: "http://graph.example.com/v1.0", SendStuckAfter: "5", NotifyFrom: "nobody"} {
+		bad := validSettings()
+		bad[name] = v
+		if _, err := Load(env(bad)); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s=%q: error %v should name the setting", name, v, err)
+		}
 	}
 }
 

@@ -1,7 +1,9 @@
 // Package devauth is a development stand-in for Microsoft Entra ID: it
 // publishes a JWKS like Entra's (RSA keys with kid, x5t, n, e, issuer; no
-// alg) and mints v2 access tokens in Entra's format for test users of two
-// tenants. Our production verifier cannot tell it from Entra except by URL.
+// alg), mints v2 access tokens in Entra's format for test users of two
+// tenants, and answers Entra's v2 token endpoint for the grants the product
+// uses: on-behalf-of, refresh token and client credentials (token.go). Our
+// production verifier and MSAL cannot tell it from Entra except by URL.
 package devauth
 
 import (
@@ -15,6 +17,7 @@ import (
 	"math/big"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -54,6 +57,17 @@ func FindUser(login string) (User, bool) {
 	return User{}, false
 }
 
+// ResolveUser finds the test user of a tenant by object id or address, as
+// Graph resolves /users/{id}; it returns the user's address.
+func ResolveUser(tenantID, id string) (string, bool) {
+	for _, u := range Users {
+		if u.TenantID == tenantID && (strings.EqualFold(u.ObjectID, id) || strings.EqualFold(u.Email, id)) {
+			return u.Email, true
+		}
+	}
+	return "", false
+}
+
 // Issuer signs tokens with one RSA key and publishes it.
 type Issuer struct {
 	// Authority is the base URL the issuer is reached at; token issuers are
@@ -61,9 +75,23 @@ type Issuer struct {
 	Authority string
 	// ClientID is the audience of minted tokens: our API's client id.
 	ClientID string
+	// ClientSecret is the secret the token endpoint expects with ClientID.
+	// Empty: every confidential-client request fails with invalid_client.
+	ClientSecret string
+	// GraphTokenLifetime is how long Graph access tokens from the token
+	// endpoint last; zero means an hour. MSAL treats a token with less than
+	// five minutes left as expired, so a shorter lifetime makes the next
+	// request redeem the refresh token.
+	GraphTokenLifetime time.Duration
 
 	key *rsa.PrivateKey
 	kid string
+
+	mu       sync.Mutex
+	refresh  map[string]*refreshGrant // refresh token → grant
+	revoked  map[string]time.Time     // tid/oid → when the user's grants were revoked
+	seen     map[string][]string      // tid/oid → hashes of assertions redeemed since the last revocation
+	rejected map[string]bool          // hashes of assertions presented before a revocation
 }
 
 // NewIssuer makes a fresh signing key.
@@ -72,7 +100,16 @@ func NewIssuer(authority, clientID string) (*Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
-	return &Issuer{Authority: strings.TrimRight(authority, "/"), ClientID: clientID, key: key, kid: keyID(&key.PublicKey)}, nil
+	return &Issuer{
+		Authority: strings.TrimRight(authority, "/"),
+		ClientID:  clientID,
+		key:       key,
+		kid:       keyID(&key.PublicKey),
+		refresh:   map[string]*refreshGrant{},
+		revoked:   map[string]time.Time{},
+		seen:      map[string][]string{},
+		rejected:  map[string]bool{},
+	}, nil
 }
 
 // Key returns the signing key, for tests that forge tokens.
@@ -155,8 +192,9 @@ func (i *Issuer) JWKS() []byte {
 }
 
 // Handler serves the issuer: the JWKS at Entra's paths, an OpenID
-// configuration per tenant, and two development endpoints, GET /dev/users and
-// POST /dev/token {"user":"alice"}.
+// configuration and the v2 token endpoint per tenant, and three development
+// endpoints: GET /dev/users, POST /dev/token {"user":"alice"} and
+// POST /dev/revoke {"user":"alice"}.
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	keys := func(w http.ResponseWriter, r *http.Request) {
@@ -170,6 +208,7 @@ func (i *Issuer) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{
 			"issuer":                                i.Authority + "/" + tid + "/v2.0",
 			"jwks_uri":                              i.Authority + "/" + tid + "/discovery/v2.0/keys",
+			"authorization_endpoint":                i.Authority + "/" + tid + "/oauth2/v2.0/authorize",
 			"token_endpoint":                        i.Authority + "/" + tid + "/oauth2/v2.0/token",
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
@@ -196,6 +235,23 @@ func (i *Issuer) Handler() http.Handler {
 			return
 		}
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": tok})
+	})
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", i.serveToken)
+	mux.HandleFunc("POST /dev/revoke", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			User string `json:"user"`
+		}
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "send {\"user\":\"alice\"}"})
+			return
+		}
+		u, ok := FindUser(req.User)
+		if !ok {
+			writeJSON(w, http.StatusNotFound, map[string]any{"error": "unknown user; GET /dev/users lists them"})
+			return
+		}
+		i.Revoke(u.TenantID, u.ObjectID)
+		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
 }

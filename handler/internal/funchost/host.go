@@ -2,6 +2,7 @@ package funchost
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/graphsandbox"
 )
 
 // Version is what the local host reports as its host version.
@@ -38,6 +40,14 @@ type Options struct {
 	Getenv func(string) string
 	// Environ is the environment passed on to the handler.
 	Environ []string
+	// MailDir is where the Graph sandbox writes .eml files (a folder per
+	// mailbox) and the Postmark sandbox its emails; <AppDir>/mail by default.
+	MailDir string
+	// Graph tunes the Graph sandbox's limits.
+	Graph GraphLimits
+	// GraphTokenLifetime is how long the dev issuer's Graph tokens last
+	// (an hour by default, as Entra's); short to exercise refreshing.
+	GraphTokenLifetime time.Duration
 }
 
 // Host runs one staged app.
@@ -53,6 +63,11 @@ type Host struct {
 	exited  chan struct{}
 	httpURL string
 	entra   string
+	// entraTLS is the dev issuer's certificate when it is served over https.
+	entraTLS *entraTLS
+	// standInURLs are the running stand-ins by name; graph is the Graph sandbox.
+	standInURLs map[string]string
+	graph       *graphsandbox.Sandbox
 }
 
 // New loads the staged app.
@@ -72,7 +87,7 @@ func New(opts Options) (*Host, error) {
 	}
 	// The host never follows redirects on the handler's behalf.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	return &Host{opts: opts, app: app, logger: opts.Logger, client: client}, nil
+	return &Host{opts: opts, app: app, logger: opts.Logger, client: client, standInURLs: map[string]string{}}, nil
 }
 
 // setting reads an app setting: the environment first, then local.settings.json.
@@ -109,7 +124,7 @@ func (h *Host) Run(ctx context.Context, ready func()) error {
 	defer h.stopHandler()
 
 	var wg sync.WaitGroup
-	errc := make(chan error, 4)
+	errc := make(chan error, 8)
 	defer wg.Wait()
 	defer cancel()
 
@@ -117,6 +132,14 @@ func (h *Host) Run(ctx context.Context, ready func()) error {
 		return err
 	} else if srv != nil {
 		wg.Go(func() { serveUntil(ctx, srv, ln, errc) })
+	}
+
+	standIns, err := h.standIns()
+	if err != nil {
+		return err
+	}
+	for _, s := range standIns {
+		wg.Go(func() { serveUntil(ctx, s.srv, s.ln, errc) })
 	}
 
 	ln, err := net.Listen("tcp", h.opts.Addr)
@@ -161,25 +184,64 @@ func serveUntil(ctx context.Context, srv *http.Server, ln net.Listener, errc cha
 }
 
 // entraServer serves the dev Entra issuer when ENTRA_AUTHORITY points at a
-// loopback http address: the app then trusts tokens minted here.
+// loopback http or https address: the app then trusts tokens minted here,
+// and gets Graph tokens from its token endpoint with ENTRA_CLIENT_SECRET.
+// Over https (which MSAL requires) it presents a certificate of the host's
+// dev CA, which the handler trusts through SSL_CERT_FILE.
 func (h *Host) entraServer() (*http.Server, net.Listener, error) {
 	authority := h.setting("ENTRA_AUTHORITY")
-	u, err := url.Parse(authority)
-	if err != nil || u.Scheme != "http" || !isLoopback(u.Hostname()) {
+	u, ok := h.devEntra()
+	if !ok {
 		return nil, nil, nil
 	}
 	iss, err := devauth.NewIssuer(authority, h.setting("ENTRA_CLIENT_ID"))
 	if err != nil {
 		return nil, nil, err
 	}
+	iss.ClientSecret = h.setting("ENTRA_CLIENT_SECRET")
+	iss.GraphTokenLifetime = h.opts.GraphTokenLifetime
 	ln, err := net.Listen("tcp", u.Host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dev issuer: listen %s: %w", u.Host, err)
+	}
+	if u.Scheme == "https" {
+		t, err := h.devEntraTLS()
+		if err != nil {
+			ln.Close()
+			return nil, nil, err
+		}
+		ln = tls.NewListener(ln, t.config)
 	}
 	h.mu.Lock()
 	h.entra = strings.TrimRight(authority, "/")
 	h.mu.Unlock()
 	return &http.Server{Handler: iss.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln, nil
+}
+
+// devEntra returns ENTRA_AUTHORITY when it is a loopback http or https
+// address the host serves the dev issuer at.
+func (h *Host) devEntra() (*url.URL, bool) {
+	u, err := url.Parse(h.setting("ENTRA_AUTHORITY"))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !isLoopback(u.Hostname()) {
+		return nil, false
+	}
+	return u, true
+}
+
+// devEntraTLS makes the dev issuer's CA and certificate once. The handler
+// starts before the issuer, and needs the CA file in its environment.
+func (h *Host) devEntraTLS() (*entraTLS, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.entraTLS != nil {
+		return h.entraTLS, nil
+	}
+	t, err := newEntraTLS(h.opts.AppDir)
+	if err != nil {
+		return nil, err
+	}
+	h.entraTLS = t
+	return t, nil
 }
 
 func isLoopback(host string) bool {
@@ -248,6 +310,13 @@ func (h *Host) handlerEnv(port int) []string {
 	for k, v := range h.app.Settings {
 		if !present[k] {
 			env = append(env, k+"="+v)
+		}
+	}
+	if u, ok := h.devEntra(); ok && u.Scheme == "https" {
+		if t, err := h.devEntraTLS(); err == nil {
+			env = append(env, "SSL_CERT_FILE="+t.caFile)
+		} else {
+			h.logger.Error("dev issuer TLS", "error", err.Error())
 		}
 	}
 	p := strconv.Itoa(port)

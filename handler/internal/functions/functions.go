@@ -54,6 +54,17 @@ func Table() []Function {
 		// Extracts the rows of an uploaded spreadsheet (or copies another
 		// campaign's), then deletes the upload.
 		{Name: "campaign-data", Trigger: Queue, Queue: queue.CampaignData},
+		// Starts a campaign once its template email arrived: compiles the
+		// template against the columns, checks attachments, plans sending.
+		{Name: "campaign-start", Trigger: Queue, Queue: queue.CampaignStart},
+		// One send step of a campaign: sends rows at the mailbox's pace,
+		// then schedules the next step.
+		{Name: "campaign-send", Trigger: Queue, Queue: queue.CampaignSend},
+		// Sends the owner's notices through Postmark.
+		{Name: "notify", Trigger: Queue, Queue: queue.Notify},
+		// Settles what crashes leave: overdue steps, rows stuck in sending,
+		// lost starts. Every minute.
+		{Name: "sweep", Trigger: Timer, Schedule: "30 * * * * *"},
 		// Deletes what the privacy promises say must go (expired debug
 		// entries, uploads whose processing never finished) and finishes
 		// interrupted deletions. Hourly.

@@ -22,9 +22,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	abs "github.com/microsoft/kiota-abstractions-go"
 	kauth "github.com/microsoft/kiota-authentication-azure-go"
 	nethttplibrary "github.com/microsoft/kiota-http-go"
@@ -34,7 +36,9 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/merge"
+	"mailmerge/handler/internal/store"
 )
 
 // DefaultBaseURL is Microsoft Graph v1.0.
@@ -42,41 +46,6 @@ const DefaultBaseURL = "https://graph.microsoft.com/v1.0"
 
 // Scope is the delegated permission sending needs.
 const Scope = "https://graph.microsoft.com/Mail.Send"
-
-// Outcome classifies a send.
-type Outcome int
-
-// The outcomes of a send.
-const (
-	Sent Outcome = iota
-	Retry
-	Unknown
-	Failed
-	Unauthorized
-)
-
-func (o Outcome) String() string {
-	return [...]string{"sent", "retry", "unknown", "failed", "unauthorized"}[o]
-}
-
-// Result is what happened to one message.
-type Result struct {
-	Outcome Outcome
-	// RetryAfter is Graph's Retry-After for Retry (a default when absent).
-	RetryAfter time.Duration
-	// Code and Reason are Graph's error code and message, or ours; they
-	// never hold the message's content.
-	Code   string
-	Reason string
-}
-
-// File is an attachment's content.
-type File struct {
-	Name        string
-	ContentType string
-	ContentID   string
-	Data        []byte
-}
 
 // Client reaches one Graph endpoint.
 type Client struct {
@@ -100,15 +69,27 @@ func New(baseURL string, timeout time.Duration) (*Client, error) {
 	return &Client{base: strings.TrimRight(baseURL, "/"), host: u.Hostname(), httpClient: hc}, nil
 }
 
-// Mailbox sends as one signed-in user.
+// AppScope is what an application-permission token is asked for.
+const AppScope = "https://graph.microsoft.com/.default"
+
+// Mailbox sends as one user.
 type Mailbox struct {
 	graph *msgraphsdk.GraphServiceClient
+	// user is "" for a delegated token (/me), else the user's object id
+	// (/users/{id}, application permission).
+	user string
 }
 
-// For returns the mailbox of the user whose delegated token cred gives.
-// Tokens go only to the configured Graph host.
-func (c *Client) For(cred azcore.TokenCredential) (*Mailbox, error) {
-	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(cred, []string{Scope}, []string{c.host})
+// For returns the mailbox cred's tokens act for: with user "" the signed-in
+// user of a delegated token (/me/sendMail); otherwise user's, by object id,
+// with an application token (/users/{id}/sendMail). Tokens go only to the
+// configured Graph host.
+func (c *Client) For(cred azcore.TokenCredential, user string) (*Mailbox, error) {
+	scope := Scope
+	if user != "" {
+		scope = AppScope
+	}
+	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(tokenErrors{cred}, []string{scope}, []string{c.host})
 	if err != nil {
 		return nil, fmt.Errorf("graph auth: %w", err)
 	}
@@ -117,7 +98,25 @@ func (c *Client) For(cred azcore.TokenCredential) (*Mailbox, error) {
 		return nil, fmt.Errorf("graph adapter: %w", err)
 	}
 	adapter.SetBaseUrl(c.base)
-	return &Mailbox{graph: msgraphsdk.NewGraphServiceClient(adapter)}, nil
+	return &Mailbox{graph: msgraphsdk.NewGraphServiceClient(adapter), user: user}, nil
+}
+
+// tokenErrors marks the credential's errors, so a send that failed before
+// any request went out is told apart from one that may have been sent.
+type tokenErrors struct{ azcore.TokenCredential }
+
+// TokenError is a failure to get a token: nothing was sent.
+type TokenError struct{ Err error }
+
+func (e *TokenError) Error() string { return "graph token: " + e.Err.Error() }
+func (e *TokenError) Unwrap() error { return e.Err }
+
+func (t tokenErrors) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	tok, err := t.TokenCredential.GetToken(ctx, opts)
+	if err != nil {
+		return tok, &TokenError{Err: err}
+	}
+	return tok, nil
 }
 
 // noRetry switches the SDK's retry handler off for a send: it would resend
@@ -132,16 +131,26 @@ func noRetry() []abs.RequestOption {
 // Send sends m with the given attachment files (in m.Attachments order,
 // resolved by the caller) and headers (names must start with "X-"), saving
 // a copy in Sent Items.
-func (mb *Mailbox) Send(ctx context.Context, m merge.Message, files []File, headers map[string]string) Result {
+func (mb *Mailbox) Send(ctx context.Context, m merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
+	return classify(mb.post(ctx, m, files, headers))
+}
+
+func (mb *Mailbox) post(ctx context.Context, m merge.Message, files []delivery.File, headers map[string]string) error {
 	body := users.NewItemSendMailPostRequestBody()
 	body.SetMessage(message(m, files, headers))
 	save := true
 	body.SetSaveToSentItems(&save)
-	err := mb.graph.Me().SendMail().Post(ctx, body, &users.ItemSendMailRequestBuilderPostRequestConfiguration{Options: noRetry()})
-	return classify(err)
+	cfg := &users.ItemSendMailRequestBuilderPostRequestConfiguration{Options: noRetry()}
+	var err error
+	if mb.user == "" {
+		err = mb.graph.Me().SendMail().Post(ctx, body, cfg)
+	} else {
+		err = mb.graph.Users().ByUserId(mb.user).SendMail().Post(ctx, body, cfg)
+	}
+	return err
 }
 
-func message(m merge.Message, files []File, headers map[string]string) models.Messageable {
+func message(m merge.Message, files []delivery.File, headers map[string]string) models.Messageable {
 	msg := models.NewMessage()
 	subject := m.Subject
 	msg.SetSubject(&subject)
@@ -214,14 +223,19 @@ func recipients(as []*mail.Address) []models.Recipientable {
 const defaultRetryAfter = 30 * time.Second
 
 // classify turns the SDK's answer into an outcome.
-func classify(err error) Result {
+func classify(err error) delivery.Result {
 	if err == nil {
-		return Result{Outcome: Sent}
+		return delivery.Result{Outcome: delivery.Sent}
 	}
 	status, code, msg, retryAfter := 0, "", "", ""
 	var oe *odataerrors.ODataError
 	var ae *abs.ApiError
+	var te *TokenError
 	switch {
+	case errors.As(err, &te):
+		// No request went out. Whether the grant is gone is the
+		// credential's to say; the sender checks before calling classify.
+		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Code: "token_unavailable", Reason: "no Graph token could be had"}
 	case errors.As(err, &oe):
 		status = oe.ResponseStatusCode
 		if main := oe.GetErrorEscaped(); main != nil {
@@ -235,23 +249,23 @@ func classify(err error) Result {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
 			// The connection was never made: nothing was sent.
-			return Result{Outcome: Retry, RetryAfter: 5 * time.Second, Code: "connection_refused", Reason: "Graph could not be reached"}
+			return delivery.Result{Outcome: delivery.Retry, RetryAfter: 5 * time.Second, Code: "connection_refused", Reason: "Graph could not be reached"}
 		}
 		// A timeout or a broken connection after the request went out.
-		return Result{Outcome: Unknown, Code: "no_answer", Reason: "no answer from Graph; the message may have been sent"}
+		return delivery.Result{Outcome: delivery.Unknown, Code: "no_answer", Reason: "no answer from Graph; the message may have been sent"}
 	}
 	if code == "" {
 		code = http.StatusText(status)
 	}
 	switch {
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		return Result{Outcome: Retry, RetryAfter: parseRetryAfter(retryAfter), Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Retry, RetryAfter: parseRetryAfter(retryAfter), Code: code, Reason: msg}
 	case status == http.StatusUnauthorized:
-		return Result{Outcome: Unauthorized, Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Unauthorized, Code: code, Reason: msg}
 	case status >= 500:
-		return Result{Outcome: Unknown, Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Unknown, Code: code, Reason: msg}
 	}
-	return Result{Outcome: Failed, Code: code, Reason: msg}
+	return delivery.Result{Outcome: delivery.Failed, Code: code, Reason: msg}
 }
 
 func header(h *abs.ResponseHeaders, name string) string {
@@ -283,4 +297,62 @@ func deref(s *string) string {
 		return ""
 	}
 	return *s
+}
+
+// Credentials give an account's Graph credential (handler/internal/grant).
+type Credentials interface {
+	Credential(account store.AccountKey) azcore.TokenCredential
+}
+
+// Sender sends from each account's own mailbox: it implements
+// delivery.Mailer over one Client.
+type Sender struct {
+	client *Client
+	creds  Credentials
+	// application: send as /users/{oid} with an app token, not /me.
+	application bool
+	// expired tells a lost grant from a passing token failure.
+	expired func(error) bool
+
+	mu    sync.Mutex
+	boxes map[store.AccountKey]*Mailbox
+}
+
+// NewSender returns a Sender; expired reports whether a credential error
+// means the grant is gone (the campaign pauses) rather than a passing
+// failure (the row is retried).
+func NewSender(c *Client, creds Credentials, application bool, expired func(error) bool) *Sender {
+	return &Sender{client: c, creds: creds, application: application, expired: expired, boxes: map[store.AccountKey]*Mailbox{}}
+}
+
+// Send sends m from account's mailbox.
+func (s *Sender) Send(ctx context.Context, account store.AccountKey, m merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
+	mb, err := s.mailbox(account)
+	if err != nil {
+		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Code: "graph_client", Reason: err.Error()}
+	}
+	err = mb.post(ctx, m, files, headers)
+	if te := (*TokenError)(nil); errors.As(err, &te) && s.expired(te.Err) {
+		return delivery.Result{Outcome: delivery.Unauthorized, Code: "grant_expired", Reason: "the permission to send from this mailbox has expired"}
+	}
+	return classify(err)
+}
+
+// mailbox returns the account's Graph client, made once.
+func (s *Sender) mailbox(account store.AccountKey) (*Mailbox, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if mb, ok := s.boxes[account]; ok {
+		return mb, nil
+	}
+	user := ""
+	if s.application {
+		user = account.ObjectID
+	}
+	mb, err := s.client.For(s.creds.Credential(account), user)
+	if err != nil {
+		return nil, err
+	}
+	s.boxes[account] = mb
+	return mb, nil
 }

@@ -2,6 +2,7 @@ package graphmail
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http/httptest"
 	"net/mail"
@@ -13,9 +14,11 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/devauth"
 	"mailmerge/handler/internal/graphsandbox"
 	"mailmerge/handler/internal/merge"
+	"mailmerge/handler/internal/store"
 )
 
 // staticToken is a credential holding one delegated token.
@@ -46,7 +49,7 @@ func setup(t *testing.T) (*Mailbox, *graphsandbox.Sandbox) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb, err := c.For(staticToken(tok))
+	mb, err := c.For(staticToken(tok), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,10 +68,10 @@ func testMessage() merge.Message {
 
 func TestSendAsGraphExpects(t *testing.T) {
 	mb, sb := setup(t)
-	files := []File{{Name: "Offer.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 offer")},
+	files := []delivery.File{{Name: "Offer.pdf", ContentType: "application/pdf", Data: []byte("%PDF-1.4 offer")},
 		{Name: "logo.png", ContentType: "image/png", ContentID: "logo@01", Data: []byte("\x89PNG\r\n")}}
 	r := mb.Send(context.Background(), testMessage(), files, map[string]string{"X-MailMerge-Row": "c1/2"})
-	if r.Outcome != Sent {
+	if r.Outcome != delivery.Sent {
 		t.Fatalf("send: %+v", r)
 	}
 	got := sb.Messages("")
@@ -97,13 +100,13 @@ func TestOutcomes(t *testing.T) {
 	tests := []struct {
 		name    string
 		fault   graphsandbox.Fault
-		outcome Outcome
+		outcome delivery.Outcome
 		stored  int
 	}{
-		{"throttled", graphsandbox.Fault{Kind: graphsandbox.FaultThrottle, RetryAfter: 7 * time.Second}, Retry, 0},
-		{"unavailable", graphsandbox.Fault{Kind: graphsandbox.FaultUnavailable, RetryAfter: 3 * time.Second}, Retry, 0},
+		{"throttled", graphsandbox.Fault{Kind: graphsandbox.FaultThrottle, RetryAfter: 7 * time.Second}, delivery.Retry, 0},
+		{"unavailable", graphsandbox.Fault{Kind: graphsandbox.FaultUnavailable, RetryAfter: 3 * time.Second}, delivery.Retry, 0},
 		// Accepted, then 504: never resent by the SDK, reported as unknown.
-		{"504 after accept", graphsandbox.Fault{Kind: graphsandbox.FaultTimeoutAfterAccept}, Unknown, 1},
+		{"504 after accept", graphsandbox.Fault{Kind: graphsandbox.FaultTimeoutAfterAccept}, delivery.Unknown, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -129,18 +132,18 @@ func TestPermanentAndAuthFailures(t *testing.T) {
 	mb, _ := setup(t)
 	bad := testMessage()
 	bad.To = []*mail.Address{{Address: "not an address"}}
-	if r := mb.Send(context.Background(), bad, nil, nil); r.Outcome != Failed || r.Code == "" {
+	if r := mb.Send(context.Background(), bad, nil, nil); r.Outcome != delivery.Failed || r.Code == "" {
 		t.Errorf("invalid recipient: %+v", r)
 	}
-	if r := mb.Send(context.Background(), testMessage(), nil, map[string]string{"List-Unsubscribe": "<x>"}); r.Outcome != Failed || !strings.Contains(r.Reason, "should start with 'x-'") {
+	if r := mb.Send(context.Background(), testMessage(), nil, map[string]string{"List-Unsubscribe": "<x>"}); r.Outcome != delivery.Failed || !strings.Contains(r.Reason, "should start with 'x-'") {
 		t.Errorf("bad header: %+v", r)
 	}
 	sb, _ := graphsandbox.New(graphsandbox.Options{Dir: t.TempDir()})
 	srv := httptest.NewServer(sb.Handler())
 	defer srv.Close()
 	c, _ := New(srv.URL+"/v1.0", 10*time.Second)
-	nobody, _ := c.For(staticToken("not-a-jwt"))
-	if r := nobody.Send(context.Background(), testMessage(), nil, nil); r.Outcome != Unauthorized {
+	nobody, _ := c.For(staticToken("not-a-jwt"), "")
+	if r := nobody.Send(context.Background(), testMessage(), nil, nil); r.Outcome != delivery.Unauthorized {
 		t.Errorf("bad token: %+v", r)
 	}
 }
@@ -153,8 +156,41 @@ func TestUnreachableGraphIsRetried(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	c, _ := New("http://"+addr+"/v1.0", 2*time.Second)
-	mb, _ := c.For(staticToken("x"))
-	if r := mb.Send(context.Background(), testMessage(), nil, nil); r.Outcome != Retry {
+	mb, _ := c.For(staticToken("x"), "")
+	if r := mb.Send(context.Background(), testMessage(), nil, nil); r.Outcome != delivery.Retry {
 		t.Errorf("refused connection: %+v", r)
+	}
+}
+
+// failingToken is a credential whose grant is gone or unreachable.
+type failingToken struct{ err error }
+
+func (f failingToken) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	return azcore.AccessToken{}, f.err
+}
+
+type credsFunc func(store.AccountKey) azcore.TokenCredential
+
+func (f credsFunc) Credential(k store.AccountKey) azcore.TokenCredential { return f(k) }
+
+func TestSenderTellsLostGrantFromPassingFailure(t *testing.T) {
+	_, sb := setup(t)
+	srv := httptest.NewServer(sb.Handler())
+	defer srv.Close()
+	c, _ := New(srv.URL+"/v1.0", 10*time.Second)
+	errGone := errors.New("invalid_grant")
+	expired := func(err error) bool { return errors.Is(err, errGone) }
+	acct := store.AccountKey{TenantID: "t", ObjectID: "o"}
+	for _, tt := range []struct {
+		err  error
+		want delivery.Outcome
+	}{{errGone, delivery.Unauthorized}, {errors.New("connection reset"), delivery.Retry}} {
+		s := NewSender(c, credsFunc(func(store.AccountKey) azcore.TokenCredential { return failingToken{tt.err} }), false, expired)
+		if r := s.Send(context.Background(), acct, testMessage(), nil, nil); r.Outcome != tt.want {
+			t.Errorf("token error %v: %+v, want %v", tt.err, r, tt.want)
+		}
+	}
+	if n := len(sb.Messages("")); n != 0 {
+		t.Errorf("the sandbox received %d messages without a token", n)
 	}
 }

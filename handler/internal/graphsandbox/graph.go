@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,7 @@ const (
 	CodeServiceUnavailable         = "ServiceUnavailable"
 	CodeGatewayTimeout             = "GatewayTimeout"
 	CodeResourceNotFound           = "ResourceNotFound"
+	CodeInvalidUser                = "ErrorInvalidUser"
 	CodeUnknownError               = "UnknownError"
 
 	MsgEmptyToken   = "Access token is empty."
@@ -92,15 +94,19 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if !ok {
 		return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, MsgEmptyToken)
 	}
-	mailbox, err := s.authorize(r, token)
-	if err != nil || strings.TrimSpace(mailbox) == "" {
-		msg := "Access token validation failure."
-		if err != nil {
-			msg += " " + err.Error()
+	app := isAppToken(token)
+	var mailbox string
+	if !app {
+		m, err := s.authorize(r, token)
+		if err != nil || strings.TrimSpace(m) == "" {
+			msg := "Access token validation failure."
+			if err != nil {
+				msg += " " + err.Error()
+			}
+			return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, "%s", msg)
 		}
-		return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, "%s", msg)
+		mailbox = normalizeMailbox(m)
 	}
-	mailbox = normalizeMailbox(mailbox)
 
 	target, isUser, e := parseRoute(r.URL.Path)
 	if e != nil {
@@ -110,7 +116,12 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		w.Header().Set("Allow", http.MethodPost)
 		return gerr(http.StatusMethodNotAllowed, CodeBadRequest, "Specified HTTP method is not supported for the request resource.")
 	}
-	if isUser && !sameMailbox(target, mailbox, token) {
+	switch {
+	case app:
+		if mailbox, e = s.appMailbox(token, target, isUser); e != nil {
+			return e
+		}
+	case isUser && !sameMailbox(target, mailbox, token):
 		return gerr(http.StatusForbidden, CodeAccessDenied, MsgAccessDenied)
 	}
 
@@ -155,6 +166,46 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// isAppToken reports whether token is an application-permission token:
+// idtyp "app", or roles without scp and without a user.
+func isAppToken(token string) bool {
+	c, err := decodeClaims(token)
+	if err != nil {
+		return false
+	}
+	if c["idtyp"] == "app" {
+		return true
+	}
+	_, roles := c["roles"]
+	_, scp := c["scp"]
+	_, upn := c["upn"]
+	_, pun := c["preferred_username"]
+	return roles && !scp && !upn && !pun
+}
+
+// appMailbox resolves the mailbox an application token sends from: the
+// user named in /users/{id}, in the token's tenant, when the token holds the
+// Mail.Send application role.
+func (s *Sandbox) appMailbox(token, target string, isUser bool) (string, *graphError) {
+	if !isUser {
+		return "", gerr(http.StatusBadRequest, CodeBadRequest, "/me request is only valid with delegated authentication flow.")
+	}
+	c, _ := decodeClaims(token)
+	roles, _ := c["roles"].([]any)
+	if !slices.Contains(roles, any("Mail.Send")) {
+		return "", gerr(http.StatusForbidden, CodeAccessDenied, MsgAccessDenied)
+	}
+	tid, _ := c["tid"].(string)
+	if s.resolveUser == nil {
+		return "", gerr(http.StatusNotFound, CodeInvalidUser, "The requested user '%s' is invalid.", target)
+	}
+	address, ok := s.resolveUser(tid, target)
+	if !ok || strings.TrimSpace(address) == "" {
+		return "", gerr(http.StatusNotFound, CodeInvalidUser, "The requested user '%s' is invalid.", target)
+	}
+	return normalizeMailbox(address), nil
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

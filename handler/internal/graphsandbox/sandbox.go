@@ -14,7 +14,8 @@
 //
 // Tokens are not verified: production verification happens in the real
 // Graph; the sandbox only needs to know whose mailbox a token acts for (see
-// Options.Authorize).
+// Options.Authorize), or, for an application token, which user's mailbox
+// /users/{id} names (Options.ResolveUser).
 //
 // Choices where Graph's behaviour is not an HTTP answer or not documented:
 //
@@ -98,6 +99,13 @@ type Options struct {
 	// unverified JWT payload.
 	Authorize func(r *http.Request, token string) (mailbox string, err error)
 
+	// ResolveUser finds the user of tenant tenantID that /users/{id} names
+	// (by object id or address) for an application-permission token (roles
+	// Mail.Send, no user claims), and returns the address the message is
+	// filed under. Nil, or not found: 404 ErrorInvalidUser, as Graph answers
+	// for a user it does not know. Authorize is not called for such tokens.
+	ResolveUser func(tenantID, id string) (address string, ok bool)
+
 	// Now is the clock for rate windows, Date headers and file names.
 	// Nil: time.Now.
 	Now func() time.Time
@@ -105,15 +113,16 @@ type Options struct {
 
 // Sandbox is the fake Graph. Create it with New; it is safe for concurrent use.
 type Sandbox struct {
-	dir       string
-	perMinute int
-	concurr   int
-	perDay    int
-	maxReq    int
-	maxAtt    int
-	maxRcpt   int
-	authorize func(r *http.Request, token string) (string, error)
-	now       func() time.Time
+	dir         string
+	perMinute   int
+	concurr     int
+	perDay      int
+	maxReq      int
+	maxAtt      int
+	maxRcpt     int
+	authorize   func(r *http.Request, token string) (string, error)
+	resolveUser func(tenantID, id string) (string, bool)
+	now         func() time.Time
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -139,17 +148,18 @@ type sendEntry struct {
 // New returns a sandbox. It creates Options.Dir (or a temporary directory).
 func New(opts Options) (*Sandbox, error) {
 	s := &Sandbox{
-		dir:       opts.Dir,
-		perMinute: orDefault(opts.PerMinute, DefaultPerMinute),
-		concurr:   orDefault(opts.Concurrent, DefaultConcurrent),
-		perDay:    orDefault(opts.PerDay, DefaultPerDay),
-		maxReq:    orDefault(opts.MaxRequestBytes, DefaultMaxRequestBytes),
-		maxAtt:    orDefault(opts.MaxAttachmentBytes, DefaultMaxAttachmentBytes),
-		maxRcpt:   orDefault(opts.MaxRecipients, DefaultMaxRecipients),
-		authorize: opts.Authorize,
-		now:       opts.Now,
-		done:      make(chan struct{}),
-		mailboxes: map[string]*mailboxState{},
+		dir:         opts.Dir,
+		perMinute:   orDefault(opts.PerMinute, DefaultPerMinute),
+		concurr:     orDefault(opts.Concurrent, DefaultConcurrent),
+		perDay:      orDefault(opts.PerDay, DefaultPerDay),
+		maxReq:      orDefault(opts.MaxRequestBytes, DefaultMaxRequestBytes),
+		maxAtt:      orDefault(opts.MaxAttachmentBytes, DefaultMaxAttachmentBytes),
+		maxRcpt:     orDefault(opts.MaxRecipients, DefaultMaxRecipients),
+		authorize:   opts.Authorize,
+		resolveUser: opts.ResolveUser,
+		now:         opts.Now,
+		done:        make(chan struct{}),
+		mailboxes:   map[string]*mailboxState{},
 	}
 	if s.maxReq < 0 || s.maxAtt < 0 || s.maxRcpt < 0 {
 		return nil, errors.New("graphsandbox: size and recipient limits must not be negative")

@@ -383,6 +383,48 @@ func TestMailboxAccess(t *testing.T) {
 	}
 }
 
+func TestApplicationTokens(t *testing.T) {
+	const contoso, fabrikam = "3b1f0d2e-7c4a-4e59-9a1b-2f6c8d4e5a01", "8e2d4c6b-1a3f-4b7e-8c9d-0f1e2d3c4b02"
+	resolve := func(tid, id string) (string, bool) {
+		if tid == contoso && (id == aliceOID || strings.EqualFold(id, alice)) {
+			return "Alice@Contoso.com", true
+		}
+		return "", false
+	}
+	app := func(tid string, roles ...any) string {
+		return token(map[string]any{"idtyp": "app", "tid": tid, "roles": roles, "oid": "5ee0e000-0000-4000-8000-000000000001"})
+	}
+	sb, srv := start(t, Options{ResolveUser: resolve})
+	for _, tc := range []struct {
+		name, path, tok string
+		status          int
+		code            string
+	}{
+		{"by object id", "/v1.0/users/" + aliceOID + "/sendMail", app(contoso, "Mail.Send"), http.StatusAccepted, ""},
+		{"by address", "/v1.0/users/ALICE@contoso.com/sendMail", app(contoso, "Mail.Send"), http.StatusAccepted, ""},
+		{"another tenant's token", "/v1.0/users/" + aliceOID + "/sendMail", app(fabrikam, "Mail.Send"), http.StatusNotFound, CodeInvalidUser},
+		{"unknown user", "/v1.0/users/nobody@contoso.com/sendMail", app(contoso, "Mail.Send"), http.StatusNotFound, CodeInvalidUser},
+		{"without the role", "/v1.0/users/" + aliceOID + "/sendMail", app(contoso, "User.Read.All"), http.StatusForbidden, CodeAccessDenied},
+		{"/me", "/v1.0/me/sendMail", app(contoso, "Mail.Send"), http.StatusBadRequest, CodeBadRequest},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := send(t, srv, tc.path, tc.tok, msg(nil), true)
+			if tc.code == "" {
+				wantStatus(t, r, tc.status)
+				return
+			}
+			wantError(t, r, tc.status, tc.code, "")
+		})
+	}
+	if got := len(sb.Messages(alice)); got != 2 {
+		t.Errorf("alice's messages = %d, want 2", got)
+	}
+
+	// Without ResolveUser no user is known to an app token.
+	_, plain := start(t, Options{})
+	wantError(t, send(t, plain, "/v1.0/users/"+aliceOID+"/sendMail", app(contoso, "Mail.Send"), msg(nil), true), http.StatusNotFound, CodeInvalidUser, "")
+}
+
 func TestRoutes(t *testing.T) {
 	_, srv := start(t, Options{})
 	r := send(t, srv, "/v1.0/me/messages", aliceToken, msg(nil), false)

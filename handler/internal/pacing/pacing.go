@@ -28,6 +28,17 @@ type Limits struct {
 	LeaseTTL time.Duration
 }
 
+// InFlightRetry is how soon to ask again when every request slot of the
+// mailbox is taken.
+const InFlightRetry = 2 * time.Second
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
 // DefaultLimits are Exchange Online's.
 func DefaultLimits() Limits {
 	return Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4, LeaseTTL: 2 * time.Minute}
@@ -96,8 +107,9 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 		later(m.BlockedUntil, "throttled by Microsoft Graph")
 	}
 	if len(m.Leases) >= p.limits.Concurrent {
-		// The earliest lease to end frees a slot; a normal send ends well before.
-		later(m.Leases[0].Expires, "requests in flight")
+		// A send in flight normally ends within a second or two; only a
+		// crashed worker's lease lasts until it expires.
+		later(minTime(m.Leases[0].Expires, now.Add(InFlightRetry)), "requests in flight")
 	}
 	if len(m.Sends) >= p.limits.PerMinute {
 		later(m.Sends[len(m.Sends)-p.limits.PerMinute].Add(time.Minute), "messages per minute")

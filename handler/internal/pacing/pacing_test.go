@@ -92,8 +92,8 @@ func TestConcurrencyAndRefund(t *testing.T) {
 		}
 		held = append(held, g)
 	}
-	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || g.Reason != "requests in flight" {
-		t.Fatalf("fifth in flight: %+v", g)
+	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || g.Reason != "requests in flight" || !g.NotBefore.Equal(c.t.Add(InFlightRetry)) {
+		t.Fatalf("fifth in flight: %+v (asks again after %v, not when the leases expire)", g, InFlightRetry)
 	}
 	// A 429: nothing sent, the mailbox waits Retry-After, the budget is refunded.
 	if err := p.Release(ctx, "mb", held[0], 1, false, 10*time.Second); err != nil {

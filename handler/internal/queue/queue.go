@@ -16,6 +16,8 @@ const (
 	CampaignDelete = "campaign-delete"
 	CampaignData   = "campaign-data"
 	CampaignStart  = "campaign-start"
+	CampaignSend   = "campaign-send"
+	Notify         = "notify"
 )
 
 // Message is one unit of work.

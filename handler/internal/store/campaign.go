@@ -5,8 +5,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"mailmerge/handler/internal/apperr"
@@ -41,7 +43,20 @@ type Campaign struct {
 	// was refused, when it was for a reason they can fix.
 	RefusedCode string
 	RefusedText string
-	ETag        string
+	// Subject is the template email's subject, for the owner's notices.
+	Subject string
+	// StartedAt, CompletedAt: when sending began and ended.
+	StartedAt   time.Time
+	CompletedAt time.Time
+	// NextStepAt is when the next send step is due: the sweep re-enqueues
+	// a step of a sending campaign that is well past it.
+	NextStepAt time.Time
+	// StepToken names the live send step; older steps end at once.
+	StepToken string
+	// StatusCode and StatusText say why the campaign is paused or failed.
+	StatusCode string
+	StatusText string
+	ETag       string
 }
 
 // Deleting reports whether the campaign's deletion is under way.
@@ -74,6 +89,11 @@ func campaignEntity(c Campaign) (entity, error) {
 	setTime(e, "DeletionRequestedAt", c.DeletionRequestedAt)
 	setTime(e, "QueuedAt", c.QueuedAt)
 	p["InboundMessageID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.RefusedCode, c.RefusedText
+	p["Subject"], p["StatusCode"], p["StatusText"] = c.Subject, c.StatusCode, c.StatusText
+	setTime(e, "StartedAt", c.StartedAt)
+	setTime(e, "CompletedAt", c.CompletedAt)
+	setTime(e, "NextStepAt", c.NextStepAt)
+	p["StepToken"] = c.StepToken
 	d := c.Data
 	cols, err := json.Marshal(d.Columns)
 	if err != nil {
@@ -112,6 +132,13 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		QueuedAt:            getTime(e, "QueuedAt"),
 		RefusedCode:         getString(e, "RefusedCode"),
 		RefusedText:         getString(e, "RefusedText"),
+		Subject:             getString(e, "Subject"),
+		StartedAt:           getTime(e, "StartedAt"),
+		CompletedAt:         getTime(e, "CompletedAt"),
+		NextStepAt:          getTime(e, "NextStepAt"),
+		StepToken:           getString(e, "StepToken"),
+		StatusCode:          getString(e, "StatusCode"),
+		StatusText:          getString(e, "StatusText"),
 		ETag:                etag,
 		Data: DataSummary{
 			Status:      getString(e, "DataStatus"),
@@ -248,6 +275,45 @@ func (s *Store) Campaigns(ctx context.Context, k AccountKey, limit int, cursor s
 		return CampaignPage{}, nil
 	}
 	return page, translate(err)
+}
+
+// SetStepToken records the campaign's live send step and when it is due.
+// It merges those two properties without an ETag, so it never conflicts
+// with the owner's edits; the last step written is the live one.
+func (s *Store) SetStepToken(ctx context.Context, k AccountKey, id, step string, at time.Time) error {
+	e := newEntity(k.String(), id)
+	e.Properties["StepToken"] = step
+	setTime(e, "NextStepAt", at)
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	anyTag := azcore.ETagAny
+	return translate(s.onTable(ctx, tableCampaigns, func(c *aztables.Client) error {
+		_, err := c.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &anyTag, UpdateMode: aztables.UpdateModeMerge})
+		return err
+	}))
+}
+
+// CampaignsInStatus lists the campaigns of every account in one of the
+// statuses (a scan across partitions, for the sweep).
+func (s *Store) CampaignsInStatus(ctx context.Context, statuses ...string) ([]Campaign, error) {
+	var parts []string
+	for _, st := range statuses {
+		parts = append(parts, "Status eq '"+escapeFilter(st)+"'")
+	}
+	var out []Campaign
+	err := s.query(ctx, tableCampaigns, strings.Join(parts, " or "), func(e entity) error {
+		c, err := campaignFrom(e, e.ETag)
+		if err != nil {
+			return err
+		}
+		if !c.Deleting() {
+			out = append(out, c)
+		}
+		return nil
+	})
+	return out, err
 }
 
 // AllCampaignIDs lists the ids of every campaign of an account, deleting ones included.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"golang.org/x/sync/errgroup"
 
@@ -24,9 +26,14 @@ type Recipient struct {
 	Cells []string
 	// Status is the row state ("pending", "invalid", later "sent"...).
 	Status string
-	// Problem is a machine code and Detail a sentence, for invalid rows.
+	// Problem is a machine code and Detail a sentence: why a row was
+	// skipped, failed or is unknown.
 	Problem string
 	Detail  string
+	// UpdatedAt is when the status last changed (zero before sending).
+	UpdatedAt time.Time
+	// ETag guards the status change of a claim.
+	ETag string
 }
 
 // Table storage limits one string property to 64 KB (32K UTF-16 units) and
@@ -86,7 +93,8 @@ func recipientFrom(e entity) (Recipient, error) {
 		}
 		b.WriteString(c)
 	}
-	r := Recipient{Row: row, Status: getString(e, "Status"), Problem: getString(e, "Problem"), Detail: getString(e, "Detail")}
+	r := Recipient{Row: row, Status: getString(e, "Status"), Problem: getString(e, "Problem"), Detail: getString(e, "Detail"),
+		UpdatedAt: getTime(e, "UpdatedAt"), ETag: e.ETag}
 	if b.Len() > 0 {
 		if err := json.Unmarshal([]byte(b.String()), &r.Cells); err != nil {
 			return r, fmt.Errorf("recipient row %d cells: %w", row, err)
@@ -198,11 +206,13 @@ func (s *Store) DeleteRecipients(ctx context.Context, campaignID string) (int, e
 
 // Recipient returns one row of a campaign; NotFound when there is none.
 func (s *Store) Recipient(ctx context.Context, campaignID string, row int) (Recipient, error) {
-	e, _, err := s.getEntity(ctx, tableRecipients, campaignID, RecipientRowKey(row))
+	e, etag, err := s.getEntity(ctx, tableRecipients, campaignID, RecipientRowKey(row))
 	if err != nil {
 		return Recipient{}, err
 	}
-	return recipientFrom(e)
+	r, err := recipientFrom(e)
+	r.ETag = etag
+	return r, err
 }
 
 // FirstRecipient returns the campaign's first row in the given status.
@@ -226,4 +236,105 @@ func (s *Store) FirstRecipient(ctx context.Context, campaignID, status string) (
 		return Recipient{}, apperr.E(apperr.NotFound, "row_not_found", "the campaign has no row in status %s", status)
 	}
 	return *found, nil
+}
+
+// SetRecipientStatus changes a row's status (and why, and when) without
+// touching its cells. With r.ETag set the change is conditional: a row
+// changed meanwhile (claimed by another worker) is a Conflict. It returns
+// the row with its new ETag.
+func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Recipient, status, problem, detail string, at time.Time) (Recipient, error) {
+	e := newEntity(campaignID, RecipientRowKey(r.Row))
+	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"] = status, problem, detail
+	setTime(e, "UpdatedAt", at)
+	raw, err := json.Marshal(e)
+	if err != nil {
+		return r, err
+	}
+	tag := azcore.ETagAny
+	if r.ETag != "" {
+		tag = azcore.ETag(r.ETag)
+	}
+	var resp aztables.UpdateEntityResponse
+	err = s.onTable(ctx, tableRecipients, func(c *aztables.Client) error {
+		resp, err = c.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &tag, UpdateMode: aztables.UpdateModeMerge})
+		return err
+	})
+	if hasCode(err, "ResourceNotFound") {
+		return r, apperr.E(apperr.NotFound, "row_not_found", "row %d is gone", r.Row)
+	}
+	if err != nil {
+		return r, translate(err)
+	}
+	r.Status, r.Problem, r.Detail, r.UpdatedAt, r.ETag = status, problem, detail, at, string(resp.ETag)
+	return r, nil
+}
+
+// RecipientsInStatus returns up to limit rows of the campaign in status,
+// in row order.
+func (s *Store) RecipientsInStatus(ctx context.Context, campaignID, status string, limit int) ([]Recipient, error) {
+	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and Status eq '" + escapeFilter(status) + "'"
+	top := int32(min(limit, 1000))
+	var out []Recipient
+	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
+		r, err := recipientFrom(e)
+		if err != nil {
+			return err
+		}
+		out = append(out, r)
+		if len(out) >= limit {
+			return errStop
+		}
+		return nil
+	})
+	return out, err
+}
+
+// RecipientCounts counts the campaign's rows by status, reading only the
+// status of each.
+func (s *Store) RecipientCounts(ctx context.Context, campaignID string) (map[string]int, error) {
+	filter, sel := "PartitionKey eq '"+escapeFilter(campaignID)+"'", "Status"
+	counts := map[string]int{}
+	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Select: &sel}, func(e entity) error {
+		counts[getString(e, "Status")]++
+		return nil
+	})
+	return counts, err
+}
+
+// RecipientPage is one page of a campaign's rows, in row order.
+type RecipientPage struct {
+	Recipients []Recipient
+	// Next is the opaque cursor of the next page, "" on the last page.
+	Next string
+}
+
+// Recipients lists a campaign's rows from an opaque cursor (the next row
+// number), limit per page, optionally only those in status.
+func (s *Store) Recipients(ctx context.Context, campaignID, status string, limit int, cursor string) (RecipientPage, error) {
+	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "'"
+	if cursor != "" {
+		row, err := strconv.Atoi(cursor)
+		if err != nil || row < 0 {
+			return RecipientPage{}, apperr.E(apperr.Invalid, "cursor_invalid", "the cursor is not one this API gave out")
+		}
+		filter += " and RowKey ge '" + RecipientRowKey(row) + "'"
+	}
+	if status != "" {
+		filter += " and Status eq '" + escapeFilter(status) + "'"
+	}
+	top := int32(min(limit+1, 1000))
+	var page RecipientPage
+	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
+		r, err := recipientFrom(e)
+		if err != nil {
+			return err
+		}
+		if len(page.Recipients) == limit {
+			page.Next = strconv.Itoa(r.Row)
+			return errStop
+		}
+		page.Recipients = append(page.Recipients, r)
+		return nil
+	})
+	return page, err
 }

@@ -1,0 +1,659 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/delivery"
+	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/merge"
+	"mailmerge/handler/internal/notify"
+	"mailmerge/handler/internal/pacing"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+)
+
+// Sending tunes the send worker.
+type Sending struct {
+	Limits pacing.Limits
+	// StepBudget bounds one send step; the step then schedules the next,
+	// so no invocation runs long and pause or cancel take effect soon.
+	StepBudget time.Duration
+	// StuckAfter is how long a row may stay "sending" before the sweep
+	// calls it unknown: longer than any send can take.
+	StuckAfter time.Duration
+}
+
+// DefaultSending is the production tuning.
+func DefaultSending() Sending {
+	return Sending{Limits: pacing.DefaultLimits(), StepBudget: 30 * time.Second, StuckAfter: 10 * time.Minute}
+}
+
+// stepGrace is how late a step may be before the sweep enqueues another.
+const stepGrace = 2 * time.Minute
+
+// campaignMessage names a campaign on the start and send queues. Step is
+// the send step's token: a step whose token is no longer the campaign's
+// ends at once, so duplicated steps die out instead of multiplying.
+type campaignMessage struct {
+	TenantID   string `json:"tenantId"`
+	ObjectID   string `json:"objectId"`
+	CampaignID string `json:"campaignId"`
+	Step       string `json:"step,omitempty"`
+}
+
+func (m campaignMessage) account() store.AccountKey {
+	return store.AccountKey{TenantID: m.TenantID, ObjectID: m.ObjectID}
+}
+
+func decodeCampaignMessage(raw []byte) (campaignMessage, error) {
+	var m campaignMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m.TenantID == "" || m.ObjectID == "" || m.CampaignID == "" {
+		return m, apperr.E(apperr.Invalid, "message_invalid", "a campaign message needs tenantId, objectId and campaignId")
+	}
+	return m, nil
+}
+
+// job is a campaign compiled for sending: the template, where the special
+// columns are, and the template email's attachments with their content.
+type job struct {
+	tpl    *merge.Template
+	fields merge.Fields
+	atts   []merge.Attachment
+	files  []delivery.File
+	// subject is the template's subject as written, for notices.
+	subject string
+}
+
+// jobs caches compiled campaigns per process, by campaign and template.
+type jobs struct {
+	mu sync.Mutex
+	m  map[string]*job
+}
+
+const maxCachedJobs = 16
+
+func (j *jobs) get(key string) *job {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.m[key]
+}
+
+func (j *jobs) put(key string, v *job) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.m == nil || len(j.m) >= maxCachedJobs {
+		j.m = map[string]*job{}
+	}
+	j.m[key] = v
+}
+
+// loadTemplate reads the stored template email of a campaign.
+func (a *App) loadTemplate(ctx context.Context, c store.Campaign) (storedOriginal, error) {
+	var o storedOriginal
+	raw, err := a.Store.GetBlob(ctx, containerOriginals, originalPrefix(c.Account, c.ID)+"template.json")
+	if err != nil {
+		return o, err
+	}
+	if err := json.Unmarshal(raw, &o); err != nil {
+		return o, fmt.Errorf("stored template of campaign %s: %w", c.ID, err)
+	}
+	return o, nil
+}
+
+// compile loads and compiles a campaign's template with its attachments.
+// A template that does not compile is a *merge.CompileError.
+func (a *App) compile(ctx context.Context, c store.Campaign) (*job, error) {
+	key := c.ID + "/" + c.InboundMessageID
+	if j := a.jobs.get(key); j != nil {
+		return j, nil
+	}
+	o, err := a.loadTemplate(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	tpl, err := merge.Compile(merge.Source{Subject: o.Subject, HTML: o.HtmlBody, Text: o.TextBody}, c.Data.Columns)
+	if err != nil {
+		return nil, err
+	}
+	cols := campaign.Locate(c.Data.Columns)
+	j := &job{tpl: tpl, fields: merge.FieldsOf(cols), subject: o.Subject}
+	for i, at := range o.Attachments {
+		data, err := a.Store.GetBlob(ctx, containerOriginals, originalPrefix(c.Account, c.ID)+"attachments/"+strconv.Itoa(i))
+		if err != nil {
+			return nil, err
+		}
+		j.atts = append(j.atts, merge.Attachment{Name: at.Name, ContentType: at.ContentType, Size: int64(len(data)), ContentID: at.ContentID})
+		j.files = append(j.files, delivery.File{Name: at.Name, ContentType: at.ContentType, ContentID: at.ContentID, Data: data})
+	}
+	a.jobs.put(key, j)
+	return j, nil
+}
+
+// startWorker turns a queued campaign into a sending one: the template must
+// compile against the columns and every row's attachments must resolve;
+// otherwise the campaign fails and the owner is told what to fix.
+func (a *App) startWorker(ctx context.Context, msg invoke.Message) error {
+	m, err := decodeCampaignMessage(msg.Body)
+	if err != nil {
+		return err
+	}
+	c, err := a.Store.Campaign(ctx, m.account(), m.CampaignID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if c.Status != campaign.Queued {
+		a.Logger.InfoContext(ctx, "start skipped", "campaign", c.ID, "status", c.Status)
+		return nil
+	}
+	j, err := a.compile(ctx, c)
+	var ce *merge.CompileError
+	if errors.As(err, &ce) {
+		problems := make([]string, 0, len(ce.Problems))
+		for _, p := range ce.Problems {
+			problems = append(problems, p.String())
+		}
+		return a.failCampaign(ctx, c, "template_invalid", "the email's placeholders do not match the spreadsheet's columns", problems)
+	}
+	if err != nil {
+		return err
+	}
+	if problems, err := a.checkAttachments(ctx, c, j); err != nil {
+		return err
+	} else if len(problems) > 0 {
+		return a.failCampaign(ctx, c, "attachments_invalid", "some rows name attachments the email does not have", problems)
+	}
+	if a.Grants != nil {
+		ok, err := a.Grants.Has(ctx, c.Account)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			_, err := a.pauseCampaign(ctx, c, campaign.Queued, "grant_missing", "we have no permission to send from your mailbox yet")
+			return err
+		}
+	}
+	now := a.Now().UTC()
+	step := newStepToken()
+	c.Status, c.StartedAt, c.UpdatedAt, c.NextStepAt = campaign.Sending, now, now, now
+	c.Subject = truncate(j.subject, 200)
+	c.StatusCode, c.StatusText = "", ""
+	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
+		if apperr.Is(err, apperr.Conflict) {
+			// Started by a second delivery of this message, paused or
+			// cancelled meanwhile: the retry decides on the fresh row.
+			return apperr.Wrap(err, apperr.Transient, "campaign_changed", "the campaign changed while starting; try again")
+		}
+		return err
+	}
+	if err := a.setStep(ctx, c, step, now); err != nil {
+		return err
+	}
+	a.Logger.InfoContext(ctx, "campaign started", "campaign", c.ID, "rows", c.Data.ValidRows)
+	return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Started, Counts: notify.Counts{Total: c.Data.ValidRows, Pending: c.Data.ValidRows}})
+}
+
+// checkAttachments resolves every sendable row's Attachments cell against
+// the template's attachments; it lists the rows that name unknown ones.
+func (a *App) checkAttachments(ctx context.Context, c store.Campaign, j *job) ([]string, error) {
+	if j.fields.Attachments < 0 {
+		return nil, nil
+	}
+	var problems []string
+	err := a.Store.ForEachRecipient(ctx, c.ID, func(r store.Recipient) error {
+		if r.Status != campaign.RowPending {
+			return nil
+		}
+		if _, err := merge.ResolveAttachments(r.Cells, j.fields, j.atts); err != nil && len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf("row %d: %v", r.Row, err))
+		}
+		return nil
+	})
+	return problems, err
+}
+
+// failCampaign ends a campaign that cannot be sent, and tells the owner.
+func (a *App) failCampaign(ctx context.Context, c store.Campaign, code, text string, problems []string) error {
+	now := a.Now().UTC()
+	c.Status, c.StatusCode, c.StatusText, c.UpdatedAt, c.CompletedAt = campaign.Failed, code, text, now, now
+	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
+		if apperr.Is(err, apperr.Conflict) {
+			return apperr.Wrap(err, apperr.Transient, "campaign_changed", "the campaign changed meanwhile; try again")
+		}
+		return err
+	}
+	a.Logger.InfoContext(ctx, "campaign failed", "campaign", c.ID, "code", code, "problems", len(problems))
+	return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Failed, Reason: text, Problems: problems,
+		Action: "Correct the email or the spreadsheet, then send the email to the campaign's address again.",
+		Counts: notify.Counts{Total: c.Data.ValidRows}})
+}
+
+// pauseCampaign pauses a campaign in state from, for a reason the owner can
+// act on, and tells them. It reports false when the campaign was no longer
+// in that state.
+func (a *App) pauseCampaign(ctx context.Context, c store.Campaign, from, code, text string) (bool, error) {
+	for range 5 {
+		if c.Status != from {
+			return false, nil
+		}
+		now := a.Now().UTC()
+		c.Status, c.StatusCode, c.StatusText, c.UpdatedAt = campaign.Paused, code, text, now
+		err := a.Store.UpdateCampaign(ctx, c)
+		if err == nil {
+			break
+		}
+		if !apperr.Is(err, apperr.Conflict) {
+			return false, err
+		}
+		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
+			return false, err
+		}
+	}
+	a.Logger.InfoContext(ctx, "campaign paused", "campaign", c.ID, "code", code)
+	action := "Open the Mail Merge add-in in Outlook, then press Resume."
+	return true, a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Paused, Reason: text, Action: action})
+}
+
+// enqueueStart asks the start worker to start a queued campaign.
+func (a *App) enqueueStart(ctx context.Context, c store.Campaign, id string) error {
+	body, _ := json.Marshal(campaignMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID})
+	return a.Queue.Send(ctx, queue.Message{Queue: queue.CampaignStart, Body: body, ID: id})
+}
+
+// setStep makes step the campaign's live step, due at, and enqueues it.
+// The token is written before the message goes out, so the step finds
+// itself live; a lost message is found by the sweep.
+func (a *App) setStep(ctx context.Context, c store.Campaign, step string, at time.Time) error {
+	if err := a.Store.SetStepToken(ctx, c.Account, c.ID, step, at); err != nil {
+		return err
+	}
+	body, _ := json.Marshal(campaignMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID, Step: step})
+	qm := queue.Message{Queue: queue.CampaignSend, Body: body, ID: "send-" + c.ID + "-" + step}
+	if at.After(a.Now()) {
+		qm.NotBefore = at
+	}
+	return a.Queue.Send(ctx, qm)
+}
+
+func newStepToken() string {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// sendWorker runs one send step of a campaign: it sends pending rows while
+// the mailbox's budget allows and the step's time lasts, then schedules
+// the next step. It never sleeps to wait.
+func (a *App) sendWorker(ctx context.Context, msg invoke.Message) error {
+	m, err := decodeCampaignMessage(msg.Body)
+	if err != nil {
+		return err
+	}
+	c, err := a.Store.Campaign(ctx, m.account(), m.CampaignID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if m.Step != c.StepToken {
+		a.Logger.InfoContext(ctx, "stale send step", "campaign", c.ID)
+		return nil
+	}
+	switch c.Status {
+	case campaign.Cancelled:
+		return a.finishCancelled(ctx, c)
+	case campaign.Sending:
+		return a.sendStep(ctx, c, m.Step)
+	}
+	return nil
+}
+
+// rowResult is what sending one row asks of the step.
+type rowResult struct {
+	sent bool
+	// wait: the mailbox has no budget (or Graph throttled) until then.
+	wait time.Time
+	// pause: the grant is gone.
+	pause bool
+}
+
+func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error {
+	j, err := a.compile(ctx, c)
+	var ce *merge.CompileError
+	if errors.As(err, &ce) {
+		return a.failCampaign(ctx, c, "template_invalid", "the email's placeholders do not match the spreadsheet's columns", nil)
+	}
+	if err != nil {
+		return err
+	}
+	start := a.Now()
+	deadline := start.Add(a.Sending.StepBudget)
+	sent := 0
+	for {
+		rows, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowPending, a.Sending.Limits.Concurrent)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			a.Logger.InfoContext(ctx, "send step done", "campaign", c.ID, "sent", sent, "ms", a.Now().Sub(start).Milliseconds())
+			return a.completeIfDone(ctx, c)
+		}
+		results := make([]rowResult, len(rows))
+		var wg sync.WaitGroup
+		for i, r := range rows {
+			wg.Go(func() { results[i] = a.sendRow(ctx, c, j, r) })
+		}
+		wg.Wait()
+		var wait time.Time
+		for _, res := range results {
+			if res.pause {
+				_, err := a.pauseCampaign(ctx, c, campaign.Sending, "grant_expired",
+					"the permission to send from your mailbox has expired")
+				return err
+			}
+			if res.sent {
+				sent++
+			}
+			if res.wait.After(wait) {
+				wait = res.wait
+			}
+		}
+		now := a.Now()
+		if !wait.IsZero() || now.After(deadline) {
+			a.Logger.InfoContext(ctx, "send step paced", "campaign", c.ID, "sent", sent, "ms", now.Sub(start).Milliseconds(), "nextInMs", wait.Sub(now).Milliseconds())
+			if wait.Before(now) {
+				wait = now
+			}
+			return a.setStep(ctx, c, newStepToken(), wait.UTC())
+		}
+		// Pause, cancel or a newer step take effect between batches.
+		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
+			return err
+		}
+		if c.Status != campaign.Sending || c.StepToken != step {
+			return nil
+		}
+	}
+}
+
+// sendRow sends one pending row. The row is claimed ("sending", under its
+// ETag) only once the mailbox's budget allows it, and the claim is what
+// makes a row go out at most once: a second worker's claim fails.
+func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, r store.Recipient) rowResult {
+	var rendered merge.Rendered
+	msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, merge.RenderOptions{}, &rendered)
+	if err != nil {
+		a.finishRow(ctx, c, r, campaign.RowFailed, "row_invalid", err.Error())
+		return rowResult{}
+	}
+	n := len(msg.To) + len(msg.CC) + len(msg.BCC)
+	mailbox := c.Account.String()
+	g, err := a.Pacer.Acquire(ctx, mailbox, n)
+	if apperr.Is(err, apperr.Invalid) {
+		a.finishRow(ctx, c, r, campaign.RowFailed, apperr.CodeOf(err), apperr.MessageOf(err))
+		return rowResult{}
+	}
+	if err != nil {
+		a.Logger.WarnContext(ctx, "pacing unavailable", "campaign", c.ID, "error", err.Error())
+		return rowResult{wait: a.Now().Add(5 * time.Second)}
+	}
+	if !g.OK {
+		return rowResult{wait: g.NotBefore}
+	}
+	claimed, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSending, "", "", a.Now().UTC())
+	if err != nil {
+		// Another worker has the row, or storage failed: nothing was sent.
+		a.release(ctx, c, g, n, false, 0)
+		if !apperr.Is(err, apperr.Conflict) {
+			a.Logger.WarnContext(ctx, "row claim failed", "campaign", c.ID, "row", r.Row, "error", err.Error())
+		}
+		return rowResult{}
+	}
+	files := make([]delivery.File, 0, len(msg.Attachments))
+	for _, i := range msg.Attachments {
+		files = append(files, j.files[i])
+	}
+	res := a.Mailer.Send(ctx, c.Account, msg, files, nil)
+	switch res.Outcome {
+	case delivery.Sent:
+		a.release(ctx, c, g, n, true, 0)
+		a.finishRow(ctx, c, claimed, campaign.RowSent, "", "")
+		return rowResult{sent: true}
+	case delivery.Retry:
+		a.release(ctx, c, g, n, false, res.RetryAfter)
+		a.finishRow(ctx, c, claimed, campaign.RowPending, res.Code, "")
+		return rowResult{wait: a.Now().Add(max(res.RetryAfter, time.Second))}
+	case delivery.Unauthorized:
+		a.release(ctx, c, g, n, false, 0)
+		a.finishRow(ctx, c, claimed, campaign.RowPending, "", "")
+		return rowResult{pause: true}
+	case delivery.Unknown:
+		// It may have gone out: it counts against the budget and is never resent.
+		a.release(ctx, c, g, n, true, 0)
+		a.finishRow(ctx, c, claimed, campaign.RowUnknown, res.Code, "no clear answer from Microsoft Graph; the message may have been sent")
+	default:
+		a.release(ctx, c, g, n, false, 0)
+		a.finishRow(ctx, c, claimed, campaign.RowFailed, res.Code, res.Reason)
+	}
+	return rowResult{}
+}
+
+func (a *App) release(ctx context.Context, c store.Campaign, g pacing.Grant, n int, sent bool, blockFor time.Duration) {
+	if err := a.Pacer.Release(ctx, c.Account.String(), g, n, sent, blockFor); err != nil {
+		// The lease then ends by itself (LeaseTTL).
+		a.Logger.WarnContext(ctx, "pacing release failed", "campaign", c.ID, "error", err.Error())
+	}
+}
+
+// finishRow records a row's outcome. The write is retried with fresh
+// contexts' worth of patience: a send that happened must not be forgotten.
+// If it still fails, the row stays "sending" and the sweep marks it unknown
+// — never pending, so it is never sent twice.
+func (a *App) finishRow(ctx context.Context, c store.Campaign, r store.Recipient, status, code, detail string) {
+	r.ETag = "" // the outcome is the truth, whatever was written meanwhile
+	var err error
+	for attempt := range 4 {
+		if _, err = a.Store.SetRecipientStatus(ctx, c.ID, r, status, code, truncate(detail, 500), a.Now().UTC()); err == nil {
+			return
+		}
+		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+	}
+	a.Logger.ErrorContext(ctx, "row outcome not recorded", "campaign", c.ID, "row", r.Row, "status", status, "error", err.Error())
+}
+
+// completeIfDone completes a sending campaign without pending rows. Rows
+// still "sending" belong to a running step, or to a crashed one the sweep
+// will settle: then it looks again later.
+func (a *App) completeIfDone(ctx context.Context, c store.Campaign) error {
+	inFlight, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1)
+	if err != nil {
+		return err
+	}
+	if len(inFlight) > 0 {
+		return a.setStep(ctx, c, newStepToken(), a.Now().Add(max(a.Sending.StuckAfter/4, time.Second)).UTC())
+	}
+	counts, err := a.Store.RecipientCounts(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	if counts[campaign.RowPending] > 0 {
+		return a.setStep(ctx, c, newStepToken(), a.Now().UTC())
+	}
+	now := a.Now().UTC()
+	c.Status, c.CompletedAt, c.UpdatedAt = campaign.Completed, now, now
+	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
+		if apperr.Is(err, apperr.Conflict) {
+			// Paused, cancelled or completed by another step meanwhile.
+			return nil
+		}
+		return err
+	}
+	nc := noticeCounts(counts)
+	a.Logger.InfoContext(ctx, "campaign completed", "campaign", c.ID, "sent", nc.Sent, "failed", nc.Failed, "unknown", nc.Unknown, "skipped", nc.Skipped)
+	return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Completed, Counts: nc})
+}
+
+// finishCancelled marks the rows a cancelled campaign will never send as
+// skipped, then records that the cancellation is settled.
+func (a *App) finishCancelled(ctx context.Context, c store.Campaign) error {
+	now := a.Now().UTC()
+	for {
+		rows, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowPending, 100)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		for _, r := range rows {
+			if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, "cancelled", "the campaign was cancelled", now); err != nil && !apperr.Is(err, apperr.Conflict) {
+				return err
+			}
+		}
+	}
+	c.CompletedAt, c.UpdatedAt = now, now
+	if err := a.Store.UpdateCampaign(ctx, c); err != nil && !apperr.Is(err, apperr.Conflict) {
+		return err
+	}
+	return nil
+}
+
+// noticeCounts turns row counts into a notice's counts.
+func noticeCounts(counts map[string]int) notify.Counts {
+	nc := notify.Counts{Sent: counts[campaign.RowSent], Failed: counts[campaign.RowFailed], Skipped: counts[campaign.RowSkipped],
+		Unknown: counts[campaign.RowUnknown], Pending: counts[campaign.RowPending] + counts[campaign.RowSending]}
+	nc.Total = nc.Sent + nc.Failed + nc.Skipped + nc.Unknown + nc.Pending
+	return nc
+}
+
+// sweep settles what crashes leave behind: sending campaigns whose next
+// step is overdue get a new one, rows stuck in "sending" become unknown,
+// queued campaigns whose start was lost are started again, and cancelled
+// campaigns not yet settled are settled.
+func (a *App) sweep(ctx context.Context) error {
+	now := a.Now().UTC()
+	cs, err := a.Store.CampaignsInStatus(ctx, campaign.Sending, campaign.Queued, campaign.Cancelled)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, c := range cs {
+		if err := a.sweepCampaign(ctx, c, now); err != nil {
+			errs = append(errs, fmt.Errorf("campaign %s: %w", c.ID, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (a *App) sweepCampaign(ctx context.Context, c store.Campaign, now time.Time) error {
+	switch c.Status {
+	case campaign.Queued:
+		if now.Sub(c.QueuedAt) < stepGrace {
+			return nil
+		}
+		a.Logger.InfoContext(ctx, "sweep: start again", "campaign", c.ID)
+		return a.enqueueStart(ctx, c, "")
+	case campaign.Cancelled:
+		if !c.CompletedAt.IsZero() || now.Sub(c.NextStepAt) < stepGrace {
+			return nil
+		}
+		return a.setStep(ctx, c, newStepToken(), now)
+	}
+	stuck, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1000)
+	if err != nil {
+		return err
+	}
+	settled := 0
+	for _, r := range stuck {
+		if now.Sub(r.UpdatedAt) < a.Sending.StuckAfter {
+			continue
+		}
+		// Conditional: a worker that records the real outcome meanwhile wins.
+		if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "no_outcome",
+			"the send was interrupted; the message may have been sent", now); err != nil && !apperr.Is(err, apperr.Conflict) {
+			return err
+		}
+		settled++
+	}
+	if settled > 0 {
+		a.Logger.InfoContext(ctx, "sweep: rows settled as unknown", "campaign", c.ID, "rows", settled)
+	}
+	if now.Sub(c.NextStepAt) >= stepGrace || settled > 0 {
+		a.Logger.InfoContext(ctx, "sweep: step again", "campaign", c.ID)
+		return a.setStep(ctx, c, newStepToken(), now)
+	}
+	return nil
+}
+
+// enqueueNotice queues a notice to the campaign's owner.
+func (a *App) enqueueNotice(ctx context.Context, c store.Campaign, n notify.Notice) error {
+	n.CampaignID, n.Campaign, n.Subject = c.ID, c.Name, c.Subject
+	body, err := json.Marshal(noticeMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, Notice: n})
+	if err != nil {
+		return err
+	}
+	return a.Queue.Send(ctx, queue.Message{Queue: queue.Notify, Body: body, ID: "notice-" + c.ID + "-" + string(n.Kind) + "-" + strings.ReplaceAll(c.UpdatedAt.Format(time.RFC3339Nano), ":", "")})
+}
+
+// noticeMessage is a notice on the notify queue; the address it goes to
+// is looked up when it is sent, so a corrected address is used.
+type noticeMessage struct {
+	TenantID string        `json:"tenantId"`
+	ObjectID string        `json:"objectId"`
+	Notice   notify.Notice `json:"notice"`
+}
+
+// notifyWorker sends a notice through Postmark. A refusal Postmark will
+// repeat (an inactive address, an invalid request) is logged and dropped;
+// an outage is retried by the queue a bounded number of times.
+func (a *App) notifyWorker(ctx context.Context, msg invoke.Message) error {
+	var m noticeMessage
+	if err := json.Unmarshal(msg.Body, &m); err != nil || m.TenantID == "" || m.ObjectID == "" {
+		return apperr.E(apperr.Invalid, "message_invalid", "a notice needs tenantId, objectId and notice")
+	}
+	acct, err := a.Store.Account(ctx, store.AccountKey{TenantID: m.TenantID, ObjectID: m.ObjectID})
+	if apperr.Is(err, apperr.NotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.Notice.To = acct.NotificationEmail
+	if m.Notice.To == "" {
+		m.Notice.To = acct.Email
+	}
+	if m.Notice.To == "" {
+		a.Logger.InfoContext(ctx, "notice not sent: no address", "campaign", m.Notice.CampaignID, "kind", string(m.Notice.Kind))
+		return nil
+	}
+	email, err := notify.Compose(m.Notice, a.NotifyFrom)
+	if err != nil {
+		return err
+	}
+	id, err := a.Notifier.Send(ctx, email)
+	if apperr.Is(err, apperr.Invalid) {
+		a.Logger.WarnContext(ctx, "notice refused by Postmark", "campaign", m.Notice.CampaignID, "kind", string(m.Notice.Kind), "code", apperr.CodeOf(err))
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a.Logger.InfoContext(ctx, "notice sent", "campaign", m.Notice.CampaignID, "kind", string(m.Notice.Kind), "postmarkId", id)
+	return nil
+}
+
+func (a *App) sweepTimer(ctx context.Context, _ invoke.Timer) error { return a.sweep(ctx) }

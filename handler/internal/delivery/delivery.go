@@ -1,0 +1,58 @@
+// Package delivery names what happened to one sent message, and the
+// content of its attachments. It sits between the send worker and the
+// Graph client, so the worker and its tests never compile the Graph SDK.
+package delivery
+
+import (
+	"context"
+	"time"
+
+	"mailmerge/handler/internal/merge"
+	"mailmerge/handler/internal/store"
+)
+
+// Outcome classifies a send.
+type Outcome int
+
+// The outcomes of a send.
+const (
+	// Sent: Graph accepted the message (202).
+	Sent Outcome = iota
+	// Retry: nothing was sent (429, 503, no connection); try again later.
+	Retry
+	// Unknown: it may have been sent (a timeout or a 5xx after the request
+	// went out); never send it again automatically.
+	Unknown
+	// Failed: a permanent refusal of this message.
+	Failed
+	// Unauthorized: the grant is gone; pause the campaign.
+	Unauthorized
+)
+
+func (o Outcome) String() string {
+	return [...]string{"sent", "retry", "unknown", "failed", "unauthorized"}[o]
+}
+
+// Result is what happened to one message.
+type Result struct {
+	Outcome Outcome
+	// RetryAfter is the service's Retry-After for Retry (a default when absent).
+	RetryAfter time.Duration
+	// Code and Reason are the service's error code and message, or ours;
+	// they never hold the message's content.
+	Code   string
+	Reason string
+}
+
+// File is an attachment's content.
+type File struct {
+	Name        string
+	ContentType string
+	ContentID   string
+	Data        []byte
+}
+
+// Mailer sends one message from an account's own mailbox.
+type Mailer interface {
+	Send(ctx context.Context, account store.AccountKey, m merge.Message, files []File, headers map[string]string) Result
+}

@@ -1,0 +1,332 @@
+// Package grant keeps each account's permission to send mail through
+// Microsoft Graph for as long as a campaign runs.
+//
+// With the delegated permission the add-in's API token (the assertion) is
+// exchanged on behalf of the user for Graph's Mail.Send and offline_access
+// (reference graph-and-identity.md §8). The access token lasts about an
+// hour; the refresh token that comes with it lasts 90 days and is renewed
+// each time it is redeemed. Both are kept per account, encrypted with
+// AES-256-GCM, in the tokencache blob container, and the refresh token is
+// redeemed whenever the access token is within five minutes of expiry. With
+// the application permission (§9) no user grant is needed: MSAL gets
+// client-credentials tokens for the account's tenant.
+package grant
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/store"
+)
+
+// Scopes requested from Graph.
+const (
+	// MailSend is the delegated permission sending needs; MSAL adds openid,
+	// offline_access and profile, so a refresh token comes back.
+	MailSend = "https://graph.microsoft.com/Mail.Send"
+	// AppScope is what a client-credentials token is asked for: every
+	// application permission consented to, here Mail.Send.
+	AppScope = "https://graph.microsoft.com/.default"
+)
+
+// Error codes of the errors Capture and Credential return.
+const (
+	// CodeConsentRequired: Capture could not get a lasting grant; the user
+	// must consent (or have an administrator consent) and sign in again.
+	CodeConsentRequired = "graph_consent_required"
+	// CodeExpired: the stored grant is missing, revoked or unreadable; the
+	// user must open the add-in again. Expired reports it.
+	CodeExpired = "graph_grant_expired"
+	// CodeUnavailable: Entra could not be reached or failed; try later.
+	CodeUnavailable = "identity_unavailable"
+)
+
+// container holds one encrypted blob per account.
+const container = "tokencache"
+
+// Config configures Grants.
+type Config struct {
+	// Authority is Entra's base URL without a tenant, e.g.
+	// https://login.microsoftonline.com; tokens are requested at
+	// <Authority>/<tenant id>.
+	Authority string
+	// ClientID and ClientSecret are our app registration's.
+	ClientID     string
+	ClientSecret string
+	// Application selects the application permission (client credentials,
+	// scope AppScope): no user grant is captured or stored.
+	Application bool
+	// Key is the 32-byte AES-256-GCM key of the persisted grants; needed in
+	// delegated mode. It is never logged.
+	Key []byte
+	// HTTPClient makes the token requests; nil means MSAL's default.
+	HTTPClient *http.Client
+}
+
+// Blobs is the blob storage grants are kept in (store.Store).
+type Blobs interface {
+	PutBlob(ctx context.Context, container, name string, data []byte) error
+	GetBlob(ctx context.Context, container, name string) ([]byte, error)
+	DeleteBlob(ctx context.Context, container, name string) error
+}
+
+// Grants captures, keeps and uses accounts' Graph grants. It is safe for
+// concurrent use.
+type Grants struct {
+	cfg   Config
+	cred  confidential.Credential
+	aead  cipher.AEAD
+	blobs Blobs
+
+	mu       sync.Mutex
+	accounts map[string]*sync.Mutex         // delegated: one token request per account at a time
+	apps     map[string]confidential.Client // application: MSAL client per tenant
+}
+
+// New checks cfg and returns Grants. It does no I/O.
+func New(cfg Config, blobs Blobs) (*Grants, error) {
+	cfg.Authority = strings.TrimRight(cfg.Authority, "/")
+	var missing []string
+	if u, err := url.Parse(cfg.Authority); err != nil || u.Scheme != "https" || u.Host == "" {
+		// Entra is https only, and so is MSAL.
+		missing = append(missing, "an https authority")
+	}
+	if cfg.ClientID == "" {
+		missing = append(missing, "a client id")
+	}
+	if cfg.ClientSecret == "" {
+		missing = append(missing, "a client secret")
+	}
+	if !cfg.Application && len(cfg.Key) != 32 {
+		missing = append(missing, "a 32-byte key")
+	}
+	if !cfg.Application && blobs == nil {
+		missing = append(missing, "blob storage")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("grant: need %s", strings.Join(missing, ", "))
+	}
+	cred, err := confidential.NewCredFromSecret(cfg.ClientSecret)
+	if err != nil {
+		return nil, fmt.Errorf("grant: %w", err)
+	}
+	g := &Grants{cfg: cfg, cred: cred, blobs: blobs, accounts: map[string]*sync.Mutex{}, apps: map[string]confidential.Client{}}
+	if !cfg.Application {
+		block, err := aes.NewCipher(cfg.Key)
+		if err != nil {
+			return nil, fmt.Errorf("grant: %w", err)
+		}
+		if g.aead, err = cipher.NewGCM(block); err != nil {
+			return nil, fmt.Errorf("grant: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// Capture exchanges assertion, the caller's token for our API, on behalf
+// of the user for Mail.Send and offline_access, and stores the tokens for
+// the account, replacing any earlier grant. In application mode it does
+// nothing.
+//
+// A grant Entra refuses (consent missing, invalid_grant,
+// interaction_required) or one without a refresh token is Unauthorized with
+// CodeConsentRequired; Entra unreachable or failing is Transient.
+func (g *Grants) Capture(ctx context.Context, account store.AccountKey, assertion string) error {
+	if g.cfg.Application {
+		return nil
+	}
+	unlock := g.lock(account)
+	defer unlock()
+	scopes := []string{MailSend, "offline_access"}
+	tr, exp, err := g.requestToken(ctx, account.TenantID, url.Values{
+		"grant_type":          {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		"requested_token_use": {"on_behalf_of"},
+		"assertion":           {assertion},
+		"scope":               {strings.Join(scopes, " ")},
+	})
+	if err != nil {
+		return captureError(err)
+	}
+	if tr.RefreshToken == "" {
+		// Without offline_access the grant would end with the access token.
+		return apperr.E(apperr.Unauthorized, CodeConsentRequired, "%s", consentMessage)
+	}
+	return g.save(ctx, account.String(), stored{RefreshToken: tr.RefreshToken, AccessToken: tr.AccessToken, ExpiresOn: exp, Scope: MailSend})
+}
+
+// Credential returns the account's Graph credential. In delegated mode it
+// uses the stored grant; an error for which Expired is true means the user
+// must open the add-in again. In application mode it gets client-credentials
+// tokens for the account's tenant.
+func (g *Grants) Credential(account store.AccountKey) azcore.TokenCredential {
+	return credential{g: g, account: account}
+}
+
+// Expired reports whether err means the account's grant is gone: missing,
+// revoked, expired or unreadable.
+func Expired(err error) bool {
+	var e *apperr.Error
+	return errors.As(err, &e) && e.Code == CodeExpired
+}
+
+// Has reports whether a grant is stored for the account; always true in
+// application mode. A stored grant may still have been revoked in Entra.
+func (g *Grants) Has(ctx context.Context, account store.AccountKey) (bool, error) {
+	if g.cfg.Application {
+		return true, nil
+	}
+	_, err := g.load(ctx, account)
+	switch {
+	case err == nil:
+		return true, nil
+	case Expired(err):
+		return false, nil
+	}
+	return false, err
+}
+
+// Delete removes the account's stored grant. Deleting a missing grant is
+// not an error.
+func (g *Grants) Delete(ctx context.Context, account store.AccountKey) error {
+	if g.cfg.Application {
+		return nil
+	}
+	return g.blobs.DeleteBlob(ctx, container, account.String())
+}
+
+// credential is an account's azcore.TokenCredential.
+type credential struct {
+	g       *Grants
+	account store.AccountKey
+}
+
+// GetToken returns a Graph access token for the account.
+func (c credential) GetToken(ctx context.Context, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	if c.g.cfg.Application {
+		return c.g.appToken(ctx, c.account.TenantID, opts)
+	}
+	return c.g.userToken(ctx, c.account, opts)
+}
+
+// renewBefore is how long before expiry a stored access token is renewed,
+// as MSAL and azidentity do: a token must outlive the request it is for.
+const renewBefore = 5 * time.Minute
+
+func (g *Grants) userToken(ctx context.Context, account store.AccountKey, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	scope := strings.Join(opts.Scopes, " ")
+	if scope == "" {
+		scope = MailSend
+	}
+	// One request per account at a time in this process. Another instance
+	// may redeem the refresh token at the same time: the last grant written
+	// wins, and both are valid.
+	unlock := g.lock(account)
+	defer unlock()
+	// The grant is read on every request, so one deleted or replaced
+	// elsewhere takes effect here at once.
+	s, err := g.load(ctx, account)
+	if err != nil {
+		return azcore.AccessToken{}, err
+	}
+	if s.Scope == scope && time.Until(s.ExpiresOn) > renewBefore {
+		return azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}, nil
+	}
+	form := url.Values{
+		"grant_type":    {"refresh_token"},
+		"refresh_token": {s.RefreshToken},
+		"scope":         {scope + " offline_access"},
+	}
+	if opts.Claims != "" {
+		// A claims challenge from Graph (Conditional Access, CAE) goes
+		// back to Entra with the request.
+		form.Set("claims", opts.Claims)
+	}
+	tr, exp, err := g.requestToken(ctx, account.TenantID, form)
+	if err != nil {
+		return azcore.AccessToken{}, tokenError(err)
+	}
+	if tr.RefreshToken != "" {
+		s.RefreshToken = tr.RefreshToken
+	}
+	s.AccessToken, s.ExpiresOn, s.Scope = tr.AccessToken, exp, scope
+	if err := g.save(ctx, account.String(), s); err != nil {
+		return azcore.AccessToken{}, err
+	}
+	return azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}, nil
+}
+
+// lock takes the account's request lock and returns its release.
+func (g *Grants) lock(account store.AccountKey) func() {
+	g.mu.Lock()
+	m, ok := g.accounts[account.String()]
+	if !ok {
+		m = &sync.Mutex{}
+		g.accounts[account.String()] = m
+	}
+	g.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+func (g *Grants) appToken(ctx context.Context, tenantID string, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	client, err := g.app(tenantID)
+	if err != nil {
+		return azcore.AccessToken{}, err
+	}
+	scopes := opts.Scopes
+	if len(scopes) == 0 {
+		scopes = []string{AppScope}
+	}
+	var o []confidential.AcquireByCredentialOption
+	if opts.Claims != "" {
+		o = append(o, confidential.WithClaims(opts.Claims))
+	}
+	// MSAL keeps app tokens in memory and returns the cached one until it
+	// is near expiry.
+	res, err := client.AcquireTokenByCredential(ctx, scopes, o...)
+	if err != nil {
+		return azcore.AccessToken{}, tokenError(err)
+	}
+	return azcore.AccessToken{Token: res.AccessToken, ExpiresOn: res.ExpiresOn, RefreshOn: res.Metadata.RefreshOn}, nil
+}
+
+// app returns the MSAL client of a tenant, making it on first use.
+func (g *Grants) app(tenantID string) (confidential.Client, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c, ok := g.apps[tenantID]; ok {
+		return c, nil
+	}
+	opts := []confidential.Option{
+		// Instance discovery asks login.microsoftonline.com which hosts
+		// alias the authority, and sends hosts it does not know there for
+		// validation. The authority is our own configuration, not input,
+		// and every token is requested and cached through that one host,
+		// so aliases add nothing: Entra works the same with discovery off,
+		// and a non-Microsoft host (the local Entra stand-in) is used as
+		// configured instead of being checked with Microsoft.
+		confidential.WithInstanceDiscovery(false),
+	}
+	if g.cfg.HTTPClient != nil {
+		opts = append(opts, confidential.WithHTTPClient(g.cfg.HTTPClient))
+	}
+	c, err := confidential.New(g.cfg.Authority+"/"+url.PathEscape(tenantID), g.cfg.ClientID, g.cred, opts...)
+	if err != nil {
+		return confidential.Client{}, fmt.Errorf("grant: msal client: %w", err)
+	}
+	g.apps[tenantID] = c
+	return c, nil
+}
