@@ -5,7 +5,7 @@ APP     := build/app
 AZURITE := tools/node_modules/.bin/azurite
 PORT    ?= 7071
 
-.PHONY: run test stage package functions bench clean tools
+.PHONY: run sample test stage package functions bench clean tools
 
 ## tools: install Azurite into tools/node_modules (pinned in tools/package.json)
 tools: $(AZURITE)
@@ -24,16 +24,27 @@ stage:
 	$(GO) run ./handler/cmd/funcgen -root $(APP) -dir "" -transport storage
 	if [ -f local.settings.json ]; then cp local.settings.json $(APP)/; else cp local.settings.example.json $(APP)/local.settings.json; fi
 	$(GO) build -o build/funchost ./handler/cmd/funchost
+	$(GO) build -o build/sample ./handler/cmd/sample
 
-## run: Azurite (data in .azurite/) + the local Functions host + the handler on http://127.0.0.1:$(PORT)
+## run: Azurite (data in .azurite/), the local Functions host with the handler on http://127.0.0.1:$(PORT),
+##      the dev sign-in, Graph and Postmark sandboxes; then sends the sample campaign of samples/ once
 run: $(AZURITE) stage
 	mkdir -p .azurite
 	$(AZURITE) --silent --skipApiVersionCheck --loose --location .azurite \
 	  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 & \
-	azpid=$$!; trap "kill $$azpid 2>/dev/null" EXIT; \
+	azpid=$$!; trap 'kill $$azpid $$hostpid 2>/dev/null' EXIT; \
 	for i in $$(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/10002) 2>/dev/null && break; sleep 0.1; done; \
 	echo "Azurite: blob :10000, queue :10001, table :10002 (data in .azurite/)"; \
-	build/funchost -app $(APP) -addr 127.0.0.1:$(PORT)
+	build/funchost -app $(APP) -addr 127.0.0.1:$(PORT) & hostpid=$$!; \
+	for i in $$(seq 1 300); do (exec 3<>/dev/tcp/127.0.0.1/$(PORT)) 2>/dev/null && break; sleep 0.1; done; \
+	build/sample -host http://127.0.0.1:$(PORT) -settings $(APP)/local.settings.json -mail $(APP)/mail || echo "the sample campaign did not complete (see above)"; \
+	echo "Still running; send the sample again with: make sample   (Ctrl-C stops everything)"; \
+	wait $$hostpid
+
+## sample: send the sample campaign of samples/ through a running `make run`
+sample:
+	$(GO) build -o build/sample ./handler/cmd/sample
+	build/sample -host http://127.0.0.1:$(PORT) -settings $(APP)/local.settings.json -mail $(APP)/mail
 
 ## test: vet, then unit and integration tests on a private Azurite that this target starts and stops
 test: $(AZURITE)

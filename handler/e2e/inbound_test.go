@@ -110,6 +110,15 @@ func TestInboundWebhook(t *testing.T) {
 	if _, d := h.call(t, "GET", "/v1/campaigns/"+draft["id"].(string), tok, ""); d["refused"] == nil {
 		t.Errorf("the owner is not told why the draft did not start: %v", d)
 	}
+	// ...and is emailed the reason.
+	eventually(t, 30*time.Second, "the refusal notice", func() bool {
+		for _, n := range h.notices(t) {
+			if n.To == alice.Email && n.Tag == "campaign-refused" && strings.Contains(n.Subject, "Still a draft") && strings.Contains(n.TextBody, "draft") {
+				return true
+			}
+		}
+		return false
+	})
 
 	status, body := h.postInbound(t, user, pass, inboundPayload(msgID, token, alice.Email, nil))
 	if status != 200 || body["status"] != "queued" {

@@ -14,6 +14,7 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/postmark"
 	"mailmerge/handler/internal/store"
 )
@@ -194,11 +195,17 @@ func checkTemplate(c store.Campaign, in postmark.Inbound) *refusal {
 	return nil
 }
 
-// recordRefusal keeps the reason on the campaign, where the add-in shows it.
+// recordRefusal keeps the reason on the campaign, where the add-in shows
+// it, and emails it to the owner.
 func (a *App) recordRefusal(ctx context.Context, c store.Campaign, ref refusal) {
 	c.RefusedCode, c.RefusedText, c.UpdatedAt = ref.code, ref.text, a.Now().UTC()
 	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
 		a.Logger.WarnContext(ctx, "refusal not recorded", "campaign", c.ID, "error", err.Error())
+	}
+	n := notify.Notice{Kind: notify.Refused, Reason: ref.text, Counts: notify.Counts{Total: c.Data.ValidRows},
+		Action: "Fix this, then send the email to the campaign's address again."}
+	if err := a.enqueueNotice(ctx, c, n); err != nil {
+		a.Logger.WarnContext(ctx, "refusal notice not queued", "campaign", c.ID, "error", err.Error())
 	}
 }
 

@@ -90,7 +90,11 @@ func newEntraTLS(dir string) (*entraTLS, error) {
 		}
 	}
 	// Next to the staged app, where local tools (cmd/sample) find it.
-	caFile := filepath.Join(dir, "entra-ca.pem")
+	// Absolute: the handler runs in its own working directory.
+	caFile, err := filepath.Abs(filepath.Join(dir, "entra-ca.pem"))
+	if err != nil {
+		return nil, fmt.Errorf("dev issuer CA file: %w", err)
+	}
 	if err := os.WriteFile(caFile, bundle, 0o644); err != nil {
 		return nil, fmt.Errorf("dev issuer CA file: %w", err)
 	}
