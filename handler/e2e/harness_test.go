@@ -124,6 +124,13 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 		t.Fatal(err)
 	}
 
+	// Each host starts with fresh sending budgets for the test users.
+	st := openStore(t)
+	for _, u := range devauth.Users {
+		if err := st.DeleteMailbox(context.Background(), store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h := &host{Output: &syncBuffer{}, HostLog: &syncBuffer{}, settings: settings, AppDir: appDir, MailDir: t.TempDir()}
 	cmd := exec.Command(funchost, append([]string{"-app", appDir, "-addr", "127.0.0.1:0", "-mail-dir", h.MailDir}, flags...)...)
 	// The test's own environment must not override the staged settings.
@@ -281,6 +288,9 @@ func (h *host) newCampaign(t testing.TB, tok, body string) (string, map[string]a
 	if status != 201 {
 		t.Fatalf("create campaign: %d %v", status, c)
 	}
+	// Tests share one Azurite: a campaign left sending would go on in the
+	// next test's host, in the same test user's mailbox.
+	t.Cleanup(func() { _, _ = h.call(t, "DELETE", "/v1/campaigns/"+c["id"].(string), tok, "") })
 	return c["id"].(string), c
 }
 

@@ -46,7 +46,7 @@ func inboundPayload(messageID, token, sender string, headers map[string]string) 
 	return b
 }
 
-func (h *host) postInbound(t *testing.T, user, pass string, payload []byte) (int, map[string]any) {
+func (h *host) postInbound(t testing.TB, user, pass string, payload []byte) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", h.URL+"/hooks/postmark/inbound", bytes.NewReader(payload))
 	req.SetBasicAuth(user, pass)

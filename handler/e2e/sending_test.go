@@ -56,25 +56,41 @@ func people(tag string, n int) []byte {
 }
 
 // startCampaign creates a campaign, uploads rows and sends the template
-// email to its address; it returns the campaign id.
+// email to its address (twice, as Postmark may); it returns the campaign id.
 func (h *host) startCampaign(t *testing.T, tok, login string, rows []byte, tpl template) string {
 	t.Helper()
-	u, _ := devauth.FindUser(login)
-	id, c := h.newCampaign(t, tok, `{"name":"`+t.Name()+`"}`)
-	token := strings.TrimPrefix(strings.Split(c["inboundAddress"].(string), "@")[0], "campaigns+")
-	h.upload(t, tok, id, "list.csv", rows)
-	if data := h.processed(t, tok, id); data["status"] != "ready" {
-		t.Fatalf("data %v", data)
-	}
-	payload := templatePayload(testenv.Name("msg-"), token, u.Email, tpl)
-	if status, body := h.postInbound(t, "postmark", "e2e-webhook-password", payload); status != 200 || body["status"] != "queued" {
-		t.Fatalf("template email: %d %v", status, body)
-	}
+	id, token := h.readyCampaign(t, tok, rows)
+	payload := h.sendTemplate(t, login, token, tpl)
 	// Postmark delivers again after a timeout: still one campaign run.
 	if status, body := h.postInbound(t, "postmark", "e2e-webhook-password", payload); status != 200 || body["status"] != "duplicate" {
 		t.Fatalf("template email again: %d %v", status, body)
 	}
 	return id
+}
+
+// readyCampaign creates a campaign named after the test with rows; it
+// returns the id and the token of its inbound address.
+func (h *host) readyCampaign(t testing.TB, tok string, rows []byte) (id, token string) {
+	t.Helper()
+	id, c := h.newCampaign(t, tok, `{"name":"`+t.Name()+`"}`)
+	token = strings.TrimPrefix(strings.Split(c["inboundAddress"].(string), "@")[0], "campaigns+")
+	h.upload(t, tok, id, "list.csv", rows)
+	if data := h.processed(t, tok, id); data["status"] != "ready" {
+		t.Fatalf("data %v", data)
+	}
+	return id, token
+}
+
+// sendTemplate posts the template email from login to the campaign
+// address token, as Postmark's inbound webhook; it returns the payload.
+func (h *host) sendTemplate(t testing.TB, login, token string, tpl template) []byte {
+	t.Helper()
+	u, _ := devauth.FindUser(login)
+	payload := templatePayload(testenv.Name("msg-"), token, u.Email, tpl)
+	if status, body := h.postInbound(t, "postmark", "e2e-webhook-password", payload); status != 200 || body["status"] != "queued" {
+		t.Fatalf("template email: %d %v", status, body)
+	}
+	return payload
 }
 
 // campaign reads a campaign through the API.
@@ -106,15 +122,8 @@ func (h *host) waitStatus(t testing.TB, tok, id string, within time.Duration, st
 // with tag: this test's messages.
 func (h *host) sent(t testing.TB, tag string) []graphsandbox.Accepted {
 	t.Helper()
-	resp, err := http.Get(h.Graph + "/_sandbox/messages")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var all []graphsandbox.Accepted
-	if err := json.NewDecoder(resp.Body).Decode(&all); err != nil {
-		t.Fatal(err)
-	}
+	getJSON(t, h.Graph+"/_sandbox/messages", &all)
 	var out []graphsandbox.Accepted
 	for _, m := range all {
 		if strings.HasSuffix(m.Subject, tag) {
@@ -127,16 +136,22 @@ func (h *host) sent(t testing.TB, tag string) []graphsandbox.Accepted {
 // notices returns what the Postmark sandbox recorded.
 func (h *host) notices(t testing.TB) []postmarksandbox.Message {
 	t.Helper()
-	resp, err := http.Get(h.Postmark + "/_sandbox/messages")
+	var out []postmarksandbox.Message
+	getJSON(t, h.Postmark+"/_sandbox/messages", &out)
+	return out
+}
+
+// getJSON decodes a sandbox's answer.
+func getJSON(t testing.TB, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var out []postmarksandbox.Message
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
-		t.Fatal(err)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
 	}
-	return out
 }
 
 // control posts to a sandbox's control API.
@@ -350,7 +365,7 @@ func TestThrottlingAndUnknownOutcomes(t *testing.T) {
 }
 
 // handlerPIDs finds the handler processes of a staged app.
-func handlerPIDs(t *testing.T, appDir string) []int {
+func handlerPIDs(t testing.TB, appDir string) []int {
 	t.Helper()
 	bin := filepath.Join(appDir, "handler")
 	entries, _ := os.ReadDir("/proc")
@@ -466,4 +481,72 @@ func TestExpiredGrantPausesAndResumes(t *testing.T) {
 	}
 	onceEach(t, h.sent(t, tag), tag, rows)
 	t.Logf("%d rows sent before the grant expired", sentBefore)
+}
+
+// TestPauseResumeCancel: pause stops sending after the messages in flight,
+// resume goes on, cancel skips every row not sent; every row ends final.
+func TestPauseResumeCancel(t *testing.T) {
+	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6"})
+	tok, _ := h.signIn(t, "alice")
+	tag := testenv.Name("ctl")
+	const rows = 30
+	id := h.startCampaign(t, tok, "alice", people(tag, rows), template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hi {{First name}}</p>"})
+	eventually(t, 60*time.Second, "the first rows sent", func() bool { return len(h.sent(t, tag)) >= 2 })
+	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/pause", tok, ""); status != 200 || body["status"] != "paused" {
+		t.Fatalf("pause: %d %v", status, body)
+	}
+	time.Sleep(time.Second) // the messages in flight end
+	paused := len(h.sent(t, tag))
+	time.Sleep(4 * time.Second)
+	if n := len(h.sent(t, tag)); n != paused {
+		t.Errorf("%d messages sent while paused", n-paused)
+	}
+	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/cancel", bobOr(t, h), ""); status != 404 {
+		t.Errorf("another account cancels: %d %v", status, body)
+	}
+	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/resume", tok, ""); status != 200 || body["status"] != "sending" {
+		t.Fatalf("resume: %d %v", status, body)
+	}
+	eventually(t, 60*time.Second, "sending again", func() bool { return len(h.sent(t, tag)) > paused })
+	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/cancel", tok, ""); status != 200 || body["status"] != "cancelled" {
+		t.Fatalf("cancel: %d %v", status, body)
+	}
+	var counts map[string]any
+	eventually(t, 60*time.Second, "the cancellation settled", func() bool {
+		c := h.campaign(t, tok, id)
+		counts = c["counts"].(map[string]any)
+		return c["completedAt"] != nil && counts["pending"] == float64(0) && counts["sending"] == float64(0)
+	})
+	sent := len(h.sent(t, tag))
+	if counts["sent"].(float64)+counts["unknown"].(float64) != float64(sent) || counts["skipped"].(float64) != float64(rows-sent) {
+		t.Errorf("counts %v with %d messages sent", counts, sent)
+	}
+	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/resume", tok, ""); status != 409 {
+		t.Errorf("resume after cancel: %d %v", status, body)
+	}
+}
+
+// bobOr signs bob in: another account of the same tenant.
+func bobOr(t *testing.T, h *host) string {
+	t.Helper()
+	tok, _ := h.signIn(t, "bob")
+	return tok
+}
+
+// TestApplicationPermission: with GRAPH_PERMISSION=application the app's
+// own Mail.Send sends from the owner's mailbox as /users/{id}, with no
+// user grant stored.
+func TestApplicationPermission(t *testing.T) {
+	h := startHost(t, map[string]string{"GRAPH_PERMISSION": "application"})
+	tok, _ := h.signIn(t, "carol")
+	carol, _ := devauth.FindUser("carol")
+	tag := testenv.Name("app")
+	const rows = 3
+	id := h.startCampaign(t, tok, "carol", people(tag, rows), template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hi {{First name}}</p>"})
+	h.waitStatus(t, tok, id, 60*time.Second, "completed")
+	for _, m := range onceEach(t, h.sent(t, tag), tag, rows) {
+		if m.Mailbox != strings.ToLower(carol.Email) {
+			t.Errorf("sent from %s, want %s", m.Mailbox, carol.Email)
+		}
+	}
 }

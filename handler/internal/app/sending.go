@@ -217,16 +217,35 @@ func (a *App) checkAttachments(ctx context.Context, c store.Campaign, j *job) ([
 		if r.Status != campaign.RowPending {
 			return nil
 		}
+		// The row's cell is not quoted: notices carry no spreadsheet data.
 		if _, err := merge.ResolveAttachments(r.Cells, j.fields, j.atts); err != nil && len(problems) < 20 {
-			problems = append(problems, fmt.Sprintf("row %d: %v", r.Row, err))
+			problems = append(problems, fmt.Sprintf("row %d names an attachment the email does not have (it has: %s)", r.Row, attachmentList(j.atts)))
 		}
 		return nil
 	})
 	return problems, err
 }
 
+// attachmentList names the template's attachments (not inline images).
+func attachmentList(atts []merge.Attachment) string {
+	var names []string
+	for _, at := range atts {
+		if !at.Inline() {
+			names = append(names, strconv.Quote(at.Name))
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
 // failCampaign ends a campaign that cannot be sent, and tells the owner.
+// Its rows were never sent: they are skipped with the reason.
 func (a *App) failCampaign(ctx context.Context, c store.Campaign, code, text string, problems []string) error {
+	if err := a.skipPending(ctx, c, code, "the campaign could not start: "+text); err != nil {
+		return err
+	}
 	now := a.Now().UTC()
 	c.Status, c.StatusCode, c.StatusText, c.UpdatedAt, c.CompletedAt = campaign.Failed, code, text, now, now
 	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
@@ -237,7 +256,7 @@ func (a *App) failCampaign(ctx context.Context, c store.Campaign, code, text str
 	}
 	a.Logger.InfoContext(ctx, "campaign failed", "campaign", c.ID, "code", code, "problems", len(problems))
 	return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Failed, Reason: text, Problems: problems,
-		Action: "Correct the email or the spreadsheet, then send the email to the campaign's address again.",
+		Action: "Correct the email or the spreadsheet, then start a new campaign; it can reuse this campaign's recipients.",
 		Counts: notify.Counts{Total: c.Data.ValidRows}})
 }
 
@@ -248,6 +267,9 @@ func (a *App) pauseCampaign(ctx context.Context, c store.Campaign, from, code, t
 	for range 5 {
 		if c.Status != from {
 			return false, nil
+		}
+		if code == "" {
+			break
 		}
 		now := a.Now().UTC()
 		c.Status, c.StatusCode, c.StatusText, c.UpdatedAt = campaign.Paused, code, text, now
@@ -261,6 +283,9 @@ func (a *App) pauseCampaign(ctx context.Context, c store.Campaign, from, code, t
 		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
 			return false, err
 		}
+	}
+	if c.Status != campaign.Paused {
+		return false, apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing while pausing; try again")
 	}
 	a.Logger.InfoContext(ctx, "campaign paused", "campaign", c.ID, "code", code)
 	action := "Open the Mail Merge add-in in Outlook, then press Resume."
@@ -280,6 +305,22 @@ func (a *App) setStep(ctx context.Context, c store.Campaign, step string, at tim
 	if err := a.Store.SetStepToken(ctx, c.Account, c.ID, step, at); err != nil {
 		return err
 	}
+	return a.enqueueStep(ctx, c, step, at)
+}
+
+// advanceStep hands the live step from to a new one due at, and enqueues
+// it, unless a pause, cancel, resume or newer step came meanwhile: then
+// the calling step just ends.
+func (a *App) advanceStep(ctx context.Context, c store.Campaign, from string, at time.Time) error {
+	step := newStepToken()
+	ok, err := a.Store.AdvanceStep(ctx, c.Account, c.ID, from, step, at, c.Status)
+	if err != nil || !ok {
+		return err
+	}
+	return a.enqueueStep(ctx, c, step, at)
+}
+
+func (a *App) enqueueStep(ctx context.Context, c store.Campaign, step string, at time.Time) error {
 	body, _ := json.Marshal(campaignMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID, Step: step})
 	qm := queue.Message{Queue: queue.CampaignSend, Body: body, ID: "send-" + c.ID + "-" + step}
 	if at.After(a.Now()) {
@@ -315,7 +356,7 @@ func (a *App) sendWorker(ctx context.Context, msg invoke.Message) error {
 	}
 	switch c.Status {
 	case campaign.Cancelled:
-		return a.finishCancelled(ctx, c)
+		return a.finishCancelled(ctx, c, m.Step)
 	case campaign.Sending:
 		return a.sendStep(ctx, c, m.Step)
 	}
@@ -325,10 +366,23 @@ func (a *App) sendWorker(ctx context.Context, msg invoke.Message) error {
 // rowResult is what sending one row asks of the step.
 type rowResult struct {
 	sent bool
-	// wait: the mailbox has no budget (or Graph throttled) until then.
+	// wait: Graph throttled the mailbox until then.
 	wait time.Time
-	// pause: the grant is gone.
-	pause bool
+	// pause: the campaign cannot go on until the owner acts; code and
+	// text say why.
+	pause      bool
+	code, text string
+	// done ends the row's pacing lease.
+	done pacing.Done
+	// blockFor is Graph's Retry-After for the whole mailbox.
+	blockFor time.Duration
+}
+
+// prepared is a rendered row, ready to go.
+type prepared struct {
+	row store.Recipient
+	msg merge.Message
+	n   int // recipients: To + CC + BCC
 }
 
 func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error {
@@ -343,42 +397,51 @@ func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error
 	start := a.Now()
 	deadline := start.Add(a.Sending.StepBudget)
 	sent := 0
+	// Pending rows are read a window at a time, going down the sheet; the
+	// claim of each row settles any race with another worker. Rows put
+	// back to pending behind the window are found by the last pass, from
+	// the top.
+	var window []store.Recipient
+	next, fromTop := 0, false
 	for {
-		rows, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowPending, a.Sending.Limits.Concurrent)
+		if len(window) == 0 {
+			window, err = a.Store.RecipientsInStatusFrom(ctx, c.ID, campaign.RowPending, next, pendingWindow)
+			if err != nil {
+				return err
+			}
+			if len(window) == 0 && next > 0 && !fromTop {
+				next, fromTop = 0, true
+				continue
+			}
+			if len(window) == 0 {
+				a.Logger.InfoContext(ctx, "send step done", "campaign", c.ID, "sent", sent, "ms", a.Now().Sub(start).Milliseconds())
+				return a.completeIfDone(ctx, c, step)
+			}
+			next = window[len(window)-1].Row + 1
+		}
+		rows := window[:min(len(window), a.Sending.Limits.Concurrent)]
+		window = window[len(rows):]
+		batch := a.prepare(ctx, c, j, rows)
+		results, wait, err := a.sendBatch(ctx, c, j, batch)
 		if err != nil {
 			return err
 		}
-		if len(rows) == 0 {
-			a.Logger.InfoContext(ctx, "send step done", "campaign", c.ID, "sent", sent, "ms", a.Now().Sub(start).Milliseconds())
-			return a.completeIfDone(ctx, c)
-		}
-		results := make([]rowResult, len(rows))
-		var wg sync.WaitGroup
-		for i, r := range rows {
-			wg.Go(func() { results[i] = a.sendRow(ctx, c, j, r) })
-		}
-		wg.Wait()
-		var wait time.Time
 		for _, res := range results {
 			if res.pause {
-				_, err := a.pauseCampaign(ctx, c, campaign.Sending, "grant_expired",
-					"the permission to send from your mailbox has expired")
+				_, err := a.pauseCampaign(ctx, c, campaign.Sending, res.code, res.text)
 				return err
 			}
 			if res.sent {
 				sent++
 			}
-			if res.wait.After(wait) {
-				wait = res.wait
-			}
 		}
 		now := a.Now()
 		if !wait.IsZero() || now.After(deadline) {
-			a.Logger.InfoContext(ctx, "send step paced", "campaign", c.ID, "sent", sent, "ms", now.Sub(start).Milliseconds(), "nextInMs", wait.Sub(now).Milliseconds())
 			if wait.Before(now) {
 				wait = now
 			}
-			return a.setStep(ctx, c, newStepToken(), wait.UTC())
+			a.Logger.InfoContext(ctx, "send step paced", "campaign", c.ID, "sent", sent, "ms", now.Sub(start).Milliseconds(), "nextInMs", wait.Sub(now).Milliseconds())
+			return a.advanceStep(ctx, c, step, wait.UTC())
 		}
 		// Pause, cancel or a newer step take effect between batches.
 		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
@@ -390,146 +453,273 @@ func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error
 	}
 }
 
-// sendRow sends one pending row. The row is claimed ("sending", under its
-// ETag) only once the mailbox's budget allows it, and the claim is what
-// makes a row go out at most once: a second worker's claim fails.
-func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, r store.Recipient) rowResult {
-	var rendered merge.Rendered
-	msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, merge.RenderOptions{}, &rendered)
-	if err != nil {
-		a.finishRow(ctx, c, r, campaign.RowFailed, "row_invalid", err.Error())
-		return rowResult{}
+// prepare renders rows; a row that cannot become a message fails here.
+func (a *App) prepare(ctx context.Context, c store.Campaign, j *job, rows []store.Recipient) []prepared {
+	out := make([]prepared, 0, len(rows))
+	for _, r := range rows {
+		var rendered merge.Rendered
+		msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, merge.RenderOptions{}, &rendered)
+		if err != nil {
+			a.finishRow(ctx, c, r, campaign.RowFailed, "row_invalid", err.Error())
+			continue
+		}
+		n := len(msg.To) + len(msg.CC) + len(msg.BCC)
+		if n > a.Sending.Limits.PerDay {
+			a.finishRow(ctx, c, r, campaign.RowFailed, "too_many_recipients",
+				fmt.Sprintf("one message to %d recipients is over the mailbox's %d a day", n, a.Sending.Limits.PerDay))
+			continue
+		}
+		out = append(out, prepared{row: r, msg: msg, n: n})
 	}
-	n := len(msg.To) + len(msg.CC) + len(msg.BCC)
+	return out
+}
+
+// sendBatch asks the mailbox's budget for the batch at once, sends what it
+// grants in parallel and gives the leases back at once. wait is when the
+// mailbox has budget again, when it had not enough or Graph throttled.
+func (a *App) sendBatch(ctx context.Context, c store.Campaign, j *job, batch []prepared) ([]rowResult, time.Time, error) {
+	if len(batch) == 0 {
+		return nil, time.Time{}, nil
+	}
+	ns := make([]int, len(batch))
+	for i, p := range batch {
+		ns[i] = p.n
+	}
 	mailbox := c.Account.String()
-	g, err := a.Pacer.Acquire(ctx, mailbox, n)
-	if apperr.Is(err, apperr.Invalid) {
-		a.finishRow(ctx, c, r, campaign.RowFailed, apperr.CodeOf(err), apperr.MessageOf(err))
-		return rowResult{}
-	}
+	grants, denied, err := a.Pacer.AcquireN(ctx, mailbox, ns)
 	if err != nil {
 		a.Logger.WarnContext(ctx, "pacing unavailable", "campaign", c.ID, "error", err.Error())
-		return rowResult{wait: a.Now().Add(5 * time.Second)}
+		return nil, a.Now().Add(5 * time.Second), nil
 	}
-	if !g.OK {
-		return rowResult{wait: g.NotBefore}
+	var wait time.Time
+	if len(grants) < len(batch) {
+		wait = denied.NotBefore
 	}
-	claimed, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSending, "", "", a.Now().UTC())
-	if err != nil {
-		// Another worker has the row, or storage failed: nothing was sent.
-		a.release(ctx, c, g, n, false, 0)
-		if !apperr.Is(err, apperr.Conflict) {
-			a.Logger.WarnContext(ctx, "row claim failed", "campaign", c.ID, "row", r.Row, "error", err.Error())
+	results := make([]rowResult, len(grants))
+	var wg sync.WaitGroup
+	for i, g := range grants {
+		wg.Go(func() { results[i] = a.sendRow(ctx, c, j, batch[i], g) })
+	}
+	wg.Wait()
+	done := make([]pacing.Done, len(results))
+	var blockFor time.Duration
+	for i, res := range results {
+		done[i] = res.done
+		blockFor = max(blockFor, res.blockFor)
+		if res.wait.After(wait) {
+			wait = res.wait
 		}
-		return rowResult{}
 	}
-	files := make([]delivery.File, 0, len(msg.Attachments))
-	for _, i := range msg.Attachments {
-		files = append(files, j.files[i])
-	}
-	res := a.Mailer.Send(ctx, c.Account, msg, files, nil)
-	switch res.Outcome {
-	case delivery.Sent:
-		a.release(ctx, c, g, n, true, 0)
-		a.finishRow(ctx, c, claimed, campaign.RowSent, "", "")
-		return rowResult{sent: true}
-	case delivery.Retry:
-		a.release(ctx, c, g, n, false, res.RetryAfter)
-		a.finishRow(ctx, c, claimed, campaign.RowPending, res.Code, "")
-		return rowResult{wait: a.Now().Add(max(res.RetryAfter, time.Second))}
-	case delivery.Unauthorized:
-		a.release(ctx, c, g, n, false, 0)
-		a.finishRow(ctx, c, claimed, campaign.RowPending, "", "")
-		return rowResult{pause: true}
-	case delivery.Unknown:
-		// It may have gone out: it counts against the budget and is never resent.
-		a.release(ctx, c, g, n, true, 0)
-		a.finishRow(ctx, c, claimed, campaign.RowUnknown, res.Code, "no clear answer from Microsoft Graph; the message may have been sent")
-	default:
-		a.release(ctx, c, g, n, false, 0)
-		a.finishRow(ctx, c, claimed, campaign.RowFailed, res.Code, res.Reason)
-	}
-	return rowResult{}
-}
-
-func (a *App) release(ctx context.Context, c store.Campaign, g pacing.Grant, n int, sent bool, blockFor time.Duration) {
-	if err := a.Pacer.Release(ctx, c.Account.String(), g, n, sent, blockFor); err != nil {
-		// The lease then ends by itself (LeaseTTL).
+	// The leases end even if the invocation's context did.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if err := a.Pacer.ReleaseN(rctx, mailbox, done, blockFor); err != nil {
+		// The leases then end by themselves (LeaseTTL).
 		a.Logger.WarnContext(ctx, "pacing release failed", "campaign", c.ID, "error", err.Error())
 	}
+	return results, wait, nil
 }
 
-// finishRow records a row's outcome. The write is retried with fresh
-// contexts' worth of patience: a send that happened must not be forgotten.
-// If it still fails, the row stays "sending" and the sweep marks it unknown
-// — never pending, so it is never sent twice.
+// pendingWindow is how many pending rows a step reads at once.
+const pendingWindow = 200
+
+// settleTimeout bounds recording an outcome after the invocation's own
+// context ended (host shutdown): what Graph answered must not be lost.
+const settleTimeout = 10 * time.Second
+
+// sendRow sends one row under its pacing grant. The row is claimed
+// ("sending", under its ETag) first, and the claim is what makes a row go
+// out at most once: a second worker's claim fails.
+func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared, g pacing.Grant) rowResult {
+	res := rowResult{done: pacing.Done{Grant: g, N: p.n}}
+	claimed, err := a.Store.SetRecipientStatus(ctx, c.ID, p.row, campaign.RowSending, "", "", a.Now().UTC())
+	if err != nil {
+		// Another worker has the row, or storage failed: nothing was sent.
+		if !apperr.Is(err, apperr.Conflict) {
+			a.Logger.WarnContext(ctx, "row claim failed", "campaign", c.ID, "row", p.row.Row, "error", err.Error())
+		}
+		return res
+	}
+	files := make([]delivery.File, 0, len(p.msg.Attachments))
+	for _, i := range p.msg.Attachments {
+		files = append(files, j.files[i])
+	}
+	out := a.Mailer.Send(ctx, c.Account, p.msg, files, nil)
+	res.done.At = a.Now()
+	// From here on the outcome is recorded even if the invocation ends.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	switch out.Outcome {
+	case delivery.Sent:
+		res.sent, res.done.Sent = true, true
+		a.finishRow(ctx, c, claimed, campaign.RowSent, "", "")
+	case delivery.Retry:
+		a.Logger.InfoContext(ctx, "send throttled", "campaign", c.ID, "row", p.row.Row, "code", out.Code, "retryAfterMs", out.RetryAfter.Milliseconds())
+		a.unclaim(ctx, c, claimed, out.Code)
+		res.blockFor, res.wait = out.RetryAfter, a.Now().Add(max(out.RetryAfter, time.Second))
+	case delivery.Unauthorized:
+		a.unclaim(ctx, c, claimed, out.Code)
+		res.pause, res.code, res.text = true, "grant_expired", "the permission to send from your mailbox has expired"
+		if out.Code == graphCodeAppCredentials {
+			a.Logger.ErrorContext(ctx, "the app's own credentials were refused", "campaign", c.ID, "reason", out.Reason)
+			res.code, res.text = "service_sign_in_failed", "the service could not sign in to Microsoft 365; we are on it, and you can resume later"
+		}
+	case delivery.Blocked:
+		a.unclaim(ctx, c, claimed, out.Code)
+		res.pause, res.code = true, "mailbox_refused"
+		res.text = "Microsoft 365 refused to send from your mailbox (" + out.Code + "); your administrator may need to allow it"
+	case delivery.Unknown:
+		// It may have gone out: it counts against the budget and is never resent.
+		res.done.Sent = true
+		a.finishRow(ctx, c, claimed, campaign.RowUnknown, out.Code, "no clear answer from Microsoft Graph; the message may have been sent")
+	default:
+		a.finishRow(ctx, c, claimed, campaign.RowFailed, out.Code, out.Reason)
+	}
+	return res
+}
+
+// graphCodeAppCredentials marks a token failure of the app's own
+// credentials (see graphmail.Sender).
+const graphCodeAppCredentials = "app_credentials_refused" // graphmail.CodeAppCredentials
+
+// finishRow records a row's outcome, whatever was written meanwhile (the
+// outcome is the truth). If the write keeps failing, the row stays
+// "sending" and the sweep marks it unknown: never pending, so it is never
+// sent twice.
 func (a *App) finishRow(ctx context.Context, c store.Campaign, r store.Recipient, status, code, detail string) {
-	r.ETag = "" // the outcome is the truth, whatever was written meanwhile
+	r.ETag = ""
 	var err error
-	for attempt := range 4 {
+	for attempt := range 3 {
 		if _, err = a.Store.SetRecipientStatus(ctx, c.ID, r, status, code, truncate(detail, 500), a.Now().UTC()); err == nil {
 			return
 		}
-		time.Sleep(time.Duration(attempt+1) * 200 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(attempt+1) * 200 * time.Millisecond):
+		}
 	}
 	a.Logger.ErrorContext(ctx, "row outcome not recorded", "campaign", c.ID, "row", r.Row, "status", status, "error", err.Error())
+}
+
+// unclaim puts a row nothing was sent for back to pending, only if it is
+// still this worker's claim: a row the sweep meanwhile called unknown
+// stays unknown rather than go out after its campaign was settled.
+func (a *App) unclaim(ctx context.Context, c store.Campaign, claimed store.Recipient, code string) {
+	_, err := a.Store.SetRecipientStatus(ctx, c.ID, claimed, campaign.RowPending, code, "", a.Now().UTC())
+	if err != nil && !apperr.Is(err, apperr.Conflict) {
+		a.Logger.ErrorContext(ctx, "row not put back", "campaign", c.ID, "row", claimed.Row, "error", err.Error())
+	}
 }
 
 // completeIfDone completes a sending campaign without pending rows. Rows
 // still "sending" belong to a running step, or to a crashed one the sweep
 // will settle: then it looks again later.
-func (a *App) completeIfDone(ctx context.Context, c store.Campaign) error {
-	inFlight, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1)
-	if err != nil {
-		return err
-	}
-	if len(inFlight) > 0 {
-		return a.setStep(ctx, c, newStepToken(), a.Now().Add(max(a.Sending.StuckAfter/4, time.Second)).UTC())
-	}
-	counts, err := a.Store.RecipientCounts(ctx, c.ID)
-	if err != nil {
-		return err
-	}
-	if counts[campaign.RowPending] > 0 {
-		return a.setStep(ctx, c, newStepToken(), a.Now().UTC())
-	}
-	now := a.Now().UTC()
-	c.Status, c.CompletedAt, c.UpdatedAt = campaign.Completed, now, now
-	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
-		if apperr.Is(err, apperr.Conflict) {
-			// Paused, cancelled or completed by another step meanwhile.
-			return nil
-		}
-		return err
-	}
-	nc := noticeCounts(counts)
-	a.Logger.InfoContext(ctx, "campaign completed", "campaign", c.ID, "sent", nc.Sent, "failed", nc.Failed, "unknown", nc.Unknown, "skipped", nc.Skipped)
-	return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Completed, Counts: nc})
-}
-
-// finishCancelled marks the rows a cancelled campaign will never send as
-// skipped, then records that the cancellation is settled.
-func (a *App) finishCancelled(ctx context.Context, c store.Campaign) error {
-	now := a.Now().UTC()
-	for {
-		rows, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowPending, 100)
+func (a *App) completeIfDone(ctx context.Context, c store.Campaign, step string) error {
+	for range 5 {
+		inFlight, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1)
 		if err != nil {
 			return err
 		}
-		if len(rows) == 0 {
-			break
+		if len(inFlight) > 0 {
+			return a.advanceStep(ctx, c, step, a.Now().Add(max(a.Sending.StuckAfter/4, time.Second)).UTC())
+		}
+		counts, err := a.Store.RecipientCounts(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if counts[campaign.RowPending] > 0 {
+			return a.advanceStep(ctx, c, step, a.Now().UTC())
+		}
+		now := a.Now().UTC()
+		c.Status, c.CompletedAt, c.UpdatedAt = campaign.Completed, now, now
+		err = a.Store.UpdateCampaign(ctx, c)
+		if err == nil {
+			nc := noticeCounts(counts)
+			a.Logger.InfoContext(ctx, "campaign completed", "campaign", c.ID, "sent", nc.Sent, "failed", nc.Failed, "unknown", nc.Unknown, "skipped", nc.Skipped)
+			return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Completed, Counts: nc})
+		}
+		if !apperr.Is(err, apperr.Conflict) {
+			return err
+		}
+		// Renamed, paused, cancelled or completed by another step meanwhile.
+		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
+			return err
+		}
+		if c.Status != campaign.Sending || c.StepToken != step {
+			return nil
+		}
+	}
+	return apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing while completing; try again")
+}
+
+// skipPending marks every row not yet sent as skipped, with the reason.
+func (a *App) skipPending(ctx context.Context, c store.Campaign, code, detail string) error {
+	now := a.Now().UTC()
+	for {
+		rows, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowPending, 100)
+		if err != nil || len(rows) == 0 {
+			return err
 		}
 		for _, r := range rows {
-			if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, "cancelled", "the campaign was cancelled", now); err != nil && !apperr.Is(err, apperr.Conflict) {
+			// Conditional: a row claimed meanwhile is that worker's to settle.
+			if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, code, detail, now); err != nil && !apperr.Is(err, apperr.Conflict) {
 				return err
 			}
 		}
 	}
+}
+
+// finishCancelled settles a cancelled campaign: rows never sent are
+// skipped, rows stuck "sending" past the bound become unknown, and once no
+// row is in flight the cancellation is recorded as settled.
+func (a *App) finishCancelled(ctx context.Context, c store.Campaign, step string) error {
+	if err := a.skipPending(ctx, c, "cancelled", "the campaign was cancelled"); err != nil {
+		return err
+	}
+	settled, inFlight, err := a.settleStuck(ctx, c, a.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if inFlight > settled {
+		// A send still running records its outcome; look again later.
+		return a.advanceStep(ctx, c, step, a.Now().Add(max(a.Sending.StuckAfter/4, time.Second)).UTC())
+	}
+	// A row put back to pending by a send that ended meanwhile is skipped too.
+	if err := a.skipPending(ctx, c, "cancelled", "the campaign was cancelled"); err != nil {
+		return err
+	}
+	now := a.Now().UTC()
 	c.CompletedAt, c.UpdatedAt = now, now
 	if err := a.Store.UpdateCampaign(ctx, c); err != nil && !apperr.Is(err, apperr.Conflict) {
 		return err
 	}
+	a.Logger.InfoContext(ctx, "cancellation settled", "campaign", c.ID)
 	return nil
+}
+
+// settleStuck marks rows "sending" for longer than StuckAfter as unknown:
+// their worker is gone, and the message may have been sent. It returns how
+// many it settled and how many rows were "sending".
+func (a *App) settleStuck(ctx context.Context, c store.Campaign, now time.Time) (settled, sending int, err error) {
+	stuck, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1000)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, r := range stuck {
+		if now.Sub(r.UpdatedAt) < a.Sending.StuckAfter {
+			continue
+		}
+		// Conditional: a worker that records the real outcome meanwhile wins.
+		if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "no_outcome",
+			"the send was interrupted; the message may have been sent", now); err != nil && !apperr.Is(err, apperr.Conflict) {
+			return settled, len(stuck), err
+		}
+		settled++
+	}
+	if settled > 0 {
+		a.Logger.InfoContext(ctx, "rows settled as unknown", "campaign", c.ID, "rows", settled)
+	}
+	return settled, len(stuck), nil
 }
 
 // noticeCounts turns row counts into a notice's counts.
@@ -559,11 +749,18 @@ func (a *App) sweep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// startGiveUp is how long a queued campaign may fail to start before the
+// sweep stops trying and fails it.
+const startGiveUp = time.Hour
+
 func (a *App) sweepCampaign(ctx context.Context, c store.Campaign, now time.Time) error {
 	switch c.Status {
 	case campaign.Queued:
 		if now.Sub(c.QueuedAt) < stepGrace {
 			return nil
+		}
+		if now.Sub(c.QueuedAt) > startGiveUp {
+			return a.failCampaign(ctx, c, "start_failed", "the campaign could not be started within an hour", nil)
 		}
 		a.Logger.InfoContext(ctx, "sweep: start again", "campaign", c.ID)
 		return a.enqueueStart(ctx, c, "")
@@ -573,24 +770,9 @@ func (a *App) sweepCampaign(ctx context.Context, c store.Campaign, now time.Time
 		}
 		return a.setStep(ctx, c, newStepToken(), now)
 	}
-	stuck, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1000)
+	settled, _, err := a.settleStuck(ctx, c, now)
 	if err != nil {
 		return err
-	}
-	settled := 0
-	for _, r := range stuck {
-		if now.Sub(r.UpdatedAt) < a.Sending.StuckAfter {
-			continue
-		}
-		// Conditional: a worker that records the real outcome meanwhile wins.
-		if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "no_outcome",
-			"the send was interrupted; the message may have been sent", now); err != nil && !apperr.Is(err, apperr.Conflict) {
-			return err
-		}
-		settled++
-	}
-	if settled > 0 {
-		a.Logger.InfoContext(ctx, "sweep: rows settled as unknown", "campaign", c.ID, "rows", settled)
 	}
 	if now.Sub(c.NextStepAt) >= stepGrace || settled > 0 {
 		a.Logger.InfoContext(ctx, "sweep: step again", "campaign", c.ID)

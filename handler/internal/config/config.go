@@ -55,12 +55,15 @@ const (
 	TokenCacheKey = "TOKEN_CACHE_KEY"
 	// SendPerMinute, SendPerDay and SendConcurrent are a mailbox's limits;
 	// the defaults are Exchange Online's 30 a minute, 10,000 recipients a
-	// day and 4 requests in flight. Set them lower to send more gently;
-	// higher only for mailboxes with other limits (the Graph sandbox's
-	// raised ones in benchmarks). Optional.
+	// day and 4 requests in flight, and they may be set lower. Optional.
 	SendPerMinute  = "SEND_PER_MINUTE"
 	SendPerDay     = "SEND_PER_DAY"
 	SendConcurrent = "SEND_CONCURRENT"
+	// SendAboveExchangeLimits="true" allows the three above Exchange
+	// Online's limits: only for a mailbox service with other limits (the
+	// Graph sandbox's raised ones in benchmarks). Exchange Online blocks a
+	// mailbox that goes over. Optional.
+	SendAboveExchangeLimits = "SEND_ABOVE_EXCHANGE_LIMITS"
 	// SendStuckAfter is how long a row may stay "sending" before the sweep
 	// records it as unknown (Go duration, default 10m). Optional.
 	SendStuckAfter = "SEND_STUCK_AFTER"
@@ -80,7 +83,7 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 func Names() []string {
 	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
 		PostmarkInboundUser, PostmarkInboundPassword, EntraClientSecret, GraphPermission, GraphBaseURL, TokenCacheKey,
-		SendPerMinute, SendPerDay, SendConcurrent, SendStuckAfter, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
+		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, SendStuckAfter, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
 }
 
 // The queue transports.
@@ -227,21 +230,32 @@ func loadSending(c *Config, getenv func(string) string, bad func(string, ...any)
 	} else {
 		c.TokenCacheKey = key
 	}
+	above := false
+	switch v := getenv(SendAboveExchangeLimits); v {
+	case "", "false":
+	case "true":
+		above = true
+	default:
+		bad("%s=%q must be true or false", SendAboveExchangeLimits, v)
+	}
 	for _, l := range []struct {
-		name string
-		max  int
-		dst  *int
-	}{{SendPerMinute, 100_000, &c.SendPerMinute}, {SendPerDay, 10_000_000, &c.SendPerDay}, {SendConcurrent, 64, &c.SendConcurrent}} {
+		name     string
+		exchange int
+		dst      *int
+	}{{SendPerMinute, 30, &c.SendPerMinute}, {SendPerDay, 10_000, &c.SendPerDay}, {SendConcurrent, 4, &c.SendConcurrent}} {
 		v := getenv(l.name)
 		if v == "" {
 			continue
 		}
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > l.max {
-			bad("%s=%q must be a whole number from 1 to %d", l.name, v, l.max)
-			continue
+		switch {
+		case err != nil || n < 1:
+			bad("%s=%q must be a whole number of at least 1", l.name, v)
+		case n > l.exchange && !above:
+			bad("%s=%d is over Exchange Online's limit of %d, which blocks the mailbox; set it lower (or %s=true for a mailbox service with other limits)", l.name, n, l.exchange, SendAboveExchangeLimits)
+		default:
+			*l.dst = n
 		}
-		*l.dst = n
 	}
 	if v := getenv(SendStuckAfter); v != "" {
 		d, err := time.ParseDuration(v)

@@ -43,8 +43,12 @@ func TestSendingSettings(t *testing.T) {
 	if c, err = Load(env(s)); err != nil || !c.GraphApplication || c.SendPerMinute != 10 || c.SendConcurrent != 2 || c.GraphBaseURL != "http://127.0.0.1:7073/v1.0" {
 		t.Errorf("got %+v, %v", c, err)
 	}
-	for name, v := range map[string]string{GraphPermission: "both", SendPerMinute: "-1", SendPerDay: "0", SendConcurrent: "x",
-		TokenCacheKey: "c2hvcnQ=", GraphBaseURL: "http://graph.example.com/v1.0", SendStuckAfter: "5", NotifyFrom: "nobody"} {
+	s[SendPerMinute], s[SendAboveExchangeLimits] = "1000", "true"
+	if c, err = Load(env(s)); err != nil || c.SendPerMinute != 1000 {
+		t.Errorf("raised limits: %+v, %v", c, err)
+	}
+	for name, v := range map[string]string{GraphPermission: "both", SendPerMinute: "31", SendPerDay: "0",
+		TokenCacheKey: "c2hvcnQ=", SendConcurrent: "5", SendAboveExchangeLimits: "yes", GraphBaseURL: "http://graph.example.com/v1.0", SendStuckAfter: "5", NotifyFrom: "nobody"} {
 		bad := validSettings()
 		bad[name] = v
 		if _, err := Load(env(bad)); err == nil || !strings.Contains(err.Error(), name) {

@@ -27,10 +27,13 @@ const (
 	Failed
 	// Unauthorized: the grant is gone; pause the campaign.
 	Unauthorized
+	// Blocked: the mailbox may not send at all (403: consent revoked,
+	// no licence, access denied); nothing was sent; pause the campaign.
+	Blocked
 )
 
 func (o Outcome) String() string {
-	return [...]string{"sent", "retry", "unknown", "failed", "unauthorized"}[o]
+	return [...]string{"sent", "retry", "unknown", "failed", "unauthorized", "blocked"}[o]
 }
 
 // Result is what happened to one message.

@@ -217,16 +217,8 @@ func (i *Issuer) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"users": Users})
 	})
 	mux.HandleFunc("POST /dev/token", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			User string `json:"user"`
-		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "send {\"user\":\"alice\"}"})
-			return
-		}
-		u, ok := FindUser(req.User)
+		u, ok := userOf(w, r)
 		if !ok {
-			writeJSON(w, http.StatusNotFound, map[string]any{"error": "unknown user; GET /dev/users lists them"})
 			return
 		}
 		tok, err := i.Mint(u)
@@ -238,22 +230,30 @@ func (i *Issuer) Handler() http.Handler {
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", i.serveToken)
 	mux.HandleFunc("POST /dev/revoke", func(w http.ResponseWriter, r *http.Request) {
-		var req struct {
-			User string `json:"user"`
-		}
-		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]any{"error": "send {\"user\":\"alice\"}"})
-			return
-		}
-		u, ok := FindUser(req.User)
+		u, ok := userOf(w, r)
 		if !ok {
-			writeJSON(w, http.StatusNotFound, map[string]any{"error": "unknown user; GET /dev/users lists them"})
 			return
 		}
 		i.Revoke(u.TenantID, u.ObjectID)
 		w.WriteHeader(http.StatusNoContent)
 	})
 	return mux
+}
+
+// userOf reads {"user":"alice"} and finds the test user, or answers why not.
+func userOf(w http.ResponseWriter, r *http.Request) (User, bool) {
+	var req struct {
+		User string `json:"user"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 4096)).Decode(&req); err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "send {\"user\":\"alice\"}"})
+		return User{}, false
+	}
+	u, ok := FindUser(req.User)
+	if !ok {
+		writeJSON(w, http.StatusNotFound, map[string]any{"error": "unknown user; GET /dev/users lists them"})
+	}
+	return u, ok
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -94,7 +94,22 @@ type Grants struct {
 	mu       sync.Mutex
 	accounts map[string]*sync.Mutex         // delegated: one token request per account at a time
 	apps     map[string]confidential.Client // application: MSAL client per tenant
+	// recent are access tokens read or redeemed lately, by account: a
+	// campaign's sends do not each read the stored grant.
+	recent map[string]recentToken
 }
+
+// recentToken is an access token kept in memory for a short while.
+type recentToken struct {
+	scope  string
+	token  azcore.AccessToken
+	readAt time.Time
+}
+
+// recentFor is how long a token is used from memory before the stored
+// grant is read again, so a grant deleted or replaced elsewhere takes
+// effect within it.
+const recentFor = time.Minute
 
 // New checks cfg and returns Grants. It does no I/O.
 func New(cfg Config, blobs Blobs) (*Grants, error) {
@@ -148,6 +163,7 @@ func (g *Grants) Capture(ctx context.Context, account store.AccountKey, assertio
 	if g.cfg.Application {
 		return nil
 	}
+	g.forget(account)
 	unlock := g.lock(account)
 	defer unlock()
 	scopes := []string{MailSend, "offline_access"}
@@ -204,6 +220,7 @@ func (g *Grants) Delete(ctx context.Context, account store.AccountKey) error {
 	if g.cfg.Application {
 		return nil
 	}
+	g.forget(account)
 	return g.blobs.DeleteBlob(ctx, container, account.String())
 }
 
@@ -230,6 +247,9 @@ func (g *Grants) userToken(ctx context.Context, account store.AccountKey, opts p
 	if scope == "" {
 		scope = MailSend
 	}
+	if t, ok := g.recentToken(account, scope); ok && opts.Claims == "" {
+		return t, nil
+	}
 	// One request per account at a time in this process. Another instance
 	// may redeem the refresh token at the same time: the last grant written
 	// wins, and both are valid.
@@ -241,8 +261,11 @@ func (g *Grants) userToken(ctx context.Context, account store.AccountKey, opts p
 	if err != nil {
 		return azcore.AccessToken{}, err
 	}
-	if s.Scope == scope && time.Until(s.ExpiresOn) > renewBefore {
-		return azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}, nil
+	// A claims challenge needs a new token, whatever the cached one's age.
+	if s.Scope == scope && time.Until(s.ExpiresOn) > renewBefore && opts.Claims == "" {
+		t := azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}
+		g.remember(account, scope, t)
+		return t, nil
 	}
 	form := url.Values{
 		"grant_type":    {"refresh_token"},
@@ -265,7 +288,37 @@ func (g *Grants) userToken(ctx context.Context, account store.AccountKey, opts p
 	if err := g.save(ctx, account.String(), s); err != nil {
 		return azcore.AccessToken{}, err
 	}
-	return azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}, nil
+	t := azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}
+	g.remember(account, scope, t)
+	return t, nil
+}
+
+// recentToken returns the account's token from memory while it is recent
+// and far from expiry.
+func (g *Grants) recentToken(account store.AccountKey, scope string) (azcore.AccessToken, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r, ok := g.recent[account.String()]
+	if !ok || r.scope != scope || time.Since(r.readAt) > recentFor || time.Until(r.token.ExpiresOn) <= renewBefore {
+		return azcore.AccessToken{}, false
+	}
+	return r.token, true
+}
+
+func (g *Grants) remember(account store.AccountKey, scope string, t azcore.AccessToken) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.recent == nil {
+		g.recent = map[string]recentToken{}
+	}
+	g.recent[account.String()] = recentToken{scope: scope, token: t, readAt: time.Now()}
+}
+
+// forget drops the account's token from memory.
+func (g *Grants) forget(account store.AccountKey) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.recent, account.String())
 }
 
 // lock takes the account's request lock and returns its release.

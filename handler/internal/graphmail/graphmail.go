@@ -36,6 +36,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/store"
@@ -262,6 +263,9 @@ func classify(err error) delivery.Result {
 		return delivery.Result{Outcome: delivery.Retry, RetryAfter: parseRetryAfter(retryAfter), Code: code, Reason: msg}
 	case status == http.StatusUnauthorized:
 		return delivery.Result{Outcome: delivery.Unauthorized, Code: code, Reason: msg}
+	case status == http.StatusForbidden:
+		// Refused for the mailbox, not for this message: every row would fail alike.
+		return delivery.Result{Outcome: delivery.Blocked, Code: code, Reason: msg}
 	case status >= 500:
 		return delivery.Result{Outcome: delivery.Unknown, Code: code, Reason: msg}
 	}
@@ -299,6 +303,10 @@ func deref(s *string) string {
 	return *s
 }
 
+// CodeAppCredentials is the code of an Unauthorized result caused by the
+// app's own credentials, not the user's grant.
+const CodeAppCredentials = "app_credentials_refused"
+
 // Credentials give an account's Graph credential (handler/internal/grant).
 type Credentials interface {
 	Credential(account store.AccountKey) azcore.TokenCredential
@@ -332,8 +340,15 @@ func (s *Sender) Send(ctx context.Context, account store.AccountKey, m merge.Mes
 		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Code: "graph_client", Reason: err.Error()}
 	}
 	err = mb.post(ctx, m, files, headers)
-	if te := (*TokenError)(nil); errors.As(err, &te) && s.expired(te.Err) {
-		return delivery.Result{Outcome: delivery.Unauthorized, Code: "grant_expired", Reason: "the permission to send from this mailbox has expired"}
+	if te := (*TokenError)(nil); errors.As(err, &te) {
+		switch {
+		case s.expired(te.Err):
+			return delivery.Result{Outcome: delivery.Unauthorized, Code: "grant_expired", Reason: "the permission to send from this mailbox has expired"}
+		case apperr.Is(te.Err, apperr.Internal):
+			// Our own client credentials were refused (expired secret):
+			// retrying cannot help, and every campaign is affected.
+			return delivery.Result{Outcome: delivery.Unauthorized, Code: CodeAppCredentials, Reason: apperr.MessageOf(te.Err)}
+		}
 	}
 	return classify(err)
 }

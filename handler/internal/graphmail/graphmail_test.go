@@ -14,6 +14,9 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
+
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/devauth"
 	"mailmerge/handler/internal/graphsandbox"
@@ -184,7 +187,8 @@ func TestSenderTellsLostGrantFromPassingFailure(t *testing.T) {
 	for _, tt := range []struct {
 		err  error
 		want delivery.Outcome
-	}{{errGone, delivery.Unauthorized}, {errors.New("connection reset"), delivery.Retry}} {
+	}{{errGone, delivery.Unauthorized}, {errors.New("connection reset"), delivery.Retry},
+		{apperr.E(apperr.Internal, "invalid_client", "the client secret was refused"), delivery.Unauthorized}} {
 		s := NewSender(c, credsFunc(func(store.AccountKey) azcore.TokenCredential { return failingToken{tt.err} }), false, expired)
 		if r := s.Send(context.Background(), acct, testMessage(), nil, nil); r.Outcome != tt.want {
 			t.Errorf("token error %v: %+v, want %v", tt.err, r, tt.want)
@@ -192,5 +196,37 @@ func TestSenderTellsLostGrantFromPassingFailure(t *testing.T) {
 	}
 	if n := len(sb.Messages("")); n != 0 {
 		t.Errorf("the sandbox received %d messages without a token", n)
+	}
+}
+
+// BenchmarkSend measures one sendMail through the SDK to the Graph sandbox
+// (serialisation, gzip, HTTP), the per-message cost of the Graph client.
+func BenchmarkSend(b *testing.B) {
+	sb, err := graphsandbox.New(graphsandbox.Options{Dir: b.TempDir(), PerMinute: -1, Concurrent: -1, PerDay: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := httptest.NewServer(sb.Handler())
+	defer srv.Close()
+	c, _ := New(srv.URL+"/v1.0", 10*time.Second)
+	iss, _ := devauth.NewIssuer("http://127.0.0.1", "client")
+	alice, _ := devauth.FindUser("alice")
+	tok, _ := iss.Mint(alice)
+	mb, _ := c.For(staticToken(tok), "")
+	m := testMessage()
+	m.HTML = []byte(strings.Repeat("<p class=MsoNormal>Dear Ann, a long Outlook paragraph.<o:p></o:p></p>\n", 400))
+	b.ReportAllocs()
+	for b.Loop() {
+		if r := mb.Send(context.Background(), m, nil, nil); r.Outcome != delivery.Sent {
+			b.Fatal(r)
+		}
+	}
+}
+
+func TestForbiddenBlocksTheMailbox(t *testing.T) {
+	e := odataerrors.NewODataError()
+	e.ResponseStatusCode = 403
+	if r := classify(e); r.Outcome != delivery.Blocked {
+		t.Errorf("403: %+v", r)
 	}
 }

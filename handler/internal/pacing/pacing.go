@@ -76,21 +76,37 @@ type Grant struct {
 // success the message is counted in the minute and the day and a lease is
 // held until Release.
 func (p *Pacer) Acquire(ctx context.Context, mailbox string, n int) (Grant, error) {
-	if n > p.limits.PerDay {
-		return Grant{}, apperr.E(apperr.Invalid, "too_many_recipients", "one message to %d recipients is over the mailbox's %d a day", n, p.limits.PerDay)
+	gs, denied, err := p.AcquireN(ctx, mailbox, []int{n})
+	if err != nil || len(gs) == 0 {
+		return denied, err
 	}
-	var g Grant
-	err := p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
-		g = p.decide(m, n, now)
-		if !g.OK {
-			return false
+	return gs[0], nil
+}
+
+// AcquireN asks to send messages to ns[i] recipients each, in order, in
+// one read and write of the mailbox's state. It grants a prefix of them;
+// when it stops short, denied says why and until when.
+func (p *Pacer) AcquireN(ctx context.Context, mailbox string, ns []int) (granted []Grant, denied Grant, err error) {
+	for _, n := range ns {
+		if n > p.limits.PerDay {
+			return nil, Grant{}, apperr.E(apperr.Invalid, "too_many_recipients", "one message to %d recipients is over the mailbox's %d a day", n, p.limits.PerDay)
 		}
-		m.Sends = append(m.Sends, now)
-		m.Hours[hourOf(now)] += n
-		m.Leases = append(m.Leases, g.Lease)
-		return true
+	}
+	err = p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
+		granted, denied = granted[:0], Grant{}
+		for _, n := range ns {
+			g := p.decide(m, n, now)
+			if !g.OK {
+				denied = g
+				break
+			}
+			m.Hours[hourOf(now)] += n
+			m.Leases = append(m.Leases, g.Lease)
+			granted = append(granted, g)
+		}
+		return len(granted) > 0
 	})
-	return g, err
+	return granted, denied, err
 }
 
 // decide applies the limits to the mailbox's state at now.
@@ -111,8 +127,14 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 		// crashed worker's lease lasts until it expires.
 		later(minTime(m.Leases[0].Expires, now.Add(InFlightRetry)), "requests in flight")
 	}
-	if len(m.Sends) >= p.limits.PerMinute {
-		later(m.Sends[len(m.Sends)-p.limits.PerMinute].Add(time.Minute), "messages per minute")
+	// A message counts in the minute from when Graph accepted it; one in
+	// flight counts already, whenever it will be accepted.
+	if used := len(m.Sends) + len(m.Leases); used >= p.limits.PerMinute {
+		if k := used - p.limits.PerMinute; k < len(m.Sends) {
+			later(m.Sends[k].Add(time.Minute), "messages per minute")
+		} else {
+			later(now.Add(InFlightRetry), "messages per minute")
+		}
 	}
 	if used := sum(m.Hours); used+n > p.limits.PerDay {
 		// Free hours oldest first until the message fits.
@@ -131,34 +153,60 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 	return Grant{OK: true, Lease: store.Lease{ID: newID(), Expires: now.Add(p.limits.LeaseTTL)}}
 }
 
-// Release ends a lease. sent=false gives the message back to the budget
-// (Graph answered 429 or 503: nothing was sent); blockFor (from Retry-After)
-// pauses the whole mailbox.
+// Release ends a lease. sent=true counts the message in the minute from
+// now, when Graph accepted it; sent=false gives it back to the budget
+// (Graph answered 429 or 503: nothing was sent). blockFor (from
+// Retry-After) pauses the whole mailbox.
 func (p *Pacer) Release(ctx context.Context, mailbox string, g Grant, n int, sent bool, blockFor time.Duration) error {
+	return p.ReleaseN(ctx, mailbox, []Done{{Grant: g, N: n, Sent: sent}}, blockFor)
+}
+
+// Done is the end of one granted send.
+type Done struct {
+	Grant Grant
+	// N is the message's recipients, as acquired.
+	N int
+	// Sent: Graph accepted it (or may have); false gives it back.
+	Sent bool
+	// At is when Graph answered; zero means now.
+	At time.Time
+}
+
+// ReleaseN ends several leases in one read and write (see Release).
+func (p *Pacer) ReleaseN(ctx context.Context, mailbox string, done []Done, blockFor time.Duration) error {
 	return p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
-		for i, l := range m.Leases {
-			if l.ID == g.Lease.ID {
-				m.Leases = append(m.Leases[:i], m.Leases[i+1:]...)
-				break
-			}
+		for _, d := range done {
+			p.end(m, d, now)
 		}
-		if !sent {
-			start := g.Lease.Expires.Add(-p.limits.LeaseTTL)
-			for i := len(m.Sends) - 1; i >= 0; i-- {
-				if m.Sends[i].Equal(start) {
-					m.Sends = append(m.Sends[:i], m.Sends[i+1:]...)
-					break
-				}
-			}
-			if h := hourOf(start); m.Hours[h] >= n {
-				m.Hours[h] -= n
-			}
-		}
+		sort.Slice(m.Sends, func(i, j int) bool { return m.Sends[i].Before(m.Sends[j]) })
 		if until := now.Add(blockFor); blockFor > 0 && until.After(m.BlockedUntil) {
 			m.BlockedUntil = until
 		}
 		return true
 	})
+}
+
+// end removes a send's lease. A message Graph accepted counts in the
+// minute from when it did (Exchange counts it then); one that was not
+// sent is given back to the day.
+func (p *Pacer) end(m *store.Mailbox, d Done, now time.Time) {
+	for i, l := range m.Leases {
+		if l.ID == d.Grant.Lease.ID {
+			m.Leases = append(m.Leases[:i], m.Leases[i+1:]...)
+			break
+		}
+	}
+	start := d.Grant.Lease.Expires.Add(-p.limits.LeaseTTL)
+	switch {
+	case d.Sent:
+		at := d.At
+		if at.IsZero() || at.After(now) {
+			at = now
+		}
+		m.Sends = append(m.Sends, at.UTC())
+	case m.Hours[hourOf(start)] >= d.N:
+		m.Hours[hourOf(start)] -= d.N
+	}
 }
 
 // update reads, changes and writes the mailbox under its ETag, again on a

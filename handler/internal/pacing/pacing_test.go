@@ -104,8 +104,8 @@ func TestConcurrencyAndRefund(t *testing.T) {
 		t.Fatalf("after a 429: %+v", g)
 	}
 	m, _ := p.store.Mailbox(ctx, "mb")
-	if len(m.Sends) != 3 || m.Hours[hourOf(c.t)] != 3 {
-		t.Errorf("the refused send still counts: %d sends, %v", len(m.Sends), m.Hours)
+	if len(m.Leases) != 3 || len(m.Sends) != 0 || m.Hours[hourOf(c.t)] != 3 {
+		t.Errorf("the refused send still counts: %d in flight, %d sent, %v", len(m.Leases), len(m.Sends), m.Hours)
 	}
 	// A crashed worker's lease ends by itself.
 	c.t = c.t.Add(2 * time.Minute)
@@ -171,7 +171,68 @@ func TestSharedAcrossWorkersOnAzurite(t *testing.T) {
 		t.Errorf("%d sends in flight at once, want exactly 4", granted)
 	}
 	m, err := st.Mailbox(ctx, mb)
-	if err != nil || len(m.Leases) != 4 || len(m.Sends) != 4 {
+	if err != nil || len(m.Leases) != 4 || len(m.Sends) != 0 {
 		t.Errorf("stored state: %+v %v", m, err)
+	}
+}
+
+// Accepted sends are stored rounded up to 100 ms: a busy minute stays
+// small, and the rounding only ever delays the next send.
+func TestSendsStoredCompactlyOnAzurite(t *testing.T) {
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	mb := "mb" + newID()
+	p := New(st, Limits{PerMinute: 100_000, PerDay: 1_000_000, Concurrent: 100, LeaseTTL: time.Minute}, time.Now)
+	var done []Done
+	var m store.Mailbox
+	for range 5 {
+		gs, _, err := p.AcquireN(ctx, mb, []int{1, 1, 1, 1, 1, 1, 1, 1, 1, 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
+			done = append(done, Done{Grant: g, N: 1, Sent: true})
+		}
+	}
+	for i := 0; i < 3000; i += len(done) {
+		if err := p.ReleaseN(ctx, mb, done, 0); err != nil {
+			t.Fatalf("after %d sends: %v", i, err)
+		}
+	}
+	m, err = st.Mailbox(ctx, mb)
+	if err != nil || len(m.Sends) != 3000 {
+		t.Fatalf("%d sends stored, %v", len(m.Sends), err)
+	}
+	for _, s := range m.Sends {
+		if s.Before(time.Now().Add(-time.Second)) || s.UnixMilli()%100 != 0 {
+			t.Fatalf("send stored at %v: not rounded up to 100 ms", s)
+		}
+	}
+}
+
+// A send that takes over a minute still counts until it ends: the minute
+// runs from when Graph accepted it.
+func TestLongSendCountsUntilAccepted(t *testing.T) {
+	p, c := newPacer(Limits{PerMinute: 2, PerDay: 100, Concurrent: 4, LeaseTTL: 3 * time.Minute})
+	ctx := context.Background()
+	slow, _ := p.Acquire(ctx, "mb", 1)
+	c.t = c.t.Add(61 * time.Second)
+	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
+		t.Fatalf("second send: %+v", g)
+	}
+	if g, _ := p.Acquire(ctx, "mb", 1); g.OK {
+		t.Fatalf("a third send while the slow one is in flight exceeds 2 a minute: %+v", g)
+	}
+	c.t = c.t.Add(9 * time.Second)
+	if err := p.Release(ctx, "mb", slow, 1, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Accepted at 70 s, with the second still in flight: a third may go
+	// only once the slow one's minute is over.
+	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || !g.NotBefore.Equal(c.t.Add(60*time.Second)) {
+		t.Fatalf("after the slow send was accepted: %+v", g)
 	}
 }

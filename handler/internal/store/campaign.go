@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -293,6 +294,41 @@ func (s *Store) SetStepToken(ctx context.Context, k AccountKey, id, step string,
 		_, err := c.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &anyTag, UpdateMode: aztables.UpdateModeMerge})
 		return err
 	}))
+}
+
+// AdvanceStep hands a campaign's live send step from one token to the
+// next, due at, if the live step is still from and the campaign is in one
+// of statuses; under the campaign's ETag, so a pause, cancel or resume
+// written meanwhile is never overwritten. It reports whether it did.
+func (s *Store) AdvanceStep(ctx context.Context, k AccountKey, id, from, to string, at time.Time, statuses ...string) (bool, error) {
+	for range 5 {
+		c, err := s.Campaign(ctx, k, id)
+		if apperr.Is(err, apperr.NotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if c.StepToken != from || !slices.Contains(statuses, c.Status) {
+			return false, nil
+		}
+		e := newEntity(k.String(), id)
+		e.Properties["StepToken"] = to
+		setTime(e, "NextStepAt", at)
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return false, err
+		}
+		tag := azcore.ETag(c.ETag)
+		err = translate(s.onTable(ctx, tableCampaigns, func(tc *aztables.Client) error {
+			_, err := tc.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &tag, UpdateMode: aztables.UpdateModeMerge})
+			return err
+		}))
+		if !apperr.Is(err, apperr.Conflict) {
+			return err == nil, err
+		}
+	}
+	return false, apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing; try again")
 }
 
 // CampaignsInStatus lists the campaigns of every account in one of the

@@ -21,7 +21,10 @@ type Lease struct {
 // campaigns and guarded by its ETag.
 type Mailbox struct {
 	Key string
-	// Sends are the times of the latest sends (for the per-minute limit).
+	// Sends are when Graph accepted the latest messages (for the
+	// per-minute limit), in order. They are stored rounded up to the next
+	// 100 ms, so the state stays small at any rate and errs on the safe
+	// side.
 	Sends []time.Time
 	// Hours counts recipients per UTC hour (unix hour -> recipients), for
 	// the rolling 24-hour limit.
@@ -35,9 +38,38 @@ type Mailbox struct {
 }
 
 type mailboxState struct {
-	Sends  []time.Time    `json:"sends"`
+	// Sends are [unix milliseconds, count] pairs, one per 100 ms.
+	Sends  [][2]int64     `json:"sends"`
 	Hours  map[string]int `json:"hours"`
 	Leases []Lease        `json:"leases"`
+}
+
+// sendBucket is the resolution of stored send times.
+const sendBucket = 100 * time.Millisecond
+
+// packSends rounds sorted send times up to the next bucket and counts them.
+func packSends(sends []time.Time) [][2]int64 {
+	var out [][2]int64
+	for _, t := range sends {
+		ms := t.Add(sendBucket - 1).Truncate(sendBucket).UnixMilli()
+		if n := len(out); n > 0 && out[n-1][0] == ms {
+			out[n-1][1]++
+			continue
+		}
+		out = append(out, [2]int64{ms, 1})
+	}
+	return out
+}
+
+func unpackSends(packed [][2]int64) []time.Time {
+	var out []time.Time
+	for _, b := range packed {
+		t := time.UnixMilli(b[0]).UTC()
+		for range b[1] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // Mailbox reads a mailbox's state; a mailbox never seen has an empty one.
@@ -55,7 +87,7 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 			return Mailbox{}, fmt.Errorf("mailbox state: %w", err)
 		}
 	}
-	m := Mailbox{Key: key, Sends: st.Sends, Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"), ETag: etag}
+	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"), ETag: etag}
 	for h, n := range st.Hours {
 		var hour int64
 		if _, err := fmt.Sscan(h, &hour); err == nil {
@@ -68,7 +100,7 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 // SaveMailbox writes the state if nobody changed it since it was read;
 // otherwise it returns a Conflict and the caller reads again.
 func (s *Store) SaveMailbox(ctx context.Context, m Mailbox) error {
-	st := mailboxState{Sends: m.Sends, Leases: m.Leases, Hours: map[string]int{}}
+	st := mailboxState{Sends: packSends(m.Sends), Leases: m.Leases, Hours: map[string]int{}}
 	for h, n := range m.Hours {
 		st.Hours[fmt.Sprint(h)] = n
 	}

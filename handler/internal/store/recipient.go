@@ -272,7 +272,13 @@ func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Rec
 // RecipientsInStatus returns up to limit rows of the campaign in status,
 // in row order.
 func (s *Store) RecipientsInStatus(ctx context.Context, campaignID, status string, limit int) ([]Recipient, error) {
-	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and Status eq '" + escapeFilter(status) + "'"
+	return s.RecipientsInStatusFrom(ctx, campaignID, status, 0, limit)
+}
+
+// RecipientsInStatusFrom is RecipientsInStatus from row number from on:
+// a worker going down the sheet need not read the rows it passed again.
+func (s *Store) RecipientsInStatusFrom(ctx context.Context, campaignID, status string, from, limit int) ([]Recipient, error) {
+	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and RowKey ge '" + RecipientRowKey(from) + "' and Status eq '" + escapeFilter(status) + "'"
 	top := int32(min(limit, 1000))
 	var out []Recipient
 	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
