@@ -736,7 +736,7 @@ func noticeCounts(counts map[string]int) notify.Counts {
 // campaigns not yet settled are settled.
 func (a *App) sweep(ctx context.Context) error {
 	now := a.Now().UTC()
-	cs, err := a.Store.CampaignsInStatus(ctx, campaign.Sending, campaign.Queued, campaign.Cancelled)
+	cs, err := a.Store.CampaignsToSweep(ctx, now.Add(-settleCancelWithin))
 	if err != nil {
 		return err
 	}
@@ -748,6 +748,10 @@ func (a *App) sweep(ctx context.Context) error {
 	}
 	return errors.Join(errs...)
 }
+
+// settleCancelWithin is how long the sweep keeps looking at a cancelled
+// campaign after its last step; each look that steps again restarts it.
+const settleCancelWithin = 24 * time.Hour
 
 // startGiveUp is how long a queued campaign may fail to start before the
 // sweep stops trying and fails it.

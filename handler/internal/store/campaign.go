@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -331,15 +330,14 @@ func (s *Store) AdvanceStep(ctx context.Context, k AccountKey, id, from, to stri
 	return false, apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing; try again")
 }
 
-// CampaignsInStatus lists the campaigns of every account in one of the
-// statuses (a scan across partitions, for the sweep).
-func (s *Store) CampaignsInStatus(ctx context.Context, statuses ...string) ([]Campaign, error) {
-	var parts []string
-	for _, st := range statuses {
-		parts = append(parts, "Status eq '"+escapeFilter(st)+"'")
-	}
+// CampaignsToSweep lists the campaigns of every account that the sweep
+// looks at: queued and sending ones, and cancelled ones whose last step
+// is more recent than since (a settled cancellation is left alone after
+// that). It is a scan across partitions.
+func (s *Store) CampaignsToSweep(ctx context.Context, since time.Time) ([]Campaign, error) {
+	filter := "Status eq 'queued' or Status eq 'sending' or (Status eq 'cancelled' and NextStepAt ge " + filterTime(since) + ")"
 	var out []Campaign
-	err := s.query(ctx, tableCampaigns, strings.Join(parts, " or "), func(e entity) error {
+	err := s.query(ctx, tableCampaigns, filter, func(e entity) error {
 		c, err := campaignFrom(e, e.ETag)
 		if err != nil {
 			return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -264,5 +265,36 @@ func TestCampaignsPageAndAddress(t *testing.T) {
 	other := newKey()
 	if _, err := s.Campaign(ctx, other, "c8"); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("another account's campaign: %v", err)
+	}
+}
+
+func TestCampaignsToSweep(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	k := AccountKey{TenantID: testenv.Name("t"), ObjectID: "o"}
+	now := time.Now().UTC()
+	for id, c := range map[string]Campaign{
+		"sending": {Status: "sending"}, "queued": {Status: "queued"}, "ready": {Status: "ready"},
+		"cancelled-recent":  {Status: "cancelled", NextStepAt: now.Add(-time.Hour)},
+		"cancelled-settled": {Status: "cancelled", NextStepAt: now.Add(-48 * time.Hour)},
+	} {
+		c.Account, c.ID, c.AddressHash = k, id, testenv.Name("h")
+		if err := st.CreateCampaign(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cs, err := st.CampaignsToSweep(ctx, now.Add(-24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range cs {
+		if c.Account == k {
+			got = append(got, c.ID)
+		}
+	}
+	sort.Strings(got)
+	if strings.Join(got, ",") != "cancelled-recent,queued,sending" {
+		t.Errorf("swept %v", got)
 	}
 }
