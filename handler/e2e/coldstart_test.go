@@ -32,6 +32,13 @@ func BenchmarkHandlerColdStart(b *testing.B) {
 			config.QueueTransport + "=storage",
 			config.EntraAuthority + "=https://login.microsoftonline.com",
 			config.EntraClientID + "=" + clientID,
+			config.InboundAddress + "=campaigns@inbound.mailmerge.localhost",
+			config.PostmarkInboundUser + "=postmark",
+			config.PostmarkInboundPassword + "=bench-webhook-password",
+			config.EntraClientSecret + "=bench-client-secret",
+			config.TokenCacheKey + "=ZTJlLXRva2VuLWNhY2hlLWtleS0zMi1ieXRlcy0wMDA=",
+			config.PostmarkServerToken + "=bench-postmark-token",
+			config.NotifyFrom + "=notices@mailmerge.localhost",
 		}
 		start := time.Now()
 		if err := cmd.Start(); err != nil {
