@@ -560,7 +560,7 @@ func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared,
 	case delivery.Unauthorized:
 		a.unclaim(ctx, c, claimed, out.Code)
 		res.pause, res.code, res.text = true, "grant_expired", "the permission to send from your mailbox has expired"
-		if out.Code == graphCodeAppCredentials {
+		if out.Code == delivery.CodeAppCredentials {
 			a.Logger.ErrorContext(ctx, "the app's own credentials were refused", "campaign", c.ID, "reason", out.Reason)
 			res.code, res.text = "service_sign_in_failed", "the service could not sign in to Microsoft 365; we are on it, and you can resume later"
 		}
@@ -577,10 +577,6 @@ func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared,
 	}
 	return res
 }
-
-// graphCodeAppCredentials marks a token failure of the app's own
-// credentials (see graphmail.Sender).
-const graphCodeAppCredentials = "app_credentials_refused" // graphmail.CodeAppCredentials
 
 // finishRow records a row's outcome, whatever was written meanwhile (the
 // outcome is the truth). If the write keeps failing, the row stays

@@ -36,6 +36,10 @@ func (o Outcome) String() string {
 	return [...]string{"sent", "retry", "unknown", "failed", "unauthorized", "blocked"}[o]
 }
 
+// CodeAppCredentials is the code of an Unauthorized result caused by the
+// app's own credentials (an expired client secret), not the user's grant.
+const CodeAppCredentials = "app_credentials_refused"
+
 // Result is what happened to one message.
 type Result struct {
 	Outcome Outcome

@@ -303,10 +303,6 @@ func deref(s *string) string {
 	return *s
 }
 
-// CodeAppCredentials is the code of an Unauthorized result caused by the
-// app's own credentials, not the user's grant.
-const CodeAppCredentials = "app_credentials_refused"
-
 // Credentials give an account's Graph credential (handler/internal/grant).
 type Credentials interface {
 	Credential(account store.AccountKey) azcore.TokenCredential
@@ -347,7 +343,7 @@ func (s *Sender) Send(ctx context.Context, account store.AccountKey, m merge.Mes
 		case apperr.Is(te.Err, apperr.Internal):
 			// Our own client credentials were refused (expired secret):
 			// retrying cannot help, and every campaign is affected.
-			return delivery.Result{Outcome: delivery.Unauthorized, Code: CodeAppCredentials, Reason: apperr.MessageOf(te.Err)}
+			return delivery.Result{Outcome: delivery.Unauthorized, Code: delivery.CodeAppCredentials, Reason: apperr.MessageOf(te.Err)}
 		}
 	}
 	return classify(err)
