@@ -3,6 +3,7 @@ SHELL   := bash
 GO      ?= go
 APP     := build/app
 AZURITE := tools/node_modules/.bin/azurite
+BICEP   := tools/bicep/node_modules/tree-sitter-bicep/tree-sitter-bicep.wasm
 PORT    ?= 7071
 
 .PHONY: run sample test stage package functions bench clean tools
@@ -11,6 +12,11 @@ PORT    ?= 7071
 tools: $(AZURITE)
 $(AZURITE): tools/package.json
 	cd tools && (npm ci --no-audit --no-fund || npm install --no-audit --no-fund)
+	touch $@
+
+## bicep tools: the tree-sitter Bicep grammar (WebAssembly) that checks infra/ parses
+$(BICEP): tools/bicep/package.json
+	cd tools/bicep && (npm ci --no-audit --no-fund --ignore-scripts || npm install --no-audit --no-fund --ignore-scripts)
 	touch $@
 
 ## functions: rewrite host.json and functions/*/function.json from the Go function table
@@ -47,9 +53,10 @@ sample:
 	build/sample -host http://127.0.0.1:$(PORT) -settings $(APP)/local.settings.json -mail $(APP)/mail
 
 ## test: vet, then unit and integration tests on a private Azurite that this target starts and stops
-test: $(AZURITE)
+test: $(AZURITE) $(BICEP)
 	@unformatted=$$(gofmt -l handler); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
+	node tools/bicep/check.mjs infra
 	tools/with-azurite.sh $(GO) test -count=1 ./...
 
 ## bench: benchmarks (cold start and idle memory of the handler, among others)
