@@ -139,5 +139,6 @@ func (a *App) workers() map[string]http.Handler {
 		"notify":          invoke.Queue(a.Logger, "notify", functions.QueueBinding, a.notifyWorker),
 		"retention":       invoke.TimerHandler(a.Logger, "retention", functions.TimerBinding, a.retention),
 		"sweep":           invoke.TimerHandler(a.Logger, "sweep", functions.TimerBinding, a.sweepTimer),
+		"backup":          invoke.TimerHandler(a.Logger, "backup", functions.TimerBinding, a.backup),
 	}
 }

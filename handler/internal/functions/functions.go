@@ -65,6 +65,9 @@ func Table() []Function {
 		// Settles what crashes leave: overdue steps, rows stuck in sending,
 		// lost starts. Every minute.
 		{Name: "sweep", Trigger: Timer, Schedule: "30 * * * * *"},
+		// Exports every table to the backups container (Table storage has
+		// no point-in-time restore of its own). Hourly.
+		{Name: "backup", Trigger: Timer, Schedule: "0 20 * * * *"},
 		// Deletes what the privacy promises say must go (expired debug
 		// entries, uploads whose processing never finished) and finishes
 		// interrupted deletions. Hourly.

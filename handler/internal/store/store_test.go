@@ -1,9 +1,14 @@
 package store
 
 import (
+	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"sort"
 	"strconv"
 	"strings"
@@ -297,4 +302,57 @@ func TestCampaignsToSweep(t *testing.T) {
 	if strings.Join(got, ",") != "cancelled-recent,queued,sending" {
 		t.Errorf("swept %v", got)
 	}
+}
+
+// ExportTables writes every entity once, as a JSON line naming its table;
+// PutBlobStream stores what it produces.
+func TestExportTablesToBlob(t *testing.T) {
+	st := open(t)
+	ctx := context.Background()
+	k := AccountKey{TenantID: testenv.Name("t"), ObjectID: "o"}
+	id := testenv.Name("c")
+	if err := st.CreateCampaign(ctx, Campaign{Account: k, ID: id, Name: "Backed up", Status: "draft", AddressHash: testenv.Name("h")}); err != nil {
+		t.Fatal(err)
+	}
+	name := testenv.Name("test/") + ".jsonl.gz"
+	var tables, entities int
+	err := st.PutBlobStream(ctx, "backups", name, func(w io.Writer) error {
+		zw := gzip.NewWriter(w)
+		var err error
+		if tables, entities, err = st.ExportTables(ctx, zw); err != nil {
+			return err
+		}
+		return zw.Close()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := st.GetBlob(ctx, "backups", name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found, lines := 0, 0
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 4<<20)
+	for sc.Scan() {
+		lines++
+		var l struct {
+			Table  string
+			Entity map[string]any
+		}
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %d: %v", lines, err)
+		}
+		if l.Table == "campaigns" && l.Entity["RowKey"] == id && l.Entity["Name"] == "Backed up" {
+			found++
+		}
+	}
+	if found != 1 || lines != entities || tables < 2 {
+		t.Errorf("campaign found %d times; %d lines, %d entities, %d tables", found, lines, entities, tables)
+	}
+	_ = st.DeleteBlob(ctx, "backups", name)
 }
