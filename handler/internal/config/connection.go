@@ -83,3 +83,10 @@ func (c Connection) IsZero() bool {
 	return c.ConnectionString == "" && c.BlobServiceURI == "" && c.QueueServiceURI == "" &&
 		c.TableServiceURI == "" && c.FullyQualifiedNamespace == ""
 }
+
+// ReadConnection reads one connection's settings (a connection string or
+// the identity-based __ settings) for tools outside the handler, such as
+// the restore command.
+func ReadConnection(getenv func(string) string, name string) Connection {
+	return readConnection(getenv, name)
+}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
@@ -65,4 +66,47 @@ func (s *Store) PutBlobStream(ctx context.Context, container, name string, write
 	_, err := s.blobs.UploadStream(ctx, container, name, r, nil)
 	r.CloseWithError(err)
 	return translate(err)
+}
+
+// RestoreTables writes back the entities of an export read from r (see
+// ExportTables) for which keep(table, partitionKey) is true, replacing
+// what is there. It returns how many it wrote.
+func (s *Store) RestoreTables(ctx context.Context, r io.Reader, keep func(table, partition string) bool) (int, error) {
+	dec := json.NewDecoder(r)
+	n := 0
+	for {
+		var l backupLine
+		err := dec.Decode(&l)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, fmt.Errorf("backup line %d: %w", n+1, err)
+		}
+		var props map[string]any
+		if err := json.Unmarshal(l.Entity, &props); err != nil {
+			return n, fmt.Errorf("backup line %d: %w", n+1, err)
+		}
+		pk, _ := props["PartitionKey"].(string)
+		if !keep(l.Table, pk) {
+			continue
+		}
+		// The service's own annotations are not part of the entity.
+		for k := range props {
+			if strings.HasPrefix(k, "odata.") || k == "Timestamp" || k == "Timestamp@odata.type" {
+				delete(props, k)
+			}
+		}
+		raw, err := json.Marshal(props)
+		if err != nil {
+			return n, err
+		}
+		if err := s.onTable(ctx, l.Table, func(c *aztables.Client) error {
+			_, err := c.UpsertEntity(ctx, raw, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
+			return err
+		}); err != nil {
+			return n, fmt.Errorf("restore %s: %w", l.Table, translate(err))
+		}
+		n++
+	}
 }
