@@ -182,8 +182,7 @@ func (a *App) startWorker(ctx context.Context, msg invoke.Message) error {
 			return err
 		}
 		if !ok {
-			_, err := a.pauseCampaign(ctx, c, campaign.Queued, "grant_missing", "we have no permission to send from your mailbox yet")
-			return err
+			return a.pauseCampaign(ctx, c, campaign.Queued, "grant_missing", "we have no permission to send from your mailbox yet")
 		}
 	}
 	now := a.Now().UTC()
@@ -261,15 +260,11 @@ func (a *App) failCampaign(ctx context.Context, c store.Campaign, code, text str
 }
 
 // pauseCampaign pauses a campaign in state from, for a reason the owner can
-// act on, and tells them. It reports false when the campaign was no longer
-// in that state.
-func (a *App) pauseCampaign(ctx context.Context, c store.Campaign, from, code, text string) (bool, error) {
+// act on, and tells them; a campaign no longer in that state is left alone.
+func (a *App) pauseCampaign(ctx context.Context, c store.Campaign, from, code, text string) error {
 	for range 5 {
 		if c.Status != from {
-			return false, nil
-		}
-		if code == "" {
-			break
+			return nil
 		}
 		now := a.Now().UTC()
 		c.Status, c.StatusCode, c.StatusText, c.UpdatedAt = campaign.Paused, code, text, now
@@ -278,18 +273,18 @@ func (a *App) pauseCampaign(ctx context.Context, c store.Campaign, from, code, t
 			break
 		}
 		if !apperr.Is(err, apperr.Conflict) {
-			return false, err
+			return err
 		}
 		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
-			return false, err
+			return err
 		}
 	}
 	if c.Status != campaign.Paused {
-		return false, apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing while pausing; try again")
+		return apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing while pausing; try again")
 	}
 	a.Logger.InfoContext(ctx, "campaign paused", "campaign", c.ID, "code", code)
 	action := "Open the Mail Merge add-in in Outlook, then press Resume."
-	return true, a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Paused, Reason: text, Action: action})
+	return a.enqueueNotice(ctx, c, notify.Notice{Kind: notify.Paused, Reason: text, Action: action})
 }
 
 // enqueueStart asks the start worker to start a queued campaign.
@@ -428,8 +423,7 @@ func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error
 		}
 		for _, res := range results {
 			if res.pause {
-				_, err := a.pauseCampaign(ctx, c, campaign.Sending, res.code, res.text)
-				return err
+				return a.pauseCampaign(ctx, c, campaign.Sending, res.code, res.text)
 			}
 			if res.sent {
 				sent++

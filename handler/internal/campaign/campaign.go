@@ -40,11 +40,6 @@ const (
 	RowUnknown = "unknown"
 )
 
-// RowFinal reports whether a row state is final.
-func RowFinal(s string) bool {
-	return s == RowSent || s == RowFailed || s == RowSkipped || s == RowUnknown
-}
-
 // Editable reports whether a campaign in this state may still get new data
 // or tracking options: only before the template email started it.
 func Editable(status string) bool { return status == Draft || status == Ready }

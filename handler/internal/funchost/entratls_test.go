@@ -40,32 +40,7 @@ func TestDevIssuerOverHTTPS(t *testing.T) {
 		"local.settings.json": `{"IsEncrypted":false,"Values":{"ENTRA_AUTHORITY":` + quote(authority) + `,"ENTRA_CLIENT_ID":` + quote(clientID) +
 			`,"ENTRA_CLIENT_SECRET":` + quote(secret) + `,"` + fakeHandlerVar + `":` + quote(filepath.Join(dir, "requests.log")) + `}}`,
 	})
-	h, err := New(Options{
-		AppDir:        dir,
-		Addr:          "127.0.0.1:0",
-		Logger:        slog.New(slog.NewTextHandler(io.Discard, nil)),
-		HandlerOutput: io.Discard,
-		Getenv:        func(string) string { return "" },
-		Environ:       []string{"PATH=" + os.Getenv("PATH")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() { done <- h.Run(ctx, func() { close(ready) }) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("host stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("host not ready")
-	}
+	h := runHost(t, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
 
 	if got := h.EntraURL(); got != authority {
 		t.Errorf("EntraURL = %q, want %q", got, authority)
@@ -113,7 +88,7 @@ func TestDevIssuerOverHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := g.Credential(store.AccountKey{TenantID: devauth.ContosoTenant, ObjectID: "x"}).GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{grant.AppScope}})
+	tok, err := g.Credential(store.AccountKey{TenantID: devauth.ContosoTenant, ObjectID: "x"}).GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{grant.AppScope}})
 	if err != nil || tok.Token == "" {
 		t.Fatalf("app token from the host's issuer: %v", err)
 	}

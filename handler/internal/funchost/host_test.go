@@ -118,6 +118,38 @@ func readLog(t *testing.T, path string) []recorded {
 	return out
 }
 
+// runHost runs the app in dir with the local host until the test ends.
+func runHost(t *testing.T, dir string, logger *slog.Logger) *Host {
+	t.Helper()
+	h, err := New(Options{
+		AppDir:        dir,
+		Addr:          "127.0.0.1:0",
+		Logger:        logger,
+		HandlerOutput: io.Discard,
+		Getenv:        func(string) string { return "" },
+		Environ:       []string{"PATH=" + os.Getenv("PATH")},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan struct{})
+	go func() { done <- h.Run(ctx, func() { close(ready) }) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("host stopped: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("host not ready")
+	}
+	return h
+}
+
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -152,32 +184,7 @@ func TestHostRunsAnAppAsTheFunctionsHostDoes(t *testing.T) {
 	})
 	var hostLog bytes.Buffer
 	var logMu sync.Mutex
-	h, err := New(Options{
-		AppDir:        dir,
-		Addr:          "127.0.0.1:0",
-		Logger:        slog.New(slog.NewTextHandler(lockedWriter{&hostLog, &logMu}, nil)),
-		HandlerOutput: io.Discard,
-		Getenv:        func(string) string { return "" },
-		Environ:       []string{"PATH=" + os.Getenv("PATH")},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	ready := make(chan struct{})
-	go func() { done <- h.Run(ctx, func() { close(ready) }) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-	})
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("host stopped: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("host not ready")
-	}
+	h := runHost(t, dir, slog.New(slog.NewTextHandler(lockedWriter{&hostLog, &logMu}, nil)))
 
 	// HTTP: the original path, query, headers and body reach the handler;
 	// redirects are passed back, not followed; unmatched routes are 404.

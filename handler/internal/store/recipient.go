@@ -217,25 +217,14 @@ func (s *Store) Recipient(ctx context.Context, campaignID string, row int) (Reci
 
 // FirstRecipient returns the campaign's first row in the given status.
 func (s *Store) FirstRecipient(ctx context.Context, campaignID, status string) (Recipient, error) {
-	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and Status eq '" + escapeFilter(status) + "'"
-	top := int32(1)
-	var found *Recipient
-	// A filtered page may come back empty with a continuation: list goes on.
-	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
-		r, err := recipientFrom(e)
-		if err != nil {
-			return err
-		}
-		found = &r
-		return errStop
-	})
+	rows, err := s.RecipientsInStatus(ctx, campaignID, status, 1)
 	if err != nil {
 		return Recipient{}, err
 	}
-	if found == nil {
+	if len(rows) == 0 {
 		return Recipient{}, apperr.E(apperr.NotFound, "row_not_found", "the campaign has no row in status %s", status)
 	}
-	return *found, nil
+	return rows[0], nil
 }
 
 // SetRecipientStatus changes a row's status (and why, and when) without
