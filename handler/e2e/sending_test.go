@@ -407,8 +407,10 @@ func TestHandlerKilledMidCampaign(t *testing.T) {
 		return len(p) == 1 && p[0] != pids[0]
 	})
 	// The sweep runs every minute; run it now and again until all settle.
+	// The dead worker's pacing leases hold the mailbox's request slots
+	// until they expire (pacing LeaseTTL, 2 minutes) at the latest.
 	var c map[string]any
-	eventually(t, 120*time.Second, "every row final", func() bool {
+	eventually(t, 4*time.Minute, "every row final", func() bool {
 		h.runFunction(t, "sweep", "")
 		time.Sleep(time.Second)
 		c = h.campaign(t, tok, id)
@@ -440,8 +442,9 @@ func TestHandlerKilledMidCampaign(t *testing.T) {
 // campaign sends; it pauses, the owner is told to reopen the add-in, and
 // after they do (install renews the grant) resume finishes every row.
 func TestExpiredGrantPausesAndResumes(t *testing.T) {
-	// Short-lived Graph tokens: every send redeems the refresh token.
-	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6"}, "-graph-token-lifetime", "2m")
+	// Short-lived Graph tokens: every send redeems the refresh token, and a
+	// token fetched for one burst has expired by the next, a minute later.
+	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6"}, "-graph-token-lifetime", "30s")
 	tok, _ := h.signIn(t, "alice")
 	alice, _ := devauth.FindUser("alice")
 	tag := testenv.Name("grant")
