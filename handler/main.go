@@ -70,6 +70,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	backups, err := store.Open(cfg.BackupStorage)
+	if err != nil {
+		return err
+	}
 	var q interface {
 		Send(context.Context, queue.Message) error
 	}
@@ -101,6 +105,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	h, err := app.New(app.Deps{
 		Logger:            logger,
 		Store:             st,
+		Backups:           backups,
 		Queue:             q,
 		Auth:              verifier,
 		DebugLogRetention: cfg.DebugLogRetention,

@@ -13,7 +13,7 @@ func TestRunReportsEveryMissingSetting(t *testing.T) {
 	if err == nil {
 		t.Fatal("run with no settings must fail")
 	}
-	for _, name := range []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "AzureWebJobsStorage", "QUEUE_TRANSPORT", "ENTRA_AUTHORITY", "ENTRA_CLIENT_ID"} {
+	for _, name := range []string{"FUNCTIONS_CUSTOMHANDLER_PORT", "AzureWebJobsStorage", "BackupStorage", "QUEUE_TRANSPORT", "ENTRA_AUTHORITY", "ENTRA_CLIENT_ID"} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}

@@ -29,6 +29,7 @@ func BenchmarkHandlerColdStart(b *testing.B) {
 		cmd.Env = []string{
 			config.Port + "=" + port,
 			config.Storage + "=UseDevelopmentStorage=true",
+			config.BackupStorage + "=UseDevelopmentStorage=true",
 			config.QueueTransport + "=storage",
 			config.EntraAuthority + "=https://login.microsoftonline.com",
 			config.EntraClientID + "=" + clientID,

@@ -101,6 +101,7 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	settings := map[string]string{
 		"FUNCTIONS_WORKER_RUNTIME":  "custom",
 		"AzureWebJobsStorage":       testenv.StorageConnectionString(t),
+		"BackupStorage":             testenv.StorageConnectionString(t),
 		"QUEUE_TRANSPORT":           "storage",
 		"ServiceBusConnection":      "",
 		"ENTRA_AUTHORITY":           "https://" + freeAddr(t),

@@ -1,15 +1,23 @@
-// Command restore writes the tables back from an export of the backup
-// timer (backups/daily/<date>/<hour>.jsonl.gz or backups/monthly/...),
-// replacing the entities it holds. It reads the storage connection from
-// AzureWebJobsStorage (a connection string, UseDevelopmentStorage=true, or
-// the identity-based __accountName settings), as the handler does.
+// Command restore writes the tables back from the backup timer's exports
+// (see package backup), replacing the entities they hold. What belongs to a
+// deleted account or campaign is never written back: the deletions
+// recorded in the live tables and in the exports are honoured.
 //
-//	restore -backup daily/2026-11-28/15.jsonl.gz [-tables campaigns,recipients] [-partition <prefix>]
-//	restore -file export.jsonl.gz ...
+//	restore -at 2026-11-28T15:42:00Z   the last whole export before then, and the changes after it
+//	restore -at latest                 everything up to the newest export (after losing the tables)
+//	restore -backup backups-monthly/2026-10.jsonl.gz
+//	restore -file export.jsonl.gz
+//	    [-tables campaigns,recipients] [-partition <account key or campaign id>] [-dry-run]
+//	restore -reapply-deletions 2026-11-28T15:42:00Z
+//	    after a blob point-in-time restore to that time: deletions finished since run again
+//
+// It reads the exports from BackupStorage and writes into
+// AzureWebJobsStorage, each a connection string, UseDevelopmentStorage=true,
+// or the identity-based __accountName settings, as the handler does. After
+// a regional failover, point both at the accounts in the secondary region.
 package main
 
 import (
-	"bytes"
 	"compress/gzip"
 	"context"
 	"flag"
@@ -19,7 +27,9 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"time"
 
+	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/store"
 )
@@ -33,46 +43,165 @@ func main() {
 	}
 }
 
+// source is one export to read: a blob or a local file.
+type source struct {
+	name string
+	open func(context.Context) (io.ReadCloser, error)
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, out io.Writer) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
-	blob := fs.String("backup", "", "the export's name in the backups container")
+	at := fs.String("at", "", "restore to this time (RFC 3339, UTC) or 'latest', from the whole and change exports")
+	blob := fs.String("backup", "", "or one export, as <container>/<name>")
 	file := fs.String("file", "", "or a local copy of an export")
-	tables := fs.String("tables", "", "comma-separated tables to restore (default: all in the export)")
+	tables := fs.String("tables", "", "comma-separated tables to restore (default: all in the exports)")
 	partition := fs.String("partition", "", "restore only partitions starting with this (e.g. an account key or a campaign id)")
+	dry := fs.Bool("dry-run", false, "say what would be restored, and write nothing")
+	reapply := fs.String("reapply-deletions", "", "run again the deletions finished since this time (RFC 3339), and nothing else")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	if (*blob == "") == (*file == "") {
-		return fmt.Errorf("give -backup <name> or -file <path>")
-	}
-	conn := config.ReadConnection(getenv, config.Storage)
-	if conn.IsZero() {
-		return fmt.Errorf("%s is not set: the storage account to restore into", config.Storage)
-	}
-	st, err := store.Open(conn)
+	st, err := openStore(getenv, config.Storage, "the storage account to restore into")
 	if err != nil {
 		return err
 	}
-	var raw []byte
-	if *blob != "" {
-		raw, err = st.GetBlob(ctx, "backups", *blob)
-	} else {
-		raw, err = os.ReadFile(*file)
-	}
+	backups, err := openStore(getenv, config.BackupStorage, "the storage account that holds the exports")
 	if err != nil {
 		return err
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(raw))
-	if err != nil {
-		return fmt.Errorf("not a gzip export: %w", err)
+	if *reapply != "" {
+		since, err := time.Parse(time.RFC3339, *reapply)
+		if err != nil {
+			return fmt.Errorf("-reapply-deletions %q: want the time blobs were restored to, such as 2026-11-28T15:42:00Z (RFC 3339)", *reapply)
+		}
+		// Requested long enough ago that the next retention run resumes them.
+		n, err := st.ReapplyDeletions(ctx, since, time.Now().Add(-24*time.Hour))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "%d deletions will run again at the next retention run (hourly; or run the retention function now)\n", n)
+		return nil
 	}
+	sources, err := plan(ctx, backups, *at, *blob, *file, out)
+	if err != nil {
+		return err
+	}
+	if *dry {
+		return nil
+	}
+	erased, err := st.Erasures(ctx)
+	if err != nil {
+		return err
+	}
+	for _, s := range sources {
+		if err := read(ctx, s, erased.Learn); err != nil {
+			return err
+		}
+	}
+	accounts, campaigns := erased.Count()
+	fmt.Fprintf(out, "deleted since, never restored: %d accounts, %d campaigns\n", accounts, campaigns)
 	only := strings.FieldsFunc(*tables, func(r rune) bool { return r == ',' })
-	n, err := st.RestoreTables(ctx, zr, func(table, pk string) bool {
+	keep := func(table, pk string) bool {
 		return (len(only) == 0 || slices.Contains(only, table)) && strings.HasPrefix(pk, *partition)
-	})
-	if err != nil {
-		return err
 	}
-	fmt.Fprintf(out, "restored %d entities\n", n)
+	var written, skipped int
+	for _, s := range sources {
+		err := read(ctx, s, func(r io.Reader) error {
+			w, k, err := st.RestoreTables(ctx, r, keep, erased)
+			written, skipped = written+w, skipped+k
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "restored %s\n", s.name)
+	}
+	fmt.Fprintf(out, "restored %d entities; skipped %d of deleted accounts and campaigns\n", written, skipped)
+	return nil
+}
+
+func openStore(getenv func(string) string, name, what string) (*store.Store, error) {
+	conn := config.ReadConnection(getenv, name)
+	if conn.IsZero() {
+		return nil, fmt.Errorf("%s is not set: %s", name, what)
+	}
+	return store.Open(conn)
+}
+
+// plan lists the exports to restore, oldest first, and says so.
+func plan(ctx context.Context, backups *store.Store, at, blob, file string, out io.Writer) ([]source, error) {
+	given := 0
+	for _, s := range []string{at, blob, file} {
+		if s != "" {
+			given++
+		}
+	}
+	if given != 1 {
+		return nil, fmt.Errorf("give one of -at <time|latest>, -backup <container>/<name> or -file <path>")
+	}
+	fromBlob := func(container, name string) source {
+		return source{name: container + "/" + name, open: func(ctx context.Context) (io.ReadCloser, error) {
+			return backups.OpenBlob(ctx, container, name)
+		}}
+	}
+	switch {
+	case file != "":
+		fmt.Fprintf(out, "plan: %s\n", file)
+		return []source{{name: file, open: func(context.Context) (io.ReadCloser, error) { return os.Open(file) }}}, nil
+	case blob != "":
+		container, name, ok := strings.Cut(blob, "/")
+		if !ok || name == "" {
+			return nil, fmt.Errorf("-backup %q: want <container>/<name>, e.g. %s/%s", blob, backup.MonthlyContainer, backup.MonthlyName(time.Now()))
+		}
+		fmt.Fprintf(out, "plan: %s\n", blob)
+		return []source{fromBlob(container, name)}, nil
+	}
+	point := time.Now().UTC()
+	if at != "latest" {
+		t, err := time.Parse(time.RFC3339, at)
+		if err != nil {
+			return nil, fmt.Errorf("-at %q: want a time such as 2026-11-28T15:42:00Z (RFC 3339), or latest", at)
+		}
+		point = t
+	}
+	var exports []backup.Export
+	for _, kind := range []string{backup.Full, backup.Changes} {
+		names, err := backups.ListBlobs(ctx, backup.Container, kind)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range names {
+			if e, err := backup.Parse(n); err == nil {
+				exports = append(exports, e)
+			}
+		}
+	}
+	chosen, reached, err := backup.Plan(exports, point)
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "plan: %d exports; recovery point %s\n", len(chosen), reached.Format(time.RFC3339))
+	var sources []source
+	for _, e := range chosen {
+		fmt.Fprintf(out, "  %s/%s\n", backup.Container, e.Name)
+		sources = append(sources, fromBlob(backup.Container, e.Name))
+	}
+	return sources, nil
+}
+
+// read opens a gzip export and hands its content to fn.
+func read(ctx context.Context, s source, fn func(io.Reader) error) error {
+	rc, err := s.open(ctx)
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
+	defer rc.Close()
+	zr, err := gzip.NewReader(rc)
+	if err != nil {
+		return fmt.Errorf("%s: not a gzip export: %w", s.name, err)
+	}
+	if err := fn(zr); err != nil {
+		return fmt.Errorf("%s: %w", s.name, err)
+	}
 	return nil
 }

@@ -36,9 +36,12 @@ type sender interface {
 type Deps struct {
 	Logger *slog.Logger
 	Store  *store.Store
-	Queue  sender
-	Auth   authenticator
-	Now    func() time.Time
+	// Backups is where the table exports go (a separate, immutable
+	// account in Azure; see BackupStorage).
+	Backups *store.Store
+	Queue   sender
+	Auth    authenticator
+	Now     func() time.Time
 	// DebugLogRetention is how long install debug entries live.
 	DebugLogRetention time.Duration
 	// InboundAddress is the Postmark inbound address campaign addresses
@@ -139,6 +142,6 @@ func (a *App) workers() map[string]http.Handler {
 		"notify":          invoke.Queue(a.Logger, "notify", functions.QueueBinding, a.notifyWorker),
 		"retention":       invoke.TimerHandler(a.Logger, "retention", functions.TimerBinding, a.retention),
 		"sweep":           invoke.TimerHandler(a.Logger, "sweep", functions.TimerBinding, a.sweepTimer),
-		"backup":          invoke.TimerHandler(a.Logger, "backup", functions.TimerBinding, a.backup),
+		"backup":          invoke.TimerHandler(a.Logger, "backup", functions.TimerBinding, a.backupTables),
 	}
 }

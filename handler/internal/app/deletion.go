@@ -55,7 +55,7 @@ func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
 	if err := a.Store.DeleteAccountRow(ctx, k); err != nil {
 		return err
 	}
-	if err := a.Store.FinishDeletion(ctx, store.Deletion{Account: k}); err != nil {
+	if err := a.Store.FinishDeletion(ctx, store.Deletion{Account: k}, a.Now()); err != nil {
 		return err
 	}
 	a.Logger.InfoContext(ctx, "account deleted", "campaigns", len(ids), "debugEntries", debug, "delivery", m.DeliveryCount)
@@ -72,7 +72,7 @@ func (a *App) deleteCampaignWorker(ctx context.Context, m invoke.Message) error 
 	if err := a.deleteCampaignData(ctx, k, msg.CampaignID); err != nil {
 		return err
 	}
-	if err := a.Store.FinishDeletion(ctx, store.Deletion{Account: k, CampaignID: msg.CampaignID}); err != nil {
+	if err := a.Store.FinishDeletion(ctx, store.Deletion{Account: k, CampaignID: msg.CampaignID}, a.Now()); err != nil {
 		return err
 	}
 	a.Logger.InfoContext(ctx, "campaign deleted", "campaign", msg.CampaignID, "delivery", m.DeliveryCount)

@@ -20,6 +20,12 @@ const stalledDeletion = 15 * time.Minute
 // and the promise says the file must go.
 const stalledUpload = time.Hour
 
+// keepTombstones is how long a finished deletion's ids are kept: longer
+// than the oldest backup that can hold the deleted data (the monthly
+// exports are kept 12 months, infra/modules/storage.bicep), so no restore
+// from a backup brings that data back.
+const keepTombstones = 400 * 24 * time.Hour
+
 // retention deletes what the privacy promises say must go: expired install
 // debug entries and uploads whose processing never finished. It also
 // re-enqueues deletions that were interrupted.
@@ -42,8 +48,12 @@ func (a *App) retention(ctx context.Context, t invoke.Timer) error {
 			return err
 		}
 	}
+	tombstones, err := a.Store.PurgeTombstones(ctx, now.Add(-keepTombstones))
+	if err != nil {
+		return err
+	}
 	a.Logger.InfoContext(ctx, "retention done", "expiredDebugEntries", expired, "stalledUploads", uploads,
-		"resumedDeletions", len(pending), "pastDue", t.IsPastDue)
+		"resumedDeletions", len(pending), "purgedTombstones", tombstones, "pastDue", t.IsPastDue)
 	return nil
 }
 

@@ -22,6 +22,11 @@ const (
 	// Storage is the connection for tables, blobs and (locally) queues: a
 	// connection string, or identity-based settings under this prefix.
 	Storage = "AzureWebJobsStorage"
+	// BackupStorage is the connection of the storage account that holds the
+	// table exports (the backup timer): in Azure a separate account whose
+	// containers are immutable, since immutability and the main account's
+	// point-in-time restore cannot be combined. Same forms as Storage.
+	BackupStorage = "BackupStorage"
 	// QueueTransport selects the queue adapter: "servicebus" or "storage".
 	QueueTransport = "QUEUE_TRANSPORT"
 	// ServiceBus is the Service Bus connection (connection string or
@@ -81,7 +86,7 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 
 // Names lists every setting the handler reads, for the example-file test.
 func Names() []string {
-	return []string{Port, Storage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
+	return []string{Port, Storage, BackupStorage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
 		PostmarkInboundUser, PostmarkInboundPassword, EntraClientSecret, GraphPermission, GraphBaseURL, TokenCacheKey,
 		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, SendStuckAfter, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
 }
@@ -99,6 +104,7 @@ const DefaultDebugLogRetention = 14 * 24 * time.Hour
 type Config struct {
 	Port              int
 	Storage           Connection
+	BackupStorage     Connection
 	QueueTransport    string
 	ServiceBus        Connection
 	EntraAuthority    string
@@ -151,6 +157,11 @@ func Load(getenv func(string) string) (Config, error) {
 	c.Storage = readConnection(getenv, Storage)
 	if c.Storage.IsZero() {
 		bad("%s is missing: give a connection string (UseDevelopmentStorage=true for Azurite) or %s__accountName for a managed identity", Storage, Storage)
+	}
+
+	c.BackupStorage = readConnection(getenv, BackupStorage)
+	if c.BackupStorage.IsZero() {
+		bad("%s is missing: the storage account for table exports, as a connection string (UseDevelopmentStorage=true for Azurite) or %s__accountName for a managed identity", BackupStorage, BackupStorage)
 	}
 
 	c.QueueTransport = getenv(QueueTransport)

@@ -17,6 +17,7 @@ func validSettings() map[string]string {
 	return map[string]string{
 		Port:                    "7000",
 		Storage:                 "UseDevelopmentStorage=true",
+		BackupStorage:           "UseDevelopmentStorage=true",
 		QueueTransport:          "storage",
 		EntraAuthority:          "https://login.microsoftonline.com/",
 		EntraClientID:           "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10",
@@ -78,7 +79,7 @@ func TestLoadReportsEveryMissingSettingAtOnce(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error for empty settings")
 	}
-	for _, name := range []string{Port, Storage, QueueTransport, EntraAuthority, EntraClientID, InboundAddress} {
+	for _, name := range []string{Port, Storage, BackupStorage, QueueTransport, EntraAuthority, EntraClientID, InboundAddress} {
 		if !strings.Contains(err.Error(), name) {
 			t.Errorf("error does not name %s: %v", name, err)
 		}
@@ -116,6 +117,9 @@ func TestIdentityBasedConnections(t *testing.T) {
 	s[Storage+"__accountName"] = "mailmergeprod"
 	s[Storage+"__credential"] = "managedidentity"
 	s[Storage+"__clientId"] = "0f0e0d0c-0000-4000-8000-000000000001"
+	delete(s, BackupStorage)
+	s[BackupStorage+"__accountName"] = "mailmergebackup"
+	s[BackupStorage+"__credential"] = "managedidentity"
 	s[QueueTransport] = "servicebus"
 	s[ServiceBus+"__fullyQualifiedNamespace"] = "mailmerge.servicebus.windows.net"
 	c, err := Load(env(s))
@@ -130,6 +134,9 @@ func TestIdentityBasedConnections(t *testing.T) {
 	}
 	if c.Storage.Credential != "managedidentity" || c.Storage.ClientID == "" {
 		t.Errorf("credential settings lost: %+v", c.Storage)
+	}
+	if got, want := c.BackupStorage.BlobServiceURI, "https://mailmergebackup.blob.core.windows.net"; got != want {
+		t.Errorf("backup blob uri = %q, want %q", got, want)
 	}
 	if c.ServiceBus.FullyQualifiedNamespace != "mailmerge.servicebus.windows.net" {
 		t.Errorf("namespace = %q", c.ServiceBus.FullyQualifiedNamespace)

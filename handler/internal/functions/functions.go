@@ -65,9 +65,10 @@ func Table() []Function {
 		// Settles what crashes leave: overdue steps, rows stuck in sending,
 		// lost starts. Every minute.
 		{Name: "sweep", Trigger: Timer, Schedule: "30 * * * * *"},
-		// Exports every table to the backups container (Table storage has
-		// no point-in-time restore of its own). Hourly.
-		{Name: "backup", Trigger: Timer, Schedule: "0 20 * * * *"},
+		// Exports the tables to the backups containers (Table storage has
+		// no point-in-time restore of its own): whole at the first run of
+		// each hour, what changed at the others. Every 5 minutes.
+		{Name: "backup", Trigger: Timer, Schedule: "20 */5 * * * *"},
 		// Deletes what the privacy promises say must go (expired debug
 		// entries, uploads whose processing never finished) and finishes
 		// interrupted deletions. Hourly.

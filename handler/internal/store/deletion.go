@@ -11,6 +11,12 @@ import (
 // interrupted deletion can always be found and finished.
 const deletionPartition = "pending"
 
+// tombstonePartition keeps a finished deletion (only the ids and the times)
+// for as long as backups that hold the deleted data exist, so that a
+// restore from them skips that data (Erasures) and a blob point-in-time
+// restore can be followed by the same deletions again (ReapplyDeletions).
+const tombstonePartition = "done"
+
 // Deletion is a requested deletion that has not finished yet: the whole
 // account when CampaignID is empty, else one campaign of it.
 type Deletion struct {
@@ -49,7 +55,56 @@ func (s *Store) PendingDeletions(ctx context.Context, before time.Time) ([]Delet
 	return out, err
 }
 
-// FinishDeletion removes the deletion record once everything else is gone.
-func (s *Store) FinishDeletion(ctx context.Context, d Deletion) error {
+// FinishDeletion turns the deletion record into a tombstone once
+// everything else is gone.
+func (s *Store) FinishDeletion(ctx context.Context, d Deletion, at time.Time) error {
+	e := newEntity(tombstonePartition, d.rowKey())
+	setTime(e, "FinishedAt", at)
+	if err := s.replaceEntity(ctx, tableDeletions, e, ""); err != nil {
+		return err
+	}
 	return s.deleteEntity(ctx, tableDeletions, deletionPartition, d.rowKey())
+}
+
+// PurgeTombstones removes the tombstones of deletions finished before the
+// given time (when the last backup that could hold their data has
+// expired). It returns how many it removed.
+func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int, error) {
+	var rows []string
+	filter := "PartitionKey eq '" + tombstonePartition + "' and FinishedAt lt " + filterTime(before)
+	if err := s.query(ctx, tableDeletions, filter, func(e entity) error {
+		rows = append(rows, e.RowKey)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, rk := range rows {
+		if err := s.deleteEntity(ctx, tableDeletions, tombstonePartition, rk); err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
+}
+
+// ReapplyDeletions records every deletion finished at or after since as
+// under way again, requested at requestedAt, so that the retention timer
+// runs it once more: after a restore (of blobs to a point in time, say)
+// that may have brought back what it had deleted. It returns how many.
+func (s *Store) ReapplyDeletions(ctx context.Context, since, requestedAt time.Time) (int, error) {
+	var rows []string
+	filter := "PartitionKey eq '" + tombstonePartition + "' and FinishedAt ge " + filterTime(since)
+	if err := s.query(ctx, tableDeletions, filter, func(e entity) error {
+		rows = append(rows, e.RowKey)
+		return nil
+	}); err != nil {
+		return 0, err
+	}
+	for _, rk := range rows {
+		e := newEntity(deletionPartition, rk)
+		setTime(e, "RequestedAt", requestedAt)
+		if err := s.replaceEntity(ctx, tableDeletions, e, ""); err != nil {
+			return 0, err
+		}
+	}
+	return len(rows), nil
 }
