@@ -74,6 +74,17 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
+// The table exports, in their own account: immutable containers, which the
+// main account's point-in-time restore rules out.
+module backupStorage 'modules/backupstorage.bicep' = {
+  name: 'backupstorage'
+  params: {
+    location: location
+    name: take('stbk${replace(prefix, '-', '')}${token}', 24)
+    tags: tags
+  }
+}
+
 module serviceBus 'modules/servicebus.bicep' = {
   name: 'servicebus'
   params: {
@@ -99,6 +110,7 @@ module roles 'modules/roles.bicep' = {
   params: {
     principalId: identity.outputs.principalId
     storageAccountName: storage.outputs.name
+    backupStorageAccountName: backupStorage.outputs.name
     serviceBusNamespaceName: serviceBus.outputs.name
     keyVaultName: keyVault.outputs.name
     appInsightsName: monitoring.outputs.appInsightsName
@@ -115,6 +127,7 @@ module functionApp 'modules/functionapp.bicep' = {
     identityClientId: identity.outputs.clientId
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
+    backupStorageAccountName: backupStorage.outputs.name
     serviceBusFullyQualifiedNamespace: serviceBus.outputs.fullyQualifiedNamespace
     appInsightsName: monitoring.outputs.appInsightsName
     secretUris: keyVault.outputs.secretUris
@@ -134,6 +147,8 @@ module functionApp 'modules/functionapp.bicep' = {
 output functionAppName string = functionApp.outputs.name
 output functionAppHostName string = functionApp.outputs.defaultHostName
 output storageAccountName string = storage.outputs.name
+output backupStorageAccountName string = backupStorage.outputs.name
+output backupSecondaryBlobEndpoint string = backupStorage.outputs.secondaryBlobEndpoint
 output serviceBusNamespace string = serviceBus.outputs.fullyQualifiedNamespace
 output keyVaultName string = keyVault.outputs.name
 output identityClientId string = identity.outputs.clientId

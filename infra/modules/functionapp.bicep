@@ -20,6 +20,9 @@ param storageAccountName string
 @description('Primary blob endpoint of that account (ends with /).')
 param storageBlobEndpoint string
 
+@description('Storage account that holds the table exports (BackupStorage).')
+param backupStorageAccountName string
+
 @description('Service Bus host name, e.g. <name>.servicebus.windows.net.')
 param serviceBusFullyQualifiedNamespace string
 
@@ -125,6 +128,10 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     AzureWebJobsStorage__accountName: storageAccountName
     AzureWebJobsStorage__credential: 'managedidentity'
     AzureWebJobsStorage__clientId: identityClientId
+    // Table exports, identity-based, in the immutable backup account.
+    BackupStorage__accountName: backupStorageAccountName
+    BackupStorage__credential: 'managedidentity'
+    BackupStorage__clientId: identityClientId
     // Queues on Service Bus, identity-based.
     QUEUE_TRANSPORT: 'servicebus'
     ServiceBusConnection__fullyQualifiedNamespace: serviceBusFullyQualifiedNamespace

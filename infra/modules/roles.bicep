@@ -6,6 +6,7 @@
 param principalId string
 
 param storageAccountName string
+param backupStorageAccountName string
 param serviceBusNamespaceName string
 param keyVaultName string
 param appInsightsName string
@@ -13,8 +14,11 @@ param appInsightsName string
 // Built-in role definition ids (same in every tenant).
 // Storage Blob Data Owner: the Functions host's identity-based AzureWebJobsStorage
 // needs Owner on blobs (host containers, leases); also covers the Flex deployment
-// container and the app's uploads/originals/tokencache/backups blobs.
+// container and the app's uploads/originals/tokencache blobs.
 var storageBlobDataOwner = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+// Storage Blob Data Contributor: the backup timer writes, reads and (once
+// their immutability has passed) deletes table exports in the backup account.
+var storageBlobDataContributor = 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
 // Storage Queue Data Contributor: the host's storage queues (and the app's
 // QUEUE_TRANSPORT=storage fallback).
 var storageQueueDataContributor = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
@@ -31,6 +35,10 @@ var monitoringMetricsPublisher = '3913510d-42f4-4e42-8a64-420c390055eb'
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
+}
+
+resource backupStorage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: backupStorageAccountName
 }
 
 resource serviceBus 'Microsoft.ServiceBus/namespaces@2024-01-01' existing = {
@@ -60,6 +68,16 @@ resource storageRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
     }
   }
 ]
+
+resource backupStorageRole 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(backupStorage.id, principalId, storageBlobDataContributor)
+  scope: backupStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', storageBlobDataContributor)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
 
 resource serviceBusRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   for roleId in [

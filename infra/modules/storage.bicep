@@ -21,12 +21,6 @@ param restoreDays int = 35
 @maxValue(365)
 param softDeleteDays int = 36
 
-@description('Days the backups container keeps daily table exports (immutable for that long).')
-param dailyBackupDays int = 35
-
-@description('Days the backups container keeps monthly table exports (12 monthly copies).')
-param monthlyBackupDays int = 366
-
 param tags object = {}
 
 var containerNames = [
@@ -36,7 +30,7 @@ var containerNames = [
   'deployments'
 ]
 
-// Lifecycle prefixes (container/) of the versioned, non-backup containers.
+// Lifecycle prefixes (container/) of the versioned containers.
 var versionedPrefixes = [for c in containerNames: '${c}/']
 
 var tableNames = [
@@ -133,34 +127,8 @@ resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2
   }
 ]
 
-// Table exports (daily/ and monthly/ prefixes). Version-level immutability:
-// every blob version is WORM for the default period below; deletion only by
-// the lifecycle rules once that period has passed.
-resource backups 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: blobService
-  name: 'backups'
-  properties: {
-    publicAccess: 'None'
-    immutableStorageWithVersioning: {
-      enabled: true
-    }
-  }
-}
-
-// Default version-level policy of the backups container. Left unlocked by the
-// template; lock it once verified (a locked policy can only be extended).
-resource backupsImmutability 'Microsoft.Storage/storageAccounts/blobServices/containers/immutabilityPolicies@2023-05-01' = {
-  parent: backups
-  name: 'default'
-  properties: {
-    immutabilityPeriodSinceCreationInDays: dailyBackupDays
-    allowProtectedAppendWrites: false
-  }
-}
-
-// Lifecycle: daily exports (and their versions) go after dailyBackupDays;
-// monthly exports after monthlyBackupDays (their longer immutability is set per
-// blob version by the export job).
+// Lifecycle: versioning (needed by point-in-time restore) keeps every
+// overwrite; old versions go once outside the restore window.
 resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
   parent: storage
   name: 'default'
@@ -168,62 +136,6 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
     policy: {
       rules: [
         {
-          name: 'backups-daily'
-          enabled: true
-          type: 'Lifecycle'
-          definition: {
-            filters: {
-              blobTypes: [
-                'blockBlob'
-              ]
-              prefixMatch: [
-                'backups/daily/'
-              ]
-            }
-            actions: {
-              baseBlob: {
-                delete: {
-                  daysAfterModificationGreaterThan: dailyBackupDays
-                }
-              }
-              version: {
-                delete: {
-                  daysAfterCreationGreaterThan: dailyBackupDays
-                }
-              }
-            }
-          }
-        }
-        {
-          name: 'backups-monthly'
-          enabled: true
-          type: 'Lifecycle'
-          definition: {
-            filters: {
-              blobTypes: [
-                'blockBlob'
-              ]
-              prefixMatch: [
-                'backups/monthly/'
-              ]
-            }
-            actions: {
-              baseBlob: {
-                delete: {
-                  daysAfterModificationGreaterThan: monthlyBackupDays
-                }
-              }
-              version: {
-                delete: {
-                  daysAfterCreationGreaterThan: monthlyBackupDays
-                }
-              }
-            }
-          }
-        }
-        {
-          // Versioning (needed by point-in-time restore) keeps every overwrite,
-          // e.g. of tokencache blobs: drop versions once outside the restore window.
           name: 'old-versions'
           enabled: true
           type: 'Lifecycle'
@@ -246,9 +158,6 @@ resource lifecycle 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
       ]
     }
   }
-  dependsOn: [
-    backups
-  ]
 }
 
 resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {

@@ -20,16 +20,16 @@ import (
 // points (see package backup).
 func (a *App) backupTables(ctx context.Context, _ invoke.Timer) error {
 	now := a.Now().UTC()
-	recent, err := a.exports(ctx, now)
+	existing, err := a.exports(ctx, now)
 	if err != nil {
 		return err
 	}
 	hour := now.Truncate(time.Hour)
 	fullThisHour := false
-	for _, e := range recent {
+	for _, e := range existing {
 		fullThisHour = fullThisHour || e.Kind == backup.Full && !e.Cutoff.Before(hour)
 	}
-	if last, ok := backup.Latest(recent); ok && fullThisHour {
+	if last, ok := backup.Latest(existing); ok && fullThisHour {
 		err = a.exportTables(ctx, backup.Container, backup.Name(backup.Changes, now), last.Cutoff.Add(-backup.Overlap))
 	} else {
 		err = a.exportTables(ctx, backup.Container, backup.Name(backup.Full, now), time.Time{})
@@ -46,7 +46,8 @@ func (a *App) backupTables(ctx context.Context, _ invoke.Timer) error {
 			return err
 		}
 	}
-	return a.pruneExports(ctx, recent, monthly, now)
+	a.pruneExports(ctx, existing, monthly, now)
+	return nil
 }
 
 // exports lists the exports in the backups container up to now. A change
@@ -70,28 +71,32 @@ func (a *App) exports(ctx context.Context, now time.Time) ([]backup.Export, erro
 
 // pruneExports deletes the exports and monthly copies that are past their
 // keeping time: the containers are immutable until then, and no lifecycle
-// rule is relied on to delete from an immutable container.
-func (a *App) pruneExports(ctx context.Context, exports []backup.Export, monthly []string, now time.Time) error {
-	expired := backup.Expired(exports, now)
-	for _, e := range expired {
-		if err := a.Backups.DeleteBlob(ctx, backup.Container, e.Name); err != nil {
-			return err
+// rule is relied on to delete from an immutable container. A refused
+// deletion is logged and tried again at the next run; the export itself
+// has succeeded.
+func (a *App) pruneExports(ctx context.Context, exports []backup.Export, monthly []string, now time.Time) {
+	var deleted, refused int
+	drop := func(container, name string) {
+		if err := a.Backups.DeleteBlob(ctx, container, name); err != nil {
+			refused++
+			a.Logger.WarnContext(ctx, "expired export not deleted", "container", container, "blob", name, "error", err)
+			return
 		}
+		deleted++
 	}
-	old := backup.ExpiredMonthly(monthly, now)
-	for _, n := range old {
-		if err := a.Backups.DeleteBlob(ctx, backup.MonthlyContainer, n); err != nil {
-			return err
-		}
+	for _, e := range backup.Expired(exports, now) {
+		drop(backup.Container, e.Name)
 	}
-	if len(expired)+len(old) > 0 {
-		a.Logger.InfoContext(ctx, "expired exports deleted", "exports", len(expired), "monthly", len(old))
+	for _, n := range backup.ExpiredMonthly(monthly, now) {
+		drop(backup.MonthlyContainer, n)
 	}
-	return nil
+	if deleted+refused > 0 {
+		a.Logger.InfoContext(ctx, "expired exports deleted", "deleted", deleted, "refused", refused)
+	}
 }
 
 // exportTables streams the tables (all of them, or what changed since) to
-// a gzip blob.
+// a gzip blob in the backup account.
 func (a *App) exportTables(ctx context.Context, container, name string, since time.Time) error {
 	start := time.Now()
 	var tables, entities int

@@ -5,9 +5,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/testenv"
 )
@@ -54,6 +57,10 @@ func TestSecurityProperties(t *testing.T) {
 			"allowSharedKeyAccess: false", "minimumTlsVersion: 'TLS1_2'", "allowBlobPublicAccess: false",
 			"requireInfrastructureEncryption: true", "supportsHttpsTrafficOnly: true", "isVersioningEnabled: true",
 			"restorePolicy:", "changeFeed:", "sku: {\n    name: 'Standard_GZRS'",
+		},
+		"modules/backupstorage.bicep": {
+			"allowSharedKeyAccess: false", "minimumTlsVersion: 'TLS1_2'", "allowBlobPublicAccess: false",
+			"requireInfrastructureEncryption: true", "supportsHttpsTrafficOnly: true", "sku: {\n    name: 'Standard_RAGZRS'",
 		},
 		"modules/servicebus.bicep":  {"disableLocalAuth: true", "minimumTlsVersion: '1.2'", "deadLetteringOnMessageExpiration: true"},
 		"modules/keyvault.bicep":    {"enableRbacAuthorization: true", "enablePurgeProtection: true"},
@@ -117,6 +124,7 @@ func TestOnlyTheIntendedRoles(t *testing.T) {
 		"4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": "Azure Service Bus Data Receiver",
 		"4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
 		"3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+		"ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
 	}
 	guid := regexp.MustCompile(`'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'`)
 	seen := map[string]bool{}
@@ -160,9 +168,52 @@ func TestNoSecretLiterals(t *testing.T) {
 			t.Errorf("app setting %s is not a Key Vault reference", name)
 		}
 	}
-	for _, name := range []string{config.Storage + "__accountName", config.Storage + "__credential", config.ServiceBus + "__fullyQualifiedNamespace"} {
+	for _, name := range []string{config.Storage + "__accountName", config.Storage + "__credential", config.ServiceBus + "__fullyQualifiedNamespace",
+		config.BackupStorage + "__accountName", config.BackupStorage + "__credential"} {
 		if !strings.Contains(app, name) {
 			t.Errorf("identity-based setting %s is missing", name)
+		}
+	}
+}
+
+// Backups: the exports' containers are immutable, in their own account
+// (immutability and point-in-time restore exclude each other), and every
+// immutability period ends before the backup timer deletes the export, so
+// the deletions that keep the retention promise are never refused.
+func TestBackupImmutability(t *testing.T) {
+	files := bicep(t)
+	bk := code(files["modules/backupstorage.bicep"])
+	if strings.Contains(bk, "restorePolicy") || strings.Contains(bk, "immutableStorageWithVersioning") {
+		t.Error("backupstorage.bicep: point-in-time restore or version-level immutability in the backup account")
+	}
+	if strings.Contains(code(files["modules/storage.bicep"]), "immutab") {
+		t.Error("storage.bicep: immutability in the account with point-in-time restore")
+	}
+	for _, c := range []struct {
+		param, container string
+		limit            int
+	}{
+		{"exportImmutableDays", "exports", int(backup.KeepExports/(24*time.Hour)) - 1},
+		{"monthlyImmutableDays", "monthly", 364},
+	} {
+		def := regexp.MustCompile(`@maxValue\((\d+)\)\s*param ` + c.param + ` int = (\d+)`).FindStringSubmatch(bk)
+		if def == nil {
+			t.Errorf("backupstorage.bicep: param %s needs a @maxValue and a default", c.param)
+			continue
+		}
+		for _, v := range def[1:] {
+			if n, _ := strconv.Atoi(v); n > c.limit {
+				t.Errorf("%s allows %d days; at most %d, so the backup timer's deletion at expiry is never refused", c.param, n, c.limit)
+			}
+		}
+		policy := regexp.MustCompile(`parent: ` + c.container + `\s*name: 'default'\s*properties: \{\s*immutabilityPeriodSinceCreationInDays: ` + c.param)
+		if !policy.MatchString(bk) {
+			t.Errorf("container %s has no immutability policy of %s days", c.container, c.param)
+		}
+	}
+	for _, name := range []string{backup.Container, backup.MonthlyContainer} {
+		if !strings.Contains(bk, "name: '"+name+"'") {
+			t.Errorf("backupstorage.bicep lacks container %s", name)
 		}
 	}
 }
