@@ -1,7 +1,11 @@
 // Command restore writes the tables back from the backup timer's exports
 // (see package backup), replacing the entities they hold. What belongs to a
 // deleted account or campaign is never written back: the deletions
-// recorded in the live tables and in the exports are honoured.
+// recorded in the live tables and in the exports are honoured. Campaigns
+// that were queued or sending are paused afterwards, and their rows in
+// flight become unknown: rows sent after the recovery point show as
+// pending again, and only the owner can tell (from Sent Items) whether to
+// resume; nothing is sent twice automatically.
 //
 //	restore -at 2026-11-28T15:42:00Z   the last whole export before then, and the changes after it
 //	restore -at latest                 everything up to the newest export (after losing the tables)
@@ -29,7 +33,9 @@ import (
 	"strings"
 	"time"
 
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/store"
 )
@@ -82,7 +88,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fmt.Fprintf(out, "%d deletions will run again at the next retention run (hourly; or run the retention function now)\n", n)
 		return nil
 	}
-	sources, err := plan(ctx, backups, *at, *blob, *file, out)
+	sources, reached, err := plan(ctx, backups, *at, *blob, *file, out)
 	if err != nil {
 		return err
 	}
@@ -117,7 +123,57 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fmt.Fprintf(out, "restored %s\n", s.name)
 	}
 	fmt.Fprintf(out, "restored %d entities; skipped %d of deleted accounts and campaigns\n", written, skipped)
+	if len(only) > 0 && !slices.Contains(only, campaignsTable) {
+		return nil
+	}
+	held, rows, err := hold(ctx, st, reached, func(c store.Campaign) bool { return keep(campaignsTable, c.Account.String()) })
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "paused %d running campaigns for their owners to check; %d rows in flight now unknown\n", held, rows)
 	return nil
+}
+
+// campaignsTable is the table that holds the campaigns' states.
+const campaignsTable = "campaigns"
+
+// hold pauses the restored campaigns that were queued or sending (those
+// for which restored is true), telling the owner why, and records their rows
+// in flight as unknown. A row sent after the recovery point reads pending
+// in the restored tables; sending it again automatically would send it twice.
+func hold(ctx context.Context, st *store.Store, reached time.Time, restored func(store.Campaign) bool) (campaigns, rows int, err error) {
+	now := time.Now().UTC()
+	running, err := st.CampaignsToSweep(ctx, now)
+	if err != nil {
+		return 0, 0, err
+	}
+	point := "the backup"
+	if !reached.IsZero() {
+		point = "the backup of " + reached.Format("2 January 2006 15:04 UTC")
+	}
+	text := "We restored this campaign from " + point + ". Messages sent after that time may show as pending and would be sent again: check your Sent Items, then resume or cancel."
+	for _, c := range running {
+		if (c.Status != campaign.Queued && c.Status != campaign.Sending) || !restored(c) {
+			continue
+		}
+		inFlight, err := st.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1000)
+		if err != nil {
+			return campaigns, rows, err
+		}
+		for _, r := range inFlight {
+			if _, err := st.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "restored",
+				"in flight when the backup was taken; it may have been sent", now); err != nil && !apperr.Is(err, apperr.Conflict) {
+				return campaigns, rows, err
+			}
+			rows++
+		}
+		c.Status, c.StatusCode, c.StatusText, c.UpdatedAt = campaign.Paused, "restored_from_backup", text, now
+		if err := st.UpdateCampaign(ctx, c); err != nil {
+			return campaigns, rows, fmt.Errorf("pause campaign %s: %w", c.ID, err)
+		}
+		campaigns++
+	}
+	return campaigns, rows, nil
 }
 
 func openStore(getenv func(string) string, name, what string) (*store.Store, error) {
@@ -128,8 +184,9 @@ func openStore(getenv func(string) string, name, what string) (*store.Store, err
 	return store.Open(conn)
 }
 
-// plan lists the exports to restore, oldest first, and says so.
-func plan(ctx context.Context, backups *store.Store, at, blob, file string, out io.Writer) ([]source, error) {
+// plan lists the exports to restore, oldest first, and says so, with
+// the recovery point they reach (zero for a single export).
+func plan(ctx context.Context, backups *store.Store, at, blob, file string, out io.Writer) ([]source, time.Time, error) {
 	given := 0
 	for _, s := range []string{at, blob, file} {
 		if s != "" {
@@ -137,7 +194,7 @@ func plan(ctx context.Context, backups *store.Store, at, blob, file string, out 
 		}
 	}
 	if given != 1 {
-		return nil, fmt.Errorf("give one of -at <time|latest>, -backup <container>/<name> or -file <path>")
+		return nil, time.Time{}, fmt.Errorf("give one of -at <time|latest>, -backup <container>/<name> or -file <path>")
 	}
 	fromBlob := func(container, name string) source {
 		return source{name: container + "/" + name, open: func(ctx context.Context) (io.ReadCloser, error) {
@@ -147,20 +204,20 @@ func plan(ctx context.Context, backups *store.Store, at, blob, file string, out 
 	switch {
 	case file != "":
 		fmt.Fprintf(out, "plan: %s\n", file)
-		return []source{{name: file, open: func(context.Context) (io.ReadCloser, error) { return os.Open(file) }}}, nil
+		return []source{{name: file, open: func(context.Context) (io.ReadCloser, error) { return os.Open(file) }}}, time.Time{}, nil
 	case blob != "":
 		container, name, ok := strings.Cut(blob, "/")
 		if !ok || name == "" {
-			return nil, fmt.Errorf("-backup %q: want <container>/<name>, e.g. %s/%s", blob, backup.MonthlyContainer, backup.MonthlyName(time.Now()))
+			return nil, time.Time{}, fmt.Errorf("-backup %q: want <container>/<name>, e.g. %s/%s", blob, backup.MonthlyContainer, backup.MonthlyName(time.Now()))
 		}
 		fmt.Fprintf(out, "plan: %s\n", blob)
-		return []source{fromBlob(container, name)}, nil
+		return []source{fromBlob(container, name)}, time.Time{}, nil
 	}
 	point := time.Now().UTC()
 	if at != "latest" {
 		t, err := time.Parse(time.RFC3339, at)
 		if err != nil {
-			return nil, fmt.Errorf("-at %q: want a time such as 2026-11-28T15:42:00Z (RFC 3339), or latest", at)
+			return nil, time.Time{}, fmt.Errorf("-at %q: want a time such as 2026-11-28T15:42:00Z (RFC 3339), or latest", at)
 		}
 		point = t
 	}
@@ -168,7 +225,7 @@ func plan(ctx context.Context, backups *store.Store, at, blob, file string, out 
 	for _, kind := range []string{backup.Full, backup.Changes} {
 		names, err := backups.ListBlobs(ctx, backup.Container, kind)
 		if err != nil {
-			return nil, err
+			return nil, time.Time{}, err
 		}
 		for _, n := range names {
 			if e, err := backup.Parse(n); err == nil {
@@ -178,7 +235,7 @@ func plan(ctx context.Context, backups *store.Store, at, blob, file string, out 
 	}
 	chosen, reached, err := backup.Plan(exports, point)
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	fmt.Fprintf(out, "plan: %d exports; recovery point %s\n", len(chosen), reached.Format(time.RFC3339))
 	var sources []source
@@ -186,7 +243,7 @@ func plan(ctx context.Context, backups *store.Store, at, blob, file string, out 
 		fmt.Fprintf(out, "  %s/%s\n", backup.Container, e.Name)
 		sources = append(sources, fromBlob(backup.Container, e.Name))
 	}
-	return sources, nil
+	return sources, reached, nil
 }
 
 // read opens a gzip export and hands its content to fn.

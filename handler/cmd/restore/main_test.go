@@ -12,6 +12,7 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/testenv"
@@ -58,7 +59,10 @@ func TestRestoreToPointInTime(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := st.CreateCampaign(ctx, store.Campaign{Account: k, ID: id, Name: "v1", Status: "draft", AddressHash: testenv.Name("h")}); err != nil {
+	if err := st.CreateCampaign(ctx, store.Campaign{Account: k, ID: id, Name: "v1", Status: campaign.Sending, AddressHash: testenv.Name("h")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.ReplaceRecipients(ctx, id, []store.Recipient{{Row: 2, Cells: []string{"a@contoso.example"}, Status: campaign.RowSending}, {Row: 3, Cells: []string{"b@contoso.example"}, Status: campaign.RowPending}}); err != nil {
 		t.Fatal(err)
 	}
 	export(backup.Full, base, time.Time{})
@@ -95,6 +99,19 @@ func TestRestoreToPointInTime(t *testing.T) {
 		got, err := st.Campaign(ctx, k, id)
 		if err != nil || got.Name != c.want {
 			t.Errorf("restored to +%v: %q, %v; want %q\n%s", c.at, got.Name, err, c.want, out)
+		}
+		// A campaign that was sending waits for its owner; the row in
+		// flight may have been sent, the pending one stays pending.
+		if got.Status != campaign.Paused || got.StatusCode != "restored_from_backup" || !strings.Contains(got.StatusText, base.Add(c.at.Truncate(5*time.Minute)).Format("15:04")) {
+			t.Errorf("restored to +%v: %s %s %q", c.at, got.Status, got.StatusCode, got.StatusText)
+		}
+		if !strings.Contains(out, "paused 1 running campaigns") {
+			t.Errorf("restore output:\n%s", out)
+		}
+	}
+	for row, want := range map[int]string{2: campaign.RowUnknown, 3: campaign.RowPending} {
+		if r, err := st.Recipient(ctx, id, row); err != nil || r.Status != want {
+			t.Errorf("row %d: %s %v, want %s", row, r.Status, err, want)
 		}
 	}
 	// Mistakes are explained, and nothing is written.
