@@ -1,6 +1,7 @@
 // Mail merge service: everything in one resource group, primary North Europe
 // (Ireland), backup West Europe (the Netherlands). Deploy with
-//   az deployment group create -g <rg> -f infra/main.bicep -p infra/main.bicepparam
+//   az deployment group create -g <rg> --parameters infra/main.bicepparam
+// (the parameters file names this template); see infra/README.md.
 targetScope = 'resourceGroup'
 
 @description('Primary region. Only the two EU regions of the pair are allowed.')

@@ -1,7 +1,9 @@
 // Storage account for the app (blobs and tables) and for the Functions host.
-// Standard_GZRS: zone-redundant in the primary region, asynchronously copied to
-// the paired region (North Europe -> West Europe). No shared keys, TLS 1.2,
-// no public blob access, infrastructure (double) encryption set at creation.
+// Standard_RAGZRS: zone-redundant in the primary region, asynchronously copied
+// to the paired region (North Europe -> West Europe), where the copy can be
+// read without a failover (the recovery runbook copies blobs from it). No
+// shared keys, TLS 1.2, no public blob access, infrastructure (double)
+// encryption set at creation.
 
 @description('Region for the account (its GZRS secondary is the Azure region pair).')
 param location string
@@ -49,7 +51,7 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   tags: tags
   kind: 'StorageV2'
   sku: {
-    name: 'Standard_GZRS'
+    name: 'Standard_RAGZRS'
   }
   properties: {
     accessTier: 'Hot'

@@ -56,7 +56,7 @@ func TestSecurityProperties(t *testing.T) {
 		"modules/storage.bicep": {
 			"allowSharedKeyAccess: false", "minimumTlsVersion: 'TLS1_2'", "allowBlobPublicAccess: false",
 			"requireInfrastructureEncryption: true", "supportsHttpsTrafficOnly: true", "isVersioningEnabled: true",
-			"restorePolicy:", "changeFeed:", "sku: {\n    name: 'Standard_GZRS'",
+			"restorePolicy:", "changeFeed:", "sku: {\n    name: 'Standard_RAGZRS'",
 		},
 		"modules/backupstorage.bicep": {
 			"allowSharedKeyAccess: false", "minimumTlsVersion: 'TLS1_2'", "allowBlobPublicAccess: false",
