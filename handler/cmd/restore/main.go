@@ -81,11 +81,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 			return fmt.Errorf("-reapply-deletions %q: want the time blobs were restored to, such as 2026-11-28T15:42:00Z (RFC 3339)", *reapply)
 		}
 		// Requested long enough ago that the next retention run resumes them.
-		n, err := st.ReapplyDeletions(ctx, since, time.Now().Add(-24*time.Hour))
+		n, again, err := st.ReapplyDeletions(ctx, since, time.Now().Add(-24*time.Hour))
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "%d deletions will run again at the next retention run (hourly; or run the retention function now)\n", n)
+		if again > 0 {
+			fmt.Fprintf(out, "%d deleted accounts exist again (their people signed in since) and were left alone: "+
+				"blobs of their old campaigns that the blob restore brought back are under originals/<account key>/ with no campaign in the tables\n", again)
+		}
 		return nil
 	}
 	sources, reached, err := plan(ctx, backups, *at, *blob, *file, out)

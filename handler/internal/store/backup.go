@@ -121,29 +121,49 @@ func eachBackupEntity(r io.Reader, fn func(backupEntity) error) error {
 // Erasures are the accounts and campaigns whose deletion a restore must not
 // undo: every deletion, finished (a tombstone) or under way, known to the
 // live tables or to the exports being restored. A restore skips whatever
-// belongs to them, so deleted data never comes back.
+// belongs to them, so deleted data never comes back. A person may sign in
+// again after deleting their account, under the same account key: what
+// was written after the deletion finished belongs to the new account and
+// is restored.
 type Erasures struct {
-	accounts  map[string]bool     // account key
-	campaigns map[string]bool     // campaign id
-	owned     map[string][]string // account key -> its campaign ids, from the exports
+	accounts  map[string]time.Time // account key -> entities written before this are erased
+	campaigns map[string]bool      // campaign id
+	owned     map[string][]written // account key -> its campaigns, from the exports
 }
+
+// written is a campaign id and when its entity was last written.
+type written struct {
+	id string
+	at time.Time
+}
+
+// underWay erases everything of an account whose deletion has not finished.
+var underWay = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // Erasures reads the deletions recorded in the live tables.
 func (s *Store) Erasures(ctx context.Context) (*Erasures, error) {
-	e := &Erasures{accounts: map[string]bool{}, campaigns: map[string]bool{}, owned: map[string][]string{}}
+	e := &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]written{}}
 	err := s.list(ctx, tableDeletions, &aztables.ListEntitiesOptions{}, func(en entity) error {
-		e.add(en.RowKey)
+		e.add(en.RowKey, getTime(en, "FinishedAt"))
 		return nil
 	})
 	return e, err
 }
 
-// add records a deletion row key: an account key, or "<account>|<campaign>".
-func (e *Erasures) add(rowKey string) {
-	if account, campaign, ok := strings.Cut(rowKey, "|"); ok {
+// add records a deletion: its row key (an account key, or
+// "<account>|<campaign>") and when it finished (zero: under way).
+func (e *Erasures) add(rowKey string, finished time.Time) {
+	account, campaign, ok := strings.Cut(rowKey, "|")
+	switch {
+	case ok:
 		e.campaigns[campaign] = true
-	} else if account != "" {
-		e.accounts[account] = true
+	case account != "":
+		if finished.IsZero() {
+			finished = underWay
+		}
+		if finished.After(e.accounts[account]) {
+			e.accounts[account] = finished
+		}
 	}
 }
 
@@ -154,22 +174,32 @@ func (e *Erasures) Learn(r io.Reader) error {
 	return eachBackupEntity(r, func(b backupEntity) error {
 		switch b.table {
 		case tableDeletions:
-			e.add(b.rk)
+			e.add(b.rk, b.time("FinishedAt"))
 		case tableCampaigns:
-			e.owned[b.pk] = append(e.owned[b.pk], b.rk)
+			e.owned[b.pk] = append(e.owned[b.pk], written{id: b.rk, at: b.time("Timestamp")})
 		}
 		return nil
 	})
 }
 
+// time reads a date property of an exported entity (zero when absent).
+func (b backupEntity) time(key string) time.Time {
+	s, _ := b.props[key].(string)
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
 // Count says how many accounts and campaigns are erased.
 func (e *Erasures) Count() (accounts, campaigns int) { return len(e.accounts), len(e.campaigns) }
 
-// seal adds the campaigns of erased accounts to the erased campaigns.
+// seal adds to the erased campaigns those the erased accounts had before
+// their deletion.
 func (e *Erasures) seal() {
-	for account := range e.accounts {
-		for _, id := range e.owned[account] {
-			e.campaigns[id] = true
+	for account, until := range e.accounts {
+		for _, c := range e.owned[account] {
+			if c.at.Before(until) {
+				e.campaigns[c.id] = true
+			}
 		}
 	}
 }
@@ -177,19 +207,23 @@ func (e *Erasures) seal() {
 // erased says whether an entity belongs to an erased account or campaign,
 // by where each table keeps its owner (see the data model in store.go).
 func (e *Erasures) erased(b backupEntity) bool {
+	account := func(key string) bool {
+		until, ok := e.accounts[key]
+		return ok && b.time("Timestamp").Before(until)
+	}
 	switch b.table {
 	case tableAccounts:
-		return e.accounts[b.pk+"_"+b.rk]
+		return account(b.pk + "_" + b.rk)
 	case tableCampaigns:
-		return e.accounts[b.pk] || e.campaigns[b.rk]
+		return account(b.pk) || e.campaigns[b.rk]
 	case tableRecipients:
 		return e.campaigns[b.pk]
 	case tableAddresses:
-		account, _ := b.props["Account"].(string)
+		owner, _ := b.props["Account"].(string)
 		campaign, _ := b.props["CampaignID"].(string)
-		return e.accounts[account] || e.campaigns[campaign]
+		return account(owner) || e.campaigns[campaign]
 	case tableMailboxes, tableDebugLog:
-		return e.accounts[b.pk]
+		return account(b.pk)
 	}
 	return false
 }

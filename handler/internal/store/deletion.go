@@ -4,6 +4,8 @@ import (
 	"context"
 	"strings"
 	"time"
+
+	"mailmerge/handler/internal/apperr"
 )
 
 // deletionPartition holds one row per deletion under way: of an account, or
@@ -89,22 +91,48 @@ func (s *Store) PurgeTombstones(ctx context.Context, before time.Time) (int, err
 // ReapplyDeletions records every deletion finished at or after since as
 // under way again, requested at requestedAt, so that the retention timer
 // runs it once more: after a restore (of blobs to a point in time, say)
-// that may have brought back what it had deleted. It returns how many.
-func (s *Store) ReapplyDeletions(ctx context.Context, since, requestedAt time.Time) (int, error) {
+// that may have brought back what it had deleted. An account that exists
+// again (its person signed in after deleting it) is left alone, since the
+// deletion would take its new data too; those are counted in again.
+func (s *Store) ReapplyDeletions(ctx context.Context, since, requestedAt time.Time) (n, again int, err error) {
 	var rows []string
 	filter := "PartitionKey eq '" + tombstonePartition + "' and FinishedAt ge " + filterTime(since)
 	if err := s.query(ctx, tableDeletions, filter, func(e entity) error {
 		rows = append(rows, e.RowKey)
 		return nil
 	}); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, rk := range rows {
+		if !strings.Contains(rk, "|") {
+			exists, err := s.accountExists(ctx, rk)
+			if err != nil {
+				return n, again, err
+			}
+			if exists {
+				again++
+				continue
+			}
+		}
 		e := newEntity(deletionPartition, rk)
 		setTime(e, "RequestedAt", requestedAt)
 		if err := s.replaceEntity(ctx, tableDeletions, e, ""); err != nil {
-			return 0, err
+			return n, again, err
 		}
+		n++
 	}
-	return len(rows), nil
+	return n, again, nil
+}
+
+// accountExists says whether the account with this key has a row.
+func (s *Store) accountExists(ctx context.Context, key string) (bool, error) {
+	tid, oid, err := splitAccountKey(key)
+	if err != nil {
+		return false, nil
+	}
+	_, err = s.Account(ctx, AccountKey{TenantID: tid, ObjectID: oid})
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }

@@ -152,24 +152,43 @@ func TestPendingDeletions(t *testing.T) {
 	// The tombstone stays, so restores skip the account's data; after a
 	// blob restore the deletion can run again.
 	erased, err := s.Erasures(ctx)
-	if err != nil || !erased.accounts[k.String()] {
+	if _, ok := erased.accounts[k.String()]; err != nil || !ok {
 		t.Errorf("tombstone not among the erasures (%v)", err)
 	}
-	if n, err := s.ReapplyDeletions(ctx, finished.Add(-time.Second), at.Add(-time.Hour)); err != nil || n < 1 {
+	// (Requested now, so no retention timer of another test runs it; nor
+	// any other test's deletion reapplied by this window.)
+	if n, _, err := s.ReapplyDeletions(ctx, finished.Add(-time.Second), time.Now()); err != nil || n < 1 {
 		t.Fatalf("reapplied %d, %v", n, err)
 	}
-	pending, _ = s.PendingDeletions(ctx, at)
+	pending, _ = s.PendingDeletions(ctx, time.Now().Add(time.Second))
 	if !containsDeletion(pending, k) {
 		t.Error("reapplied deletion not pending")
 	}
+	// Not when the person came back: the deletion would take their new data.
 	if err := s.FinishDeletion(ctx, Deletion{Account: k}, finished); err != nil {
 		t.Fatal(err)
 	}
-	// Tombstones go once no backup can hold the data.
-	if _, err := s.PurgeTombstones(ctx, finished.Add(time.Second)); err != nil {
+	if err := s.CreateAccount(ctx, Account{Key: k, Email: "again@contoso.example", CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if erased, _ := s.Erasures(ctx); erased.accounts[k.String()] {
+	if _, again, err := s.ReapplyDeletions(ctx, finished.Add(-time.Second), time.Now()); err != nil || again < 1 {
+		t.Fatalf("%d accounts back, %v", again, err)
+	}
+	pending, _ = s.PendingDeletions(ctx, time.Now().Add(time.Second))
+	if containsDeletion(pending, k) {
+		t.Error("the deletion of an account that exists again was reapplied")
+	}
+	_ = s.DeleteAccountRow(ctx, k)
+	// Tombstones go once no backup can hold the data. (Finished long ago,
+	// so that the purge takes no other test's tombstone.)
+	long := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := s.FinishDeletion(ctx, Deletion{Account: k}, long); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PurgeTombstones(ctx, long.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if erased, _ := s.Erasures(ctx); erased.accounts[k.String()] != (time.Time{}) {
 		t.Error("purged tombstone still an erasure")
 	}
 }
@@ -460,6 +479,18 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 	}
 	seed(kept, keptID)
 	seed(gone, goneID)
+	// A person who deleted their account and signed in again has the same
+	// account key: what they have since is theirs, and is restored.
+	back, oldID, newID := newKey(), testenv.Name("c"), testenv.Name("c")
+	seed(back, oldID)
+	if err := st.DeleteAccountRow(ctx, back); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.FinishDeletion(ctx, Deletion{Account: back}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond)
+	seed(back, newID)
 	goneHash := testenv.Name("h")
 	if err := st.CreateCampaign(ctx, Campaign{Account: kept, ID: goneCampaign, Name: "N", Status: "draft", AddressHash: goneHash}); err != nil {
 		t.Fatal(err)
@@ -488,7 +519,7 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 	for _, c := range []struct {
 		k  AccountKey
 		id string
-	}{{kept, keptID}, {gone, goneID}, {kept, goneCampaign}} {
+	}{{kept, keptID}, {gone, goneID}, {kept, goneCampaign}, {back, oldID}, {back, newID}} {
 		if _, err := st.DeleteRecipients(ctx, c.id); err != nil {
 			t.Fatal(err)
 		}
@@ -507,7 +538,7 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 		t.Fatal(err)
 	}
 	ours := func(table, pk string) bool {
-		for _, p := range []string{kept.TenantID, gone.TenantID, keptID, goneID, goneCampaign} {
+		for _, p := range []string{kept.TenantID, gone.TenantID, keptID, goneID, goneCampaign, back.TenantID, oldID, newID} {
 			if strings.HasPrefix(pk, p) {
 				return table != tableDeletions
 			}
@@ -520,8 +551,16 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 	}
 	// kept: account, campaign, recipient (address hashes are random, not ours()).
 	// gone: account, campaign, recipient; goneCampaign: campaign, recipient.
-	if written != 3 || skipped != 5 {
-		t.Errorf("wrote %d, skipped %d; want 3 and 5", written, skipped)
+	// back: the new account, campaign and recipient; not the old campaign
+	// and recipient (the old account row was gone before the export).
+	if written != 6 || skipped != 7 {
+		t.Errorf("wrote %d, skipped %d; want 6 and 7", written, skipped)
+	}
+	if _, err := st.Campaign(ctx, back, newID); err != nil {
+		t.Errorf("the returning person's new campaign not restored: %v", err)
+	}
+	if _, err := st.Campaign(ctx, back, oldID); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("the returning person's deleted campaign restored: %v", err)
 	}
 	if _, err := st.Campaign(ctx, kept, keptID); err != nil {
 		t.Errorf("kept campaign not restored: %v", err)
@@ -546,7 +585,7 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 		}
 		return nil
 	})
-	if addresses != 2 {
-		t.Errorf("%d erased addresses, want 2", addresses)
+	if addresses != 3 {
+		t.Errorf("%d erased addresses, want 3 (gone's, goneCampaign's, back's old one)", addresses)
 	}
 }
