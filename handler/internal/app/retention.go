@@ -22,8 +22,8 @@ const stalledUpload = time.Hour
 
 // keepTombstones is how long a finished deletion's ids are kept: longer
 // than the oldest backup that can hold the deleted data (the monthly
-// exports are kept 12 months, infra/modules/storage.bicep), so no restore
-// from a backup brings that data back.
+// copies, backup.KeepMonths), so no restore from a backup brings that data
+// back.
 const keepTombstones = 400 * 24 * time.Hour
 
 // retention deletes what the privacy promises say must go: expired install

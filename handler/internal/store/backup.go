@@ -129,6 +129,7 @@ type Erasures struct {
 	accounts  map[string]time.Time // account key -> entities written before this are erased
 	campaigns map[string]bool      // campaign id
 	owned     map[string][]written // account key -> its campaigns, from the exports
+	finished  map[string]bool      // deletion row key -> known to have finished
 }
 
 // written is a campaign id and when its entity was last written.
@@ -140,9 +141,13 @@ type written struct {
 // underWay erases everything of an account whose deletion has not finished.
 var underWay = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
+func newErasures() *Erasures {
+	return &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]written{}, finished: map[string]bool{}}
+}
+
 // Erasures reads the deletions recorded in the live tables.
 func (s *Store) Erasures(ctx context.Context) (*Erasures, error) {
-	e := &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]written{}}
+	e := newErasures()
 	err := s.list(ctx, tableDeletions, &aztables.ListEntitiesOptions{}, func(en entity) error {
 		e.add(en.RowKey, getTime(en, "FinishedAt"))
 		return nil
@@ -153,6 +158,9 @@ func (s *Store) Erasures(ctx context.Context) (*Erasures, error) {
 // add records a deletion: its row key (an account key, or
 // "<account>|<campaign>") and when it finished (zero: under way).
 func (e *Erasures) add(rowKey string, finished time.Time) {
+	if !finished.IsZero() {
+		e.finished[rowKey] = true
+	}
 	account, campaign, ok := strings.Cut(rowKey, "|")
 	switch {
 	case ok:
@@ -224,6 +232,10 @@ func (e *Erasures) erased(b backupEntity) bool {
 		return account(owner) || e.campaigns[campaign]
 	case tableMailboxes, tableDebugLog:
 		return account(b.pk)
+	case tableDeletions:
+		// A deletion under way in the export but finished since is not
+		// started again: its person may have signed in again meanwhile.
+		return b.pk == deletionPartition && e.finished[b.rk]
 	}
 	return false
 }

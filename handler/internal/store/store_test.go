@@ -592,3 +592,21 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 		t.Errorf("%d erased addresses, want 3 (gone's, goneCampaign's, back's old one)", addresses)
 	}
 }
+
+// A deletion that was under way when an export was taken, and has finished
+// since, is not restored as under way: it would run again, over whatever
+// its person has had since signing in again.
+func TestRestoreSkipsFinishedDeletions(t *testing.T) {
+	e := newErasures()
+	e.add("t_o", time.Now())
+	e.add("t_x", time.Time{})
+	for rk, want := range map[string]bool{"t_o": true, "t_x": false, "t_y": false} {
+		b := backupEntity{table: tableDeletions, pk: deletionPartition, rk: rk}
+		if got := e.erased(b); got != want {
+			t.Errorf("pending deletion %s skipped: %v, want %v", rk, got, want)
+		}
+	}
+	if e.erased(backupEntity{table: tableDeletions, pk: tombstonePartition, rk: "t_o"}) {
+		t.Error("a tombstone was skipped")
+	}
+}
