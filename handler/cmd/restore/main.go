@@ -71,10 +71,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	if err != nil {
 		return err
 	}
-	backups, err := openStore(getenv, config.BackupStorage, "the storage account that holds the exports")
-	if err != nil {
-		return err
-	}
 	if *reapply != "" {
 		since, err := time.Parse(time.RFC3339, *reapply)
 		if err != nil {
@@ -91,6 +87,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 				"blobs of their old campaigns that the blob restore brought back are under originals/<account key>/ with no campaign in the tables\n", again)
 		}
 		return nil
+	}
+	backups, err := openStore(getenv, config.BackupStorage, "the storage account that holds the exports")
+	if err != nil {
+		return err
 	}
 	sources, reached, err := plan(ctx, backups, *at, *blob, *file, out)
 	if err != nil {
@@ -109,7 +109,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 	}
 	accounts, campaigns := erased.Count()
-	fmt.Fprintf(out, "deleted since, never restored: %d accounts, %d campaigns\n", accounts, campaigns)
+	fmt.Fprintf(out, "deletions honoured (their data is not written back): %d accounts, %d campaigns\n", accounts, campaigns)
 	only := strings.FieldsFunc(*tables, func(r rune) bool { return r == ',' })
 	keep := func(table, pk string) bool {
 		return (len(only) == 0 || slices.Contains(only, table)) && strings.HasPrefix(pk, *partition)
@@ -127,10 +127,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		fmt.Fprintf(out, "restored %s\n", s.name)
 	}
 	fmt.Fprintf(out, "restored %d entities; skipped %d of deleted accounts and campaigns\n", written, skipped)
-	if len(only) > 0 && !slices.Contains(only, campaignsTable) {
-		return nil
+	// A campaign whose state or rows were written back may send again.
+	restored := func(c store.Campaign) bool {
+		return keep(campaignsTable, c.Account.String()) || keep(recipientsTable, c.ID)
 	}
-	held, rows, err := hold(ctx, st, reached, func(c store.Campaign) bool { return keep(campaignsTable, c.Account.String()) })
+	held, rows, err := hold(ctx, st, reached, restored)
 	if err != nil {
 		return err
 	}
@@ -138,8 +139,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 	return nil
 }
 
-// campaignsTable is the table that holds the campaigns' states.
-const campaignsTable = "campaigns"
+// The tables that hold the campaigns' states and their rows' states.
+const (
+	campaignsTable  = "campaigns"
+	recipientsTable = "recipients"
+)
 
 // hold pauses the restored campaigns that were queued or sending (those
 // for which restored is true), telling the owner why, and records their rows

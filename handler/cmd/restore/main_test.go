@@ -114,6 +114,21 @@ func TestRestoreToPointInTime(t *testing.T) {
 			t.Errorf("row %d: %s %v, want %s", row, r.Status, err, want)
 		}
 	}
+	// Writing back only a campaign's rows holds it too: a row that reads
+	// pending again may have been sent.
+	c, err := st.Campaign(ctx, k, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Status = campaign.Sending
+	if err := st.UpdateCampaign(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	restore("-at", base.Add(10*time.Minute).Format(time.RFC3339), "-tables", "recipients", "-partition", id)
+	if c, err := st.Campaign(ctx, k, id); err != nil || c.Status != campaign.Paused {
+		t.Errorf("after restoring its rows the campaign is %s (%v), want paused", c.Status, err)
+	}
+
 	// Mistakes are explained, and nothing is written.
 	for _, args := range [][]string{{}, {"-at", "yesterday"}, {"-at", "2000-01-01T00:00:00Z"}, {"-backup", "no-container"}} {
 		var out bytes.Buffer
