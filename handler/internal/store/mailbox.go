@@ -72,6 +72,36 @@ func unpackSends(packed [][2]int64) []time.Time {
 	return out
 }
 
+// decodeMailboxState reads the stored state part by part. A part that does
+// not decode (written by an older version, or restored from an older
+// backup) is read as empty rather than failing: a mailbox whose state
+// cannot be read would otherwise never send again, while an empty budget
+// at worst lets Exchange throttle us, which the sender obeys. Send times
+// stored one by one (before they were counted per 100 ms) are still read.
+func decodeMailboxState(raw string) mailboxState {
+	var parts struct {
+		Sends, Hours, Leases json.RawMessage
+	}
+	var st mailboxState
+	if raw == "" || json.Unmarshal([]byte(raw), &parts) != nil {
+		return st
+	}
+	if json.Unmarshal(parts.Sends, &st.Sends) != nil {
+		st.Sends = nil
+		var times []time.Time
+		if json.Unmarshal(parts.Sends, &times) == nil {
+			st.Sends = packSends(times)
+		}
+	}
+	if json.Unmarshal(parts.Hours, &st.Hours) != nil {
+		st.Hours = nil
+	}
+	if json.Unmarshal(parts.Leases, &st.Leases) != nil {
+		st.Leases = nil
+	}
+	return st
+}
+
 // Mailbox reads a mailbox's state; a mailbox never seen has an empty one.
 func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 	e, etag, err := s.getEntity(ctx, tableMailboxes, key, "")
@@ -81,12 +111,7 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 	if err != nil {
 		return Mailbox{}, err
 	}
-	var st mailboxState
-	if raw := getString(e, "State"); raw != "" {
-		if err := json.Unmarshal([]byte(raw), &st); err != nil {
-			return Mailbox{}, fmt.Errorf("mailbox state: %w", err)
-		}
-	}
+	st := decodeMailboxState(getString(e, "State"))
 	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"), ETag: etag}
 	for h, n := range st.Hours {
 		var hour int64

@@ -610,3 +610,35 @@ func TestRestoreSkipsFinishedDeletions(t *testing.T) {
 		t.Error("a tombstone was skipped")
 	}
 }
+
+// A mailbox state that an older version wrote (send times one by one), or
+// one that does not decode at all, is read rather than refused: a refused
+// state would stop the mailbox's campaigns for good.
+func TestMailboxStateOfOlderVersions(t *testing.T) {
+	st, ctx := open(t), context.Background()
+	for _, c := range []struct {
+		name, state string
+		sends       int
+		hours       int
+	}{
+		{"send times one by one", `{"sends":["2026-11-28T16:00:00.05Z","2026-11-28T16:00:00.06Z","2026-11-28T16:00:01Z"],"hours":{"493504":3},"leases":[]}`, 3, 1},
+		{"not JSON", `{"sends":`, 0, 0},
+		{"a part of another shape", `{"sends":{"a":1},"hours":{"493504":2},"leases":"none"}`, 0, 1},
+	} {
+		key := testenv.Name("mbx")
+		e := newEntity(key, "")
+		e.Properties["State"] = c.state
+		if err := st.replaceEntity(ctx, tableMailboxes, e, ""); err != nil {
+			t.Fatal(err)
+		}
+		m, err := st.Mailbox(ctx, key)
+		if err != nil || len(m.Sends) != c.sends || len(m.Hours) != c.hours || m.ETag == "" {
+			t.Errorf("%s: %d sends, %d hours, etag %q, %v", c.name, len(m.Sends), len(m.Hours), m.ETag, err)
+		}
+		// It is written back in the current form.
+		if err := st.SaveMailbox(ctx, m); err != nil {
+			t.Errorf("%s: save: %v", c.name, err)
+		}
+		_ = st.DeleteMailbox(ctx, key)
+	}
+}
