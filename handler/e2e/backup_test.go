@@ -19,8 +19,8 @@ import (
 
 // TestBackupAndRestore: the backup timer exports the tables to the backup
 // account, whole and then as changes, plus the month's copy; the restore
-// command brings back a campaign lost from the tables, and does not bring
-// back one its owner deleted.
+// command takes the tables back to a point in time, and never brings back a
+// campaign its owner deleted.
 func TestBackupAndRestore(t *testing.T) {
 	h := startHost(t, nil)
 	st := openStore(t)
@@ -74,7 +74,7 @@ func TestBackupAndRestore(t *testing.T) {
 			!slices.Contains(exports, expired) && slices.Contains(exports, kept)
 	})
 
-	// The owner deletes one campaign; the other is lost from the tables.
+	// The owner deletes one campaign; the other's row is removed.
 	if status, body := h.call(t, "DELETE", "/v1/campaigns/"+deleted, tok, ""); status != 202 {
 		t.Fatalf("delete campaign: %d %v", status, body)
 	}
@@ -98,28 +98,31 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 
 	restore := build(t, t.TempDir(), "handler/cmd/restore", "restore")
-	cmd := exec.Command(restore, "-at", "latest", "-tables", "campaigns", "-partition", alice.String())
 	conn := testenv.StorageConnectionString(t)
-	cmd.Env = append(os.Environ(), "AzureWebJobsStorage="+conn, "BackupStorage="+conn)
-	out, err := cmd.CombinedOutput()
-	t.Logf("restore:\n%s", out)
-	if err != nil {
-		t.Fatal(err)
+	run := func(at string) {
+		t.Helper()
+		cmd := exec.Command(restore, "-at", at, "-tables", "campaigns", "-partition", alice.String())
+		cmd.Env = append(os.Environ(), "AzureWebJobsStorage="+conn, "BackupStorage="+conn)
+		out, err := cmd.CombinedOutput()
+		t.Logf("restore -at %s:\n%s", at, out)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
+	// To the latest point, both are gone: one deleted by its owner, the
+	// other's row removed before that point (recorded with the exports).
+	run("latest")
+	if _, err := st.Campaign(ctx, alice, lost); !apperr.Is(err, apperr.NotFound) {
+		t.Errorf("a campaign removed before the recovery point came back: %v", err)
+	}
+	// To the first export, the removed one is back; the deleted one never is.
+	run(first.Cutoff.Format(time.RFC3339))
 	if c, err := st.Campaign(ctx, alice, lost); err != nil || c.Name != "Lost from the tables" {
-		t.Errorf("lost campaign after the restore: %+v %v", c, err)
+		t.Errorf("campaign after the restore to %s: %+v %v", first.Cutoff, c, err)
 	}
 	if _, err := st.CampaignForDeletion(ctx, alice, deleted); !apperr.Is(err, apperr.NotFound) {
 		t.Errorf("the deleted campaign came back: %v", err)
 	}
-}
-
-func gzipped(text string) []byte {
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	_, _ = zw.Write([]byte(text))
-	_ = zw.Close()
-	return buf.Bytes()
 }
 
 // readExport reads a gzip export whole (tests only).
@@ -136,3 +139,11 @@ func readExport(t testing.TB, container, name string) string {
 	text, _ := io.ReadAll(zr)
 	return string(text)
 }
+func gzipped(text string) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	_, _ = zw.Write([]byte(text))
+	_ = zw.Close()
+	return buf.Bytes()
+}
+

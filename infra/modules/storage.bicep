@@ -43,6 +43,7 @@ var tableNames = [
   'mailboxes'
   'debuglog'
   'deletions'
+  'removals'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, out io.
 		}
 		fmt.Fprintf(out, "restored %s\n", s.name)
 	}
-	fmt.Fprintf(out, "restored %d entities; skipped %d of deleted accounts and campaigns\n", written, skipped)
+	fmt.Fprintf(out, "restored %d entities; skipped %d deleted before the recovery point or of deleted accounts and campaigns\n", written, skipped)
 	// A campaign whose state or rows were written back may send again.
 	restored := func(c store.Campaign) bool {
 		return keep(campaignsTable, c.Account.String()) || keep(recipientsTable, c.ID)

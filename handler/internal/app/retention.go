@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/store"
@@ -52,8 +53,13 @@ func (a *App) retention(ctx context.Context, t invoke.Timer) error {
 	if err != nil {
 		return err
 	}
+	// Removal records matter to restores from the whole and change exports only.
+	removalDays, err := a.Store.PurgeRemovals(ctx, now.Add(-backup.KeepExports-24*time.Hour))
+	if err != nil {
+		return err
+	}
 	a.Logger.InfoContext(ctx, "retention done", "expiredDebugEntries", expired, "stalledUploads", uploads,
-		"resumedDeletions", len(pending), "purgedTombstones", tombstones, "pastDue", t.IsPastDue)
+		"resumedDeletions", len(pending), "purgedTombstones", tombstones, "purgedRemovalDays", removalDays, "pastDue", t.IsPastDue)
 	return nil
 }
 

@@ -118,10 +118,12 @@ func eachBackupEntity(r io.Reader, fn func(backupEntity) error) error {
 	}
 }
 
-// Erasures are the accounts and campaigns whose deletion a restore must not
-// undo: every deletion, finished (a tombstone) or under way, known to the
-// live tables or to the exports being restored. A restore skips whatever
-// belongs to them, so deleted data never comes back. A person may sign in
+// Erasures are what a restore must not write back. First, the accounts and
+// campaigns whose deletion it must not undo: every deletion, finished (a
+// tombstone) or under way, known to the live tables or to the exports being
+// restored; a restore skips whatever belongs to them, so deleted data never
+// comes back. Second, the rows the exports record as deleted before the
+// recovery point (tableRemovals). A person may sign in
 // again after deleting their account, under the same account key: what
 // was written after the deletion finished belongs to the new account and
 // is restored.
@@ -130,6 +132,9 @@ type Erasures struct {
 	campaigns map[string]bool      // campaign id
 	owned     map[string][]written // account key -> its campaigns, from the exports
 	finished  map[string]bool      // deletion row key -> known to have finished
+	// removed are the rows deleted before the recovery point, by
+	// table and partition key (see tableRemovals).
+	removed map[string][]removal
 }
 
 // written is a campaign id and when its entity was last written.
@@ -142,7 +147,8 @@ type written struct {
 var underWay = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newErasures() *Erasures {
-	return &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]written{}, finished: map[string]bool{}}
+	return &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]written{}, finished: map[string]bool{},
+		removed: map[string][]removal{}}
 }
 
 // Erasures reads the deletions recorded in the live tables.
@@ -185,6 +191,13 @@ func (e *Erasures) Learn(r io.Reader) error {
 			e.add(b.rk, b.time("FinishedAt"))
 		case tableCampaigns:
 			e.owned[b.pk] = append(e.owned[b.pk], written{id: b.rk, at: b.time("Timestamp")})
+		case tableRemovals:
+			table, _ := b.props["Table"].(string)
+			pk, _ := b.props["PK"].(string)
+			rk, _ := b.props["RK"].(string)
+			partition, _ := b.props["Partition"].(bool)
+			key := table + "\x00" + pk
+			e.removed[key] = append(e.removed[key], removal{rk: rk, partition: partition, at: b.time("Timestamp")})
 		}
 		return nil
 	})
@@ -212,9 +225,16 @@ func (e *Erasures) seal() {
 	}
 }
 
-// erased says whether an entity belongs to an erased account or campaign,
-// by where each table keeps its owner (see the data model in store.go).
+// erased says whether an entity must not be written back: it was deleted
+// before the recovery point, or it belongs to an erased account or
+// campaign (by where each table keeps its owner; see the data model in
+// store.go).
 func (e *Erasures) erased(b backupEntity) bool {
+	for _, r := range e.removed[b.table+"\x00"+b.pk] {
+		if r.covers(b.rk, b.time("Timestamp")) {
+			return true
+		}
+	}
 	account := func(key string) bool {
 		until, ok := e.accounts[key]
 		return ok && b.time("Timestamp").Before(until)
@@ -241,9 +261,9 @@ func (e *Erasures) erased(b backupEntity) bool {
 }
 
 // RestoreTables writes back the entities of an export read from r (see
-// ExportTables) for which keep(table, partitionKey) is true and that do not
-// belong to an erased account or campaign, replacing what is there. It
-// returns how many it wrote and how many it skipped as erased.
+// ExportTables) for which keep(table, partitionKey) is true and that erased
+// does not rule out, replacing what is there. It returns how many it wrote
+// and how many it skipped as erased.
 func (s *Store) RestoreTables(ctx context.Context, r io.Reader, keep func(table, partition string) bool, erased *Erasures) (written, skipped int, err error) {
 	if erased != nil {
 		erased.seal()

@@ -122,9 +122,18 @@ func (s *Store) replaceEntity(ctx context.Context, table string, e entity, etag 
 	}))
 }
 
-// deleteEntity removes a row; a row already gone is not an error, so that
-// deletions can be repeated after a crash.
+// deleteEntity removes a row, recording the removal for the backups first;
+// a row already gone is not an error, so that deletions can be repeated
+// after a crash.
 func (s *Store) deleteEntity(ctx context.Context, table, pk, rk string) error {
+	if err := s.recordRemoval(ctx, table, pk, rk, false); err != nil {
+		return err
+	}
+	return s.removeEntity(ctx, table, pk, rk)
+}
+
+// removeEntity removes a row without recording it (see deleteEntity).
+func (s *Store) removeEntity(ctx context.Context, table, pk, rk string) error {
 	err := s.onTable(ctx, table, func(c *aztables.Client) error {
 		_, err := c.DeleteEntity(ctx, pk, rk, nil)
 		return err
@@ -171,7 +180,8 @@ func (s *Store) list(ctx context.Context, table string, opts *aztables.ListEntit
 	return translate(err)
 }
 
-// deletePartition removes every row of one partition, in entity group
+// deletePartition removes every row of one partition (recording the
+// removal for the backups first), in entity group
 // transactions of up to 100 rows (the service's limit per batch), a few at a
 // time.
 func (s *Store) deletePartition(ctx context.Context, table, pk string) (int, error) {
@@ -181,7 +191,10 @@ func (s *Store) deletePartition(ctx context.Context, table, pk string) (int, err
 		keys = append(keys, e.RowKey)
 		return nil
 	})
-	if err != nil {
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	if err := s.recordRemoval(ctx, table, pk, "", true); err != nil {
 		return 0, err
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -200,7 +213,7 @@ func (s *Store) deletePartition(ctx context.Context, table, pk string) (int, err
 			}
 			// A row deleted meanwhile fails the whole batch: fall back to one by one.
 			for _, rk := range chunk {
-				if err := s.deleteEntity(gctx, table, pk, rk); err != nil {
+				if err := s.removeEntity(gctx, table, pk, rk); err != nil {
 					return err
 				}
 			}
