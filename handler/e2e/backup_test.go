@@ -146,4 +146,3 @@ func gzipped(text string) []byte {
 	_ = zw.Close()
 	return buf.Bytes()
 }
-
