@@ -38,6 +38,12 @@ type refreshGrant struct {
 	upn      string
 	name     string
 	revoked  bool
+	// session is when the user's sign-in behind the grant happened (the
+	// on-behalf-of exchange); refresh tokens redeemed from it keep it. A
+	// revocation ends every session that began before it, as Entra's
+	// TokensValidFrom does, including a refresh token issued by a
+	// redemption that was under way when the revocation came.
+	session time.Time
 }
 
 // tokenError is an error answered in Entra's JSON shape.
@@ -209,7 +215,7 @@ func (i *Issuer) onBehalfOf(tenant, assertion string, scopes []string, clientInf
 		return nil, revokedError()
 	}
 	i.seen[user] = append(i.seen[user], hash)
-	g := &refreshGrant{tenantID: tid, objectID: oid, upn: firstNonEmpty(str("preferred_username"), str("upn")), name: str("name")}
+	g := &refreshGrant{tenantID: tid, objectID: oid, upn: firstNonEmpty(str("preferred_username"), str("upn")), name: str("name"), session: time.Now()}
 	i.mu.Unlock()
 	return i.delegated(g, scope, slices.Contains(scopes, "offline_access"), slices.Contains(scopes, "openid"), clientInfo)
 }
@@ -235,11 +241,15 @@ func (i *Issuer) redeem(tenant, rt string, scopes []string, clientInfo bool) (ma
 	}
 	i.mu.Lock()
 	g, ok := i.refresh[rt]
+	var revokedAt time.Time
+	if ok {
+		revokedAt = i.revoked[g.tenantID+"/"+g.objectID]
+	}
 	i.mu.Unlock()
 	switch {
 	case !ok:
 		return nil, terr(http.StatusBadRequest, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
-	case g.revoked:
+	case g.revoked || !revokedAt.IsZero() && !g.session.After(revokedAt):
 		return nil, revokedError()
 	case g.tenantID != tenant:
 		return nil, terr(http.StatusBadRequest, "invalid_grant", 700003, "Device object was not found in the tenant '%s' directory.", tenant)
@@ -285,7 +295,7 @@ func (i *Issuer) delegated(g *refreshGrant, scope string, offline, openid, clien
 	if offline {
 		rt := newRefreshToken()
 		i.mu.Lock()
-		i.refresh[rt] = &refreshGrant{tenantID: g.tenantID, objectID: g.objectID, upn: g.upn, name: g.name}
+		i.refresh[rt] = &refreshGrant{tenantID: g.tenantID, objectID: g.objectID, upn: g.upn, name: g.name, session: g.session}
 		i.mu.Unlock()
 		resp["refresh_token"] = rt
 	}

@@ -139,9 +139,22 @@ func TestOnBehalfOfRefreshAndRevoke(t *testing.T) {
 			t.Errorf("%s after revoke: %d %v", name, status, body)
 		}
 	}
+	// A refresh token that a redemption under way at the revocation issued
+	// belongs to the revoked session too.
+	iss.mu.Lock()
+	iss.refresh["in-flight"] = &refreshGrant{tenantID: alice.TenantID, objectID: alice.ObjectID, upn: alice.Email, session: time.Now().Add(-time.Minute)}
+	iss.mu.Unlock()
+	if status, body := post(t, srv, ContosoTenant, with(refresh, "refresh_token", "in-flight")); status != 400 || body["error"] != "invalid_grant" {
+		t.Errorf("refresh token of a revoked session: %d %v", status, body)
+	}
+	// A new sign-in is a new session: its refresh tokens work.
 	fresh, _ := iss.Mint(alice)
-	if status, body := post(t, srv, ContosoTenant, oboForm(fresh)); status != 200 {
-		t.Errorf("OBO with a new assertion after revoke: %d %v", status, body)
+	status, body = post(t, srv, ContosoTenant, oboForm(fresh))
+	if status != 200 {
+		t.Fatalf("OBO with a new assertion after revoke: %d %v", status, body)
+	}
+	if status, body := post(t, srv, ContosoTenant, with(refresh, "refresh_token", body["refresh_token"].(string))); status != 200 {
+		t.Errorf("refresh in a session begun after the revocation: %d %v", status, body)
 	}
 }
 

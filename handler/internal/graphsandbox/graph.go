@@ -94,6 +94,9 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if !ok {
 		return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, MsgEmptyToken)
 	}
+	if expired(token, time.Now()) {
+		return gerr(http.StatusUnauthorized, CodeInvalidAuthenticationToken, "Lifetime validation failed, the token is expired.")
+	}
 	app := isAppToken(token)
 	var mailbox string
 	if !app {
@@ -166,6 +169,21 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	w.Header().Set("Content-Length", "0")
 	w.WriteHeader(http.StatusAccepted)
 	return nil
+}
+
+// clockSkew is the leeway Microsoft's token validation allows on exp
+// (Microsoft.IdentityModel's default).
+const clockSkew = 5 * time.Minute
+
+// expired reports whether the token's exp claim, when it has one, passed
+// more than clockSkew before now.
+func expired(token string, now time.Time) bool {
+	c, err := decodeClaims(token)
+	if err != nil {
+		return false
+	}
+	exp, ok := c["exp"].(float64)
+	return ok && now.After(time.Unix(int64(exp), 0).Add(clockSkew))
 }
 
 // isAppToken reports whether token is an application-permission token:

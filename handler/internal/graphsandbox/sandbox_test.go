@@ -347,6 +347,14 @@ func TestAuthentication(t *testing.T) {
 	wantError(t, r, http.StatusUnauthorized, CodeInvalidAuthenticationToken, "")
 	r = send(t, srv, "/v1.0/me/sendMail", token(map[string]any{"oid": aliceOID}), msg(nil), false)
 	wantError(t, r, http.StatusUnauthorized, CodeInvalidAuthenticationToken, "")
+	// Expired beyond the clock skew Microsoft allows; within it, accepted.
+	old := time.Now().Add(-clockSkew - time.Minute).Unix()
+	r = send(t, srv, "/v1.0/me/sendMail", token(map[string]any{"upn": "alice@contoso.example", "exp": old}), msg(nil), false)
+	wantError(t, r, http.StatusUnauthorized, CodeInvalidAuthenticationToken, "Lifetime validation failed, the token is expired.")
+	recent := time.Now().Add(-time.Minute).Unix()
+	if r := send(t, srv, "/v1.0/me/sendMail", token(map[string]any{"upn": "alice@contoso.example", "exp": recent}), msg(nil), false); r.status != http.StatusAccepted {
+		t.Errorf("a token expired within the clock skew: %d %s", r.status, r.body)
+	}
 }
 
 func TestCustomAuthorize(t *testing.T) {
