@@ -11,7 +11,7 @@ import (
 	"mailmerge/handler/internal/invoke"
 )
 
-// backupTables runs every 5 minutes (backup.Period). The first run of each
+// backupTables runs every 5 minutes (its schedule). The first run of each
 // hour exports every table whole (backups/daily/...), the others only what
 // changed since the previous export (backups/changes/...), so the tables
 // can be restored to within 5 minutes of any point while the exports are

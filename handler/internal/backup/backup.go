@@ -32,14 +32,12 @@ const (
 	Changes = "changes/"
 )
 
-// Period is how often the backup timer runs, and so the recovery point of
-// the tables; Overlap is how far a change export reaches back before the
-// previous cutoff (clock skew between us and the storage service's
-// Timestamp, and writes that were committing while it read).
-const (
-	Period  = 5 * time.Minute
-	Overlap = 2 * time.Minute
-)
+// Overlap is how far a change export reaches back before the previous
+// cutoff: clock skew between us and the storage service's Timestamp, and
+// writes that were committing while it read. (The timer runs every 5
+// minutes, by its schedule in the function table: that is the recovery
+// point of the tables.)
+const Overlap = 2 * time.Minute
 
 // How long exports are kept: the whole and change exports for the
 // 35 days of point-in-time recovery (plus a day, so the whole export
@@ -106,7 +104,8 @@ func Latest(exports []Export) (Export, bool) {
 // Plan chooses what restores the tables to the point at: the last whole
 // export with its cutoff at or before at, then every change export after
 // it up to at, oldest first. Its recovery point is the last cutoff in the
-// plan (returned), at most Period before at while the timer ran.
+// plan (returned), at most one timer period (5 minutes) before at while
+// the timer ran.
 func Plan(exports []Export, at time.Time) ([]Export, time.Time, error) {
 	var base Export
 	found := false

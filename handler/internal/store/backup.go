@@ -87,11 +87,13 @@ func (s *Store) OpenBlob(ctx context.Context, container, name string) (io.ReadCl
 	return resp.Body, nil
 }
 
-// backupEntity is one decoded line of an export.
+// backupEntity is one decoded line of an export, with the service's
+// Timestamp: when it was last written.
 type backupEntity struct {
-	table  string
-	pk, rk string
-	props  map[string]any
+	table   string
+	pk, rk  string
+	props   map[string]any
+	written time.Time
 }
 
 // eachBackupEntity decodes an export line by line.
@@ -112,7 +114,9 @@ func eachBackupEntity(r io.Reader, fn func(backupEntity) error) error {
 		}
 		pk, _ := props["PartitionKey"].(string)
 		rk, _ := props["RowKey"].(string)
-		if err := fn(backupEntity{table: l.Table, pk: pk, rk: rk, props: props}); err != nil {
+		b := backupEntity{table: l.Table, pk: pk, rk: rk, props: props}
+		b.written = b.time("Timestamp")
+		if err := fn(b); err != nil {
 			return err
 		}
 	}
@@ -123,22 +127,21 @@ func eachBackupEntity(r io.Reader, fn func(backupEntity) error) error {
 // tombstone) or under way, known to the live tables or to the exports being
 // restored; a restore skips whatever belongs to them, so deleted data never
 // comes back. Second, the rows the exports record as deleted before the
-// recovery point (tableRemovals). A person may sign in
-// again after deleting their account, under the same account key: what
-// was written after the deletion finished belongs to the new account and
-// is restored.
+// recovery point (tableRemovals). A person may sign in again after
+// deleting their account, under the same account key: what was written
+// after the deletion finished belongs to the new account and is restored.
 type Erasures struct {
-	accounts  map[string]time.Time // account key -> entities written before this are erased
-	campaigns map[string]bool      // campaign id
-	owned     map[string][]written // account key -> its campaigns, from the exports
-	finished  map[string]bool      // deletion row key -> known to have finished
+	accounts  map[string]time.Time       // account key -> entities written before this are erased
+	campaigns map[string]bool            // campaign id
+	owned     map[string][]ownedCampaign // account key -> its campaigns, from the exports
+	finished  map[string]bool            // deletion row key -> known to have finished
 	// removed are the rows deleted before the recovery point, by
 	// table and partition key (see tableRemovals).
 	removed map[string][]removal
 }
 
-// written is a campaign id and when its entity was last written.
-type written struct {
+// ownedCampaign is a campaign id and when its entity was last written.
+type ownedCampaign struct {
 	id string
 	at time.Time
 }
@@ -147,7 +150,7 @@ type written struct {
 var underWay = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newErasures() *Erasures {
-	return &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]written{}, finished: map[string]bool{},
+	return &Erasures{accounts: map[string]time.Time{}, campaigns: map[string]bool{}, owned: map[string][]ownedCampaign{}, finished: map[string]bool{},
 		removed: map[string][]removal{}}
 }
 
@@ -190,14 +193,14 @@ func (e *Erasures) Learn(r io.Reader) error {
 		case tableDeletions:
 			e.add(b.rk, b.time("FinishedAt"))
 		case tableCampaigns:
-			e.owned[b.pk] = append(e.owned[b.pk], written{id: b.rk, at: b.time("Timestamp")})
+			e.owned[b.pk] = append(e.owned[b.pk], ownedCampaign{id: b.rk, at: b.written})
 		case tableRemovals:
 			table, _ := b.props["Table"].(string)
 			pk, _ := b.props["PK"].(string)
 			rk, _ := b.props["RK"].(string)
 			partition, _ := b.props["Partition"].(bool)
 			key := table + "\x00" + pk
-			e.removed[key] = append(e.removed[key], removal{rk: rk, partition: partition, at: b.time("Timestamp")})
+			e.removed[key] = append(e.removed[key], removal{rk: rk, partition: partition, at: b.written})
 		}
 		return nil
 	})
@@ -231,13 +234,13 @@ func (e *Erasures) seal() {
 // store.go).
 func (e *Erasures) erased(b backupEntity) bool {
 	for _, r := range e.removed[b.table+"\x00"+b.pk] {
-		if r.covers(b.rk, b.time("Timestamp")) {
+		if r.covers(b.rk, b.written) {
 			return true
 		}
 	}
 	account := func(key string) bool {
 		until, ok := e.accounts[key]
-		return ok && b.time("Timestamp").Before(until)
+		return ok && b.written.Before(until)
 	}
 	switch b.table {
 	case tableAccounts:
