@@ -137,14 +137,20 @@ func TestInboundWebhook(t *testing.T) {
 		t.Errorf("campaign after the template email: %v", c)
 	}
 	// A second, different email no longer starts it.
-	if status, body := h.postInbound(t, user, pass, inboundPayload(testenv.Name("msg-"), token, alice.Email, nil)); status != 403 || testenv.ErrorCode(body) != "campaign_not_ready" {
+	if status, body := h.postInbound(t, user, pass, inboundPayload(testenv.Name("msg-"), token, alice.Email, nil)); status != 403 || testenv.ErrorCode(body) != "campaign_started" {
 		t.Errorf("a second template email: %d %v", status, body)
 	}
+	// The accepted email, stored under a name of its own.
+	camp, err := st.Campaign(context.Background(), k, id)
+	if err != nil || camp.OriginalID == "" {
+		t.Fatalf("campaign %+v %v", camp, err)
+	}
+	dir := k.String() + "/" + id + "/" + camp.OriginalID + "/"
 	names, _ := st.ListBlobs(context.Background(), "originals", k.String()+"/"+id+"/")
-	if strings.Join(names, ",") != k.String()+"/"+id+"/attachments/0,"+k.String()+"/"+id+"/template.json" {
+	if strings.Join(names, ",") != dir+"attachments/0,"+dir+"template.json" {
 		t.Errorf("originals stored: %v", names)
 	}
-	att, err := st.GetBlob(context.Background(), "originals", k.String()+"/"+id+"/attachments/0")
+	att, err := st.GetBlob(context.Background(), "originals", dir+"attachments/0")
 	if err != nil || string(att) != "%PDF-1.4 offer" {
 		t.Errorf("attachment stored as %q, %v", att, err)
 	}

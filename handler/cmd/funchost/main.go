@@ -3,10 +3,12 @@
 // serves the development Entra issuer when ENTRA_AUTHORITY points at a
 // loopback address.
 //
-//	funchost -app build/app [-addr 127.0.0.1:7071] [-mail-dir dir] [-graph-per-minute n]
+//	funchost -app build/app [-addr 127.0.0.1:7071] [-mail-dir dir] [-graph-per-minute n] [-external graph,postmark,entra]
 //
 // It also runs the Graph sandbox and the Postmark sandbox where
-// GRAPH_BASE_URL and POSTMARK_API_URL point at loopback http addresses.
+// GRAPH_BASE_URL and POSTMARK_API_URL point at loopback http addresses;
+// -external leaves the named settings alone, for another tool listening
+// there.
 package main
 
 import (
@@ -17,6 +19,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"mailmerge/handler/internal/funchost"
@@ -42,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&graph.Concurrent, "graph-concurrent", 0, "Graph sandbox: requests per mailbox in flight (0: Exchange's 4, -1: unlimited)")
 	fs.IntVar(&graph.PerDay, "graph-per-day", 0, "Graph sandbox: recipients per mailbox per 24 h (0: Exchange's 10,000, -1: unlimited)")
 	tokenLifetime := fs.Duration("graph-token-lifetime", 0, "dev issuer: lifetime of Graph access tokens (default an hour, as Entra's)")
+	external := fs.String("external", "", "stand-ins not to run, comma-separated (entra, graph, postmark): their settings are left alone, for a service or tool already listening there")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -56,6 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MailDir:            *mailDir,
 		Graph:              graph,
 		GraphTokenLifetime: *tokenLifetime,
+		External:           externalNames(*external),
 	})
 	if err != nil {
 		return err
@@ -79,4 +84,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		fmt.Fprintf(stderr, "  API: %s/v1/openapi.json   run a timer now: curl -X POST %s/admin/functions/retention -d '{}'\n", h.URL(), h.URL())
 	})
+}
+
+// externalNames splits the -external flag.
+func externalNames(flag string) []string {
+	var out []string
+	for _, name := range strings.Split(flag, ",") {
+		if name = strings.TrimSpace(name); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
 }

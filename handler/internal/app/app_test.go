@@ -103,6 +103,93 @@ func TestDenyByDefault(t *testing.T) {
 	}
 }
 
+// TestWithoutAnAccountEveryRouteSaysSo: before the first install and after
+// the account is deleted, every route but install answers 404
+// account_not_found, so no route pretends the account is there.
+func TestWithoutAnAccountEveryRouteSaysSo(t *testing.T) {
+	e := newEnv(t)
+	u := freshUser(devauth.ContosoTenant)
+	tok := e.token(t, u)
+	a := &App{}
+	check := func(when string) {
+		t.Helper()
+		for _, rt := range a.routes() {
+			if rt.public != nil || rt.beforeAccount {
+				continue
+			}
+			path := strings.NewReplacer("{id}", "x").Replace(rt.pattern)
+			status, body := e.do(t, rt.method, path, tok, "")
+			if status != http.StatusNotFound || testenv.ErrorCode(body) != "account_not_found" {
+				t.Errorf("%s: %s %s: %d %v", when, rt.method, path, status, body)
+			}
+		}
+	}
+	check("before install")
+	if status, _ := e.do(t, "POST", "/v1/install", tok, ""); status != http.StatusCreated {
+		t.Fatalf("install: %d", status)
+	}
+	if status, body := e.do(t, "GET", "/v1/campaigns", tok, ""); status != http.StatusOK {
+		t.Fatalf("list after install: %d %v", status, body)
+	}
+	// What the deletion worker removes last.
+	if err := e.store.DeleteAccountRow(context.Background(), store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}); err != nil {
+		t.Fatal(err)
+	}
+	check("after deletion")
+}
+
+// TestSecurityHeaders: every answer, public or not, error or not, carries
+// the headers of a JSON API; two Authorization headers are refused.
+func TestSecurityHeaders(t *testing.T) {
+	e := newEnv(t)
+	u := freshUser(devauth.ContosoTenant)
+	tok := e.token(t, u)
+	e.do(t, "POST", "/v1/install", tok, "")
+	want := map[string]string{
+		"X-Content-Type-Options":  "nosniff",
+		"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+		"Referrer-Policy":         "no-referrer",
+	}
+	requests := []struct {
+		method, path, token string
+		status              int
+	}{
+		{"GET", "/", "", 200},
+		{"GET", "/v1/openapi.json", "", 200},
+		{"GET", "/v1/me", tok, 200},
+		{"GET", "/v1/me", "", 401},
+		{"GET", "/v1/nothing", tok, 404},
+		{"PUT", "/v1/me", tok, 405},
+		{"POST", "/hooks/postmark/inbound", "", 403},
+	}
+	for _, rq := range requests {
+		req, _ := http.NewRequest(rq.method, e.srv.URL+rq.path, nil)
+		if rq.token != "" {
+			req.Header.Set("Authorization", "Bearer "+rq.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != rq.status {
+			t.Errorf("%s %s: %d, want %d", rq.method, rq.path, resp.StatusCode, rq.status)
+		}
+		for k, v := range want {
+			if got := resp.Header.Get(k); got != v {
+				t.Errorf("%s %s: %s = %q, want %q", rq.method, rq.path, k, got, v)
+			}
+		}
+	}
+	other := e.token(t, freshUser(devauth.ContosoTenant))
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/me", nil)
+	req.Header.Add("Authorization", "Bearer "+tok)
+	req.Header.Add("Authorization", "Bearer "+other)
+	if status, body := testenv.DoJSON(t, req); status != http.StatusBadRequest || testenv.ErrorCode(body) != "authorization_ambiguous" {
+		t.Errorf("two Authorization headers: %d %v", status, body)
+	}
+}
+
 func TestUnknownRouteAndMethod(t *testing.T) {
 	e := newEnv(t)
 	status, body := e.do(t, "GET", "/v1/nothing", "", "")

@@ -2,8 +2,10 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -34,10 +36,23 @@ const (
 // the campaign or the account is deleted.
 const containerOriginals = "originals"
 
-// originalPrefix is where a campaign's template email is stored.
+// originalPrefix is where a campaign's inbound emails are stored.
 func originalPrefix(k store.AccountKey, campaignID string) string {
 	return k.String() + "/" + campaignID + "/"
 }
+
+// originalDir is where one inbound email of a campaign is stored; id ""
+// is where a campaign stored before ids kept its only one.
+func originalDir(k store.AccountKey, campaignID, id string) string {
+	if id == "" {
+		return originalPrefix(k, campaignID)
+	}
+	return originalPrefix(k, campaignID) + id + "/"
+}
+
+// codeAlreadyStarted refuses an email sent to a campaign that another
+// email started.
+const codeAlreadyStarted = "campaign_started"
 
 // refusal is a reason to refuse an inbound email with 403, which makes
 // Postmark stop retrying. owner says the owner should be told (they can fix it).
@@ -132,35 +147,44 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 		return "duplicate", nil
 	}
 	if ref := checkTemplate(c, in); ref != nil {
-		if ref.owner {
-			a.recordRefusal(ctx, c, *ref)
-		}
+		a.refuse(ctx, c, in, *ref)
 		return "", *ref
 	}
-	if err := a.storeOriginal(ctx, c, in); err != nil {
+	// Each inbound email is stored under a name of its own, and the campaign
+	// points at it only in the update that queues it: an email refused by
+	// a concurrent winner never overwrites the one that is sent.
+	id := newOriginalID()
+	if err := a.storeOriginal(ctx, c, id, in); err != nil {
+		a.dropOriginal(ctx, addr, id)
 		return "", err
 	}
 	now := a.Now().UTC()
 	for range 5 {
-		c.Status, c.InboundMessageID, c.QueuedAt, c.UpdatedAt = campaign.Queued, in.MessageID, now, now
+		c.Status, c.InboundMessageID, c.OriginalID, c.QueuedAt, c.UpdatedAt = campaign.Queued, in.MessageID, id, now, now
 		c.RefusedCode, c.RefusedText = "", ""
 		err = a.Store.UpdateCampaign(ctx, c)
 		if !apperr.Is(err, apperr.Conflict) {
 			break
 		}
-		// Changed meanwhile (a concurrent delivery of the same email, or
-		// the owner): decide again on the fresh row.
+		// Changed meanwhile (a concurrent delivery of this or another
+		// email, or the owner): decide again on the fresh row.
 		if c, err = a.Store.Campaign(ctx, addr.Account, addr.CampaignID); err != nil {
+			a.dropOriginal(ctx, addr, id)
 			return "", err
 		}
 		if c.InboundMessageID == in.MessageID {
+			a.dropOriginal(ctx, addr, id)
 			return "duplicate", nil
 		}
 		if ref := checkTemplate(c, in); ref != nil {
+			a.dropOriginal(ctx, addr, id)
+			a.refuse(ctx, c, in, *ref)
 			return "", *ref
 		}
 	}
 	if err != nil {
+		// Not queued: the email is not kept (Postmark retries it after a 5xx).
+		a.dropOriginal(ctx, addr, id)
 		return "", err
 	}
 	// The message id makes a resent start a duplicate Service Bus drops.
@@ -170,15 +194,43 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 	return "queued", nil
 }
 
+// newOriginalID names one stored inbound email.
+func newOriginalID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// refuse tells the owner about a refused email they can act on. For a
+// campaign not yet started the reason is kept on the campaign, where the
+// add-in shows it; a campaign that started already is not touched, and the
+// owner learns that this email was not used.
+func (a *App) refuse(ctx context.Context, c store.Campaign, in postmark.Inbound, ref refusal) {
+	if !ref.owner {
+		return
+	}
+	if ref.code == codeAlreadyStarted {
+		n := notify.Notice{Kind: notify.NotUsed, Reason: ref.text,
+			Action: "To send another email to these recipients, create a new campaign; it can reuse this campaign's recipients."}
+		if err := a.enqueueNoticeOnce(ctx, c, n, "inbound-"+in.MessageID); err != nil {
+			a.Logger.WarnContext(ctx, "refusal notice not queued", "campaign", c.ID, "error", err.Error())
+		}
+		return
+	}
+	a.recordRefusal(ctx, c, ref)
+}
+
 // checkTemplate refuses what the owner can fix: a campaign not ready to
 // start, or attachments too large to send.
 func checkTemplate(c store.Campaign, in postmark.Inbound) *refusal {
-	if c.Status != campaign.Ready {
-		text := "the campaign is " + c.Status + "; it can start only when its recipients are uploaded and valid (ready)"
-		if c.Status != campaign.Draft {
-			text = "the campaign is " + c.Status + "; it was started already"
-		}
-		return &refusal{code: "campaign_not_ready", text: text, owner: true}
+	switch c.Status {
+	case campaign.Ready:
+	case campaign.Draft:
+		return &refusal{code: "campaign_not_ready", owner: true,
+			text: "the campaign is draft; it can start only when its recipients are uploaded and valid (ready)"}
+	default:
+		return &refusal{code: codeAlreadyStarted, owner: true,
+			text: "the campaign had already started with an earlier email (it is " + c.Status + "); this email was not used"}
 	}
 	var total int64
 	for _, at := range in.Attachments {
@@ -216,13 +268,9 @@ type storedOriginal struct {
 	ReceivedAt time.Time `json:"ReceivedAt"`
 }
 
-// storeOriginal keeps the template email and its attachments.
-func (a *App) storeOriginal(ctx context.Context, c store.Campaign, in postmark.Inbound) error {
-	prefix := originalPrefix(c.Account, c.ID)
-	// Attachments of an earlier, refused or replaced template must not linger.
-	if _, err := a.Store.DeleteBlobs(ctx, containerOriginals, prefix); err != nil {
-		return err
-	}
+// storeOriginal keeps the template email and its attachments under id.
+func (a *App) storeOriginal(ctx context.Context, c store.Campaign, id string, in postmark.Inbound) error {
+	prefix := originalDir(c.Account, c.ID, id)
 	kept := in
 	kept.Attachments = make([]postmark.Attachment, len(in.Attachments))
 	for i, at := range in.Attachments {
@@ -241,4 +289,15 @@ func (a *App) storeOriginal(ctx context.Context, c store.Campaign, in postmark.I
 		return err
 	}
 	return a.Store.PutBlob(ctx, containerOriginals, prefix+"template.json", raw)
+}
+
+// dropOriginal deletes an inbound email that did not queue the campaign.
+// It runs past the request's end: a refused email must not stay stored.
+// One that survives a crash here goes with its campaign.
+func (a *App) dropOriginal(ctx context.Context, addr store.Address, id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	if _, err := a.Store.DeleteBlobs(ctx, containerOriginals, originalDir(addr.Account, addr.CampaignID, id)); err != nil {
+		a.Logger.WarnContext(ctx, "refused email not deleted", "campaign", addr.CampaignID, "error", err.Error())
+	}
 }

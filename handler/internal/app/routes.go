@@ -18,6 +18,11 @@ type route struct {
 	pattern string
 	authed  authedFunc
 	public  http.HandlerFunc
+	// beforeAccount lets an authed route run for a caller without an
+	// account (install creates it). Every other authed route answers 404
+	// account_not_found then, the same everywhere (before the first
+	// install, and once the account is deleted).
+	beforeAccount bool
 }
 
 // routes is every API route, in the order of DESIGN §3. The OpenAPI document
@@ -27,7 +32,7 @@ func (a *App) routes() []route {
 		{method: "GET", pattern: "/v1/openapi.json", public: serveOpenAPI},
 		// Postmark cannot send a bearer token: the webhook checks basic auth itself.
 		{method: "POST", pattern: "/hooks/postmark/inbound", public: a.postmarkInbound},
-		{method: "POST", pattern: "/v1/install", authed: a.install},
+		{method: "POST", pattern: "/v1/install", authed: a.install, beforeAccount: true},
 		{method: "GET", pattern: "/v1/me", authed: a.getMe},
 		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},
 		{method: "DELETE", pattern: "/v1/me", authed: a.deleteMe},
@@ -60,6 +65,12 @@ func (a *App) guard(rt route) http.Handler {
 			a.Logger.InfoContext(r.Context(), "sign-in refused", "route", rt.pattern, "error", err.Error())
 			writeError(w, r, a.Logger, err)
 			return
+		}
+		if !rt.beforeAccount {
+			if _, err := a.Store.Account(r.Context(), keyOf(p)); err != nil {
+				writeError(w, r, a.Logger, err)
+				return
+			}
 		}
 		authed(w, r, p)
 	})

@@ -101,7 +101,7 @@ func (j *jobs) put(key string, v *job) {
 // loadTemplate reads the stored template email of a campaign.
 func (a *App) loadTemplate(ctx context.Context, c store.Campaign) (storedOriginal, error) {
 	var o storedOriginal
-	raw, err := a.Store.GetBlob(ctx, containerOriginals, originalPrefix(c.Account, c.ID)+"template.json")
+	raw, err := a.Store.GetBlob(ctx, containerOriginals, originalDir(c.Account, c.ID, c.OriginalID)+"template.json")
 	if err != nil {
 		return o, err
 	}
@@ -114,7 +114,7 @@ func (a *App) loadTemplate(ctx context.Context, c store.Campaign) (storedOrigina
 // compile loads and compiles a campaign's template with its attachments.
 // A template that does not compile is a *merge.CompileError.
 func (a *App) compile(ctx context.Context, c store.Campaign) (*job, error) {
-	key := c.ID + "/" + c.InboundMessageID
+	key := c.ID + "/" + c.OriginalID + "/" + c.InboundMessageID
 	if j := a.jobs.get(key); j != nil {
 		return j, nil
 	}
@@ -129,7 +129,7 @@ func (a *App) compile(ctx context.Context, c store.Campaign) (*job, error) {
 	cols := campaign.Locate(c.Data.Columns)
 	j := &job{tpl: tpl, fields: merge.FieldsOf(cols), subject: o.Subject}
 	for i, at := range o.Attachments {
-		data, err := a.Store.GetBlob(ctx, containerOriginals, originalPrefix(c.Account, c.ID)+"attachments/"+strconv.Itoa(i))
+		data, err := a.Store.GetBlob(ctx, containerOriginals, originalDir(c.Account, c.ID, c.OriginalID)+"attachments/"+strconv.Itoa(i))
 		if err != nil {
 			return nil, err
 		}
@@ -775,14 +775,21 @@ func (a *App) sweepCampaign(ctx context.Context, c store.Campaign, now time.Time
 	return nil
 }
 
-// enqueueNotice queues a notice to the campaign's owner.
+// enqueueNotice queues a notice to the campaign's owner about the change
+// the campaign's last update recorded.
 func (a *App) enqueueNotice(ctx context.Context, c store.Campaign, n notify.Notice) error {
+	return a.enqueueNoticeOnce(ctx, c, n, strings.ReplaceAll(c.UpdatedAt.Format(time.RFC3339Nano), ":", ""))
+}
+
+// enqueueNoticeOnce queues a notice; key tells it from the campaign's
+// other notices of its kind (Service Bus drops a second one with the same).
+func (a *App) enqueueNoticeOnce(ctx context.Context, c store.Campaign, n notify.Notice, key string) error {
 	n.CampaignID, n.Campaign, n.Subject = c.ID, c.Name, c.Subject
 	body, err := json.Marshal(noticeMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, Notice: n})
 	if err != nil {
 		return err
 	}
-	return a.Queue.Send(ctx, queue.Message{Queue: queue.Notify, Body: body, ID: "notice-" + c.ID + "-" + string(n.Kind) + "-" + strings.ReplaceAll(c.UpdatedAt.Format(time.RFC3339Nano), ":", "")})
+	return a.Queue.Send(ctx, queue.Message{Queue: queue.Notify, Body: body, ID: "notice-" + c.ID + "-" + string(n.Kind) + "-" + key})
 }
 
 // noticeMessage is a notice on the notify queue; the address it goes to

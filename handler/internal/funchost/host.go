@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,6 +49,15 @@ type Options struct {
 	// GraphTokenLifetime is how long the dev issuer's Graph tokens last
 	// (an hour by default, as Entra's); short to exercise refreshing.
 	GraphTokenLifetime time.Duration
+	// External names the stand-ins not to run ("entra", "graph",
+	// "postmark"), whatever their settings point at: the handler then
+	// talks to the service or tool that is already there.
+	External []string
+}
+
+// runs tells whether the host serves the stand-in name.
+func (h *Host) runs(name string) bool {
+	return !slices.Contains(h.opts.External, name)
 }
 
 // Host runs one staged app.
@@ -84,6 +94,11 @@ func New(opts Options) (*Host, error) {
 	}
 	if opts.HandlerOutput == nil {
 		opts.HandlerOutput = os.Stdout
+	}
+	for _, name := range opts.External {
+		if name != "entra" && name != "graph" && name != "postmark" {
+			return nil, fmt.Errorf("external %q: the stand-ins are entra, graph and postmark", name)
+		}
 	}
 	// The host never follows redirects on the handler's behalf.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -221,6 +236,9 @@ func (h *Host) entraServer() (*http.Server, net.Listener, error) {
 // devEntra returns ENTRA_AUTHORITY when it is a loopback http or https
 // address the host serves the dev issuer at.
 func (h *Host) devEntra() (*url.URL, bool) {
+	if !h.runs("entra") {
+		return nil, false
+	}
 	u, err := url.Parse(h.setting("ENTRA_AUTHORITY"))
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !isLoopback(u.Hostname()) {
 		return nil, false

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -119,7 +120,8 @@ func readLog(t *testing.T, path string) []recorded {
 }
 
 // runHost runs the app in dir with the local host until the test ends.
-func runHost(t *testing.T, dir string, logger *slog.Logger) *Host {
+// external names stand-ins not to run.
+func runHost(t *testing.T, dir string, logger *slog.Logger, external ...string) *Host {
 	t.Helper()
 	h, err := New(Options{
 		AppDir:        dir,
@@ -128,6 +130,7 @@ func runHost(t *testing.T, dir string, logger *slog.Logger) *Host {
 		HandlerOutput: io.Discard,
 		Getenv:        func(string) string { return "" },
 		Environ:       []string{"PATH=" + os.Getenv("PATH")},
+		External:      external,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -319,4 +322,43 @@ func count(t *testing.T, svc *azqueue.ServiceClient, queue string) int {
 		return -1
 	}
 	return int(*props.ApproximateMessagesCount)
+}
+
+// TestExternalStandIns: with -external, settings that point at loopback
+// addresses where another tool already listens are left alone; without
+// it, the host would try to serve its own stand-in there and fail.
+func TestExternalStandIns(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(outside.Close)
+	dir := t.TempDir()
+	writeApp(t, dir, map[string]string{
+		"host.json":         `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":` + quote(exe) + `},"enableForwardingHttpRequest":true}}`,
+		"api/function.json": `{"bindings":[{"type":"httpTrigger","direction":"in","name":"req","methods":["get"],"route":"v1/{*path}"},{"type":"http","direction":"out","name":"res"}]}`,
+		"local.settings.json": `{"IsEncrypted":false,"Values":{"GRAPH_BASE_URL":` + quote(outside.URL+"/v1.0") + `,"POSTMARK_API_URL":` + quote(outside.URL) +
+			`,"ENTRA_AUTHORITY":` + quote(outside.URL) + `,"` + fakeHandlerVar + `":` + quote(filepath.Join(dir, "requests.log")) + `}}`,
+	})
+	if _, err := New(Options{AppDir: dir, External: []string{"graph", "smtp"}}); err == nil || !strings.Contains(err.Error(), "smtp") {
+		t.Errorf("an unknown stand-in name: %v", err)
+	}
+	h, err := New(Options{AppDir: dir, Addr: "127.0.0.1:0", Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		HandlerOutput: io.Discard, Getenv: func(string) string { return "" }, Environ: []string{"PATH=" + os.Getenv("PATH")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.Run(ctx, func() { t.Error("the host started its stand-ins on a port in use") }); err == nil || !strings.Contains(err.Error(), "address already in use") {
+		t.Errorf("without -external: %v", err)
+	}
+	h2 := runHost(t, dir, slog.New(slog.NewTextHandler(io.Discard, nil)), "entra", "graph", "postmark")
+	if h2.StandInURL("graph") != "" || h2.StandInURL("postmark") != "" || h2.EntraURL() != "" {
+		t.Errorf("stand-ins run anyway: graph %q postmark %q entra %q", h2.StandInURL("graph"), h2.StandInURL("postmark"), h2.EntraURL())
+	}
+	if resp, err := http.Get(outside.URL + "/v1.0/me"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the outside tool no longer answers: %v %v", resp, err)
+	}
 }

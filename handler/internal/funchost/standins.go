@@ -29,11 +29,12 @@ type standIn struct {
 }
 
 // standIns starts the Graph sandbox when GRAPH_BASE_URL, and the Postmark
-// sandbox when POSTMARK_API_URL, point at a loopback http address. The
-// handler then reaches them exactly as it reaches Graph and Postmark.
+// sandbox when POSTMARK_API_URL, point at a loopback http address, unless
+// Options.External names them. The handler then reaches them exactly as it
+// reaches Graph and Postmark.
 func (h *Host) standIns() ([]standIn, error) {
 	var out []standIn
-	if u, ok := loopbackHTTP(h.setting("GRAPH_BASE_URL")); ok {
+	if u, ok := loopbackHTTP(h.setting("GRAPH_BASE_URL")); ok && h.runs("graph") {
 		sb, err := graphsandbox.New(graphsandbox.Options{
 			Dir:       filepath.Join(h.MailDir(), "graph"),
 			PerMinute: h.opts.Graph.PerMinute, Concurrent: h.opts.Graph.Concurrent, PerDay: h.opts.Graph.PerDay,
@@ -50,7 +51,7 @@ func (h *Host) standIns() ([]standIn, error) {
 		h.graph = sb
 		out = append(out, s)
 	}
-	if u, ok := loopbackHTTP(h.setting("POSTMARK_API_URL")); ok {
+	if u, ok := loopbackHTTP(h.setting("POSTMARK_API_URL")); ok && h.runs("postmark") {
 		pm := postmarksandbox.New(postmarksandbox.Options{ServerToken: h.setting("POSTMARK_SERVER_TOKEN"), Dir: filepath.Join(h.MailDir(), "postmark")})
 		s, err := listenStandIn("postmark", u, pm.Handler())
 		if err != nil {

@@ -118,7 +118,14 @@ func unauthorized(code, format string, args ...any) error {
 }
 
 // FromRequest validates the request's bearer token.
+// Two Authorization headers (or two credentials folded into one by a
+// proxy, comma-separated) are refused: which one would count is the kind
+// of ambiguity a request smuggled past a front end relies on.
 func (v *Verifier) FromRequest(r *http.Request) (Principal, error) {
+	values := r.Header.Values("Authorization")
+	if len(values) > 1 || (len(values) == 1 && strings.Contains(values[0], ",")) {
+		return Principal{}, apperr.E(apperr.Invalid, "authorization_ambiguous", "send exactly one Authorization header with one bearer token")
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return Principal{}, unauthorized("token_missing", "sign in: send Authorization: Bearer <access token>")

@@ -158,25 +158,35 @@ func TestValidTokenGivesTheAccountKey(t *testing.T) {
 func TestAuthorizationHeader(t *testing.T) {
 	iss, v, _ := setup(t)
 	tok, _ := iss.Mint(alice())
-	tests := []struct{ header, code string }{
-		{"", "token_missing"},
-		{"Basic YWxpY2U6c2VjcmV0", "token_malformed"},
-		{"Bearer ", "token_malformed"},
-		{"Bearer " + tok, ""},
-		{"bearer " + tok, ""},
+	bobUser, _ := devauth.FindUser("bob")
+	bob, _ := iss.Mint(bobUser)
+	tests := []struct {
+		headers []string
+		code    string
+	}{
+		{nil, "token_missing"},
+		{[]string{"Basic YWxpY2U6c2VjcmV0"}, "token_malformed"},
+		{[]string{"Bearer "}, "token_malformed"},
+		{[]string{"Bearer " + tok}, ""},
+		{[]string{"bearer " + tok}, ""},
+		// Two headers, or two credentials folded into one: which counts is ambiguous.
+		{[]string{"Bearer " + tok, "Bearer " + bob}, "authorization_ambiguous"},
+		{[]string{"Bearer " + tok, "Bearer " + tok}, "authorization_ambiguous"},
+		{[]string{"Bearer " + tok + ", Bearer " + bob}, "authorization_ambiguous"},
+		{[]string{"Bearer " + tok, ""}, "authorization_ambiguous"},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest("GET", "/v1/me", nil)
-		if tt.header != "" {
-			r.Header.Set("Authorization", tt.header)
+		for _, h := range tt.headers {
+			r.Header.Add("Authorization", h)
 		}
 		_, err := v.FromRequest(r)
 		var e *apperr.Error
 		switch {
 		case tt.code == "" && err != nil:
-			t.Errorf("%q: %v", tt.header, err)
+			t.Errorf("%q: %v", tt.headers, err)
 		case tt.code != "" && (!asError(err, &e) || e.Code != tt.code):
-			t.Errorf("%q: got %v, want %s", tt.header, err, tt.code)
+			t.Errorf("%q: got %v, want %s", tt.headers, err, tt.code)
 		}
 	}
 }

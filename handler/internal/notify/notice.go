@@ -30,6 +30,8 @@ const (
 	Failed    Kind = "failed"
 	Paused    Kind = "paused"
 	Refused   Kind = "refused"
+	// NotUsed: an email sent to a campaign that another email started.
+	NotUsed Kind = "not_used"
 )
 
 // Stream is Postmark's default transactional message stream.
@@ -104,6 +106,8 @@ func lead(k Kind) (text string, ok bool) {
 		return "Your mail merge is paused. Nothing more is sent until it is resumed.", true
 	case Refused:
 		return "Your mail merge was not started, and nothing was sent.", true
+	case NotUsed:
+		return "Your mail merge had already started with an earlier email, so your latest email to its address was not used. Nothing was sent because of it.", true
 	}
 	return "", false
 }
@@ -127,6 +131,8 @@ func subject(n Notice) string {
 		return label + " could not finish: " + progress
 	case Paused:
 		return label + " is paused: " + progress + " so far"
+	case NotUsed:
+		return label + ": your latest email was not used"
 	default: // Refused
 		return label + " was not started"
 	}
@@ -146,7 +152,7 @@ type body struct {
 func content(n Notice) body {
 	l, _ := lead(n.Kind)
 	b := body{lead: l, reason: redact(clean(n.Reason, 0)), action: redact(clean(n.Action, 0))}
-	if b.action == "" && (n.Kind == Failed || n.Kind == Paused || n.Kind == Refused) {
+	if b.action == "" && (n.Kind == Failed || n.Kind == Paused || n.Kind == Refused || n.Kind == NotUsed) {
 		b.action = defaultAction
 	}
 	for i, p := range n.Problems {

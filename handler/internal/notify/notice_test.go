@@ -32,6 +32,8 @@ func TestComposeKinds(t *testing.T) {
 			"Your mail merge is paused.", []string{"Recipients:", "Sent:", "Still to send:"}},
 		{Refused, Counts{}, `Mail merge "Spring launch" was not started`,
 			"Your mail merge was not started, and nothing was sent.", nil},
+		{NotUsed, Counts{}, `Mail merge "Spring launch": your latest email was not used`,
+			"Your mail merge had already started with an earlier email", nil},
 	}
 	for _, tt := range tests {
 		t.Run(string(tt.kind), func(t *testing.T) {
@@ -62,7 +64,7 @@ func TestComposeKinds(t *testing.T) {
 			if tt.counts == (Counts{}) && strings.Contains(got.TextBody, "Recipients:") {
 				t.Errorf("text shows counts for a notice without any:\n%s", got.TextBody)
 			}
-			wantAction := tt.kind == Failed || tt.kind == Paused || tt.kind == Refused
+			wantAction := tt.kind == Failed || tt.kind == Paused || tt.kind == Refused || tt.kind == NotUsed
 			if has := strings.Contains(got.TextBody, "What to do: "+defaultAction); has != wantAction {
 				t.Errorf("default action shown = %v, want %v", has, wantAction)
 			}

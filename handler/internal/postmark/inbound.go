@@ -84,14 +84,17 @@ func ParseInbound(body []byte) (Inbound, error) {
 	return in, nil
 }
 
-// Header returns the first header of that name (case-insensitive).
-func (in Inbound) Header(name string) string {
+// HeaderValues returns every copy of a header (case-insensitive), in
+// order. A sender can add its own copy of any header, before or after the
+// one Postmark adds, so a check must look at all of them.
+func (in Inbound) HeaderValues(name string) []string {
+	var out []string
 	for _, h := range in.Headers {
 		if strings.EqualFold(h.Name, name) {
-			return h.Value
+			out = append(out, h.Value)
 		}
 	}
-	return ""
+	return out
 }
 
 // SentAt is the Date header, when it parses.

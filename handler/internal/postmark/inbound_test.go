@@ -71,6 +71,36 @@ func TestCheckSender(t *testing.T) {
 			in.FromFull.Email = "ceo@contoso.example"
 			setHeader(in, "Received-SPF", "pass (x) envelope-from=\"attacker@evil.example\"")
 		}, false},
+		// A sender writes its own copies before Postmark's, which say spam.
+		{"forged No and DKIM before Postmark's Yes and SPF_FAIL", func(in *Inbound) {
+			setHeader(in, "X-Spam-Status", "Yes, score=6.2")
+			setHeader(in, "X-Spam-Tests", "SPF_FAIL")
+			setHeader(in, "Received-SPF", "fail (x) envelope-from=\"alice@contoso.example\"")
+			prependHeader(in, "X-Spam-Tests", "DKIM_VALID_AU")
+			prependHeader(in, "X-Spam-Status", "No")
+		}, false},
+		{"forged copy after Postmark's says spam", func(in *Inbound) { in.Headers = append(in.Headers, Header{Name: "x-spam-status", Value: "YES"}) }, false},
+		{"forged DKIM_VALID_AU, Postmark's tests lack it", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "softfail (x)")
+			prependHeader(in, "X-Spam-Tests", "DKIM_SIGNED,DKIM_VALID,DKIM_VALID_AU")
+		}, false},
+		{"forged SPF pass before Postmark's fail", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "fail (x) envelope-from=\"alice@contoso.example\"")
+			prependHeader(in, "Received-SPF", "pass (x) envelope-from=\"alice@contoso.example\"")
+		}, false},
+		{"forged SPF pass for the From domain beside Postmark's pass for another", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "pass (x) envelope-from=\"bounce@mailer.example\"")
+			prependHeader(in, "Received-SPF", "pass (x) envelope-from=\"alice@contoso.example\"")
+		}, false},
+		{"two copies that agree", func(in *Inbound) {
+			prependHeader(in, "X-Spam-Status", "no, score=-1.0")
+			prependHeader(in, "Received-SPF", "Pass (y) envelope-from=\"alice@contoso.example\"")
+		}, true},
+		{"DKIM_VALID_AU in every copy", func(in *Inbound) {
+			setHeader(in, "Received-SPF", "softfail (x)")
+			setHeader(in, "X-Spam-Tests", "DKIM_VALID_AU,SPF_SOFTFAIL")
+			prependHeader(in, "X-Spam-Tests", "DKIM_SIGNED,\n\tDKIM_VALID_AU")
+		}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -91,6 +121,11 @@ func setHeader(in *Inbound, name, value string) {
 		}
 	}
 	in.Headers = append(in.Headers, Header{Name: name, Value: value})
+}
+
+// prependHeader adds a copy of a header before every other header.
+func prependHeader(in *Inbound, name, value string) {
+	in.Headers = append([]Header{{Name: name, Value: value}}, in.Headers...)
 }
 
 func TestEveryFieldIsRead(t *testing.T) {

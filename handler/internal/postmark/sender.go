@@ -18,27 +18,77 @@ type Verdict struct {
 //     the From domain) accepts it;
 //   - otherwise Received-SPF must be "pass" for an envelope sender whose
 //     domain is the From domain (SPF alone covers the envelope, not From).
+//
+// A sender can write any of these headers into its own email, before or
+// after Postmark's, so every copy counts: any copy that says spam refuses
+// the email, and copies that disagree on what a check reads refuse it too
+// (one of them is forged, and we cannot tell which).
 func CheckSender(in Inbound) Verdict {
-	if strings.EqualFold(strings.TrimSpace(in.Header("X-Spam-Status")), "yes") ||
-		strings.HasPrefix(strings.ToLower(strings.TrimSpace(in.Header("X-Spam-Status"))), "yes,") {
-		return Verdict{Reason: "the email was classified as spam"}
+	verdicts := map[string]bool{}
+	for _, s := range in.HeaderValues("X-Spam-Status") {
+		v, _, _ := strings.Cut(strings.TrimSpace(s), ",")
+		v = strings.ToLower(strings.TrimSpace(v))
+		if v == "yes" {
+			return Verdict{Reason: "the email was classified as spam"}
+		}
+		verdicts[v] = true
 	}
-	for _, test := range strings.Split(strings.Join(strings.Fields(in.Header("X-Spam-Tests")), ""), ",") {
-		if strings.EqualFold(test, "DKIM_VALID_AU") {
-			return Verdict{OK: true, Reason: "DKIM signature of the From domain"}
+	if len(verdicts) > 1 {
+		return Verdict{Reason: "the email carries X-Spam-Status headers that disagree"}
+	}
+	tests := in.HeaderValues("X-Spam-Tests")
+	dkim := 0
+	for _, t := range tests {
+		if hasTest(t, "DKIM_VALID_AU") {
+			dkim++
 		}
 	}
-	from := domainOf(in.Sender())
-	spf := in.Header("Received-SPF")
-	result, rest, _ := strings.Cut(strings.TrimSpace(spf), " ")
-	if !strings.EqualFold(result, "pass") {
-		if spf == "" {
+	switch {
+	case dkim > 0 && dkim < len(tests):
+		return Verdict{Reason: "the email carries X-Spam-Tests headers that disagree on its DKIM signature"}
+	case dkim > 0:
+		return Verdict{OK: true, Reason: "DKIM signature of the From domain"}
+	}
+	return checkSPF(in)
+}
+
+// hasTest tells whether a SpamAssassin test list (comma-separated, folded
+// over lines) names test.
+func hasTest(list, test string) bool {
+	for _, t := range strings.Split(strings.Join(strings.Fields(list), ""), ",") {
+		if strings.EqualFold(t, test) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkSPF accepts an SPF pass for an envelope sender aligned with the
+// From domain, when every Received-SPF copy says the same.
+func checkSPF(in Inbound) Verdict {
+	spfs := in.HeaderValues("Received-SPF")
+	if len(spfs) == 0 {
+		return Verdict{Reason: "no SPF result and no DKIM signature of the From domain"}
+	}
+	type spf struct{ result, envelope string }
+	var first spf
+	for i, h := range spfs {
+		result, rest, _ := strings.Cut(strings.TrimSpace(h), " ")
+		got := spf{strings.ToLower(result), domainOf(spfParam(rest, "envelope-from"))}
+		if i == 0 {
+			first = got
+		} else if got != first {
+			return Verdict{Reason: "the email carries Received-SPF headers that disagree"}
+		}
+	}
+	if first.result != "pass" {
+		if first.result == "" {
 			return Verdict{Reason: "no SPF result and no DKIM signature of the From domain"}
 		}
-		return Verdict{Reason: fmt.Sprintf("SPF result %q and no DKIM signature of the From domain", strings.ToLower(result))}
+		return Verdict{Reason: fmt.Sprintf("SPF result %q and no DKIM signature of the From domain", first.result)}
 	}
-	envelope := domainOf(spfParam(rest, "envelope-from"))
-	if envelope == "" || from == "" || !aligned(envelope, from) {
+	from := domainOf(in.Sender())
+	if first.envelope == "" || from == "" || !aligned(first.envelope, from) {
 		return Verdict{Reason: "SPF passed for another domain than the From address's"}
 	}
 	return Verdict{OK: true, Reason: "SPF pass aligned with the From domain"}

@@ -38,7 +38,11 @@ type Campaign struct {
 	// InboundMessageID is Postmark's id of the template email that queued
 	// the campaign; a second delivery of it is recognised by it.
 	InboundMessageID string
-	QueuedAt         time.Time
+	// OriginalID names where that template email is stored (each inbound
+	// email under a name of its own, so a refused one never overwrites
+	// the accepted one); empty for campaigns stored before it existed.
+	OriginalID string
+	QueuedAt   time.Time
 	// RefusedCode and RefusedText say why the owner's last template email
 	// was refused, when it was for a reason they can fix.
 	RefusedCode string
@@ -88,7 +92,7 @@ func campaignEntity(c Campaign) (entity, error) {
 	setTime(e, "UpdatedAt", c.UpdatedAt)
 	setTime(e, "DeletionRequestedAt", c.DeletionRequestedAt)
 	setTime(e, "QueuedAt", c.QueuedAt)
-	p["InboundMessageID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.RefusedCode, c.RefusedText
+	p["InboundMessageID"], p["OriginalID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.OriginalID, c.RefusedCode, c.RefusedText
 	p["Subject"], p["StatusCode"], p["StatusText"] = c.Subject, c.StatusCode, c.StatusText
 	setTime(e, "StartedAt", c.StartedAt)
 	setTime(e, "CompletedAt", c.CompletedAt)
@@ -129,6 +133,7 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		UpdatedAt:           getTime(e, "UpdatedAt"),
 		DeletionRequestedAt: getTime(e, "DeletionRequestedAt"),
 		InboundMessageID:    getString(e, "InboundMessageID"),
+		OriginalID:          getString(e, "OriginalID"),
 		QueuedAt:            getTime(e, "QueuedAt"),
 		RefusedCode:         getString(e, "RefusedCode"),
 		RefusedText:         getString(e, "RefusedText"),
