@@ -97,11 +97,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	sending := app.DefaultSending()
+	sending := app.DefaultSending(graphTimeout)
 	sending.Limits = limits(sending.Limits, cfg)
-	if cfg.SendStuckAfter > 0 {
-		sending.StuckAfter = cfg.SendStuckAfter
-	}
 	h, err := app.New(app.Deps{
 		Logger:            logger,
 		Store:             st,

@@ -5,9 +5,12 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"mailmerge/handler/internal/config"
@@ -62,6 +65,21 @@ type Deps struct {
 	NotifyFrom string
 	// Sending tunes the send worker (DefaultSending when zero).
 	Sending Sending
+	// Instance names this process in its pacing leases and row claims
+	// (random when empty).
+	Instance string
+}
+
+// defaultSendTimeout is the send timeout DefaultSending assumes when Deps
+// do not say.
+const defaultSendTimeout = time.Minute
+
+// newInstanceID names a process: its host name and a random suffix.
+func newInstanceID() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	host, _ := os.Hostname()
+	return host + "-" + hex.EncodeToString(b)
 }
 
 // grants keep the delegated Graph access of each account.
@@ -92,10 +110,13 @@ func New(d Deps) (http.Handler, error) {
 		d.Now = time.Now
 	}
 	if d.Sending == (Sending{}) {
-		d.Sending = DefaultSending()
+		d.Sending = DefaultSending(defaultSendTimeout)
+	}
+	if d.Instance == "" {
+		d.Instance = newInstanceID()
 	}
 	if d.Pacer == nil {
-		d.Pacer = pacing.New(d.Store, d.Sending.Limits, d.Now)
+		d.Pacer = pacing.New(d.Store, d.Sending.Limits, d.Instance, d.Now)
 	}
 	if d.SheetLimits == (sheet.Limits{}) {
 		d.SheetLimits = sheet.DefaultLimits()

@@ -25,18 +25,19 @@ import (
 
 // Sending tunes the send worker.
 type Sending struct {
+	// Limits are each mailbox's; Limits.MaxSend is also how long a row's
+	// claim lasts.
 	Limits pacing.Limits
 	// StepBudget bounds one send step; the step then schedules the next,
 	// so no invocation runs long and pause or cancel take effect soon.
 	StepBudget time.Duration
-	// StuckAfter is how long a row may stay "sending" before the sweep
-	// calls it unknown: longer than any send can take.
-	StuckAfter time.Duration
 }
 
-// DefaultSending is the production tuning.
-func DefaultSending() Sending {
-	return Sending{Limits: pacing.DefaultLimits(), StepBudget: 30 * time.Second, StuckAfter: 10 * time.Minute}
+// DefaultSending is the production tuning for a Mailer whose sends time
+// out after sendTimeout. A send's claim and lease last that long, plus the
+// time to record its answer and a margin.
+func DefaultSending(sendTimeout time.Duration) Sending {
+	return Sending{Limits: pacing.DefaultLimits(sendTimeout + settleTimeout + 5*time.Second), StepBudget: 30 * time.Second}
 }
 
 // stepGrace is how late a step may be before the sweep enqueues another.
@@ -50,6 +51,11 @@ type campaignMessage struct {
 	ObjectID   string `json:"objectId"`
 	CampaignID string `json:"campaignId"`
 	Step       string `json:"step,omitempty"`
+	// Row is where the step starts looking for pending rows: where the
+	// step before it stopped, so a step late in a long campaign does not
+	// pass over every row already sent (a last pass from the top finds
+	// rows put back behind it).
+	Row int `json:"row,omitempty"`
 }
 
 func (m campaignMessage) account() store.AccountKey {
@@ -300,23 +306,23 @@ func (a *App) setStep(ctx context.Context, c store.Campaign, step string, at tim
 	if err := a.Store.SetStepToken(ctx, c.Account, c.ID, step, at); err != nil {
 		return err
 	}
-	return a.enqueueStep(ctx, c, step, at)
+	return a.enqueueStep(ctx, c, step, at, 0)
 }
 
-// advanceStep hands the live step from to a new one due at, and enqueues
-// it, unless a pause, cancel, resume or newer step came meanwhile: then
-// the calling step just ends.
-func (a *App) advanceStep(ctx context.Context, c store.Campaign, from string, at time.Time) error {
+// advanceStep hands the live step from to a new one due at, starting at
+// row, and enqueues it, unless a pause, cancel, resume or newer step came
+// meanwhile: then the calling step just ends.
+func (a *App) advanceStep(ctx context.Context, c store.Campaign, from string, at time.Time, row int) error {
 	step := newStepToken()
 	ok, err := a.Store.AdvanceStep(ctx, c.Account, c.ID, from, step, at, c.Status)
 	if err != nil || !ok {
 		return err
 	}
-	return a.enqueueStep(ctx, c, step, at)
+	return a.enqueueStep(ctx, c, step, at, row)
 }
 
-func (a *App) enqueueStep(ctx context.Context, c store.Campaign, step string, at time.Time) error {
-	body, _ := json.Marshal(campaignMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID, Step: step})
+func (a *App) enqueueStep(ctx context.Context, c store.Campaign, step string, at time.Time, row int) error {
+	body, _ := json.Marshal(campaignMessage{TenantID: c.Account.TenantID, ObjectID: c.Account.ObjectID, CampaignID: c.ID, Step: step, Row: row})
 	qm := queue.Message{Queue: queue.CampaignSend, Body: body, ID: "send-" + c.ID + "-" + step}
 	if at.After(a.Now()) {
 		qm.NotBefore = at
@@ -353,7 +359,7 @@ func (a *App) sendWorker(ctx context.Context, msg invoke.Message) error {
 	case campaign.Cancelled:
 		return a.finishCancelled(ctx, c, m.Step)
 	case campaign.Sending:
-		return a.sendStep(ctx, c, m.Step)
+		return a.sendStep(ctx, c, m.Step, m.Row)
 	}
 	return nil
 }
@@ -380,7 +386,7 @@ type prepared struct {
 	n   int // recipients: To + CC + BCC
 }
 
-func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error {
+func (a *App) sendStep(ctx context.Context, c store.Campaign, step string, from int) error {
 	j, err := a.compile(ctx, c)
 	var ce *merge.CompileError
 	if errors.As(err, &ce) {
@@ -392,18 +398,21 @@ func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error
 	start := a.Now()
 	deadline := start.Add(a.Sending.StepBudget)
 	sent := 0
-	// Pending rows are read a window at a time, going down the sheet; the
-	// claim of each row settles any race with another worker. Rows put
-	// back to pending behind the window are found by the last pass, from
-	// the top.
+	// Pending rows are read a window at a time, going down the sheet from
+	// where the last step stopped; the claim of each row settles any race
+	// with another worker. Rows put back to pending behind the window are
+	// found by the last pass, from the top. A paced step sends one or two
+	// rows, so the first window is small and each next one larger.
 	var window []store.Recipient
-	next, fromTop := 0, false
+	next, fromTop := max(from, 0), false
+	size := 2 * a.Sending.Limits.Concurrent
 	for {
 		if len(window) == 0 {
-			window, err = a.Store.RecipientsInStatusFrom(ctx, c.ID, campaign.RowPending, next, pendingWindow)
+			window, err = a.Store.RecipientsInStatusFrom(ctx, c.ID, campaign.RowPending, next, size)
 			if err != nil {
 				return err
 			}
+			size = min(2*size, pendingWindow)
 			if len(window) == 0 && next > 0 && !fromTop {
 				next, fromTop = 0, true
 				continue
@@ -435,7 +444,9 @@ func (a *App) sendStep(ctx context.Context, c store.Campaign, step string) error
 				wait = now
 			}
 			a.Logger.InfoContext(ctx, "send step paced", "campaign", c.ID, "sent", sent, "ms", now.Sub(start).Milliseconds(), "nextInMs", wait.Sub(now).Milliseconds())
-			return a.advanceStep(ctx, c, step, wait.UTC())
+			// The next step starts at this batch: its rows not granted are
+			// still pending, and those before it are sent or claimed.
+			return a.advanceStep(ctx, c, step, wait.UTC(), rows[0].Row)
 		}
 		// Pause, cancel or a newer step take effect between batches.
 		if c, err = a.Store.Campaign(ctx, c.Account, c.ID); err != nil {
@@ -494,7 +505,9 @@ func (a *App) sendBatch(ctx context.Context, c store.Campaign, j *job, batch []p
 	for i, g := range grants {
 		wg.Go(func() { results[i] = a.sendRow(ctx, c, j, batch[i], g) })
 	}
+	stopRenewing := a.renewLeases(ctx, c, grants)
 	wg.Wait()
+	stopRenewing()
 	done := make([]pacing.Done, len(results))
 	var blockFor time.Duration
 	for i, res := range results {
@@ -514,6 +527,31 @@ func (a *App) sendBatch(ctx context.Context, c store.Campaign, j *job, batch []p
 	return results, wait, nil
 }
 
+// renewLeases renews a batch's pacing leases every third of their TTL
+// until the returned stop is called: a live worker's sends keep their
+// request slots however long Graph takes, while a crashed worker's lapse
+// within the TTL, and the next step sends again within seconds.
+func (a *App) renewLeases(ctx context.Context, c store.Campaign, grants []pacing.Grant) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(max(a.Sending.Limits.LeaseTTL/3, 10*time.Millisecond))
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				if err := a.Pacer.Renew(ctx, c.Account.String(), grants); err != nil && ctx.Err() == nil {
+					a.Logger.WarnContext(ctx, "pacing lease not renewed", "campaign", c.ID, "error", err.Error())
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
+
 // pendingWindow is how many pending rows a step reads at once.
 const pendingWindow = 200
 
@@ -526,7 +564,8 @@ const settleTimeout = 10 * time.Second
 // out at most once: a second worker's claim fails.
 func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared, g pacing.Grant) rowResult {
 	res := rowResult{done: pacing.Done{Grant: g, N: p.n}}
-	claimed, err := a.Store.SetRecipientStatus(ctx, c.ID, p.row, campaign.RowSending, "", "", a.Now().UTC())
+	now := a.Now().UTC()
+	claimed, err := a.Store.ClaimRecipient(ctx, c.ID, p.row, campaign.RowSending, a.Pacer.Owner(), now.Add(a.Sending.Limits.MaxSend), now)
 	if err != nil {
 		// Another worker has the row, or storage failed: nothing was sent.
 		if !apperr.Is(err, apperr.Conflict) {
@@ -574,8 +613,8 @@ func (a *App) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared,
 
 // finishRow records a row's outcome, whatever was written meanwhile (the
 // outcome is the truth). If the write keeps failing, the row stays
-// "sending" and the sweep marks it unknown: never pending, so it is never
-// sent twice.
+// "sending" and becomes unknown once its claim's deadline passes: never
+// pending, so it is never sent twice.
 func (a *App) finishRow(ctx context.Context, c store.Campaign, r store.Recipient, status, code, detail string) {
 	r.ETag = ""
 	var err error
@@ -602,23 +641,26 @@ func (a *App) unclaim(ctx context.Context, c store.Campaign, claimed store.Recip
 }
 
 // completeIfDone completes a sending campaign without pending rows. Rows
-// still "sending" belong to a running step, or to a crashed one the sweep
-// will settle: then it looks again later.
+// still "sending" belong to a running step, or to a crashed one whose
+// claims become unknown at their deadline: then it looks again at the
+// earliest deadline.
 func (a *App) completeIfDone(ctx context.Context, c store.Campaign, step string) error {
 	for range 5 {
-		inFlight, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1)
+		inFlight, err := a.settleClaims(ctx, c, a.Now().UTC())
 		if err != nil {
 			return err
 		}
-		if len(inFlight) > 0 {
-			return a.advanceStep(ctx, c, step, a.Now().Add(max(a.Sending.StuckAfter/4, time.Second)).UTC())
+		if !inFlight.IsZero() {
+			// A send under way records its outcome; a dead worker's claim
+			// is settled at its deadline.
+			return a.advanceStep(ctx, c, step, a.nextLook(inFlight), 0)
 		}
 		counts, err := a.Store.RecipientCounts(ctx, c.ID)
 		if err != nil {
 			return err
 		}
 		if counts[campaign.RowPending] > 0 {
-			return a.advanceStep(ctx, c, step, a.Now().UTC())
+			return a.advanceStep(ctx, c, step, a.Now().UTC(), 0)
 		}
 		now := a.Now().UTC()
 		c.Status, c.CompletedAt, c.UpdatedAt = campaign.Completed, now, now
@@ -660,19 +702,19 @@ func (a *App) skipPending(ctx context.Context, c store.Campaign, code, detail st
 }
 
 // finishCancelled settles a cancelled campaign: rows never sent are
-// skipped, rows stuck "sending" past the bound become unknown, and once no
-// row is in flight the cancellation is recorded as settled.
+// skipped, rows whose claim is past its deadline become unknown, and once
+// no row is in flight the cancellation is recorded as settled.
 func (a *App) finishCancelled(ctx context.Context, c store.Campaign, step string) error {
 	if err := a.skipPending(ctx, c, "cancelled", "the campaign was cancelled"); err != nil {
 		return err
 	}
-	settled, inFlight, err := a.settleStuck(ctx, c, a.Now().UTC())
+	inFlight, err := a.settleClaims(ctx, c, a.Now().UTC())
 	if err != nil {
 		return err
 	}
-	if inFlight > settled {
+	if !inFlight.IsZero() {
 		// A send still running records its outcome; look again later.
-		return a.advanceStep(ctx, c, step, a.Now().Add(max(a.Sending.StuckAfter/4, time.Second)).UTC())
+		return a.advanceStep(ctx, c, step, a.nextLook(inFlight), 0)
 	}
 	// A row put back to pending by a send that ended meanwhile is skipped too.
 	if err := a.skipPending(ctx, c, "cancelled", "the campaign was cancelled"); err != nil {
@@ -687,29 +729,58 @@ func (a *App) finishCancelled(ctx context.Context, c store.Campaign, step string
 	return nil
 }
 
-// settleStuck marks rows "sending" for longer than StuckAfter as unknown:
-// their worker is gone, and the message may have been sent. It returns how
-// many it settled and how many rows were "sending".
-func (a *App) settleStuck(ctx context.Context, c store.Campaign, now time.Time) (settled, sending int, err error) {
-	stuck, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1000)
+// settleClaims records as unknown every row "sending" whose claim is past
+// its deadline: its worker is gone (a live one has its answer by then),
+// and the message may have been sent. It returns the earliest deadline of
+// the claims still running, zero when no row is in flight.
+func (a *App) settleClaims(ctx context.Context, c store.Campaign, now time.Time) (inFlight time.Time, err error) {
+	rows, err := a.Store.RecipientsInStatus(ctx, c.ID, campaign.RowSending, 1000)
 	if err != nil {
-		return 0, 0, err
+		return time.Time{}, err
 	}
-	for _, r := range stuck {
-		if now.Sub(r.UpdatedAt) < a.Sending.StuckAfter {
+	settled := 0
+	for _, r := range rows {
+		deadline := r.ClaimedUntil
+		if deadline.IsZero() {
+			// Claimed before claims had a deadline.
+			deadline = r.UpdatedAt.Add(a.Sending.Limits.MaxSend)
+		}
+		if now.Before(deadline) {
+			if inFlight.IsZero() || deadline.Before(inFlight) {
+				inFlight = deadline
+			}
 			continue
 		}
 		// Conditional: a worker that records the real outcome meanwhile wins.
-		if _, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "no_outcome",
-			"the send was interrupted; the message may have been sent", now); err != nil && !apperr.Is(err, apperr.Conflict) {
-			return settled, len(stuck), err
+		_, err := a.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "no_outcome",
+			"the send was interrupted; the message may have been sent", now)
+		if err != nil && !apperr.Is(err, apperr.Conflict) {
+			return inFlight, err
+		}
+		if err != nil {
+			// Changed meanwhile: look again soon.
+			inFlight = now
+			continue
 		}
 		settled++
 	}
 	if settled > 0 {
 		a.Logger.InfoContext(ctx, "rows settled as unknown", "campaign", c.ID, "rows", settled)
 	}
-	return settled, len(stuck), nil
+	return inFlight, nil
+}
+
+// nextLook is when a step looks again at rows in flight whose earliest
+// claim deadline is deadline: just after it, and at least a second on.
+func (a *App) nextLook(deadline time.Time) time.Time {
+	return maxTime(deadline.Add(time.Second), a.Now().Add(time.Second)).UTC()
+}
+
+func maxTime(x, y time.Time) time.Time {
+	if x.After(y) {
+		return x
+	}
+	return y
 }
 
 // noticeCounts turns row counts into a notice's counts.
@@ -764,11 +835,9 @@ func (a *App) sweepCampaign(ctx context.Context, c store.Campaign, now time.Time
 		}
 		return a.setStep(ctx, c, newStepToken(), now)
 	}
-	settled, _, err := a.settleStuck(ctx, c, now)
-	if err != nil {
-		return err
-	}
-	if now.Sub(c.NextStepAt) >= stepGrace || settled > 0 {
+	// Claims past their deadline are settled by the step that comes next;
+	// the sweep only makes sure one comes.
+	if now.Sub(c.NextStepAt) >= stepGrace {
 		a.Logger.InfoContext(ctx, "sweep: step again", "campaign", c.ID)
 		return a.setStep(ctx, c, newStepToken(), now)
 	}

@@ -69,9 +69,6 @@ const (
 	// Graph sandbox's raised ones in benchmarks). Exchange Online blocks a
 	// mailbox that goes over. Optional.
 	SendAboveExchangeLimits = "SEND_ABOVE_EXCHANGE_LIMITS"
-	// SendStuckAfter is how long a row may stay "sending" before the sweep
-	// records it as unknown (Go duration, default 10m). Optional.
-	SendStuckAfter = "SEND_STUCK_AFTER"
 	// PostmarkAPIURL is Postmark's API, https://api.postmarkapp.com.
 	PostmarkAPIURL = "POSTMARK_API_URL"
 	// PostmarkServerToken is the Postmark server's API token (a secret).
@@ -88,7 +85,7 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 func Names() []string {
 	return []string{Port, Storage, BackupStorage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
 		PostmarkInboundUser, PostmarkInboundPassword, EntraClientSecret, GraphPermission, GraphBaseURL, TokenCacheKey,
-		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, SendStuckAfter, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
+		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
 }
 
 // The queue transports.
@@ -120,7 +117,6 @@ type Config struct {
 	TokenCacheKey    []byte
 	// Send limits; zero means Exchange Online's.
 	SendPerMinute, SendPerDay, SendConcurrent int
-	SendStuckAfter                            time.Duration
 	PostmarkAPIURL                            string
 	PostmarkServerToken                       string
 	NotifyFrom                                string
@@ -267,13 +263,6 @@ func loadSending(c *Config, getenv func(string) string, bad func(string, ...any)
 		default:
 			*l.dst = n
 		}
-	}
-	if v := getenv(SendStuckAfter); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d < time.Second {
-			bad("%s=%q must be a Go duration of at least 1s, e.g. 10m", SendStuckAfter, v)
-		}
-		c.SendStuckAfter = d
 	}
 	if c.PostmarkServerToken = getenv(PostmarkServerToken); c.PostmarkServerToken == "" {
 		bad("%s is missing: the Postmark server API token notices are sent with", PostmarkServerToken)

@@ -49,7 +49,7 @@ func TestSendingSettings(t *testing.T) {
 		t.Errorf("raised limits: %+v, %v", c, err)
 	}
 	for name, v := range map[string]string{GraphPermission: "both", SendPerMinute: "31", SendPerDay: "0",
-		TokenCacheKey: "c2hvcnQ=", SendConcurrent: "5", SendAboveExchangeLimits: "yes", GraphBaseURL: "http://graph.example.com/v1.0", SendStuckAfter: "5", NotifyFrom: "nobody"} {
+		TokenCacheKey: "c2hvcnQ=", SendConcurrent: "5", SendAboveExchangeLimits: "yes", GraphBaseURL: "http://graph.example.com/v1.0", NotifyFrom: "nobody"} {
 		bad := validSettings()
 		bad[name] = v
 		if _, err := Load(env(bad)); err == nil || !strings.Contains(err.Error(), name) {

@@ -100,8 +100,11 @@ func HostJSON() ([]byte, error) {
 		"extensions": map[string]any{
 			// Empty so that routes are exactly DESIGN §3's: /v1/..., not /api/v1/...
 			"http": map[string]any{"routePrefix": ""},
+			// Storage queues carry the functions only in local runs. A send
+			// step is scheduled about every 2 s (30 messages a minute, spread),
+			// so an idle queue is polled well within that.
 			"queues": map[string]any{
-				"maxPollingInterval": "00:00:02",
+				"maxPollingInterval": "00:00:00.250",
 				"visibilityTimeout":  "00:00:10",
 				"batchSize":          16,
 				"maxDequeueCount":    5,

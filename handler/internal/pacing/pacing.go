@@ -10,6 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	mrand "math/rand/v2"
 	"sort"
 	"time"
 
@@ -19,14 +20,43 @@ import (
 
 // Limits are a mailbox's budget. DESIGN §4: at most 30 messages a minute,
 // 10,000 recipients in any 24 hours, 4 requests in flight; each may be set
-// lower.
+// lower. Sends are spread across the minute: one every minute/PerMinute
+// (2 s at 30 a minute), not in bursts, which receiving filters read as a
+// bulk mailer.
 type Limits struct {
 	PerMinute  int
 	PerDay     int
 	Concurrent int
-	// LeaseTTL bounds how long a crashed worker's send counts as in flight.
+	// LeaseTTL is how long a send counts as in flight unless its owner
+	// renews the lease (it does while the send lasts): a crashed worker's
+	// sends stop holding the mailbox's request slots this soon.
 	LeaseTTL time.Duration
+	// MaxSend is the longest one send can take, its answer recorded
+	// included (the Graph client's timeout and a margin). A lease is never
+	// renewed past it, and a row claimed longer ago belongs to a worker
+	// that is gone.
+	MaxSend time.Duration
 }
+
+// Interval is the spacing of sends: a minute over PerMinute, 1% longer.
+// A message counts in the minute from when Graph accepted it, some time
+// after it started; the 1% absorbs that, so that the per-minute count
+// seldom has to hold back a send that the spacing let start.
+func (l Limits) Interval() time.Duration {
+	if l.PerMinute <= 0 {
+		return 0
+	}
+	return time.Minute * 101 / 100 / time.Duration(l.PerMinute)
+}
+
+// Why a send must wait (Grant.Reason).
+const (
+	ReasonThrottled = "throttled by Microsoft Graph"
+	ReasonInFlight  = "requests in flight"
+	ReasonPerMinute = "messages per minute"
+	ReasonPerDay    = "recipients per 24 hours"
+	ReasonSpacing   = "spacing"
+)
 
 // InFlightRetry is how soon to ask again when every request slot of the
 // mailbox is taken.
@@ -39,9 +69,10 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// DefaultLimits are Exchange Online's.
-func DefaultLimits() Limits {
-	return Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4, LeaseTTL: 2 * time.Minute}
+// DefaultLimits are Exchange Online's; maxSend is the longest one send
+// can take.
+func DefaultLimits(maxSend time.Duration) Limits {
+	return Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: maxSend}
 }
 
 // Store is what pacing needs from storage.
@@ -54,13 +85,18 @@ type Store interface {
 type Pacer struct {
 	store  Store
 	limits Limits
+	owner  string
 	now    func() time.Time
 }
 
-// New returns a Pacer; now is the clock (time.Now in production).
-func New(s Store, limits Limits, now func() time.Time) *Pacer {
-	return &Pacer{store: s, limits: limits, now: now}
+// New returns a Pacer whose leases name owner (this process); now is the
+// clock (time.Now in production).
+func New(s Store, limits Limits, owner string, now func() time.Time) *Pacer {
+	return &Pacer{store: s, limits: limits, owner: owner, now: now}
 }
+
+// Owner names this process in its leases.
+func (p *Pacer) Owner() string { return p.owner }
 
 // Grant is the answer of Acquire: either a lease to send now, or the time
 // before which the mailbox has no budget for this message.
@@ -94,17 +130,26 @@ func (p *Pacer) AcquireN(ctx context.Context, mailbox string, ns []int) (granted
 	}
 	err = p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
 		granted, denied = granted[:0], Grant{}
+		moved := false
 		for _, n := range ns {
 			g := p.decide(m, n, now)
 			if !g.OK {
 				denied = g
+				// The minute's count holds sends back (Graph answered
+				// slowly, or a late step caught up): the grid starts
+				// again from there rather than catch up, which would
+				// bunch sends that the next minute's count echoes.
+				if g.Reason == ReasonPerMinute && g.NotBefore.After(m.Next) {
+					m.Next, moved = g.NotBefore, true
+				}
 				break
 			}
 			m.Hours[hourOf(now)] += n
 			m.Leases = append(m.Leases, g.Lease)
+			m.Next, m.LastStart = p.nextSlot(m.Next, now), now
 			granted = append(granted, g)
 		}
-		return len(granted) > 0
+		return len(granted) > 0 || moved
 	})
 	return granted, denied, err
 }
@@ -120,20 +165,32 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 		}
 	}
 	if m.BlockedUntil.After(now) {
-		later(m.BlockedUntil, "throttled by Microsoft Graph")
+		later(m.BlockedUntil, ReasonThrottled)
+	}
+	// Spacing: the next send is due at m.Next, on a grid a minute over
+	// PerMinute apart, and half an interval after the last one at least.
+	// The step comes back a little after that (jitter), never before.
+	if interval := p.limits.Interval(); interval > 0 {
+		due := m.Next
+		if half := m.LastStart.Add(interval / 2); half.After(due) {
+			due = half
+		}
+		if now.Before(due.Add(-earlyBy(interval))) {
+			later(due.Add(mrand.N(interval/10+1)), ReasonSpacing)
+		}
 	}
 	if len(m.Leases) >= p.limits.Concurrent {
 		// A send in flight normally ends within a second or two; only a
 		// crashed worker's lease lasts until it expires.
-		later(minTime(m.Leases[0].Expires, now.Add(InFlightRetry)), "requests in flight")
+		later(minTime(m.Leases[0].Expires, now.Add(InFlightRetry)), ReasonInFlight)
 	}
 	// A message counts in the minute from when Graph accepted it; one in
 	// flight counts already, whenever it will be accepted.
 	if used := len(m.Sends) + len(m.Leases); used >= p.limits.PerMinute {
 		if k := used - p.limits.PerMinute; k < len(m.Sends) {
-			later(m.Sends[k].Add(time.Minute), "messages per minute")
+			later(m.Sends[k].Add(time.Minute), ReasonPerMinute)
 		} else {
-			later(now.Add(InFlightRetry), "messages per minute")
+			later(now.Add(InFlightRetry), ReasonPerMinute)
 		}
 	}
 	if used := sum(m.Hours); used+n > p.limits.PerDay {
@@ -142,7 +199,7 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 		for _, h := range hours {
 			used -= m.Hours[h]
 			if used+n <= p.limits.PerDay {
-				later(time.Unix((h+25)*3600, 0).UTC(), "recipients per 24 hours")
+				later(time.Unix((h+25)*3600, 0).UTC(), ReasonPerDay)
 				break
 			}
 		}
@@ -150,7 +207,46 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 	if reason != "" {
 		return Grant{NotBefore: next, Reason: reason}
 	}
-	return Grant{OK: true, Lease: store.Lease{ID: newID(), Expires: now.Add(p.limits.LeaseTTL)}}
+	deadline := now.Add(p.limits.MaxSend)
+	return Grant{OK: true, Lease: store.Lease{ID: newID(), Owner: p.owner, Expires: minTime(now.Add(p.limits.LeaseTTL), deadline), Deadline: deadline}}
+}
+
+// earlyBy is how much before its slot a send may start: a tenth of the
+// interval, and 100 ms at least, so that at high rates (raised limits) a
+// step sends a batch instead of one message per invocation.
+func earlyBy(interval time.Duration) time.Duration {
+	return max(interval/10, 100*time.Millisecond)
+}
+
+// nextSlot moves the spacing grid on by one interval after a send granted
+// at now. A send up to two intervals late keeps the grid, so a late step
+// (a queue's delay) costs no rate: the next sends come sooner, half an
+// interval apart at least. One later than that starts the grid afresh, so
+// an idle mailbox saves up no burst.
+func (p *Pacer) nextSlot(next, now time.Time) time.Time {
+	interval := p.limits.Interval()
+	if next.Before(now.Add(-2 * interval)) {
+		next = now
+	}
+	return next.Add(interval)
+}
+
+// Renew keeps the leases of sends still in flight alive for another
+// LeaseTTL, never past their deadline. The owner renews while it waits for
+// Graph; a lease nobody renews has a dead owner and soon ends.
+func (p *Pacer) Renew(ctx context.Context, mailbox string, grants []Grant) error {
+	return p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
+		changed := false
+		for i, l := range m.Leases {
+			for _, g := range grants {
+				if l.ID == g.Lease.ID {
+					m.Leases[i].Expires = minTime(now.Add(p.limits.LeaseTTL), l.Deadline)
+					changed = true
+				}
+			}
+		}
+		return changed
+	})
 }
 
 // Release ends a lease. sent=true counts the message in the minute from
@@ -196,7 +292,7 @@ func (p *Pacer) end(m *store.Mailbox, d Done, now time.Time) {
 			break
 		}
 	}
-	start := d.Grant.Lease.Expires.Add(-p.limits.LeaseTTL)
+	start := d.Grant.Lease.Deadline.Add(-p.limits.MaxSend)
 	switch {
 	case d.Sent:
 		at := d.At
@@ -228,9 +324,21 @@ func (p *Pacer) update(ctx context.Context, mailbox string, change func(*store.M
 	return apperr.E(apperr.Transient, "mailbox_busy", "the mailbox's budget kept changing; try again")
 }
 
-// prune drops what no longer counts: sends over a minute old (keeping the
-// latest PerMinute), hours over a day old, expired leases.
+// prune drops what no longer counts: sends over a minute old, hours over
+// a day old, expired leases. An expired lease's send may have gone out:
+// it counts in the minute from when the lease expired.
 func prune(m *store.Mailbox, now time.Time, l Limits) {
+	leases := m.Leases[:0]
+	for _, le := range m.Leases {
+		if le.Expires.After(now) {
+			leases = append(leases, le)
+		} else {
+			m.Sends = append(m.Sends, le.Expires)
+		}
+	}
+	sort.Slice(leases, func(i, j int) bool { return leases[i].Expires.Before(leases[j].Expires) })
+	m.Leases = leases
+	sort.Slice(m.Sends, func(i, j int) bool { return m.Sends[i].Before(m.Sends[j]) })
 	sends := m.Sends[:0]
 	for _, t := range m.Sends {
 		if now.Sub(t) < time.Minute {
@@ -246,14 +354,6 @@ func prune(m *store.Mailbox, now time.Time, l Limits) {
 			delete(m.Hours, h)
 		}
 	}
-	leases := m.Leases[:0]
-	for _, le := range m.Leases {
-		if le.Expires.After(now) {
-			leases = append(leases, le)
-		}
-	}
-	sort.Slice(leases, func(i, j int) bool { return leases[i].Expires.Before(leases[j].Expires) })
-	m.Leases = leases
 }
 
 // hourOf is the unix hour of t. An hour bucket counts until it lies wholly

@@ -2,6 +2,8 @@ package pacing
 
 import (
 	"context"
+	mrand "math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -54,26 +56,39 @@ func (c *clock) now() time.Time { return c.t }
 
 func newPacer(l Limits) (*Pacer, *clock) {
 	c := &clock{t: time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)}
-	return New(&memStore{data: map[string]store.Mailbox{}}, l, c.now), c
+	if l.MaxSend == 0 {
+		l.MaxSend = 75 * time.Second
+	}
+	return New(&memStore{data: map[string]store.Mailbox{}}, l, "test-owner", c.now), c
 }
 
+// TestPerMinute: spacing alone keeps 30 starts within a minute, but the
+// minute counts from when Graph accepted each message, so slow answers
+// hold the 31st back until the first accepted one is a minute old.
 func TestPerMinute(t *testing.T) {
 	p, c := newPacer(Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4, LeaseTTL: time.Minute})
 	ctx := context.Background()
-	start := c.t
+	var firstAccepted time.Time
 	for i := range 30 {
 		g, err := p.Acquire(ctx, "mb", 1)
+		if err == nil && !g.OK && g.Reason == ReasonSpacing {
+			c.t = g.NotBefore
+			g, err = p.Acquire(ctx, "mb", 1)
+		}
 		if err != nil || !g.OK {
 			t.Fatalf("send %d: %+v %v", i, g, err)
+		}
+		c.t = c.t.Add(1900 * time.Millisecond)
+		if i == 0 {
+			firstAccepted = c.t
 		}
 		if err := p.Release(ctx, "mb", g, 1, true, 0); err != nil {
 			t.Fatal(err)
 		}
-		c.t = c.t.Add(time.Second)
 	}
 	g, _ := p.Acquire(ctx, "mb", 1)
-	if g.OK || !g.NotBefore.Equal(start.Add(time.Minute)) || g.Reason != "messages per minute" {
-		t.Fatalf("31st within the minute: %+v", g)
+	if g.OK || !g.NotBefore.Equal(firstAccepted.Add(time.Minute)) || g.Reason != ReasonPerMinute {
+		t.Fatalf("31st within the minute of the first acceptance: %+v", g)
 	}
 	c.t = g.NotBefore
 	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
@@ -81,8 +96,142 @@ func TestPerMinute(t *testing.T) {
 	}
 }
 
+// steps drives a mailbox as send steps do for minutes: each step asks,
+// sends what it is granted (Graph answers after latency) and schedules
+// itself for when it is told; deliver(d) is how long a message scheduled
+// d ahead takes to arrive. It returns when each send started.
+func steps(t *testing.T, p *Pacer, c *clock, minutes int, latency time.Duration, deliver func(d time.Duration) time.Duration) (starts []time.Time, reasons map[string]int) {
+	t.Helper()
+	ctx := context.Background()
+	end := c.t.Add(time.Duration(minutes) * time.Minute)
+	reasons = map[string]int{}
+	for c.t.Before(end) {
+		gs, denied, err := p.AcquireN(ctx, "mb", []int{1, 1, 1, 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var done []Done
+		for _, g := range gs {
+			starts = append(starts, c.t)
+			done = append(done, Done{Grant: g, N: 1, Sent: true})
+		}
+		c.t = c.t.Add(latency)
+		if err := p.ReleaseN(ctx, "mb", done, 0); err != nil {
+			t.Fatal(err)
+		}
+		reasons[denied.Reason]++
+		c.t = c.t.Add(deliver(max(denied.NotBefore.Sub(c.t), 0)))
+	}
+	return starts, reasons
+}
+
+// gaps are the least, median and largest time between starts.
+func gaps(starts []time.Time) (lo, median, hi time.Duration) {
+	var gs []time.Duration
+	for i := 1; i < len(starts); i++ {
+		gs = append(gs, starts[i].Sub(starts[i-1]))
+	}
+	slices.Sort(gs)
+	return gs[0], gs[len(gs)/2], gs[len(gs)-1]
+}
+
+// TestSendsAreSpread: at 30 a minute a send starts about every 2 s, with a
+// little jitter, never two at once, and the rate is the limit's.
+func TestSendsAreSpread(t *testing.T) {
+	p, c := newPacer(DefaultLimits(75 * time.Second))
+	starts, reasons := steps(t, p, c, 5, 300*time.Millisecond, func(d time.Duration) time.Duration { return d })
+	if n := len(starts); n < 147 || n > 150 {
+		t.Errorf("%d sends in 5 minutes at 30 a minute, want 147 to 150 (98%% to 100%%)", n)
+	}
+	lo, median, hi := gaps(starts)
+	if lo < 1800*time.Millisecond || hi > 2300*time.Millisecond || median < 1950*time.Millisecond || median > 2100*time.Millisecond {
+		t.Errorf("gaps %v, median %v, %v; want about 2 s", lo, median, hi)
+	}
+	if hi-lo < 100*time.Millisecond {
+		t.Errorf("gaps %v to %v: no jitter", lo, hi)
+	}
+	if reasons[ReasonPerMinute] > 0 || reasons[ReasonSpacing] == 0 {
+		t.Errorf("denials %v: spacing, not the per-minute count, should pace", reasons)
+	}
+}
+
+// TestLateStepsKeepTheRate: a step that comes back late or early (a
+// Storage queue's whole-second visibility and its polling) costs no rate:
+// the grid holds and the next sends come sooner, half an interval apart at
+// least. An idle mailbox saves up no burst.
+func TestLateStepsKeepTheRate(t *testing.T) {
+	p, c := newPacer(DefaultLimits(75 * time.Second))
+	rng := mrand.New(mrand.NewPCG(1, 2))
+	queue := func(d time.Duration) time.Duration {
+		return d.Round(time.Second) + time.Duration(rng.Int64N(int64(250*time.Millisecond)))
+	}
+	starts, _ := steps(t, p, c, 5, 100*time.Millisecond, queue)
+	if n := len(starts); n < 147 {
+		t.Errorf("%d sends in 5 minutes with late steps, want at least 147 (98%% of 150)", n)
+	}
+	if lo, _, _ := gaps(starts); lo < 800*time.Millisecond {
+		t.Errorf("two sends %v apart", lo)
+	}
+	for i := 30; i < len(starts); i++ {
+		if window := starts[i].Sub(starts[i-30]); window < time.Minute {
+			t.Fatalf("31 sends within %v", window)
+		}
+	}
+	c.t = c.t.Add(10 * time.Minute)
+	gs, _, err := p.AcquireN(context.Background(), "mb", []int{1, 1, 1, 1})
+	if err != nil || len(gs) != 1 {
+		t.Errorf("after 10 idle minutes: %d sends at once, want 1 (%v)", len(gs), err)
+	}
+}
+
+// TestDeadLeasesLapse: a worker that dies holds its request slots only
+// until its leases' TTL; one that lives renews them while Graph answers,
+// never past the send's deadline. A lapsed send may have gone out: it
+// counts in the minute.
+func TestDeadLeasesLapse(t *testing.T) {
+	p, c := newPacer(Limits{PerMinute: 6000, PerDay: 10_000, Concurrent: 2, LeaseTTL: 15 * time.Second, MaxSend: 75 * time.Second})
+	ctx := context.Background()
+	dead, _, _ := p.AcquireN(ctx, "mb", []int{1})
+	live, _, _ := p.AcquireN(ctx, "mb", []int{1})
+	if len(dead) != 1 || len(live) != 1 || live[0].Lease.Owner != "test-owner" || !live[0].Lease.Deadline.Equal(c.t.Add(75*time.Second)) {
+		t.Fatalf("leases: %+v %+v", dead, live)
+	}
+	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || g.Reason != "requests in flight" {
+		t.Fatalf("a third in flight: %+v", g)
+	}
+	for range 3 {
+		c.t = c.t.Add(5 * time.Second)
+		if err := p.Renew(ctx, "mb", live); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.t = c.t.Add(time.Second)
+	g, _ := p.Acquire(ctx, "mb", 1)
+	if !g.OK {
+		t.Fatalf("16 s after the dead worker's last word, its slot is still held: %+v", g)
+	}
+	m, _ := p.store.Mailbox(ctx, "mb")
+	if len(m.Leases) != 2 || len(m.Sends) != 1 || !m.Sends[0].Equal(dead[0].Lease.Expires) {
+		t.Errorf("the lapsed send should count in the minute from its expiry: %+v", m)
+	}
+	// Renewed or not, a lease ends at its deadline.
+	for range 20 {
+		c.t = c.t.Add(5 * time.Second)
+		_ = p.Renew(ctx, "mb", live)
+	}
+	m, _ = p.store.Mailbox(ctx, "mb")
+	for _, l := range m.Leases {
+		if l.ID == live[0].Lease.ID && l.Expires.After(live[0].Lease.Deadline) {
+			t.Errorf("renewed past its deadline: %+v", l)
+		}
+	}
+	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
+		t.Errorf("past every deadline: %+v", g)
+	}
+}
+
 func TestConcurrencyAndRefund(t *testing.T) {
-	p, c := newPacer(Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4, LeaseTTL: time.Minute})
+	p, c := newPacer(Limits{PerMinute: 6000, PerDay: 10_000, Concurrent: 4, LeaseTTL: time.Minute})
 	ctx := context.Background()
 	var held []Grant
 	for range 4 {
@@ -146,7 +295,7 @@ func TestSharedAcrossWorkersOnAzurite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := New(st, Limits{PerMinute: 1000, PerDay: 10_000, Concurrent: 4, LeaseTTL: time.Minute}, time.Now)
+	p := New(st, Limits{PerMinute: 60_000, PerDay: 10_000, Concurrent: 4, LeaseTTL: time.Minute, MaxSend: time.Minute}, "test-owner", time.Now)
 	ctx := context.Background()
 	mb := testenv.Name("mb")
 	var mu sync.Mutex
@@ -185,7 +334,7 @@ func TestSendsStoredCompactlyOnAzurite(t *testing.T) {
 	}
 	ctx := context.Background()
 	mb := "mb" + newID()
-	p := New(st, Limits{PerMinute: 100_000, PerDay: 1_000_000, Concurrent: 100, LeaseTTL: time.Minute}, time.Now)
+	p := New(st, Limits{PerMinute: 6_000_000, PerDay: 1_000_000, Concurrent: 100, LeaseTTL: time.Minute, MaxSend: time.Minute}, "test-owner", time.Now)
 	var done []Done
 	var m store.Mailbox
 	for range 5 {

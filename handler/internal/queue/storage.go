@@ -65,11 +65,20 @@ func (s *Storage) client(name string) *azqueue.QueueClient {
 	return c
 }
 
+// visibilitySeconds is a delay in the whole seconds Storage queues take,
+// rounded to the nearest: a scheduled send step comes at most half a
+// second early (pacing lets a send start a little before its slot, and a
+// step earlier than that schedules itself again) rather than up to a whole
+// second late, which at one send every 2 s would cost rate.
+func visibilitySeconds(d time.Duration) int32 {
+	return int32(min(d, maxVisibility).Round(time.Second) / time.Second)
+}
+
 // Send enqueues m. A future NotBefore becomes the message's visibility
 // timeout; messages never expire on their own (time-to-live -1), so a
 // scheduled step cannot silently vanish.
 func (s *Storage) Send(ctx context.Context, m Message) error {
-	vis := int32(min(m.delay(s.now()), maxVisibility) / time.Second)
+	vis := visibilitySeconds(m.delay(s.now()))
 	ttl := int32(-1)
 	opts := &azqueue.EnqueueMessageOptions{VisibilityTimeout: &vis, TimeToLive: &ttl}
 	body := base64.StdEncoding.EncodeToString(m.Body)

@@ -63,4 +63,9 @@ func TestStorageDelayIsCappedAtSevenDays(t *testing.T) {
 	if d := (Message{NotBefore: now.Add(-time.Hour)}).delay(now); d != 0 {
 		t.Errorf("past NotBefore: delay = %v, want 0", d)
 	}
+	for d, want := range map[time.Duration]int32{0: 0, 499 * time.Millisecond: 0, 500 * time.Millisecond: 1, 1499 * time.Millisecond: 1, 2 * time.Second: 2, 30 * 24 * time.Hour: int32(7*24*3600 - 1)} {
+		if got := visibilitySeconds(d); got != want {
+			t.Errorf("visibility for %v = %d s, want %d s", d, got, want)
+		}
+	}
 }

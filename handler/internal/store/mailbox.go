@@ -13,8 +13,13 @@ const tableMailboxes = "mailboxes"
 
 // Lease is one send in flight from a mailbox.
 type Lease struct {
-	ID      string    `json:"id"`
+	ID string `json:"id"`
+	// Owner names the process sending.
+	Owner string `json:"owner,omitempty"`
+	// Expires is when the lease ends unless its owner renews it.
 	Expires time.Time `json:"expires"`
+	// Deadline is when the send must have ended: renewals stop there.
+	Deadline time.Time `json:"deadline"`
 }
 
 // Mailbox is the sending budget state of one mailbox, shared by all its
@@ -33,6 +38,10 @@ type Mailbox struct {
 	Leases []Lease
 	// BlockedUntil is set by a throttling answer from Graph.
 	BlockedUntil time.Time
+	// Next is when the next send is due, sends being spread across the
+	// minute, and LastStart when the latest one started.
+	Next      time.Time
+	LastStart time.Time
 	// ETag is empty for a mailbox not stored yet.
 	ETag string
 }
@@ -42,6 +51,9 @@ type mailboxState struct {
 	Sends  [][2]int64     `json:"sends"`
 	Hours  map[string]int `json:"hours"`
 	Leases []Lease        `json:"leases"`
+	// Next and LastStart are in unix milliseconds.
+	Next      int64 `json:"next,omitempty"`
+	LastStart int64 `json:"last,omitempty"`
 }
 
 // sendBucket is the resolution of stored send times.
@@ -80,7 +92,7 @@ func unpackSends(packed [][2]int64) []time.Time {
 // stored one by one (before they were counted per 100 ms) are still read.
 func decodeMailboxState(raw string) mailboxState {
 	var parts struct {
-		Sends, Hours, Leases json.RawMessage
+		Sends, Hours, Leases, Next, Last json.RawMessage
 	}
 	var st mailboxState
 	if raw == "" || json.Unmarshal([]byte(raw), &parts) != nil {
@@ -99,6 +111,18 @@ func decodeMailboxState(raw string) mailboxState {
 	if json.Unmarshal(parts.Leases, &st.Leases) != nil {
 		st.Leases = nil
 	}
+	for i, l := range st.Leases {
+		if l.Deadline.IsZero() {
+			// Written before leases had a deadline: their expiry was it.
+			st.Leases[i].Deadline = l.Expires
+		}
+	}
+	if json.Unmarshal(parts.Next, &st.Next) != nil {
+		st.Next = 0
+	}
+	if json.Unmarshal(parts.Last, &st.LastStart) != nil {
+		st.LastStart = 0
+	}
 	return st
 }
 
@@ -113,6 +137,12 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 	}
 	st := decodeMailboxState(getString(e, "State"))
 	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"), ETag: etag}
+	if st.Next != 0 {
+		m.Next = time.UnixMilli(st.Next).UTC()
+	}
+	if st.LastStart != 0 {
+		m.LastStart = time.UnixMilli(st.LastStart).UTC()
+	}
 	for h, n := range st.Hours {
 		var hour int64
 		if _, err := fmt.Sscan(h, &hour); err == nil {
@@ -126,6 +156,12 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 // otherwise it returns a Conflict and the caller reads again.
 func (s *Store) SaveMailbox(ctx context.Context, m Mailbox) error {
 	st := mailboxState{Sends: packSends(m.Sends), Leases: m.Leases, Hours: map[string]int{}}
+	if !m.Next.IsZero() {
+		st.Next = m.Next.UnixMilli()
+	}
+	if !m.LastStart.IsZero() {
+		st.LastStart = m.LastStart.UnixMilli()
+	}
 	for h, n := range m.Hours {
 		st.Hours[fmt.Sprint(h)] = n
 	}

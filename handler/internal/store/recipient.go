@@ -32,6 +32,11 @@ type Recipient struct {
 	Detail  string
 	// UpdatedAt is when the status last changed (zero before sending).
 	UpdatedAt time.Time
+	// ClaimedBy and ClaimedUntil are the claim of a row "sending": the
+	// process sending it, and when its send must have ended. A claim past
+	// that deadline belongs to a worker that is gone.
+	ClaimedBy    string
+	ClaimedUntil time.Time
 	// ETag guards the status change of a claim.
 	ETag string
 }
@@ -94,7 +99,7 @@ func recipientFrom(e entity) (Recipient, error) {
 		b.WriteString(c)
 	}
 	r := Recipient{Row: row, Status: getString(e, "Status"), Problem: getString(e, "Problem"), Detail: getString(e, "Detail"),
-		UpdatedAt: getTime(e, "UpdatedAt"), ETag: e.ETag}
+		UpdatedAt: getTime(e, "UpdatedAt"), ClaimedBy: getString(e, "ClaimedBy"), ClaimedUntil: getTime(e, "ClaimedUntil"), ETag: e.ETag}
 	if b.Len() > 0 {
 		if err := json.Unmarshal([]byte(b.String()), &r.Cells); err != nil {
 			return r, fmt.Errorf("recipient row %d cells: %w", row, err)
@@ -235,6 +240,34 @@ func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Rec
 	e := newEntity(campaignID, RecipientRowKey(r.Row))
 	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"] = status, problem, detail
 	setTime(e, "UpdatedAt", at)
+	r, err := s.mergeRecipient(ctx, campaignID, r, e)
+	if err == nil {
+		r.Status, r.Problem, r.Detail, r.UpdatedAt = status, problem, detail, at
+	}
+	return r, err
+}
+
+// ClaimRecipient marks row r "sending" for owner until deadline, under the
+// ETag r was read with: of two workers, only one claims a row, which is
+// what makes it go out at most once. A row changed meanwhile is a Conflict.
+func (s *Store) ClaimRecipient(ctx context.Context, campaignID string, r Recipient, status, owner string, deadline, at time.Time) (Recipient, error) {
+	if r.ETag == "" {
+		return r, apperr.E(apperr.Internal, "claim_unguarded", "a row is claimed only as it was read")
+	}
+	e := newEntity(campaignID, RecipientRowKey(r.Row))
+	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"], e.Properties["ClaimedBy"] = status, "", "", owner
+	setTime(e, "UpdatedAt", at)
+	setTime(e, "ClaimedUntil", deadline)
+	r, err := s.mergeRecipient(ctx, campaignID, r, e)
+	if err == nil {
+		r.Status, r.Problem, r.Detail, r.UpdatedAt, r.ClaimedBy, r.ClaimedUntil = status, "", "", at, owner, deadline
+	}
+	return r, err
+}
+
+// mergeRecipient writes e's properties over row r, under r's ETag when it
+// has one, and returns r with its new ETag.
+func (s *Store) mergeRecipient(ctx context.Context, campaignID string, r Recipient, e entity) (Recipient, error) {
 	raw, err := json.Marshal(e)
 	if err != nil {
 		return r, err
@@ -254,7 +287,7 @@ func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Rec
 	if err != nil {
 		return r, translate(err)
 	}
-	r.Status, r.Problem, r.Detail, r.UpdatedAt, r.ETag = status, problem, detail, at, string(resp.ETag)
+	r.ETag = string(resp.ETag)
 	return r, nil
 }
 
