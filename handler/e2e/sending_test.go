@@ -467,9 +467,9 @@ func TestHandlerKilledMidCampaign(t *testing.T) {
 // campaign sends; it pauses, the owner is told to reopen the add-in, and
 // after they do (install renews the grant) resume finishes every row.
 func TestExpiredGrantPausesAndResumes(t *testing.T) {
-	// Short-lived Graph tokens: every send redeems the refresh token, and a
-	// token fetched for one burst has expired by the next, a minute later.
-	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6"}, "-graph-token-lifetime", "30s")
+	// Short-lived Graph tokens, and sends 5 s apart: the campaign outlives
+	// the token it started with, and the next one needs the revoked grant.
+	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "12"}, "-graph-token-lifetime", "30s")
 	tok, _ := h.signIn(t, "alice")
 	alice, _ := devauth.FindUser("alice")
 	tag := testenv.Name("grant")

@@ -532,6 +532,9 @@ func (a *App) sendBatch(ctx context.Context, c store.Campaign, j *job, batch []p
 // request slots however long Graph takes, while a crashed worker's lapse
 // within the TTL, and the next step sends again within seconds.
 func (a *App) renewLeases(ctx context.Context, c store.Campaign, grants []pacing.Grant) (stop func()) {
+	if len(grants) == 0 {
+		return func() {}
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -792,9 +795,9 @@ func noticeCounts(counts map[string]int) notify.Counts {
 }
 
 // sweep settles what crashes leave behind: sending campaigns whose next
-// step is overdue get a new one, rows stuck in "sending" become unknown,
-// queued campaigns whose start was lost are started again, and cancelled
-// campaigns not yet settled are settled.
+// step is overdue get a new one (which records rows "sending" past their
+// claim's deadline as unknown), queued campaigns whose start was lost are
+// started again, and cancelled campaigns not yet settled are settled.
 func (a *App) sweep(ctx context.Context) error {
 	now := a.Now().UTC()
 	cs, err := a.Store.CampaignsToSweep(ctx, now.Add(-settleCancelWithin))

@@ -62,8 +62,8 @@ func Table() []Function {
 		{Name: "campaign-send", Trigger: Queue, Queue: queue.CampaignSend},
 		// Sends the owner's notices through Postmark.
 		{Name: "notify", Trigger: Queue, Queue: queue.Notify},
-		// Settles what crashes leave: overdue steps, rows stuck in sending,
-		// lost starts. Every minute.
+		// Settles what crashes leave: overdue steps (the next step settles
+		// rows in sending past their claim's deadline), lost starts. Every minute.
 		{Name: "sweep", Trigger: Timer, Schedule: "30 * * * * *"},
 		// Exports the tables to the backups containers (Table storage has
 		// no point-in-time restore of its own): whole at the first run of
