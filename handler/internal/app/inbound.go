@@ -182,9 +182,15 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 			return "", *ref
 		}
 	}
-	if err != nil {
-		// Not queued: the email is not kept (Postmark retries it after a 5xx).
+	if apperr.Is(err, apperr.Conflict) {
 		a.dropOriginal(ctx, addr, id)
+		return "", err
+	}
+	if err != nil {
+		// The write may have happened all the same (a timeout after the
+		// service took it): the email stays, as the campaign may point at
+		// it. Postmark retries after the 5xx and finds it a duplicate, or
+		// queues it again; a copy left over goes with the campaign.
 		return "", err
 	}
 	// The message id makes a resent start a duplicate Service Bus drops.

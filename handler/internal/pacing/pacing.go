@@ -20,9 +20,9 @@ import (
 
 // Limits are a mailbox's budget. DESIGN §4: at most 30 messages a minute,
 // 10,000 recipients in any 24 hours, 4 requests in flight; each may be set
-// lower. Sends are spread across the minute: one every minute/PerMinute
-// (2 s at 30 a minute), not in bursts, which receiving filters read as a
-// bulk mailer.
+// lower. Sends are spread across the minute (Interval: 2.02 s at 30 a
+// minute), not sent in bursts, which receiving filters read as a bulk
+// mailer.
 type Limits struct {
 	PerMinute  int
 	PerDay     int
@@ -167,9 +167,10 @@ func (p *Pacer) decide(m *store.Mailbox, n int, now time.Time) Grant {
 	if m.BlockedUntil.After(now) {
 		later(m.BlockedUntil, ReasonThrottled)
 	}
-	// Spacing: the next send is due at m.Next, on a grid a minute over
-	// PerMinute apart, and half an interval after the last one at least.
-	// The step comes back a little after that (jitter), never before.
+	// Spacing: the next send is due at m.Next, on a grid an interval
+	// apart, and half an interval after the last one at least. The step is
+	// told to come back a little after that (jitter); one that comes a
+	// little early (a queue's whole-second delay) may start then.
 	if interval := p.limits.Interval(); interval > 0 {
 		due := m.Next
 		if half := m.LastStart.Add(interval / 2); half.After(due) {
