@@ -46,6 +46,20 @@ func inboundPayload(messageID, token, sender string, headers map[string]string) 
 	return b
 }
 
+// withAttachment replaces the payload's attachment content and announced
+// length.
+func withAttachment(t testing.TB, payload []byte, content string, length int) []byte {
+	t.Helper()
+	var p map[string]any
+	if err := json.Unmarshal(payload, &p); err != nil {
+		t.Fatal(err)
+	}
+	at := p["Attachments"].([]any)[0].(map[string]any)
+	at["Content"], at["ContentLength"] = content, length
+	b, _ := json.Marshal(p)
+	return b
+}
+
 func (h *host) postInbound(t testing.TB, user, pass string, payload []byte) (int, map[string]any) {
 	t.Helper()
 	req, _ := http.NewRequest("POST", h.URL+"/hooks/postmark/inbound", bytes.NewReader(payload))
@@ -100,6 +114,9 @@ func TestInboundWebhook(t *testing.T) {
 		{"spam", pass, inboundPayload(msgID, token, alice.Email, map[string]string{"X-Spam-Status": "Yes, score=9"}), 403, "sender_not_verified"},
 		{"SPF for another domain", pass, inboundPayload(msgID, token, alice.Email, map[string]string{"Received-SPF": `pass (x) envelope-from="x@mailer.example"`}), 403, "sender_not_verified"},
 		{"campaign not ready", pass, inboundPayload(msgID, draftToken, alice.Email, nil), 403, "campaign_not_ready"},
+		// Attachments that did not arrive whole would reach every recipient damaged.
+		{"attachment without content", pass, withAttachment(t, inboundPayload(testenv.Name("msg-"), token, alice.Email, nil), "", 1_153_433), 403, "attachment_damaged"},
+		{"attachment cut short", pass, withAttachment(t, inboundPayload(testenv.Name("msg-"), token, alice.Email, nil), base64.StdEncoding.EncodeToString([]byte("%PDF")), 14), 403, "attachment_damaged"},
 	}
 	for _, r := range refusals {
 		status, body := h.postInbound(t, user, r.password, r.payload)
@@ -109,6 +126,12 @@ func TestInboundWebhook(t *testing.T) {
 	}
 	if _, d := h.call(t, "GET", "/v1/campaigns/"+draft["id"].(string), tok, ""); d["refused"] == nil {
 		t.Errorf("the owner is not told why the draft did not start: %v", d)
+	}
+	if _, d := h.call(t, "GET", "/v1/campaigns/"+id, tok, ""); d["status"] != "ready" || d["refused"] == nil || d["refused"].(map[string]any)["code"] != "attachment_damaged" {
+		t.Errorf("the owner is not told the attachment was damaged: %v", d)
+	}
+	if names, _ := st.ListBlobs(context.Background(), "originals", k.String()+"/"+id+"/"); len(names) != 0 {
+		t.Errorf("refused emails were stored: %v", names)
 	}
 	// ...and is emailed the reason.
 	eventually(t, 30*time.Second, "the refusal notice", func() bool {

@@ -146,7 +146,11 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 	if c.InboundMessageID == in.MessageID {
 		return "duplicate", nil
 	}
-	if ref := checkTemplate(c, in); ref != nil {
+	files, ref := decodeAttachments(in)
+	if ref == nil {
+		ref = checkTemplate(c, in, files)
+	}
+	if ref != nil {
 		a.refuse(ctx, c, in, *ref)
 		return "", *ref
 	}
@@ -154,7 +158,7 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 	// points at it only in the update that queues it: an email refused by
 	// a concurrent winner never overwrites the one that is sent.
 	id := newOriginalID()
-	if err := a.storeOriginal(ctx, c, id, in); err != nil {
+	if err := a.storeOriginal(ctx, c, id, in, files); err != nil {
 		a.dropOriginal(ctx, addr, id)
 		return "", err
 	}
@@ -176,7 +180,7 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 			a.dropOriginal(ctx, addr, id)
 			return "duplicate", nil
 		}
-		if ref := checkTemplate(c, in); ref != nil {
+		if ref := checkTemplate(c, in, files); ref != nil {
 			a.dropOriginal(ctx, addr, id)
 			a.refuse(ctx, c, in, *ref)
 			return "", *ref
@@ -226,9 +230,25 @@ func (a *App) refuse(ctx context.Context, c store.Campaign, in postmark.Inbound,
 	a.recordRefusal(ctx, c, ref)
 }
 
+// decodeAttachments decodes the email's attachments. One that did not
+// arrive whole (no content, another length than announced, not base64)
+// refuses the email: every recipient would get it damaged.
+func decodeAttachments(in postmark.Inbound) ([][]byte, *refusal) {
+	files := make([][]byte, len(in.Attachments))
+	for i, at := range in.Attachments {
+		data, err := at.Decode()
+		if err != nil {
+			return nil, &refusal{code: "attachment_damaged", owner: true,
+				text: "attachment " + strconv.Quote(at.Name) + " did not arrive whole, so it cannot be sent; send the email again"}
+		}
+		files[i] = data
+	}
+	return files, nil
+}
+
 // checkTemplate refuses what the owner can fix: a campaign not ready to
 // start, or attachments too large to send.
-func checkTemplate(c store.Campaign, in postmark.Inbound) *refusal {
+func checkTemplate(c store.Campaign, in postmark.Inbound, files [][]byte) *refusal {
 	switch c.Status {
 	case campaign.Ready:
 	case campaign.Draft:
@@ -238,13 +258,12 @@ func checkTemplate(c store.Campaign, in postmark.Inbound) *refusal {
 		return &refusal{code: codeAlreadyStarted, owner: true,
 			text: "the campaign had already started with an earlier email (it is " + c.Status + "); this email was not used"}
 	}
-	var total int64
-	for _, at := range in.Attachments {
-		size := int64(len(at.Content)) * 3 / 4
-		total += size
-		if size > maxAttachmentBytes {
+	var total int
+	for i, data := range files {
+		total += len(data)
+		if len(data) > maxAttachmentBytes {
 			return &refusal{code: "attachment_too_large", owner: true,
-				text: "attachment " + strconv.Quote(at.Name) + " is over 3 MB; share it as a link instead"}
+				text: "attachment " + strconv.Quote(in.Attachments[i].Name) + " is over 3 MB; share it as a link instead"}
 		}
 	}
 	if total > maxTemplateBytes {
@@ -272,25 +291,28 @@ func (a *App) recordRefusal(ctx context.Context, c store.Campaign, ref refusal) 
 type storedOriginal struct {
 	postmark.Inbound
 	ReceivedAt time.Time `json:"ReceivedAt"`
+	// SentAt is the email's Date, when it parses.
+	SentAt time.Time `json:"SentAt,omitzero"`
 }
 
-// storeOriginal keeps the template email and its attachments under id.
-func (a *App) storeOriginal(ctx context.Context, c store.Campaign, id string, in postmark.Inbound) error {
+// storeOriginal keeps the template email and its attachments (files,
+// decoded) under id.
+func (a *App) storeOriginal(ctx context.Context, c store.Campaign, id string, in postmark.Inbound, files [][]byte) error {
 	prefix := originalDir(c.Account, c.ID, id)
 	kept := in
 	kept.Attachments = make([]postmark.Attachment, len(in.Attachments))
 	for i, at := range in.Attachments {
-		data, err := at.Decode()
-		if err != nil {
-			return apperr.Wrap(err, apperr.Invalid, "payload_invalid", "an attachment is not base64")
-		}
-		if err := a.Store.PutBlob(ctx, containerOriginals, prefix+"attachments/"+strconv.Itoa(i), data); err != nil {
+		if err := a.Store.PutBlob(ctx, containerOriginals, prefix+"attachments/"+strconv.Itoa(i), files[i]); err != nil {
 			return err
 		}
-		at.Content, at.ContentLength = "", int64(len(data))
+		at.Content, at.ContentLength = "", int64(len(files[i]))
 		kept.Attachments[i] = at
 	}
-	raw, err := json.Marshal(storedOriginal{Inbound: kept, ReceivedAt: a.Now().UTC()})
+	o := storedOriginal{Inbound: kept, ReceivedAt: a.Now().UTC()}
+	if t, ok := in.SentAt(); ok {
+		o.SentAt = t.UTC()
+	}
+	raw, err := json.Marshal(o)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@
 package postmark
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,33 @@ type Address struct {
 	MailboxHash string `json:"MailboxHash"`
 }
 
+// Addresses is a list of addresses. Older payloads give a single
+// address as an object rather than an array of one; both are read.
+type Addresses []Address
+
+// UnmarshalJSON reads an array, a single object or null.
+func (a *Addresses) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	switch {
+	case bytes.Equal(b, []byte("null")):
+		*a = nil
+		return nil
+	case len(b) > 0 && b[0] == '{':
+		var one Address
+		if err := json.Unmarshal(b, &one); err != nil {
+			return err
+		}
+		*a = Addresses{one}
+		return nil
+	}
+	var many []Address
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*a = many
+	return nil
+}
+
 // Header is one email header.
 type Header struct {
 	Name  string `json:"Name"`
@@ -36,11 +64,19 @@ type Attachment struct {
 	ContentID     string `json:"ContentID"`
 }
 
-// Decode returns the attachment's bytes.
+// Decode returns the attachment's bytes. Content that is not base64, or
+// that is missing or of another length than ContentLength declares, is an
+// error: the file did not arrive whole, and sent on it would reach every
+// recipient empty or damaged.
 func (a Attachment) Decode() ([]byte, error) {
 	b, err := base64.StdEncoding.DecodeString(a.Content)
-	if err != nil {
-		return nil, fmt.Errorf("attachment %q: %w", a.Name, err)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("attachment %q is not valid base64: %w", a.Name, err)
+	case len(b) == 0 && a.ContentLength > 0:
+		return nil, fmt.Errorf("attachment %q arrived without its content (%d bytes were announced)", a.Name, a.ContentLength)
+	case a.ContentLength > 0 && int64(len(b)) != a.ContentLength:
+		return nil, fmt.Errorf("attachment %q arrived with %d bytes of the %d announced", a.Name, len(b), a.ContentLength)
 	}
 	return b, nil
 }
@@ -53,11 +89,11 @@ type Inbound struct {
 	FromName          string       `json:"FromName"`
 	FromFull          Address      `json:"FromFull"`
 	To                string       `json:"To"`
-	ToFull            []Address    `json:"ToFull"`
+	ToFull            Addresses    `json:"ToFull"`
 	Cc                string       `json:"Cc"`
-	CcFull            []Address    `json:"CcFull"`
+	CcFull            Addresses    `json:"CcFull"`
 	Bcc               string       `json:"Bcc"`
-	BccFull           []Address    `json:"BccFull"`
+	BccFull           Addresses    `json:"BccFull"`
 	OriginalRecipient string       `json:"OriginalRecipient"`
 	ReplyTo           string       `json:"ReplyTo"`
 	Subject           string       `json:"Subject"`
@@ -97,9 +133,25 @@ func (in Inbound) HeaderValues(name string) []string {
 	return out
 }
 
-// SentAt is the Date header, when it parses.
+// SentAt is the Date header, when it parses. Postmark passes the
+// sender's Date on, in RFC 5322 form, with a comment after the zone
+// ("+0000 (UTC)"), or, as its own documentation shows, with a colon in the
+// zone ("-04:00"); an ISO 8601 time is read too.
 func (in Inbound) SentAt() (time.Time, bool) {
-	t, err := mail.ParseDate(in.Date)
+	d := strings.TrimSpace(in.Date)
+	if t, err := mail.ParseDate(d); err == nil {
+		return t, true
+	}
+	if t, err := time.Parse(time.RFC3339, d); err == nil {
+		return t, true
+	}
+	if i := strings.LastIndexByte(d, '('); i > 0 && strings.HasSuffix(d, ")") {
+		d = strings.TrimSpace(d[:i])
+	}
+	if n := len(d); n > 6 && (d[n-6] == '+' || d[n-6] == '-') && d[n-3] == ':' {
+		d = d[:n-3] + d[n-2:]
+	}
+	t, err := mail.ParseDate(d)
 	return t, err == nil
 }
 

@@ -1,10 +1,12 @@
 package postmark
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"mailmerge/handler/internal/apperr"
 )
@@ -141,6 +143,75 @@ func TestEveryFieldIsRead(t *testing.T) {
 	for k := range generic {
 		if _, ok := round[k]; !ok {
 			t.Errorf("field %s of the payload is not in our type", k)
+		}
+	}
+}
+
+// TestDateForms: every Date form Postmark's payloads carry parses, to the
+// same instant.
+func TestDateForms(t *testing.T) {
+	want := time.Date(2014, 8, 1, 20, 45, 32, 0, time.UTC)
+	for _, d := range []string{
+		"Fri, 1 Aug 2014 16:45:32 -04:00",
+		"Fri, 1 Aug 2014 16:45:32 -0400",
+		"Fri, 01 Aug 2014 20:45:32 +0000 (UTC)",
+		"Fri, 1 Aug 2014 20:45:32 +00:00 (Coordinated Universal Time)",
+		"1 Aug 2014 22:45:32 +0200",
+		"2014-08-01T16:45:32-04:00",
+		" Fri, 1 Aug 2014 16:45:32 -0400 ",
+	} {
+		got, ok := Inbound{Date: d}.SentAt()
+		if !ok || !got.Equal(want) {
+			t.Errorf("%q: got %v %v, want %v", d, got, ok, want)
+		}
+	}
+	for _, d := range []string{"", "yesterday", "Fri, 1 Aug 2014 16:45:32 -04:0"} {
+		if _, ok := (Inbound{Date: d}).SentAt(); ok {
+			t.Errorf("%q parsed", d)
+		}
+	}
+}
+
+// TestAddressListForms: CcFull and BccFull as an array, a single object
+// (older payloads) or null.
+func TestAddressListForms(t *testing.T) {
+	for _, tt := range []struct {
+		json string
+		want int
+	}{
+		{`{"MessageID":"m","CcFull":[{"Email":"a@x.example"},{"Email":"b@x.example"}],"BccFull":[]}`, 2},
+		{`{"MessageID":"m","CcFull":{"Email":"a@x.example","Name":"A","MailboxHash":""},"BccFull":{"Email":"c@x.example"}}`, 1},
+		{`{"MessageID":"m","CcFull":null,"BccFull":null}`, 0},
+	} {
+		in, err := ParseInbound([]byte(tt.json))
+		if err != nil || len(in.CcFull) != tt.want || (tt.want > 0 && in.CcFull[0].Email != "a@x.example") {
+			t.Errorf("%s: %+v %v", tt.json, in.CcFull, err)
+		}
+	}
+	if _, err := ParseInbound([]byte(`{"MessageID":"m","CcFull":"a@x.example"}`)); !apperr.Is(err, apperr.Invalid) {
+		t.Errorf("a string for CcFull: %v", err)
+	}
+}
+
+// TestAttachmentContentMustMatchItsLength: an attachment whose content is
+// missing, not base64 or not of the announced length does not decode.
+func TestAttachmentContentMustMatchItsLength(t *testing.T) {
+	pdf := base64.StdEncoding.EncodeToString([]byte("%PDF-1.4 offer"))
+	for _, tt := range []struct {
+		at Attachment
+		ok bool
+	}{
+		{Attachment{Name: "a.pdf", Content: pdf, ContentLength: 14}, true},
+		{Attachment{Name: "a.pdf", Content: pdf}, true}, // no length announced
+		{Attachment{Name: "empty.txt", Content: "", ContentLength: 0}, true},
+		{Attachment{Name: "a.pdf", Content: "", ContentLength: 1_153_433}, false},
+		{Attachment{Name: "a.pdf", Content: pdf, ContentLength: 1_153_433}, false},
+		{Attachment{Name: "a.pdf", Content: pdf[:8], ContentLength: 14}, false},
+		{Attachment{Name: "a.pdf", Content: "not base64!", ContentLength: 8}, false},
+	} {
+		b, err := tt.at.Decode()
+		if (err == nil) != tt.ok {
+			t.Errorf("%+v: %d bytes, %v", tt.at, len(b), err)
 		}
 	}
 }

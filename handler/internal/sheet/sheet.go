@@ -76,6 +76,8 @@ func Check(data []byte, name string, limits Limits) (string, error) {
 		return "", apperr.E(apperr.Invalid, "file_empty", "the file is empty; upload a spreadsheet whose first row names the columns")
 	}
 	switch f := detect(data, name); f {
+	case "encrypted":
+		return "", apperr.E(apperr.Unsupported, "file_encrypted", "the workbook is protected with a password, so it cannot be read; in Excel open it, choose File > Info > Protect Workbook > Encrypt with Password, clear the password, save a copy and upload that")
 	case "xls":
 		return "", apperr.E(apperr.Unsupported, "xls_not_supported", "legacy .xls files are not supported; in Excel choose File > Save As > Excel Workbook (.xlsx) and upload that")
 	case "zip":
@@ -122,8 +124,13 @@ func detect(data []byte, name string) string {
 			return "xlsx"
 		}
 		return "zip"
-	case bytes.HasPrefix(data, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1}):
-		// OLE compound file: legacy .xls (or an encrypted .xlsx, equally unreadable).
+	case bytes.HasPrefix(data, []byte(oleMagic)):
+		// An OLE compound file: a workbook saved with a password to open
+		// (Office keeps the encrypted .xlsx in a stream of that name), or
+		// a legacy .xls.
+		if bytes.Contains(data, utf16le("EncryptedPackage")) {
+			return "encrypted"
+		}
 		return "xls"
 	case ext == ".xls":
 		return "xls"
@@ -131,6 +138,19 @@ func detect(data []byte, name string) string {
 		return "binary"
 	}
 	return "csv"
+}
+
+// oleMagic starts an OLE compound file.
+const oleMagic = "\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"
+
+// utf16le encodes ASCII text as UTF-16LE, as OLE directory entries name
+// their streams.
+func utf16le(s string) []byte {
+	out := make([]byte, 0, 2*len(s))
+	for i := range len(s) {
+		out = append(out, s[i], 0)
+	}
+	return out
 }
 
 // looksBinary reports NUL bytes outside a UTF-16 text.

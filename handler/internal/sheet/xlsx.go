@@ -63,7 +63,13 @@ func parseXLSX(data []byte, limits Limits) (*Table, error) {
 	var total uint64
 	for _, f := range zr.File {
 		total += f.UncompressedSize64
-		p.files[partName(f.Name)] = f
+		name := partName(f.Name)
+		if _, dup := p.files[name]; dup {
+			// Which copy a reader takes is up to the reader (Excel refuses
+			// the file): the file is damaged or made to mislead.
+			return nil, unreadable(errors.New("two parts are named " + name))
+		}
+		p.files[name] = f
 	}
 	if total > uint64(limits.MaxUnzippedBytes) {
 		return nil, apperr.E(apperr.TooLarge, "zip_too_large",
