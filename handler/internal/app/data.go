@@ -35,6 +35,10 @@ type dataView struct {
 	SkippedRows int              `json:"skippedRows"`
 	Error       *errorDetail     `json:"error,omitempty"`
 	Report      *campaign.Report `json:"report,omitempty"`
+	// Sheet is the worksheet read (or asked for, while processing), and
+	// Sheets every worksheet of the workbook, for choosing another.
+	Sheet  string        `json:"sheet,omitempty"`
+	Sheets []sheet.Sheet `json:"sheets,omitempty"`
 	UploadedAt  *time.Time       `json:"uploadedAt,omitempty"`
 	ProcessedAt *time.Time       `json:"processedAt,omitempty"`
 }
@@ -56,6 +60,10 @@ func viewData(d store.DataSummary) dataView {
 		if json.Unmarshal([]byte(d.Report), &rep) == nil {
 			v.Report = &rep
 		}
+	}
+	v.Sheet = d.Sheet
+	if d.Sheets != "" {
+		_ = json.Unmarshal([]byte(d.Sheets), &v.Sheets)
 	}
 	if !d.UploadedAt.IsZero() {
 		v.UploadedAt = &d.UploadedAt
@@ -134,6 +142,13 @@ func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Princip
 		writeError(w, r, a.Logger, err)
 		return
 	}
+	// ?sheet= names the worksheet of a workbook to read (Excel allows 31
+	// characters); without it, the first visible one is.
+	want := strings.TrimSpace(r.URL.Query().Get("sheet"))
+	if utf8.RuneCountInString(want) > 31 || !utf8.ValidString(want) {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "sheet_invalid", "sheet is the name of a worksheet: at most 31 characters"))
+		return
+	}
 	uploadID := randomID()
 	blob := uploadPrefix(c.Account, c.ID) + uploadID
 	if err := a.Store.PutBlob(ctx, containerUploads, blob, body); err != nil {
@@ -147,7 +162,7 @@ func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Princip
 		}
 		// Until the new rows are in, the campaign cannot be sent.
 		c.Status = campaign.Draft
-		c.Data = store.DataSummary{Status: campaign.DataProcessing, UploadID: uploadID, FileName: name, Format: format,
+		c.Data = store.DataSummary{Status: campaign.DataProcessing, UploadID: uploadID, FileName: name, Format: format, Sheet: want,
 			UploadedAt: now, Columns: c.Data.Columns, Rows: c.Data.Rows, ValidRows: c.Data.ValidRows}
 		return nil
 	})
@@ -296,13 +311,20 @@ func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, b
 		return store.DataSummary{}, err
 	}
 	start := time.Now()
-	t, err := sheet.Parse(raw, d.FileName, a.SheetLimits)
+	t, err := sheet.ParseSheet(raw, d.FileName, d.Sheet, a.SheetLimits)
 	if err != nil {
 		return store.DataSummary{}, err
 	}
 	cols, rows, rep, err := campaign.Validate(t.Header, t.Rows)
 	if err != nil {
 		return store.DataSummary{}, err
+	}
+	for _, w := range t.Warnings {
+		rep.Warn(w.Row, w.Code, w.Message)
+	}
+	var sheets []byte
+	if len(t.Sheets) > 0 {
+		sheets, _ = json.Marshal(t.Sheets)
 	}
 	parsed := time.Now()
 	recipients := make([]store.Recipient, len(rows))
@@ -322,7 +344,8 @@ func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, b
 	if rep.ValidRows == 0 {
 		status = campaign.DataInvalid
 	}
-	return store.DataSummary{Status: status, Format: t.Format, Columns: cols.Names, Empty: cols.Empty, Rows: rep.Rows, ValidRows: rep.ValidRows, Report: string(rep.JSON())}, nil
+	return store.DataSummary{Status: status, Format: t.Format, Columns: cols.Names, Empty: cols.Empty, Rows: rep.Rows, ValidRows: rep.ValidRows,
+		Report: string(rep.JSON()), Sheet: t.Sheet, Sheets: string(sheets)}, nil
 }
 
 // copyData copies the rows and the summary of another campaign of the account.
@@ -358,6 +381,9 @@ func (a *App) finishData(ctx context.Context, k store.AccountKey, msg dataMessag
 		result.UploadID, result.FileName, result.UploadedAt = msg.UploadID, before.FileName, before.UploadedAt
 		if result.Format == "" {
 			result.Format = before.Format
+		}
+		if result.Sheet == "" {
+			result.Sheet = before.Sheet
 		}
 		result.ProcessedAt = a.Now().UTC()
 		c.Data, c.UpdatedAt = result, result.ProcessedAt

@@ -38,6 +38,12 @@ type Report struct {
 	Truncated bool           `json:"truncated"`
 }
 
+// Warn adds a warning about row (0: the file as a whole) that skips
+// nothing, such as what the spreadsheet reader read its own way.
+func (r *Report) Warn(row int, code, message string) {
+	r.add(Issue{Row: row, Code: code, Severity: SeverityWarning, Message: message})
+}
+
 func (r *Report) add(i Issue) {
 	r.Counts[i.Code]++
 	if len(r.Issues) < MaxReportedIssues {

@@ -42,10 +42,17 @@ func DefaultLimits() Limits {
 	}
 }
 
-// Table is the first sheet as displayed.
+// Table is the sheet read, as displayed.
 type Table struct {
 	// Format is "xlsx" or "csv".
 	Format string
+	// Sheet is the name of the worksheet read, and Sheets every worksheet
+	// of the workbook, in tab order (both empty for a CSV file).
+	Sheet  string
+	Sheets []Sheet
+	// Warnings are what the reader noticed and read its own way (merged
+	// cells, a stray quote in a CSV value): worth a look, not an error.
+	Warnings []Warning
 	// Header is the first row's cells as displayed (not normalised), with
 	// trailing empty columns trimmed.
 	Header []string
@@ -53,6 +60,23 @@ type Table struct {
 	// row: empty rows in between are kept (with no cells) so that they can be
 	// reported by number.
 	Rows []Row
+}
+
+// Sheet is one sheet of a workbook.
+type Sheet struct {
+	Name string `json:"name"`
+	// Hidden: hidden in Excel (hidden or "very hidden").
+	Hidden bool `json:"hidden"`
+	// Worksheet: a sheet of cells, not a chart or another kind.
+	Worksheet bool `json:"-"`
+}
+
+// Warning is one thing the reader read its own way, by the row number
+// Excel shows.
+type Warning struct {
+	Row     int
+	Code    string
+	Message string
 }
 
 // Row is one data row.
@@ -89,8 +113,15 @@ func Check(data []byte, name string, limits Limits) (string, error) {
 	}
 }
 
-// Parse checks the file (see Check) and reads its first sheet.
-func Parse(data []byte, name string, limits Limits) (t *Table, err error) {
+// Parse checks the file (see Check) and reads it: a CSV file, or the
+// first visible worksheet of a workbook.
+func Parse(data []byte, name string, limits Limits) (*Table, error) {
+	return ParseSheet(data, name, "", limits)
+}
+
+// ParseSheet is Parse reading the worksheet named sheet (any case) of a
+// workbook; "" reads the first visible one, and a CSV file ignores it.
+func ParseSheet(data []byte, name, sheet string, limits Limits) (t *Table, err error) {
 	format, err := Check(data, name, limits)
 	if err != nil {
 		return nil, err
@@ -102,7 +133,7 @@ func Parse(data []byte, name string, limits Limits) (t *Table, err error) {
 		}
 	}()
 	if format == "xlsx" {
-		t, err = parseXLSX(data, limits)
+		t, err = parseXLSX(data, sheet, limits)
 	} else {
 		t, err = parseCSV(data, limits)
 	}

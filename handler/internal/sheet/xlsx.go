@@ -35,6 +35,7 @@ const (
 // strict OOXML namespaces.
 const (
 	relOfficeDocument = "/officeDocument"
+	relWorksheet      = "/worksheet"
 	relStyles         = "/styles"
 	relSharedStrings  = "/sharedStrings"
 )
@@ -44,8 +45,9 @@ func unreadable(err error) *apperr.Error {
 		"the workbook could not be read (it may be damaged, or not really an .xlsx file); open it in Excel, save it again as Excel Workbook (.xlsx) and upload that")
 }
 
-// parseXLSX reads the first sheet of an .xlsx workbook.
-func parseXLSX(data []byte, limits Limits) (*Table, error) {
+// parseXLSX reads a worksheet of an .xlsx workbook: the one named want, or
+// the first visible one.
+func parseXLSX(data []byte, want string, limits Limits) (*Table, error) {
 	if err := checkZipDirectory(data, limits); err != nil {
 		return nil, err
 	}
@@ -75,7 +77,7 @@ func parseXLSX(data []byte, limits Limits) (*Table, error) {
 		return nil, apperr.E(apperr.TooLarge, "zip_too_large",
 			"the workbook unpacks to %s, more than the limit of %s; keep only the recipients sheet, or save it as .csv", size(int64(min(total, 1<<62))), size(limits.MaxUnzippedBytes))
 	}
-	return p.read(limits)
+	return p.read(want, limits)
 }
 
 func tooManyEntries(n int, limits Limits) *apperr.Error {
@@ -179,9 +181,9 @@ func resolve(dir, target string) string {
 	return strings.TrimPrefix(path.Clean(path.Join("/", dir, target)), "/")
 }
 
-// read finds the workbook, its first sheet, styles and shared strings, then
-// scans the sheet.
-func (p *pkg) read(limits Limits) (*Table, error) {
+// read finds the workbook, the sheet to read, styles and shared strings,
+// then scans the sheet.
+func (p *pkg) read(want string, limits Limits) (*Table, error) {
 	wbPath := "xl/workbook.xml"
 	var root relsXML
 	if _, err := p.readXML("_rels/.rels", &root); err != nil {
@@ -209,26 +211,23 @@ func (p *pkg) read(limits Limits) (*Table, error) {
 	if len(wb.Sheets) == 0 {
 		return nil, unreadable(errors.New("the workbook has no sheets"))
 	}
-	sheetID := ""
-	for _, a := range wb.Sheets[0].Attrs {
-		if a.Name.Local == "id" && a.Name.Space != "" {
-			sheetID = a.Value
-		}
-	}
-	sheetPath, stylesPath, sstPath := "", path.Join(dir, "styles.xml"), path.Join(dir, "sharedStrings.xml")
-	for _, r := range rels.Rels {
+	stylesPath, sstPath := path.Join(dir, "styles.xml"), path.Join(dir, "sharedStrings.xml")
+	byID := map[string]int{}
+	for i, r := range rels.Rels {
+		byID[r.ID] = i
 		switch {
-		case r.ID == sheetID:
-			sheetPath = resolve(dir, r.Target)
 		case strings.HasSuffix(r.Type, relStyles):
 			stylesPath = resolve(dir, r.Target)
 		case strings.HasSuffix(r.Type, relSharedStrings):
 			sstPath = resolve(dir, r.Target)
 		}
 	}
-	if sheetPath == "" {
-		return nil, unreadable(errors.New("the first sheet has no part"))
+	sheets, paths := listSheets(wb, rels, byID, dir)
+	chosen, err := chooseSheet(sheets, want)
+	if err != nil {
+		return nil, err
 	}
+	sheetPath := paths[chosen]
 	s := &sheetReader{limits: limits, date1904: wb.Pr.Date1904 == "1" || strings.EqualFold(wb.Pr.Date1904, "true")}
 	if s.styles, err = p.readStyles(stylesPath); err != nil {
 		return nil, err
@@ -244,7 +243,81 @@ func (p *pkg) read(limits Limits) (*Table, error) {
 		return nil, unreadable(errors.New("the first sheet's part is missing"))
 	}
 	defer rc.Close()
-	return s.read(rc)
+	t, err := s.read(rc)
+	if err != nil {
+		return nil, err
+	}
+	t.Sheet = sheets[chosen].Name
+	for _, sh := range sheets {
+		if sh.Worksheet {
+			t.Sheets = append(t.Sheets, sh)
+		}
+	}
+	return t, nil
+}
+
+// listSheets lists the workbook's sheets in tab order, and the part of
+// each ("" for a sheet whose part is missing).
+func listSheets(wb workbookXML, rels relsXML, byID map[string]int, dir string) ([]Sheet, []string) {
+	sheets := make([]Sheet, len(wb.Sheets))
+	paths := make([]string, len(wb.Sheets))
+	for i, sh := range wb.Sheets {
+		id, state := "", ""
+		for _, a := range sh.Attrs {
+			switch {
+			case a.Name.Local == "id" && a.Name.Space != "":
+				id = a.Value
+			case a.Name.Local == "name" && a.Name.Space == "":
+				sheets[i].Name = a.Value
+			case a.Name.Local == "state" && a.Name.Space == "":
+				state = a.Value
+			}
+		}
+		sheets[i].Hidden = state == "hidden" || state == "veryHidden"
+		if j, ok := byID[id]; ok && id != "" {
+			sheets[i].Worksheet = strings.HasSuffix(rels.Rels[j].Type, relWorksheet)
+			paths[i] = resolve(dir, rels.Rels[j].Target)
+		}
+	}
+	return sheets, paths
+}
+
+// chooseSheet picks the sheet named want (as Excel compares sheet names:
+// regardless of case), or else the first visible worksheet, which is what
+// Excel shows first; chart sheets hold no rows.
+func chooseSheet(sheets []Sheet, want string) (int, error) {
+	var names []string
+	for _, sh := range sheets {
+		if sh.Worksheet {
+			names = append(names, strconv.Quote(sh.Name))
+		}
+	}
+	if len(names) == 0 {
+		return 0, apperr.E(apperr.Invalid, "no_worksheet", "the workbook has no worksheet (only charts or other kinds of sheet); put the recipients on a worksheet")
+	}
+	if want = strings.TrimSpace(want); want != "" {
+		for i, sh := range sheets {
+			if !strings.EqualFold(strings.TrimSpace(sh.Name), want) {
+				continue
+			}
+			if !sh.Worksheet {
+				return 0, apperr.E(apperr.Invalid, "sheet_not_a_worksheet", "the sheet %q is a chart, not a list; choose one of the workbook's worksheets: %s", sh.Name, strings.Join(names, ", "))
+			}
+			return i, nil
+		}
+		return 0, apperr.E(apperr.Invalid, "sheet_not_found", "the workbook has no sheet named %q; its worksheets are %s", want, strings.Join(names, ", "))
+	}
+	first := -1
+	for i, sh := range sheets {
+		if sh.Worksheet && !sh.Hidden {
+			return i, nil
+		}
+		if sh.Worksheet && first < 0 {
+			first = i
+		}
+	}
+	// Every worksheet is hidden: the first one.
+	return first, nil
 }
 
 // readStyles compiles the number format of each cell style (cellXfs, which a

@@ -142,7 +142,7 @@ func TestXLSXMutationsDoNotPanic(t *testing.T) {
 		for range 1 + i%4 {
 			data[rng.IntN(len(data))] = mutants[rng.IntN(len(mutants))]
 		}
-		tab, err := parseXLSX(data, DefaultLimits())
+		tab, err := parseXLSX(data, "", DefaultLimits())
 		var e *apperr.Error
 		if err != nil && !errors.As(err, &e) {
 			t.Fatalf("mutation %d: error %v is not an *apperr.Error", i, err)

@@ -1,36 +1,36 @@
 package sheet
 
-import "errors"
+import "fmt"
 
-// applyMerges shows the top-left value of each merged range in all of its
-// cells, so that each data row of a merged block carries the value.
-func (s *sheetReader) applyMerges() error {
-	budget := 2 * (s.limits.MaxRows + 1) * s.limits.MaxColumns
+// maxMergeWarnings bounds the merged ranges reported.
+const maxMergeWarnings = 50
+
+// applyMerges reads merged cells as Word's mail merge does: the value is
+// in the top-left cell only, and the others of the range are empty. (Excel
+// keeps only that value too; copying it into every cell would turn a
+// merged header into duplicate columns.) Each merged range that touches
+// the table is reported, so the person can see why a cell is empty.
+func (s *sheetReader) applyMerges() {
 	last := len(s.table.Rows) + 1
+	reported := 0
 	for _, m := range s.merges {
-		v := s.at(m.r1, m.c1)
-		if v == "" {
+		if m.r1 > last || (m.r1 == m.r2 && m.c1 == m.c2) {
 			continue
 		}
-		if m.c2 > s.limits.MaxColumns {
-			return tooManyColumns(m.c2, s.limits)
+		if reported++; reported > maxMergeWarnings {
+			continue
 		}
-		for r := m.r1; r <= min(m.r2, last); r++ {
-			cells := s.rowCells(r)
-			if len(*cells) < m.c2 {
-				grown := make([]string, m.c2)
-				copy(grown, *cells)
-				*cells = grown
-			}
-			for c := m.c1; c <= m.c2; c++ {
-				if budget--; budget < 0 {
-					return unreadable(errors.New("overlapping merged cells"))
-				}
-				(*cells)[c-1] = v
-			}
+		from, to := colName(m.c1)+fmt.Sprint(m.r1), colName(m.c2)+fmt.Sprint(m.r2)
+		msg := fmt.Sprintf("cells %s:%s are merged; only %s holds the value, and the other cells are read as empty", from, to, from)
+		if s.at(m.r1, m.c1) == "" {
+			msg = fmt.Sprintf("cells %s:%s are merged and empty", from, to)
 		}
+		s.table.Warnings = append(s.table.Warnings, Warning{Row: m.r1, Code: "merged_cells", Message: msg})
 	}
-	return nil
+	if reported > maxMergeWarnings {
+		s.table.Warnings = append(s.table.Warnings, Warning{Row: 0, Code: "merged_cells",
+			Message: fmt.Sprintf("%d more merged ranges", reported-maxMergeWarnings)})
+	}
 }
 
 func (s *sheetReader) rowCells(r int) *[]string {

@@ -130,9 +130,7 @@ func (s *sheetReader) read(r io.Reader) (*Table, error) {
 		return nil, apperr.E(apperr.TooLarge, "too_many_rows",
 			"the sheet has %d data rows; the limit is %d: split the recipients into several files", s.lastRow-1, s.limits.MaxRows)
 	}
-	if err := s.applyMerges(); err != nil {
-		return nil, err
-	}
+	s.applyMerges()
 	return &s.table, nil
 }
 

@@ -2,6 +2,7 @@ package sheet
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -115,12 +116,25 @@ func TestXLSXMergedCells(t *testing.T) {
 		after: `<mergeCells count="3"><mergeCell ref="A2:A4"/><mergeCell ref="C1:D1"/><mergeCell ref="B5:C9"/></mergeCells>`,
 	}
 	tab := mustParse(t, b.bytes(t), "m.xlsx")
-	if want := []string{"Team", "Name", "Contact", "Contact"}; !equalStrings(tab.Header, want) {
+	// As Word's mail merge reads them: the value in the top-left cell only.
+	if want := []string{"Team", "Name", "Contact"}; !equalStrings(tab.Header, want) {
 		t.Errorf("Header = %q, want %q", tab.Header, want)
 	}
-	want := []string{"2:Red|Ann|ann@x.org", "3:Red|Bob", "4:Red|Cy|cy@x.org", "5:Blue|Di|Di"}
+	want := []string{"2:Red|Ann|ann@x.org", "3:|Bob", "4:|Cy|cy@x.org", "5:Blue|Di"}
 	if got := rowsOf(tab); !equalStrings(got, want) {
 		t.Errorf("Rows = %q, want %q", got, want)
+	}
+	var warnings []string
+	for _, w := range tab.Warnings {
+		warnings = append(warnings, fmt.Sprintf("%d %s %s", w.Row, w.Code, w.Message))
+	}
+	wantWarnings := []string{
+		"2 merged_cells cells A2:A4 are merged; only A2 holds the value, and the other cells are read as empty",
+		"1 merged_cells cells C1:D1 are merged; only C1 holds the value, and the other cells are read as empty",
+		"5 merged_cells cells B5:C9 are merged; only B5 holds the value, and the other cells are read as empty",
+	}
+	if !equalStrings(warnings, wantWarnings) {
+		t.Errorf("Warnings = %q, want %q", warnings, wantWarnings)
 	}
 }
 
@@ -158,7 +172,7 @@ func TestXLSXStructure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tab, err := parseXLSX(tt.b.bytes(t), DefaultLimits())
+			tab, err := parseXLSX(tt.b.bytes(t), "", DefaultLimits())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -78,6 +78,11 @@ type DataSummary struct {
 	Rows        int
 	ValidRows   int
 	Report      string // JSON, written and read by the caller
+	// Sheet is the worksheet asked for (while processing) or read, and
+	// Sheets the workbook's worksheets (JSON, written and read by the
+	// caller); both empty for a CSV file.
+	Sheet  string
+	Sheets string
 	ErrorCode   string
 	ErrorText   string
 	UploadedAt  time.Time
@@ -111,6 +116,7 @@ func campaignEntity(c Campaign) (entity, error) {
 	p["DataStatus"], p["DataUploadID"], p["DataFileName"], p["DataFormat"] = d.Status, d.UploadID, d.FileName, d.Format
 	p["DataColumns"], p["DataRows"], p["DataValidRows"], p["DataReport"] = string(cols), int32(d.Rows), int32(d.ValidRows), d.Report
 	p["DataErrorCode"], p["DataErrorText"] = d.ErrorCode, d.ErrorText
+	p["DataSheet"], p["DataSheets"] = d.Sheet, d.Sheets
 	setTime(e, "DataUploadedAt", d.UploadedAt)
 	setTime(e, "DataProcessedAt", d.ProcessedAt)
 	return e, nil
@@ -153,6 +159,8 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 			Rows:        getInt(e, "DataRows"),
 			ValidRows:   getInt(e, "DataValidRows"),
 			Report:      getString(e, "DataReport"),
+			Sheet:       getString(e, "DataSheet"),
+			Sheets:      getString(e, "DataSheets"),
 			ErrorCode:   getString(e, "DataErrorCode"),
 			ErrorText:   getString(e, "DataErrorText"),
 			UploadedAt:  getTime(e, "DataUploadedAt"),
