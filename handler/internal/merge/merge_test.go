@@ -61,7 +61,7 @@ func TestEscaping(t *testing.T) {
 	var out Rendered
 	tpl.Render([]string{v + "\r\nline2", v + "\r\nline2"}, RenderOptions{}, &out)
 	esc := `&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &#39;q&#39;`
-	wantHTML := `<p title="` + esc + "\r\nline2" + `" class="` + esc + "\r\nline2" + `">` + esc + "\r\nline2</p>"
+	wantHTML := `<p title="` + esc + "\r\nline2" + `" class="` + esc + "\r\nline2" + `">` + esc + "<br>line2</p>"
 	if string(out.HTML) != wantHTML {
 		t.Errorf("html:\n got %s\nwant %s", out.HTML, wantHTML)
 	}
@@ -70,6 +70,26 @@ func TestEscaping(t *testing.T) {
 	}
 	if want := "T " + v + "\r\nline2"; string(out.Text) != want {
 		t.Errorf("text %q, want %q", out.Text, want)
+	}
+}
+
+// TestLineBreaksInValues: a postal address in one cell looks like an
+// address: lines in the HTML body, as written in the text part, one line
+// in the subject.
+func TestLineBreaksInValues(t *testing.T) {
+	tpl := mustCompile(t, Source{Subject: "For {{Notes}}", HTML: "<p>{{Notes}}</p>", Text: "To: {{Notes}}"})
+	for _, v := range []string{"1 Main St\nSpringfield\nIL 62701", "1 Main St\r\nSpringfield\rIL 62701"} {
+		var out Rendered
+		tpl.Render([]string{"", "", "", v}, RenderOptions{}, &out)
+		if got, want := string(out.HTML), "<p>1 Main St<br>Springfield<br>IL 62701</p>"; got != want {
+			t.Errorf("%q: html %q, want %q", v, got, want)
+		}
+		if got, want := string(out.Subject), "For 1 Main St Springfield IL 62701"; got != want {
+			t.Errorf("%q: subject %q, want %q", v, got, want)
+		}
+		if got := string(out.Text); got != "To: "+v {
+			t.Errorf("%q: text %q", v, got)
+		}
 	}
 }
 

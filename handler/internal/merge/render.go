@@ -280,8 +280,8 @@ func equalFold(b []byte, word string) bool {
 }
 
 // appendEscaped appends s written for ctx. In HTML, & < > " ' become
-// references, so a value never makes a tag or leaves its attribute, and
-// NUL becomes U+FFFD as browsers would.
+// references, so a value never makes a tag or leaves its attribute, NUL
+// becomes U+FFFD as browsers would, and in text a line break becomes <br>.
 func appendEscaped[S string | []byte](dst []byte, s S, ctx escCtx) []byte {
 	switch ctx {
 	case ctxPlain:
@@ -315,6 +315,15 @@ func appendEscaped[S string | []byte](dst []byte, s S, ctx escCtx) []byte {
 			esc = "&#39;"
 		case 0:
 			esc = "\uFFFD"
+		case '\n', '\r':
+			// A line break in a cell (a postal address) shows as one.
+			if ctx != ctxText {
+				continue
+			}
+			esc = "<br>"
+			if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+				esc = ""
+			}
 		default:
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"unicode/utf8"
@@ -25,6 +26,21 @@ func parseCSV(data []byte, limits Limits) (*Table, error) {
 	}
 	text = normaliseCR(text)
 	delim, text := detectDelimiter(text)
+	t, err := readCSV(text, delim, nil, limits)
+	var pe *csv.ParseError
+	if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrBareQuote) {
+		// A " inside a value that does not start with one (37°36'37.8"N,
+		// 5" screen) is a character to Excel: read it so, and say which
+		// rows had one. A quote left open is still an error.
+		quoted, lines := quoteBareQuotes(text, delim)
+		t, err = readCSV(quoted, delim, lines, limits)
+	}
+	return t, err
+}
+
+// readCSV reads the decoded text. bareLines are the lines whose values
+// held a stray quote, each row on them reported.
+func readCSV(text []byte, delim rune, bareLines map[int]bool, limits Limits) (*Table, error) {
 	r := csv.NewReader(bytes.NewReader(text))
 	r.Comma = delim
 	r.FieldsPerRecord = -1
@@ -52,6 +68,10 @@ func parseCSV(data []byte, limits Limits) (*Table, error) {
 		}
 		endLine, _ := r.FieldPos(len(rec) - 1)
 		prevEnd = endLine + strings.Count(rec[len(rec)-1], "\n")
+		if hasLine(bareLines, start, prevEnd) && len(t.Warnings) < maxStrayQuoteWarnings {
+			t.Warnings = append(t.Warnings, Warning{Row: row, Code: "csv_stray_quote",
+				Message: fmt.Sprintf(`row %d has a " inside a value that does not start with one; it is read as part of the value, as Excel does`, row)})
+		}
 
 		n := len(rec)
 		for n > 0 && rec[n-1] == "" {
@@ -98,6 +118,78 @@ func parseCSV(data []byte, limits Limits) (*Table, error) {
 	return t, nil
 }
 
+// maxStrayQuoteWarnings bounds the rows reported for a stray quote.
+const maxStrayQuoteWarnings = 50
+
+// hasLine tells whether lines holds one from first to last.
+func hasLine(lines map[int]bool, first, last int) bool {
+	for l := first; l <= last && len(lines) > 0; l++ {
+		if lines[l] {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteBareQuotes rewrites each unquoted value that holds a " as a quoted
+// one (the quote doubled), which is how Excel reads it, and returns the
+// lines (1-based) where it did. Quoted values are copied as they are.
+func quoteBareQuotes(text []byte, delim rune) ([]byte, map[int]bool) {
+	out := make([]byte, 0, len(text)+len(text)/50)
+	lines := map[int]bool{}
+	line := 1
+	d := byte(delim)
+	for i := 0; i < len(text); {
+		// At the start of a value.
+		if text[i] == '"' {
+			// Quoted: up to the closing quote ("" is a quote inside).
+			j := i + 1
+			for j < len(text) {
+				if text[j] == '"' {
+					if j+1 < len(text) && text[j+1] == '"' {
+						j += 2
+						continue
+					}
+					j++
+					break
+				}
+				j++
+			}
+			line += bytes.Count(text[i:j], []byte("\n"))
+			out = append(out, text[i:j]...)
+			i = j
+		} else {
+			j := i
+			for j < len(text) && text[j] != d && text[j] != '\n' {
+				j++
+			}
+			value := text[i:j]
+			if bytes.IndexByte(value, '"') >= 0 {
+				lines[line] = true
+				value = bytes.TrimSuffix(value, []byte("\r"))
+				out = append(out, '"')
+				out = append(out, bytes.ReplaceAll(value, []byte(`"`), []byte(`""`))...)
+				out = append(out, '"')
+				if bytes.HasSuffix(text[i:j], []byte("\r")) {
+					out = append(out, '\r')
+				}
+			} else {
+				out = append(out, value...)
+			}
+			i = j
+		}
+		// The delimiter or the line end after the value.
+		if i < len(text) {
+			if text[i] == '\n' {
+				line++
+			}
+			out = append(out, text[i])
+			i++
+		}
+	}
+	return out, lines
+}
+
 // csvError words a quoting error for the user, naming the row as Excel
 // would number it.
 func csvError(err error, row, prevEnd int) error {
@@ -111,8 +203,8 @@ func csvError(err error, row, prevEnd int) error {
 	}
 	switch {
 	case errors.Is(pe.Err, csv.ErrBareQuote):
-		return apperr.E(apperr.Invalid, "csv_bad_quote",
-			`row %d (line %d of the file) has a " inside a value that is not in quotes; put the whole value in double quotes and write each " inside it as ""`, at, pe.Line)
+		return apperr.Wrap(pe, apperr.Invalid, "csv_bad_quote", fmt.Sprintf(
+			`row %d (line %d of the file) has a " inside a value that is not in quotes; put the whole value in double quotes and write each " inside it as ""`, at, pe.Line))
 	case errors.Is(pe.Err, csv.ErrQuote):
 		return apperr.E(apperr.Invalid, "csv_bad_quote",
 			`row %d (line %d of the file) opens a quoted value that is not closed properly; close the quote, and write each " inside a quoted value as ""`, at, pe.StartLine)

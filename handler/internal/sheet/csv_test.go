@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -82,8 +83,7 @@ func TestCSVErrors(t *testing.T) {
 		contains string
 	}{
 		{"unterminated quote", "A,B\n1,2\n3,\"open\n4,5\n", apperr.Invalid, "csv_bad_quote", "row 3"},
-		{"bare quote", "A,B\n1,2\n3,5\" screen\n", apperr.Invalid, "csv_bad_quote", "row 3"},
-		{"bare quote after blank line", "A,B\n\n3,5\" screen\n", apperr.Invalid, "csv_bad_quote", "row 3"},
+		{"stray quote, then a quote left open", "A,B\n1,5\" screen\n3,\"open\n4,5\n", apperr.Invalid, "csv_bad_quote", "row 3"},
 		{"first row empty", ",,\nx,y\n", apperr.Invalid, "header_missing", ""},
 		{"only blank lines", "\n\n \n", apperr.Invalid, "file_empty", ""},
 		{"too many columns", "A\n" + strings.Repeat("x,", 200) + "x\n", apperr.TooLarge, "too_many_columns", "row 2"},
@@ -97,6 +97,43 @@ func TestCSVErrors(t *testing.T) {
 				t.Errorf("message %q does not say %q", e.Message, tt.contains)
 			}
 		})
+	}
+}
+
+// TestCSVStrayQuotes: a " inside a value that does not start with one is a
+// character, as Excel reads it; each such row is a warning. Quoted values
+// around it read as usual.
+func TestCSVStrayQuotes(t *testing.T) {
+	data := "Email,Place,Note\r\n" +
+		"ann@example.com,37°36'37.8\"N 122°22'29.1\"W,ok\r\n" +
+		"bob@example.com,\"Main St, \"\"Old\"\" town\",5\" screen\r\n" +
+		"\r\n" +
+		"cy@example.com,\"two\nlines\",plain\r\n" +
+		"di@example.com,Oslo,12\" x 8\"\r\n"
+	tab := mustParse(t, []byte(data), "places.csv")
+	want := []string{
+		`2:ann@example.com|37°36'37.8"N 122°22'29.1"W|ok`,
+		`3:bob@example.com|Main St, "Old" town|5" screen`,
+		`4:`,
+		"5:cy@example.com|two\nlines|plain",
+		`6:di@example.com|Oslo|12" x 8"`,
+	}
+	if got := rowsOf(tab); !equalStrings(got, want) {
+		t.Errorf("Rows = %q, want %q", got, want)
+	}
+	var rows []int
+	for _, w := range tab.Warnings {
+		if w.Code == "csv_stray_quote" {
+			rows = append(rows, w.Row)
+		}
+	}
+	if fmt.Sprint(rows) != "[2 3 6]" {
+		t.Errorf("warned rows %v, want [2 3 6]: %+v", rows, tab.Warnings)
+	}
+	// Semicolons, as a European Excel writes.
+	tab = mustParse(t, []byte("Email;Size\nann@example.com;5\"\n"), "s.csv")
+	if got := rowsOf(tab); !equalStrings(got, []string{`2:ann@example.com|5"`}) || len(tab.Warnings) != 1 {
+		t.Errorf("semicolons: %q %+v", got, tab.Warnings)
 	}
 }
 

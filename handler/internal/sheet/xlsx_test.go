@@ -94,7 +94,7 @@ func TestXLSXCellTypes(t *testing.T) {
 	want := []string{
 		"2:John |1234.5|10/5/2021|01234|25.60%|$25,821.28|2021-10-05|6:00 PM|36:00:00|2469",
 		"3:",
-		"4:John x|TRUE|#N/A|a&b <c> line1\r\nline2 _x0041_ 😀|10/5/2021|Email|-1,234.50|0.3|1.23457E+12|FALSE",
+		"4:John x|TRUE|#N/A|a&b <c> line1\nline2 _x0041_ 😀|10/5/2021|Email|-1,234.50|0.3|1.23457E+12|FALSE",
 		"5:",
 		"6:||||||||||extra",
 	}
@@ -234,3 +234,26 @@ func TestXLSXLimits(t *testing.T) {
 }
 
 func itoa(n int) string { return string(appendPadded(nil, int64(n), 1)) }
+
+// TestXLSXLineBreaks: a line break in a cell (Alt+Enter) reads as one LF
+// however the file writes it: LF, CR LF, _x000D_ or a character reference.
+func TestXLSXLineBreaks(t *testing.T) {
+	b := book{
+		shared: []string{"<t>Email</t>", "<t>Address</t>", "<t xml:space=\"preserve\">1 Main St_x000D_\nSpringfield</t>"},
+		sheetData: row(1, `<c r="A1" t="s"><v>0</v></c>`, `<c r="B1" t="s"><v>1</v></c>`) +
+			row(2, inl("A2", "a@x.org"), `<c r="B2" t="s"><v>2</v></c>`) +
+			row(3, inl("A3", "b@x.org"), inl("B3", "1 Main St&#13;&#10;Springfield")) +
+			row(4, inl("A4", "c@x.org"), inl("B4", "1 Main St\r\nSpringfield")) +
+			row(5, inl("A5", "d@x.org"), inl("B5", "1 Main St\nSpringfield")),
+	}
+	tab := mustParse(t, b.bytes(t), "lines.xlsx")
+	for _, r := range tab.Rows {
+		if r.Cells[1] != "1 Main St\nSpringfield" {
+			t.Errorf("row %d: %q", r.Number, r.Cells[1])
+		}
+	}
+	csv := mustParse(t, []byte("Email,Address\r\na@x.org,\"1 Main St\r\nSpringfield\"\r\n"), "lines.csv")
+	if got := csv.Rows[0].Cells[1]; got != "1 Main St\nSpringfield" {
+		t.Errorf("csv: %q", got)
+	}
+}

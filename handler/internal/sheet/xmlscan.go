@@ -234,10 +234,12 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // character references decoded, line ends normalised as an XML parser does,
 // and Excel's _xHHHH_ escapes (such as _x000D_ for a carriage return)
 // decoded.
-func appendDecoded(dst, raw []byte) []byte {
+func appendDecoded(dst, raw []byte) (out []byte) {
 	if bytes.IndexByte(raw, '&') < 0 && bytes.IndexByte(raw, '\r') < 0 && bytes.IndexByte(raw, '_') < 0 {
 		return append(dst, raw...)
 	}
+	start := len(dst)
+	defer func() { out = newlines(out, start) }()
 	for i := 0; i < len(raw); i++ {
 		c := raw[i]
 		switch c {
@@ -278,6 +280,29 @@ func appendDecoded(dst, raw []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// newlines turns the line breaks a cell holds as CR LF or CR (written as
+// _x000D_ or &#13;) into LF from start on, as a CSV value's are: a line
+// break is one thing, whatever the file.
+func newlines(b []byte, start int) []byte {
+	if bytes.IndexByte(b[start:], '\r') < 0 {
+		return b
+	}
+	w := start
+	for i := start; i < len(b); i++ {
+		if b[i] == '\r' {
+			b[w] = '\n'
+			w++
+			if i+1 < len(b) && b[i+1] == '\n' {
+				i++
+			}
+			continue
+		}
+		b[w] = b[i]
+		w++
+	}
+	return b[:w]
 }
 
 func entity(name []byte) (rune, bool) {
