@@ -37,10 +37,10 @@ type dataView struct {
 	Report      *campaign.Report `json:"report,omitempty"`
 	// Sheet is the worksheet read (or asked for, while processing), and
 	// Sheets every worksheet of the workbook, for choosing another.
-	Sheet  string        `json:"sheet,omitempty"`
-	Sheets []sheet.Sheet `json:"sheets,omitempty"`
-	UploadedAt  *time.Time       `json:"uploadedAt,omitempty"`
-	ProcessedAt *time.Time       `json:"processedAt,omitempty"`
+	Sheet       string        `json:"sheet,omitempty"`
+	Sheets      []sheet.Sheet `json:"sheets,omitempty"`
+	UploadedAt  *time.Time    `json:"uploadedAt,omitempty"`
+	ProcessedAt *time.Time    `json:"processedAt,omitempty"`
 }
 
 func viewData(d store.DataSummary) dataView {

@@ -69,20 +69,20 @@ func (c Campaign) Deleting() bool { return !c.DeletionRequestedAt.IsZero() }
 // DataSummary describes the campaign's recipient data: the upload being
 // processed, or the rows extracted from the last one.
 type DataSummary struct {
-	Status      string
-	UploadID    string
-	FileName    string
-	Format      string
-	Columns     []string
-	Empty       []int // per column, the valid rows whose cell is empty
-	Rows        int
-	ValidRows   int
-	Report      string // JSON, written and read by the caller
+	Status    string
+	UploadID  string
+	FileName  string
+	Format    string
+	Columns   []string
+	Empty     []int // per column, the valid rows whose cell is empty
+	Rows      int
+	ValidRows int
+	Report    string // JSON, written and read by the caller
 	// Sheet is the worksheet asked for (while processing) or read, and
 	// Sheets the workbook's worksheets (JSON, written and read by the
 	// caller); both empty for a CSV file.
-	Sheet  string
-	Sheets string
+	Sheet       string
+	Sheets      string
 	ErrorCode   string
 	ErrorText   string
 	UploadedAt  time.Time
