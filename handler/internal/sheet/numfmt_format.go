@@ -18,6 +18,13 @@ func (f *numFormat) appendValue(dst []byte, v float64, date1904 bool) []byte {
 	}
 	abs := math.Abs(v)
 	if s.kind == kindDate {
+		if v < 0 && date1904 && s.elapsed() {
+			// The 1904 date system allows negative times: an elapsed
+			// time then shows with a minus sign.
+			if out, ok := s.appendDate(append(dst, '-'), -v, date1904); ok {
+				return out
+			}
+		}
 		if out, ok := s.appendDate(dst, v, date1904); ok {
 			return out
 		}
@@ -50,6 +57,16 @@ func (f *numFormat) appendValue(dst []byte, v float64, date1904 bool) []byte {
 		}
 	}
 	return dst
+}
+
+// elapsed tells whether the section shows an elapsed time ([h], [m], [s]).
+func (s *fmtSection) elapsed() bool {
+	for _, t := range s.tokens {
+		if t.kind == tokElapsedH || t.kind == tokElapsedM || t.kind == tokElapsedS {
+			return true
+		}
+	}
+	return false
 }
 
 // pick chooses the section for v and whether a minus sign must be added:
@@ -194,7 +211,11 @@ func (s *fmtSection) appendInt(dst, intd []byte, t token) []byte {
 	case t.ch == '0':
 		return s.appendDigit(dst, '0', t.n)
 	case t.ch == '?':
-		return append(dst, ' ')
+		// A blank keeps its width, and so does the separator after it.
+		dst = append(dst, ' ')
+		if s.thousands && t.n > 0 && t.n%3 == 0 {
+			dst = append(dst, ' ')
+		}
 	}
 	return dst
 }

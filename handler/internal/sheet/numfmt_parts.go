@@ -65,7 +65,9 @@ func dateToken(toks []token, src string, i int) ([]token, int) {
 		return append(toks, token{kind: tokSecond, n: min(n, 2)}), n
 	case 'a':
 		if hasPrefixFold(src[i:], "am/pm") {
-			return append(toks, token{kind: tokAMPM, lit: src[i : i+2], lit2: src[i+3 : i+5]}), 5
+			// Excel writes AM and PM in capitals however the code spells
+			// them; A/P keeps the code's letters.
+			return append(toks, token{kind: tokAMPM, lit: "AM", lit2: "PM"}), 5
 		}
 		if hasPrefixFold(src[i:], "a/p") {
 			return append(toks, token{kind: tokAMPM, lit: src[i : i+1], lit2: src[i+2 : i+3]}), 3
