@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -274,5 +275,65 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 	}
 	if _, c := h.call(t, "GET", "/v1/campaigns/"+id, tok, ""); c["status"] != "draft" {
 		t.Errorf("a campaign without valid data must stay a draft: %v", c["status"])
+	}
+}
+
+// TestWorkbookSheets: a workbook is read from its first visible worksheet,
+// the data view lists its worksheets, ?sheet= picks another, and merged
+// cells are reported.
+func TestWorkbookSheets(t *testing.T) {
+	h := startHost(t, nil)
+	tok, _ := h.signIn(t, "carol")
+	id, _ := h.newCampaign(t, tok, `{"name":"Sheets"}`)
+	f := xlsx.NewFile()
+	for i, name := range []string{"Archive", "Customers", "Partners"} {
+		sh, err := f.AddSheet(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sh.Hidden = i == 0
+		hdr := sh.AddRow()
+		hdr.AddCell().SetString("Email")
+		hdr.AddCell().SetString("Team")
+		for j := range 2 {
+			r := sh.AddRow()
+			r.AddCell().SetString(fmt.Sprintf("%s%d@example.com", strings.ToLower(name), j))
+			if j == 0 {
+				c := r.AddCell()
+				c.SetString("Sales")
+				c.Merge(0, 1) // down over the next row
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := f.Write(&buf); err != nil {
+		t.Fatal(err)
+	}
+	upload := func(query string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("PUT", h.URL+"/v1/campaigns/"+id+"/data"+query, bytes.NewReader(buf.Bytes()))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("X-File-Name", "lists.xlsx")
+		if status, body := testenv.DoJSON(t, req); status != 202 {
+			t.Fatalf("upload%s: %d %v", query, status, body)
+		}
+		return h.processed(t, tok, id)
+	}
+	data := upload("")
+	if data["status"] != "ready" || data["sheet"] != "Customers" || data["validRows"] != 2.0 {
+		t.Fatalf("first visible sheet: %v", data)
+	}
+	if got := fmt.Sprint(data["sheets"]); got != "[map[hidden:true name:Archive] map[hidden:false name:Customers] map[hidden:false name:Partners]]" {
+		t.Errorf("sheets %s", got)
+	}
+	if counts := data["report"].(map[string]any)["counts"].(map[string]any); counts["merged_cells"] != 1.0 {
+		t.Errorf("merged cells not reported: %v", data["report"])
+	}
+	if data = upload("?sheet=partners"); data["status"] != "ready" || data["sheet"] != "Partners" {
+		t.Errorf("?sheet=partners: %v", data)
+	}
+	data = upload("?sheet=Suppliers")
+	if e, _ := data["error"].(map[string]any); data["status"] != "failed" || e["code"] != "sheet_not_found" || !strings.Contains(e["message"].(string), `"Customers"`) {
+		t.Errorf("?sheet=Suppliers: %v", data)
 	}
 }
