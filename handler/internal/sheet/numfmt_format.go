@@ -116,6 +116,19 @@ func (s *fmtSection) matches(v float64) bool {
 	return false
 }
 
+// appendBool shows a boolean cell: TRUE or FALSE, through the text section
+// when the format has one, as a text cell would.
+func (f *numFormat) appendBool(dst []byte, b bool) []byte {
+	text := "FALSE"
+	if b {
+		text = "TRUE"
+	}
+	if out, ok := f.appendText(dst, text); ok {
+		return out
+	}
+	return append(dst, text...)
+}
+
 // appendText applies the text section to a text cell, reporting false when
 // the format has none (text is then shown as it is).
 func (f *numFormat) appendText(dst []byte, text string) ([]byte, bool) {
