@@ -113,13 +113,25 @@ func compileFormat(code string) *numFormat {
 		f.sections = append(f.sections, s)
 	}
 	f.general = len(f.sections) == 1 && f.sections[0].kind == kindGeneral && len(f.sections[0].tokens) == 1
-	switch {
-	case len(f.sections) == 4:
+	// The text section is the fourth, or a last one that holds @ (numbers
+	// then use the sections before it).
+	switch last := len(f.sections) - 1; {
+	case last == 3:
 		f.text = 3
-	case len(f.sections) == 1 && f.sections[0].kind == kindText:
-		f.text = 0
+	case f.sections[last].hasText():
+		f.text = last
 	}
 	return f
+}
+
+// hasText tells whether the section shows the text (@).
+func (s *fmtSection) hasText() bool {
+	for _, t := range s.tokens {
+		if t.kind == tokText {
+			return true
+		}
+	}
+	return false
 }
 
 // splitSections splits on semicolons outside quotes, brackets and escapes.

@@ -3,6 +3,7 @@ package sheet
 import (
 	"math"
 	"strconv"
+	"unicode/utf8"
 )
 
 // appendValue appends v as the format shows it. date1904 picks the
@@ -18,9 +19,10 @@ func (f *numFormat) appendValue(dst []byte, v float64, date1904 bool) []byte {
 	}
 	abs := math.Abs(v)
 	if s.kind == kindDate {
-		if v < 0 && date1904 && s.elapsed() {
-			// The 1904 date system allows negative times: an elapsed
-			// time then shows with a minus sign.
+		if v < 0 && (date1904 || s.elapsedOnly()) && s.elapsed() {
+			// A negative elapsed time shows with a minus sign: always when
+			// the code holds nothing else ([h]), and in the 1904 date
+			// system, which allows negative times.
 			if out, ok := s.appendDate(append(dst, '-'), -v, date1904); ok {
 				return out
 			}
@@ -31,6 +33,10 @@ func (f *numFormat) appendValue(dst []byte, v float64, date1904 bool) []byte {
 		// Excel shows ##### for a date before 1900 or after 9999; the
 		// number tells the user more.
 		return appendGeneral(dst, v)
+	}
+	if minus && s.kind == kindNumber && s.showsZero(abs) {
+		// A negative number too small to show shows as zero, unsigned.
+		minus = false
 	}
 	if minus {
 		dst = append(dst, '-')
@@ -69,26 +75,32 @@ func (s *fmtSection) elapsed() bool {
 	return false
 }
 
+// elapsedOnly tells whether the section is one elapsed count ([h], [mm],
+// [s]) and literals.
+func (s *fmtSection) elapsedOnly() bool {
+	parts := 0
+	for _, t := range s.tokens {
+		if t.kind != tokLit {
+			parts++
+		}
+	}
+	return parts == 1
+}
+
 // pick chooses the section for v and whether a minus sign must be added:
-// only the first section of a one-section format (or a condition that does
-// not itself mean negative) gets one.
+// only a section that is not itself for negatives gets one.
 func (f *numFormat) pick(v float64) (*fmtSection, bool) {
 	secs := f.sections
-	if f.conditional {
-		for i := range secs {
-			s := &secs[i]
-			if s.kind == kindText && i == f.text {
-				continue
-			}
-			if !s.hasCond || s.matches(v) {
-				// [<0] or [<=0] says "negative" itself, like a negative section.
-				neg := s.hasCond && (s.condOp == "<" || s.condOp == "<=") && s.condVal <= 0
-				return s, v < 0 && !neg
-			}
-		}
+	n := min(len(secs), 3) // the sections for numbers
+	if f.text >= 0 && f.text < 3 {
+		n = f.text
+	}
+	if n == 0 {
 		return nil, false
 	}
-	n := min(len(secs), 3) // a fourth section is for text
+	if f.conditional {
+		return f.pickByCondition(secs[:n], v)
+	}
 	switch {
 	case n == 1 || (v >= 0 && n == 2) || (v > 0 && n >= 3):
 		return &secs[0], v < 0
@@ -96,6 +108,49 @@ func (f *numFormat) pick(v float64) (*fmtSection, bool) {
 		return &secs[1], false
 	}
 	return &secs[2], false
+}
+
+// pickByCondition chooses among sections with conditions, as Excel does:
+// a value that meets the first section's condition takes it; when only the
+// first has a condition, the second is for negative values and the third
+// for the rest (with two sections, the second is for all the rest, and
+// shows a minus sign unless the first takes every value that is not
+// negative); a second section with its own condition takes what meets it,
+// and the third the rest.
+func (f *numFormat) pickByCondition(secs []fmtSection, v float64) (*fmtSection, bool) {
+	first := &secs[0]
+	if !first.hasCond || first.matches(v) {
+		return first, v < 0 && !first.negativeCond()
+	}
+	switch {
+	case len(secs) == 1:
+		return nil, false
+	case secs[1].hasCond:
+		if secs[1].matches(v) {
+			return &secs[1], v < 0 && !secs[1].negativeCond()
+		}
+		if len(secs) > 2 {
+			return &secs[2], v < 0
+		}
+		return nil, false
+	case len(secs) == 2:
+		return &secs[1], v < 0 && !first.takesNonNegative()
+	case v < 0:
+		return &secs[1], false
+	}
+	return &secs[2], false
+}
+
+// negativeCond tells whether the section's condition is for negative
+// values only ([<0], [<=-5]): a minus sign then goes without saying.
+func (s *fmtSection) negativeCond() bool {
+	return s.hasCond && (s.condOp == "<" || s.condOp == "<=") && s.condVal <= 0
+}
+
+// takesNonNegative tells whether the section's condition takes every value
+// that is not negative ([>=0], [>-1]).
+func (s *fmtSection) takesNonNegative() bool {
+	return s.hasCond && ((s.condOp == ">=" && s.condVal <= 0) || (s.condOp == ">" && s.condVal < 0))
 }
 
 func (s *fmtSection) matches(v float64) bool {
@@ -139,11 +194,25 @@ func (f *numFormat) appendText(dst []byte, text string) ([]byte, bool) {
 		switch t.kind {
 		case tokLit:
 			dst = append(dst, t.lit...)
-		case tokText:
+		case tokText, tokGeneral:
 			dst = append(dst, text...)
 		}
 	}
 	return dst, true
+}
+
+// showsZero tells whether v >= 0 rounds to zero at the section's
+// precision (scaling, decimals, exponent).
+func (s *fmtSection) showsZero(v float64) bool {
+	if s.exp {
+		return v == 0
+	}
+	x := toDecimal(v)
+	if x.n > 0 {
+		x.exp += s.scaleExp
+	}
+	x.round(s.fracN)
+	return x.n == 0
 }
 
 // appendNumber formats v >= 0 with placeholders, walking the tokens so that
@@ -221,7 +290,9 @@ func (s *fmtSection) appendInt(dst, intd []byte, t token) []byte {
 	switch {
 	case t.n < len(intd):
 		return s.appendDigit(dst, intd[len(intd)-1-t.n], t.n)
-	case t.ch == '0':
+	case t.ch == '0', t.ch == '#' && s.exp && len(intd) == 0:
+		// Excel shows zero in scientific notation with every # a 0
+		// (##0.0E+0 shows 000.0E+0).
 		return s.appendDigit(dst, '0', t.n)
 	case t.ch == '?':
 		// A blank keeps its width, and so does the separator after it.
@@ -288,40 +359,54 @@ func floorDiv(a, b int) int {
 // appendFraction formats v >= 0 as a fraction: "# ?/?" shows 1.5 as 1 1/2.
 func (s *fmtSection) appendFraction(dst []byte, v float64) []byte {
 	v *= math.Pow10(s.scaleExp)
-	whole, f := 0.0, v
-	if s.hasWhole {
-		whole = math.Floor(v)
-		f = v - whole
-	}
-	var num, den int64
-	if s.denFixed > 0 {
+	var whole, num, den int64
+	switch {
+	case s.denFixed > 0:
 		den = s.denFixed
+		f := v
+		if s.hasWhole {
+			whole = int64(math.Floor(v))
+			f = v - float64(whole)
+		}
 		num = int64(math.Round(f * float64(den)))
-	} else {
-		num, den = approximate(f, int64(math.Pow10(min(s.denN, 4)))-1)
+	default:
+		// Excel looks no further than 7-digit denominators.
+		p, q := approximate(v, int64(math.Pow10(min(s.denN, 7)))-1)
+		num, den = p, q
+		if s.hasWhole {
+			whole, num = p/q, p%q
+		}
 	}
 	if s.hasWhole && num == den {
 		whole, num = whole+1, 0
 	}
-	blank := s.hasWhole && num == 0 // Excel leaves the fraction's width blank
+	// With nothing to show after the whole number, Excel leaves the rest of
+	// the code blank, its width kept.
+	blank := s.hasWhole && num == 0
+	lastWhole := -1
+	for i, t := range s.tokens {
+		if t.kind == tokInt {
+			lastWhole = i
+		}
+	}
 	var wbuf, nbuf, dbuf [24]byte
 	wd := wbuf[:0]
 	if whole > 0 || blank {
-		wd = strconv.AppendFloat(wd, whole, 'f', 0, 64)
+		wd = strconv.AppendInt(wd, whole, 10)
 	}
 	nd := strconv.AppendInt(nbuf[:0], num, 10)
 	dd := strconv.AppendInt(dbuf[:0], den, 10)
-	for _, t := range s.tokens {
+	for i, t := range s.tokens {
+		if blank && i > lastWhole {
+			dst = appendBlank(dst, t)
+			continue
+		}
 		switch t.kind {
 		case tokLit:
 			dst = append(dst, t.lit...)
 		case tokInt:
 			dst = s.appendInt(dst, wd, t)
 		case tokNum:
-			if blank {
-				dst = append(dst, ' ')
-				continue
-			}
 			if t.n == s.numN-1 && len(nd) > s.numN {
 				dst = append(dst, nd[:len(nd)-s.numN]...)
 			}
@@ -334,15 +419,9 @@ func (s *fmtSection) appendFraction(dst []byte, v float64) []byte {
 				dst = append(dst, ' ')
 			}
 		case tokSlash:
-			if blank {
-				dst = append(dst, ' ')
-			} else {
-				dst = append(dst, '/')
-			}
+			dst = append(dst, '/')
 		case tokDen:
 			switch {
-			case blank:
-				dst = append(dst, ' ')
 			case t.n < len(dd):
 				dst = append(dst, dd[t.n])
 				if t.n == s.denN-1 {
@@ -354,27 +433,53 @@ func (s *fmtSection) appendFraction(dst []byte, v float64) []byte {
 				dst = append(dst, '0')
 			}
 		case tokDenFixed:
-			if blank {
-				for range t.lit {
-					dst = append(dst, ' ')
-				}
-			} else {
-				dst = append(dst, t.lit...)
-			}
+			dst = append(dst, t.lit...)
 		}
 	}
 	return dst
 }
 
-// approximate finds the closest num/den to f with den <= maxDen, preferring
-// the smallest denominator among equals, as Excel's ?/? does.
-func approximate(f float64, maxDen int64) (int64, int64) {
-	bestNum, bestDen, bestErr := int64(math.Round(f)), int64(1), math.Abs(f-math.Round(f))
-	for d := int64(2); d <= maxDen && bestErr > 1e-12; d++ {
-		n := int64(math.Round(f * float64(d)))
-		if err := math.Abs(f - float64(n)/float64(d)); err < bestErr-1e-15 {
-			bestNum, bestDen, bestErr = n, d, err
+// appendBlank writes t as spaces of its width.
+func appendBlank(dst []byte, t token) []byte {
+	n := 1
+	switch t.kind {
+	case tokLit, tokDenFixed:
+		n = utf8.RuneCountInString(t.lit)
+	case tokNum, tokDen, tokSlash:
+	default:
+		n = 0
+	}
+	for range n {
+		dst = append(dst, ' ')
+	}
+	return dst
+}
+
+// approximate finds the fraction Excel shows for x with a denominator of
+// at most maxDen: the last convergent of x's continued fraction within
+// that bound (not always the closest fraction: 123.456 with ?/? is
+// 123 1/2, as Excel shows it).
+func approximate(x float64, maxDen int64) (int64, int64) {
+	b := x
+	var p2, p1, p int64 = 0, 1, 0
+	var q2, q1, q int64 = 1, 0, 0
+	for q1 < maxDen {
+		a := math.Floor(b)
+		p = int64(a)*p1 + p2
+		q = int64(a)*q1 + q2
+		if b-a < 5e-8 {
+			break
+		}
+		b = 1 / (b - a)
+		p2, p1 = p1, p
+		q2, q1 = q1, q
+	}
+	if q > maxDen {
+		if q1 > maxDen {
+			p, q = p2, q2
+		} else {
+			p, q = p1, q1
 		}
 	}
-	return bestNum, bestDen
+	return p, q
 }

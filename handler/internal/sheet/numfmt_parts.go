@@ -197,33 +197,43 @@ func (s *fmtSection) fraction(toks []token) {
 		if toks[k].kind != tokSlash {
 			continue
 		}
-		if s.denN > 0 || s.denFixed > 0 || k == 0 || toks[k-1].kind != tokInt {
+		// Spaces may stand around the bar: ?? / ??.
+		before := k - 1
+		for before >= 0 && isSpaces(toks[before]) {
+			before--
+		}
+		if s.denN > 0 || s.denFixed > 0 || before < 0 || toks[before].kind != tokInt {
 			toks[k] = token{kind: tokLit, lit: "/"}
 			continue
 		}
 		j := k + 1
+		for j < len(toks) && isSpaces(toks[j]) {
+			j++
+		}
+		bar := j - 1 // the last token of the bar and its spaces
 		for j < len(toks) && isPlaceholder(toks[j].kind) {
 			toks[j].kind = tokDen
 			toks[j].n = s.denN
 			s.denN++
 			j++
 		}
-		if s.denN == 0 {
+		if s.denN == 0 || fixedDenominator(toks[bar+1:]) {
+			// A denominator with a digit other than 0 is fixed: ?/16, and
+			// ?/10, whose 0 would otherwise be a placeholder.
+			s.denN = 0
 			digits := ""
-			for j < len(toks) && toks[j].kind == tokLit && len(toks[j].lit) == 1 && toks[j].lit[0] >= '0' && toks[j].lit[0] <= '9' {
-				digits += toks[j].lit
-				toks[j].kind = tokLit
-				toks[j].lit = ""
-				j++
+			for j = bar + 1; j < len(toks) && denominatorDigit(toks[j]) != 0; j++ {
+				digits += string(denominatorDigit(toks[j]))
+				toks[j] = token{kind: tokLit}
 			}
 			if digits == "" {
 				toks[k] = token{kind: tokLit, lit: "/"}
 				continue
 			}
 			s.denFixed, _ = strconv.ParseInt(digits, 10, 64)
-			toks[k+1] = token{kind: tokDenFixed, lit: digits}
+			toks[bar+1] = token{kind: tokDenFixed, lit: digits}
 		}
-		i := k - 1
+		i := before
 		for ; i >= 0 && toks[i].kind == tokInt; i-- {
 			toks[i].kind = tokNum
 			toks[i].n = s.numN
@@ -235,6 +245,38 @@ func (s *fmtSection) fraction(toks []token) {
 			}
 		}
 	}
+}
+
+// isSpaces tells whether t is a literal of spaces only.
+func isSpaces(t token) bool {
+	return t.kind == tokLit && t.lit != "" && strings.Trim(t.lit, " ") == ""
+}
+
+// denominatorDigit is the digit t stands for in a denominator (a literal
+// digit, or the placeholder 0), or 0.
+func denominatorDigit(t token) byte {
+	switch {
+	case t.kind == tokLit && len(t.lit) == 1 && t.lit[0] >= '0' && t.lit[0] <= '9':
+		return t.lit[0]
+	case (t.kind == tokDen || t.kind == tokInt || t.kind == tokFrac) && t.ch == '0':
+		return '0'
+	}
+	return 0
+}
+
+// fixedDenominator tells whether the tokens after a fraction bar spell a
+// number with a digit other than 0 among them.
+func fixedDenominator(toks []token) bool {
+	for _, t := range toks {
+		d := denominatorDigit(t)
+		if d == 0 {
+			return false
+		}
+		if d != '0' {
+			return true
+		}
+	}
+	return false
 }
 
 func mergeLiterals(toks []token) []token {
