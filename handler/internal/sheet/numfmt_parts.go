@@ -114,6 +114,9 @@ func (s *fmtSection) finishDate(toks []token) []token {
 					break
 				}
 			}
+			// Minutes, not a month: right after an hour or right before a
+			// second. After a second it stays a month, as Excel shows it
+			// (hh:mm:ss AM/P shows 12:00:00 A1/P).
 			if prev == tokHour || prev == tokElapsedH || next == tokSecond || next == tokElapsedS {
 				t.kind = tokMinute
 			}

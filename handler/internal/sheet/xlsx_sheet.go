@@ -246,13 +246,17 @@ func (s *sheetReader) cellText() (text string, shared bool, err error) {
 	case 'S', 'e':
 		s.buf = appendDecoded(s.buf[:0], s.v)
 	case 'b':
-		switch string(s.v) {
-		case "":
+		v := string(s.v)
+		if v == "" {
 			return "", false, nil
-		case "1", "true":
-			return "TRUE", true, nil
 		}
-		return "FALSE", true, nil
+		if f.text < 0 {
+			if v == "1" || v == "true" {
+				return "TRUE", true, nil
+			}
+			return "FALSE", true, nil
+		}
+		s.buf = f.appendBool(s.buf[:0], v == "1" || v == "true")
 	case 'd':
 		serial, ok := isoSerial(string(s.v), s.date1904)
 		if !ok {
