@@ -240,7 +240,7 @@ func (p *pkg) read(want string, limits Limits) (*Table, error) {
 		return nil, err
 	}
 	if !ok {
-		return nil, unreadable(errors.New("the first sheet's part is missing"))
+		return nil, unreadable(errors.New("the worksheet's part is missing"))
 	}
 	defer rc.Close()
 	t, err := s.read(rc)
