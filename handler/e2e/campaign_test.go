@@ -61,7 +61,7 @@ func TestCampaignData(t *testing.T) {
 	h := startHost(t, nil)
 	st := openStore(t)
 	tok, k := h.signIn(t, "carol")
-	id, c := h.newCampaign(t, tok, `{"name":"Launch","trackOpens":true}`)
+	id, c := h.newCampaign(t, tok, `{"name":"Launch"}`)
 	if !strings.HasPrefix(c["inboundAddress"].(string), "campaigns+") {
 		t.Fatalf("create: %v", c)
 	}

@@ -39,8 +39,14 @@ func (e *env) upload(t *testing.T, tok, id, name string, data []byte) (int, map[
 func TestCreateListPatchCampaign(t *testing.T) {
 	e := newEnv(t)
 	tok, _ := e.installed(t, devauth.ContosoTenant)
-	first := e.createCampaign(t, tok, `{"name":"  Spring newsletter ","trackOpens":true}`)
-	if first["name"] != "Spring newsletter" || first["status"] != "draft" || first["trackOpens"] != true || first["trackClicks"] != false {
+	// Tracking does not exist yet: asking for it is refused, not pretended.
+	for _, body := range []string{`{"name":"S","trackOpens":true}`, `{"name":"S","trackClicks":true}`} {
+		if status, got := e.do(t, "POST", "/v1/campaigns", tok, body); status != 400 || testenv.ErrorCode(got) != "tracking_not_available" {
+			t.Errorf("create %s: %d %v", body, status, got)
+		}
+	}
+	first := e.createCampaign(t, tok, `{"name":"  Spring newsletter ","trackOpens":false}`)
+	if first["name"] != "Spring newsletter" || first["status"] != "draft" || first["trackOpens"] != false || first["trackClicks"] != false {
 		t.Errorf("created %v", first)
 	}
 	addr, _ := first["inboundAddress"].(string)
@@ -70,16 +76,19 @@ func TestCreateListPatchCampaign(t *testing.T) {
 		}
 	}
 
-	status, got = e.do(t, "PATCH", "/v1/campaigns/"+id, tok, `{"name":"Spring 2027","trackClicks":true}`)
-	if status != 200 || got["name"] != "Spring 2027" || got["trackClicks"] != true || got["trackOpens"] != true {
+	status, got = e.do(t, "PATCH", "/v1/campaigns/"+id, tok, `{"name":"Spring 2027","trackClicks":false}`)
+	if status != 200 || got["name"] != "Spring 2027" || got["trackClicks"] != false || got["trackOpens"] != false {
 		t.Errorf("patch: %d %v", status, got)
+	}
+	if status, got := e.do(t, "PATCH", "/v1/campaigns/"+id, tok, `{"trackClicks":true}`); status != 400 || testenv.ErrorCode(got) != "tracking_not_available" {
+		t.Errorf("patch trackClicks on: %d %v", status, got)
 	}
 	for body, code := range map[string]string{`{}`: "nothing_to_change", `{"name":""}`: "name_invalid", `{"name":"` + strings.Repeat("x", 201) + `"}`: "name_invalid", `{"status":"sending"}`: "body_invalid"} {
 		if status, got := e.do(t, "PATCH", "/v1/campaigns/"+id, tok, body); status != 400 || testenv.ErrorCode(got) != code {
 			t.Errorf("patch %.30s: %d %v, want 400 %s", body, status, got, code)
 		}
 	}
-	if status, got := e.do(t, "POST", "/v1/campaigns", tok, `{"trackOpens":true}`); status != 400 || testenv.ErrorCode(got) != "name_invalid" {
+	if status, got := e.do(t, "POST", "/v1/campaigns", tok, `{"trackOpens":false}`); status != 400 || testenv.ErrorCode(got) != "name_invalid" {
 		t.Errorf("create without a name: %d %v", status, got)
 	}
 
