@@ -36,7 +36,7 @@ stage:
 ##      the dev sign-in, Graph and Postmark sandboxes; then sends the sample campaign of samples/ once
 run: $(AZURITE) stage
 	mkdir -p .azurite
-	$(AZURITE) --silent --skipApiVersionCheck --loose --location .azurite \
+	$(AZURITE) --silent --disableTelemetry --skipApiVersionCheck --loose --location .azurite \
 	  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 & \
 	azpid=$$!; trap 'kill $$azpid $$hostpid 2>/dev/null' EXIT; \
 	for i in $$(seq 1 100); do (exec 3<>/dev/tcp/127.0.0.1/10002) 2>/dev/null && break; sleep 0.1; done; \

@@ -11,7 +11,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
   || echo $((20000 + RANDOM % 30000)); }
 blob=$(free_port); queue=$(free_port); table=$(free_port)
 log=$(mktemp -t azurite.XXXXXX.log)
-"$azurite" --silent --inMemoryPersistence --skipApiVersionCheck --loose \
+"$azurite" --silent --disableTelemetry --inMemoryPersistence --skipApiVersionCheck --loose \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$log" 2>&1 &
 pid=$!
