@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 // TestAccountLifecycle goes install → me → patch → delete (through the queue

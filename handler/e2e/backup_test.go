@@ -14,7 +14,7 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // TestBackupAndRestore: the backup timer exports the tables to the backup

@@ -12,8 +12,8 @@ import (
 
 	"github.com/tealeg/xlsx/v3"
 
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 // upload PUTs a file to a campaign's data through the local host.

@@ -12,8 +12,8 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // inboundPayload is Postmark's inbound webhook JSON for a template email

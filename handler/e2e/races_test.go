@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // TestConcurrentTemplateEmails: several different template emails reach one

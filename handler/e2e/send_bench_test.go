@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // cpuTicks reads a process's user+system CPU time in clock ticks (1/100 s).

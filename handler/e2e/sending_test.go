@@ -17,10 +17,10 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/graphsandbox"
-	"mailmerge/handler/internal/postmarksandbox"
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/graphsandbox"
+	"mailmerge/handler/internal/dev/postmarksandbox"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // template is the email a test sends to a campaign's address.

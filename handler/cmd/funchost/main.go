@@ -22,7 +22,7 @@ import (
 	"strings"
 	"syscall"
 
-	"mailmerge/handler/internal/funchost"
+	"mailmerge/handler/internal/dev/funchost"
 )
 
 func main() {

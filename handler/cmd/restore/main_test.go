@@ -14,8 +14,8 @@ import (
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 // The tables come back as they were at a point in time: the whole export

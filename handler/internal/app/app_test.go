@@ -10,11 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 const clientID = "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10"

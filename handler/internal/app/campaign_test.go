@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 // installed returns a token for a fresh user whose account exists.

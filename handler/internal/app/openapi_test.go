@@ -8,7 +8,7 @@ import (
 
 	"github.com/getkin/kin-openapi/openapi3"
 
-	"mailmerge/handler/internal/funchost"
+	"mailmerge/handler/internal/dev/funchost"
 	"mailmerge/handler/internal/functions"
 )
 

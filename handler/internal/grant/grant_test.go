@@ -18,10 +18,10 @@ import (
 	"github.com/google/uuid"
 
 	"mailmerge/handler/internal/apperr"
-	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/grant"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 const (

@@ -18,8 +18,8 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/delivery"
-	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/graphsandbox"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/graphsandbox"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/store"
 )

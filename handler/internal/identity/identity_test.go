@@ -16,7 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"mailmerge/handler/internal/apperr"
-	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/identity"
 )
 

@@ -12,7 +12,7 @@ import (
 
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/config"
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // bicep reads every Bicep file of infra/, by path relative to infra/.

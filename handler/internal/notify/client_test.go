@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"mailmerge/handler/internal/apperr"
-	"mailmerge/handler/internal/postmarksandbox"
+	"mailmerge/handler/internal/dev/postmarksandbox"
 )
 
 const serverToken = "server-token-1"

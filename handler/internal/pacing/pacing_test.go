@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
-	"mailmerge/handler/internal/testenv"
 )
 
 // memStore keeps mailboxes in memory with ETags, like Table storage.

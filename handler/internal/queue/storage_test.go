@@ -8,7 +8,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 func TestStorageSendIsBase64AndSchedulable(t *testing.T) {

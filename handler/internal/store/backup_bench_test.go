@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // BenchmarkExport: what the backup timer costs with 100,000 recipient rows

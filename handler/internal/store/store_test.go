@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/apperr"
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 func open(t *testing.T) *Store {

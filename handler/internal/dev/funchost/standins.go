@@ -9,9 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/graphsandbox"
-	"mailmerge/handler/internal/postmarksandbox"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/graphsandbox"
+	"mailmerge/handler/internal/dev/postmarksandbox"
 )
 
 // GraphLimits tune the Graph sandbox; zero values are Exchange Online's.

@@ -17,7 +17,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
-	"mailmerge/handler/internal/devauth"
+	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/grant"
 	"mailmerge/handler/internal/store"
 )

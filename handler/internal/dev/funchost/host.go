@@ -19,8 +19,8 @@ import (
 	"sync"
 	"time"
 
-	"mailmerge/handler/internal/devauth"
-	"mailmerge/handler/internal/graphsandbox"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/graphsandbox"
 )
 
 // Version is what the local host reports as its host version.

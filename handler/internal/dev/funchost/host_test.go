@@ -18,7 +18,7 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azqueue"
 
-	"mailmerge/handler/internal/testenv"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // fakeHandlerVar makes the test binary act as a custom handler: the host
