@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,12 +20,31 @@ import (
 
 const clientID = "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10"
 
-// recordingQueue keeps what the app enqueued.
-type recordingQueue struct{ sent []queue.Message }
+// recordingQueue keeps what the app enqueued (workers enqueue from
+// goroutines too).
+type recordingQueue struct {
+	mu   sync.Mutex
+	sent []queue.Message
+}
 
 func (q *recordingQueue) Send(ctx context.Context, m queue.Message) error {
+	q.mu.Lock()
+	defer q.mu.Unlock()
 	q.sent = append(q.sent, m)
 	return nil
+}
+
+// on returns what was enqueued on the named queue.
+func (q *recordingQueue) on(name string) []queue.Message {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var out []queue.Message
+	for _, m := range q.sent {
+		if m.Queue == name {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 type env struct {

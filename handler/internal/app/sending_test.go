@@ -35,31 +35,6 @@ func (m *fakeMailer) Send(ctx context.Context, k store.AccountKey, msg merge.Mes
 	return m.result
 }
 
-// lockedQueue records what is enqueued; workers enqueue from goroutines.
-type lockedQueue struct {
-	mu   sync.Mutex
-	sent []queue.Message
-}
-
-func (q *lockedQueue) Send(ctx context.Context, m queue.Message) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sent = append(q.sent, m)
-	return nil
-}
-
-func (q *lockedQueue) on(name string) []queue.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []queue.Message
-	for _, m := range q.sent {
-		if m.Queue == name {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // sendingCampaign stores an account and a one-row campaign in state
 // sending with a live step, and returns the worker's message for it.
 func sendingCampaign(t *testing.T, a *App) (store.Campaign, invoke.Message) {
@@ -126,7 +101,7 @@ func TestSendWorkerOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := &lockedQueue{}
+			q := &recordingQueue{}
 			mailer := &fakeMailer{result: tt.result}
 			limits := pacing.Limits{PerMinute: 60_000, PerDay: 10_000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: 75 * time.Second}
 			a := &App{Deps: Deps{
@@ -196,7 +171,7 @@ func TestStartWorker(t *testing.T) {
 		{"unknown placeholder", "Hi {{Frist name}}", campaign.Failed, campaign.RowSkipped, "failed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			q := &lockedQueue{}
+			q := &recordingQueue{}
 			a := &App{Deps: Deps{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Store: st, Queue: q, Now: time.Now, Sending: DefaultSending(time.Minute)}}
 			c, _ := sendingCampaign(t, a)
 			ctx := context.Background()
