@@ -5,8 +5,6 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -76,10 +74,8 @@ const defaultSendTimeout = time.Minute
 
 // newInstanceID names a process: its host name and a random suffix.
 func newInstanceID() string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
 	host, _ := os.Hostname()
-	return host + "-" + hex.EncodeToString(b)
+	return host + "-" + randomID()
 }
 
 // grants keep the delegated Graph access of each account.

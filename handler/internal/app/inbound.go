@@ -2,10 +2,8 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
@@ -157,7 +155,7 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 	// Each inbound email is stored under a name of its own, and the campaign
 	// points at it only in the update that queues it: an email refused by
 	// a concurrent winner never overwrites the one that is sent.
-	id := newOriginalID()
+	id := randomID() // names this email among the campaign's
 	if err := a.storeOriginal(ctx, c, id, in, files); err != nil {
 		a.dropOriginal(ctx, addr, id)
 		return "", err
@@ -202,13 +200,6 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 		return "", err
 	}
 	return "queued", nil
-}
-
-// newOriginalID names one stored inbound email.
-func newOriginalID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // refuse tells the owner about a refused email they can act on. For a

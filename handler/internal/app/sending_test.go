@@ -55,7 +55,7 @@ func sendingCampaign(t *testing.T, a *App) (store.Campaign, invoke.Message) {
 	if err := a.Store.ReplaceRecipients(ctx, c.ID, []store.Recipient{{Row: 2, Cells: []string{"ann@example.com", "Ann"}, Status: campaign.RowPending}}); err != nil {
 		t.Fatal("rows:", err)
 	}
-	id := newOriginalID()
+	id := randomID()
 	in := postmark.Inbound{MessageID: testenv.Name("m"), Subject: "Hi {{First name}}", HtmlBody: "<p>Hi {{First name}}</p>"}
 	if err := a.storeOriginal(ctx, c, id, in, nil); err != nil {
 		t.Fatal(err)
@@ -176,7 +176,7 @@ func TestStartWorker(t *testing.T) {
 			c, _ := sendingCampaign(t, a)
 			ctx := context.Background()
 			in := postmark.Inbound{MessageID: testenv.Name("m"), Subject: tt.subject, HtmlBody: "<p>Hello</p>"}
-			id := newOriginalID()
+			id := randomID()
 			if err := a.storeOriginal(ctx, c, id, in, nil); err != nil {
 				t.Fatal(err)
 			}

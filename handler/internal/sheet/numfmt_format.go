@@ -34,9 +34,8 @@ func (f *numFormat) appendValue(dst []byte, v float64, date1904 bool) []byte {
 		// number tells the user more.
 		return appendGeneral(dst, v)
 	}
-	if minus && s.kind == kindNumber && s.showsZero(abs) {
-		// A negative number too small to show shows as zero, unsigned.
-		minus = false
+	if s.kind == kindNumber {
+		return s.appendNumber(dst, abs, minus)
 	}
 	if minus {
 		dst = append(dst, '-')
@@ -52,8 +51,6 @@ func (f *numFormat) appendValue(dst []byte, v float64, date1904 bool) []byte {
 			}
 		}
 		return dst
-	case kindNumber:
-		return s.appendNumber(dst, abs)
 	case kindFraction:
 		return s.appendFraction(dst, abs)
 	}
@@ -174,14 +171,18 @@ func (s *fmtSection) matches(v float64) bool {
 // appendBool shows a boolean cell: TRUE or FALSE, through the text section
 // when the format has one, as a text cell would.
 func (f *numFormat) appendBool(dst []byte, b bool) []byte {
-	text := "FALSE"
-	if b {
-		text = "TRUE"
-	}
-	if out, ok := f.appendText(dst, text); ok {
+	if out, ok := f.appendText(dst, boolText(b)); ok {
 		return out
 	}
-	return append(dst, text...)
+	return append(dst, boolText(b)...)
+}
+
+// boolText is how Excel writes a boolean.
+func boolText(b bool) string {
+	if b {
+		return "TRUE"
+	}
+	return "FALSE"
 }
 
 // appendText applies the text section to a text cell, reporting false when
@@ -201,23 +202,10 @@ func (f *numFormat) appendText(dst []byte, text string) ([]byte, bool) {
 	return dst, true
 }
 
-// showsZero tells whether v >= 0 rounds to zero at the section's
-// precision (scaling, decimals, exponent).
-func (s *fmtSection) showsZero(v float64) bool {
-	if s.exp {
-		return v == 0
-	}
-	x := toDecimal(v)
-	if x.n > 0 {
-		x.exp += s.scaleExp
-	}
-	x.round(s.fracN)
-	return x.n == 0
-}
-
 // appendNumber formats v >= 0 with placeholders, walking the tokens so that
-// literals inside the number (000-00-0000) stay where the code puts them.
-func (s *fmtSection) appendNumber(dst []byte, v float64) []byte {
+// literals inside the number (000-00-0000) stay where the code puts them;
+// minus puts a minus sign before it, unless it shows as zero.
+func (s *fmtSection) appendNumber(dst []byte, v float64, minus bool) []byte {
 	x := toDecimal(v)
 	if x.n > 0 {
 		x.exp += s.scaleExp
@@ -227,6 +215,10 @@ func (s *fmtSection) appendNumber(dst []byte, v float64) []byte {
 		x, e = s.scientific(x)
 	} else {
 		x.round(s.fracN)
+	}
+	// A negative number too small to show shows as zero, unsigned.
+	if minus && x.n > 0 {
+		dst = append(dst, '-')
 	}
 	var ibuf [330]byte
 	intd := ibuf[:0]

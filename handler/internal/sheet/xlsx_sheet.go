@@ -250,13 +250,11 @@ func (s *sheetReader) cellText() (text string, shared bool, err error) {
 		if v == "" {
 			return "", false, nil
 		}
+		b := v == "1" || v == "true"
 		if f.text < 0 {
-			if v == "1" || v == "true" {
-				return "TRUE", true, nil
-			}
-			return "FALSE", true, nil
+			return boolText(b), true, nil // a constant: no copy
 		}
-		s.buf = f.appendBool(s.buf[:0], v == "1" || v == "true")
+		s.buf = f.appendBool(s.buf[:0], b)
 	case 'd':
 		serial, ok := isoSerial(string(s.v), s.date1904)
 		if !ok {

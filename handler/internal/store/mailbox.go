@@ -126,6 +126,22 @@ func decodeMailboxState(raw string) mailboxState {
 	return st
 }
 
+// millis is t in unix milliseconds, 0 for the zero time.
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// fromMillis undoes millis.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
 // Mailbox reads a mailbox's state; a mailbox never seen has an empty one.
 func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 	e, etag, err := s.getEntity(ctx, tableMailboxes, key, "")
@@ -136,13 +152,8 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 		return Mailbox{}, err
 	}
 	st := decodeMailboxState(getString(e, "State"))
-	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"), ETag: etag}
-	if st.Next != 0 {
-		m.Next = time.UnixMilli(st.Next).UTC()
-	}
-	if st.LastStart != 0 {
-		m.LastStart = time.UnixMilli(st.LastStart).UTC()
-	}
+	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"),
+		Next: fromMillis(st.Next), LastStart: fromMillis(st.LastStart), ETag: etag}
 	for h, n := range st.Hours {
 		var hour int64
 		if _, err := fmt.Sscan(h, &hour); err == nil {
@@ -155,13 +166,7 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 // SaveMailbox writes the state if nobody changed it since it was read;
 // otherwise it returns a Conflict and the caller reads again.
 func (s *Store) SaveMailbox(ctx context.Context, m Mailbox) error {
-	st := mailboxState{Sends: packSends(m.Sends), Leases: m.Leases, Hours: map[string]int{}}
-	if !m.Next.IsZero() {
-		st.Next = m.Next.UnixMilli()
-	}
-	if !m.LastStart.IsZero() {
-		st.LastStart = m.LastStart.UnixMilli()
-	}
+	st := mailboxState{Sends: packSends(m.Sends), Leases: m.Leases, Hours: map[string]int{}, Next: millis(m.Next), LastStart: millis(m.LastStart)}
 	for h, n := range m.Hours {
 		st.Hours[fmt.Sprint(h)] = n
 	}
