@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
@@ -24,10 +25,10 @@ func TestAccountLifecycle(t *testing.T) {
 	ctx := context.Background()
 	alice, _ := devauth.FindUser("alice")
 	bob, _ := devauth.FindUser("bob")
-	aliceKey := store.AccountKey{TenantID: alice.TenantID, ObjectID: alice.ObjectID}
-	bobKey := store.AccountKey{TenantID: bob.TenantID, ObjectID: bob.ObjectID}
+	aliceKey := account.Key{TenantID: alice.TenantID, ObjectID: alice.ObjectID}
+	bobKey := account.Key{TenantID: bob.TenantID, ObjectID: bob.ObjectID}
 	// The dev users are shared by every run on this Azurite: start clean.
-	for _, k := range []store.AccountKey{aliceKey, bobKey} {
+	for _, k := range []account.Key{aliceKey, bobKey} {
 		_ = st.DeleteAccountRow(ctx, k)
 		_, _ = st.DeleteDebugEntries(ctx, k)
 	}
@@ -124,7 +125,7 @@ func TestAccountLifecycle(t *testing.T) {
 	}
 }
 
-func containsAccount(ds []store.Deletion, k store.AccountKey) bool {
+func containsAccount(ds []store.Deletion, k account.Key) bool {
 	for _, d := range ds {
 		if d.Account == k {
 			return true

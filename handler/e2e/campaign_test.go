@@ -12,6 +12,7 @@ import (
 
 	"github.com/tealeg/xlsx/v3"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
 )
@@ -35,7 +36,7 @@ func (h *host) processed(t testing.TB, tok, id string) map[string]any {
 }
 
 // noUploadsLeft checks the promise: the upload blob is gone once processing ended.
-func noUploadsLeft(t *testing.T, st *store.Store, k store.AccountKey) {
+func noUploadsLeft(t *testing.T, st *store.Store, k account.Key) {
 	t.Helper()
 	names, err := st.ListBlobs(context.Background(), "uploads", k.String()+"/")
 	if err != nil {

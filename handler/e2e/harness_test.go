@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/functions"
@@ -128,7 +129,7 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	// Each host starts with fresh sending budgets for the test users.
 	st := openStore(t)
 	for _, u := range devauth.Users {
-		if err := st.DeleteMailbox(context.Background(), store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()); err != nil {
+		if err := st.DeleteMailbox(context.Background(), account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -269,7 +270,7 @@ func eventually(t testing.TB, within time.Duration, what string, cond func() boo
 }
 
 // signIn gets a dev token for a test user and installs the account.
-func (h *host) signIn(t testing.TB, login string) (string, store.AccountKey) {
+func (h *host) signIn(t testing.TB, login string) (string, account.Key) {
 	t.Helper()
 	u, ok := devauth.FindUser(login)
 	if !ok {
@@ -279,7 +280,7 @@ func (h *host) signIn(t testing.TB, login string) (string, store.AccountKey) {
 	if status, body := h.call(t, "POST", "/v1/install", tok, ""); status != 200 && status != 201 {
 		t.Fatalf("install %s: %d %v", login, status, body)
 	}
-	return tok, store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}
+	return tok, account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}
 }
 
 // newCampaign creates a campaign and returns its id and its view.

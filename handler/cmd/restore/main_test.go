@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/campaign"
@@ -30,7 +31,7 @@ func TestRestoreToPointInTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	prefix := testenv.Name("rst")
-	k := store.AccountKey{TenantID: prefix + "t", ObjectID: "o"}
+	k := account.Key{TenantID: prefix + "t", ObjectID: "o"}
 	id := prefix + "c"
 	// Cutoffs on a random hour weeks ahead, where no other test writes and
 	// the backup timer neither reads nor deletes.

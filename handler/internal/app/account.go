@@ -10,6 +10,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/store"
@@ -47,8 +48,8 @@ func viewAccount(a store.Account) accountView {
 	return v
 }
 
-func keyOf(p identity.Principal) store.AccountKey {
-	return store.AccountKey{TenantID: p.TenantID, ObjectID: p.ObjectID}
+func keyOf(p identity.Principal) account.Key {
+	return account.Key{TenantID: p.TenantID, ObjectID: p.ObjectID}
 }
 
 // installRequest is what the add-in tells about its environment. Every field

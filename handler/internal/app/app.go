@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/functions"
@@ -81,11 +82,11 @@ func newInstanceID() string {
 // grants keep the delegated Graph access of each account.
 type grants interface {
 	// Capture exchanges the caller's token for lasting Graph access.
-	Capture(ctx context.Context, account store.AccountKey, assertion string) error
+	Capture(ctx context.Context, account account.Key, assertion string) error
 	// Has reports whether the account has usable access stored.
-	Has(ctx context.Context, account store.AccountKey) (bool, error)
+	Has(ctx context.Context, account account.Key) (bool, error)
 	// Delete forgets the account's access.
-	Delete(ctx context.Context, account store.AccountKey) error
+	Delete(ctx context.Context, account account.Key) error
 }
 
 // notifier sends one composed notice.

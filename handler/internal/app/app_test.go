@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/identity"
@@ -152,7 +153,7 @@ func TestWithoutAnAccountEveryRouteSaysSo(t *testing.T) {
 		t.Fatalf("list after install: %d %v", status, body)
 	}
 	// What the deletion worker removes last.
-	if err := e.store.DeleteAccountRow(context.Background(), store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}); err != nil {
+	if err := e.store.DeleteAccountRow(context.Background(), account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}); err != nil {
 		t.Fatal(err)
 	}
 	check("after deletion")
@@ -234,7 +235,7 @@ func TestInstallWritesAnExpiringDebugEntry(t *testing.T) {
 	if status != http.StatusOK || body["created"] != false {
 		t.Fatalf("second install: %d %v", status, body)
 	}
-	k := store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}
+	k := account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}
 	entries, err := e.store.DebugEntries(context.Background(), k)
 	if err != nil {
 		t.Fatal(err)
@@ -323,7 +324,7 @@ func TestDeleteMeRecordsAndEnqueues(t *testing.T) {
 	}
 	found := false
 	for _, d := range pending {
-		found = found || d.Account == (store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID})
+		found = found || d.Account == (account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID})
 	}
 	if !found {
 		t.Error("the deletion was not recorded")

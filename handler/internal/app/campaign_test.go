@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
-	"mailmerge/handler/internal/store"
 )
 
 // installed returns a token for a fresh user whose account exists.
@@ -175,7 +175,7 @@ func TestUploadsRefusedAtOnceStoreNothing(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tt.name, status, body, tt.status, tt.code)
 		}
 	}
-	names, err := e.store.ListBlobs(context.Background(), containerUploads, store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()+"/")
+	names, err := e.store.ListBlobs(context.Background(), containerUploads, account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()+"/")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/identity"
@@ -260,7 +261,7 @@ func (a *App) dataWorker(ctx context.Context, m invoke.Message) error {
 	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.TenantID == "" || msg.ObjectID == "" || msg.CampaignID == "" || msg.UploadID == "" {
 		return apperr.E(apperr.Invalid, "bad_message", "campaign-data message must name tenantId, objectId, campaignId and uploadId")
 	}
-	k := store.AccountKey{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
+	k := account.Key{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
 	blob := uploadPrefix(k, msg.CampaignID) + msg.UploadID
 	done := func() error { return a.Store.DeleteBlob(ctx, containerUploads, blob) }
 
@@ -302,7 +303,7 @@ func (a *App) dataWorker(ctx context.Context, m invoke.Message) error {
 }
 
 // extractData parses the upload, validates it and stores the rows.
-func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, blob string, d store.DataSummary) (store.DataSummary, error) {
+func (a *App) extractData(ctx context.Context, k account.Key, campaignID, blob string, d store.DataSummary) (store.DataSummary, error) {
 	raw, err := a.Store.GetBlob(ctx, containerUploads, blob)
 	if apperr.Is(err, apperr.NotFound) {
 		return store.DataSummary{}, apperr.E(apperr.Invalid, "upload_lost", "the upload was lost before it was read; upload the file again")
@@ -349,7 +350,7 @@ func (a *App) extractData(ctx context.Context, k store.AccountKey, campaignID, b
 }
 
 // copyData copies the rows and the summary of another campaign of the account.
-func (a *App) copyData(ctx context.Context, k store.AccountKey, msg dataMessage) (store.DataSummary, error) {
+func (a *App) copyData(ctx context.Context, k account.Key, msg dataMessage) (store.DataSummary, error) {
 	src, err := a.Store.Campaign(ctx, k, msg.From)
 	if apperr.Is(err, apperr.NotFound) {
 		return store.DataSummary{}, apperr.E(apperr.Invalid, "source_deleted", "the campaign to copy from was deleted meanwhile")
@@ -366,7 +367,7 @@ func (a *App) copyData(ctx context.Context, k store.AccountKey, msg dataMessage)
 
 // finishData records the outcome if the campaign still waits for this
 // upload; the campaign becomes ready only with at least one valid row.
-func (a *App) finishData(ctx context.Context, k store.AccountKey, msg dataMessage, before, result store.DataSummary) error {
+func (a *App) finishData(ctx context.Context, k account.Key, msg dataMessage, before, result store.DataSummary) error {
 	for range 5 {
 		c, err := a.Store.Campaign(ctx, k, msg.CampaignID)
 		if apperr.Is(err, apperr.NotFound) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/store"
@@ -22,7 +23,7 @@ func (a *App) deleteAccountWorker(ctx context.Context, m invoke.Message) error {
 	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.TenantID == "" || msg.ObjectID == "" {
 		return apperr.E(apperr.Invalid, "bad_message", "account-delete message must be {\"tenantId\",\"objectId\"}")
 	}
-	k := store.AccountKey{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
+	k := account.Key{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
 	ids, err := a.Store.AllCampaignIDs(ctx, k)
 	if err != nil {
 		return err
@@ -68,7 +69,7 @@ func (a *App) deleteCampaignWorker(ctx context.Context, m invoke.Message) error 
 	if err := json.Unmarshal(m.Body, &msg); err != nil || msg.TenantID == "" || msg.ObjectID == "" || msg.CampaignID == "" {
 		return apperr.E(apperr.Invalid, "bad_message", "campaign-delete message must be {\"tenantId\",\"objectId\",\"campaignId\"}")
 	}
-	k := store.AccountKey{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
+	k := account.Key{TenantID: msg.TenantID, ObjectID: msg.ObjectID}
 	if err := a.deleteCampaignData(ctx, k, msg.CampaignID); err != nil {
 		return err
 	}
@@ -81,7 +82,7 @@ func (a *App) deleteCampaignWorker(ctx context.Context, m invoke.Message) error 
 
 // deleteCampaignData removes a campaign completely: its address, its rows,
 // its blobs, then the campaign row itself (last, so a retry finds it).
-func (a *App) deleteCampaignData(ctx context.Context, k store.AccountKey, id string) error {
+func (a *App) deleteCampaignData(ctx context.Context, k account.Key, id string) error {
 	c, err := a.Store.CampaignForDeletion(ctx, k, id)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
@@ -105,6 +106,6 @@ func (a *App) deleteCampaignData(ctx context.Context, k store.AccountKey, id str
 }
 
 // uploadPrefix is where a campaign's uploads are stored.
-func uploadPrefix(k store.AccountKey, campaignID string) string {
+func uploadPrefix(k account.Key, campaignID string) string {
 	return k.String() + "/" + campaignID + "/"
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/notify"
@@ -35,13 +36,13 @@ const (
 const containerOriginals = "originals"
 
 // originalPrefix is where a campaign's inbound emails are stored.
-func originalPrefix(k store.AccountKey, campaignID string) string {
+func originalPrefix(k account.Key, campaignID string) string {
 	return k.String() + "/" + campaignID + "/"
 }
 
 // originalDir is where one inbound email of a campaign is stored; id ""
 // is where a campaign stored before ids kept its only one.
-func originalDir(k store.AccountKey, campaignID, id string) string {
+func originalDir(k account.Key, campaignID, id string) string {
 	if id == "" {
 		return originalPrefix(k, campaignID)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/campaign"
@@ -74,7 +75,7 @@ func (a *App) dropStalledUploads(ctx context.Context, before time.Time) (int, er
 		parts := strings.Split(name, "/")
 		if len(parts) == 3 {
 			if tid, oid, ok := strings.Cut(parts[0], "_"); ok {
-				k := store.AccountKey{TenantID: tid, ObjectID: oid}
+				k := account.Key{TenantID: tid, ObjectID: oid}
 				msg := dataMessage{TenantID: tid, ObjectID: oid, CampaignID: parts[1], UploadID: parts[2]}
 				c, err := a.Store.Campaign(ctx, k, parts[1])
 				if err == nil {

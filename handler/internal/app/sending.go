@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
@@ -58,8 +59,8 @@ type campaignMessage struct {
 	Row int `json:"row,omitempty"`
 }
 
-func (m campaignMessage) account() store.AccountKey {
-	return store.AccountKey{TenantID: m.TenantID, ObjectID: m.ObjectID}
+func (m campaignMessage) account() account.Key {
+	return account.Key{TenantID: m.TenantID, ObjectID: m.ObjectID}
 }
 
 func decodeCampaignMessage(raw []byte) (campaignMessage, error) {
@@ -880,7 +881,7 @@ func (a *App) notifyWorker(ctx context.Context, msg invoke.Message) error {
 	if err := json.Unmarshal(msg.Body, &m); err != nil || m.TenantID == "" || m.ObjectID == "" {
 		return apperr.E(apperr.Invalid, "message_invalid", "a notice needs tenantId, objectId and notice")
 	}
-	acct, err := a.Store.Account(ctx, store.AccountKey{TenantID: m.TenantID, ObjectID: m.ObjectID})
+	acct, err := a.Store.Account(ctx, account.Key{TenantID: m.TenantID, ObjectID: m.ObjectID})
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/devauth"
@@ -28,7 +29,7 @@ type fakeMailer struct {
 	sent   int
 }
 
-func (m *fakeMailer) Send(ctx context.Context, k store.AccountKey, msg merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
+func (m *fakeMailer) Send(ctx context.Context, k account.Key, msg merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sent++
@@ -41,7 +42,7 @@ func sendingCampaign(t *testing.T, a *App) (store.Campaign, invoke.Message) {
 	t.Helper()
 	ctx := context.Background()
 	u := freshUser(devauth.ContosoTenant)
-	k := store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}
+	k := account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}
 	now := time.Now().UTC()
 	if err := a.Store.CreateAccount(ctx, store.Account{Key: k, Email: u.Email, CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal("account:", err)

@@ -7,8 +7,8 @@ import (
 	"context"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/merge"
-	"mailmerge/handler/internal/store"
 )
 
 // Outcome classifies a send.
@@ -61,5 +61,5 @@ type File struct {
 
 // Mailer sends one message from an account's own mailbox.
 type Mailer interface {
-	Send(ctx context.Context, account store.AccountKey, m merge.Message, files []File, headers map[string]string) Result
+	Send(ctx context.Context, account account.Key, m merge.Message, files []File, headers map[string]string) Result
 }

@@ -28,8 +28,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/AzureAD/microsoft-authentication-library-for-go/apps/confidential"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
-	"mailmerge/handler/internal/store"
 )
 
 // Scopes requested from Graph.
@@ -159,7 +159,7 @@ func New(cfg Config, blobs Blobs) (*Grants, error) {
 // A grant Entra refuses (consent missing, invalid_grant,
 // interaction_required) or one without a refresh token is Unauthorized with
 // CodeConsentRequired; Entra unreachable or failing is Transient.
-func (g *Grants) Capture(ctx context.Context, account store.AccountKey, assertion string) error {
+func (g *Grants) Capture(ctx context.Context, account account.Key, assertion string) error {
 	if g.cfg.Application {
 		return nil
 	}
@@ -187,7 +187,7 @@ func (g *Grants) Capture(ctx context.Context, account store.AccountKey, assertio
 // uses the stored grant; an error for which Expired is true means the user
 // must open the add-in again. In application mode it gets client-credentials
 // tokens for the account's tenant.
-func (g *Grants) Credential(account store.AccountKey) azcore.TokenCredential {
+func (g *Grants) Credential(account account.Key) azcore.TokenCredential {
 	return credential{g: g, account: account}
 }
 
@@ -200,7 +200,7 @@ func Expired(err error) bool {
 
 // Has reports whether a grant is stored for the account; always true in
 // application mode. A stored grant may still have been revoked in Entra.
-func (g *Grants) Has(ctx context.Context, account store.AccountKey) (bool, error) {
+func (g *Grants) Has(ctx context.Context, account account.Key) (bool, error) {
 	if g.cfg.Application {
 		return true, nil
 	}
@@ -216,7 +216,7 @@ func (g *Grants) Has(ctx context.Context, account store.AccountKey) (bool, error
 
 // Delete removes the account's stored grant. Deleting a missing grant is
 // not an error.
-func (g *Grants) Delete(ctx context.Context, account store.AccountKey) error {
+func (g *Grants) Delete(ctx context.Context, account account.Key) error {
 	if g.cfg.Application {
 		return nil
 	}
@@ -227,7 +227,7 @@ func (g *Grants) Delete(ctx context.Context, account store.AccountKey) error {
 // credential is an account's azcore.TokenCredential.
 type credential struct {
 	g       *Grants
-	account store.AccountKey
+	account account.Key
 }
 
 // GetToken returns a Graph access token for the account.
@@ -242,7 +242,7 @@ func (c credential) GetToken(ctx context.Context, opts policy.TokenRequestOption
 // as MSAL and azidentity do: a token must outlive the request it is for.
 const renewBefore = 5 * time.Minute
 
-func (g *Grants) userToken(ctx context.Context, account store.AccountKey, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
+func (g *Grants) userToken(ctx context.Context, account account.Key, opts policy.TokenRequestOptions) (azcore.AccessToken, error) {
 	scope := strings.Join(opts.Scopes, " ")
 	if scope == "" {
 		scope = MailSend
@@ -295,7 +295,7 @@ func (g *Grants) userToken(ctx context.Context, account store.AccountKey, opts p
 
 // recentToken returns the account's token from memory while it is recent
 // and far from expiry.
-func (g *Grants) recentToken(account store.AccountKey, scope string) (azcore.AccessToken, bool) {
+func (g *Grants) recentToken(account account.Key, scope string) (azcore.AccessToken, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r, ok := g.recent[account.String()]
@@ -305,7 +305,7 @@ func (g *Grants) recentToken(account store.AccountKey, scope string) (azcore.Acc
 	return r.token, true
 }
 
-func (g *Grants) remember(account store.AccountKey, scope string, t azcore.AccessToken) {
+func (g *Grants) remember(account account.Key, scope string, t azcore.AccessToken) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.recent == nil {
@@ -315,14 +315,14 @@ func (g *Grants) remember(account store.AccountKey, scope string, t azcore.Acces
 }
 
 // forget drops the account's token from memory.
-func (g *Grants) forget(account store.AccountKey) {
+func (g *Grants) forget(account account.Key) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	delete(g.recent, account.String())
 }
 
 // lock takes the account's request lock and returns its release.
-func (g *Grants) lock(account store.AccountKey) func() {
+func (g *Grants) lock(account account.Key) func() {
 	g.mu.Lock()
 	m, ok := g.accounts[account.String()]
 	if !ok {

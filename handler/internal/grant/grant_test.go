@@ -17,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
@@ -97,8 +98,8 @@ func user() devauth.User {
 	return devauth.User{Login: "u" + id[:8], TenantID: devauth.ContosoTenant, ObjectID: id, Name: "User " + id[:8], Email: "u" + id[:8] + "@contoso.example"}
 }
 
-func key(u devauth.User) store.AccountKey {
-	return store.AccountKey{TenantID: u.TenantID, ObjectID: u.ObjectID}
+func key(u devauth.User) account.Key {
+	return account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}
 }
 
 // assertion is the user's token for our API, as the add-in sends it.
@@ -154,7 +155,7 @@ func claims(t *testing.T, token string) jwt.MapClaims {
 	return c
 }
 
-func getToken(g *grant.Grants, k store.AccountKey) (string, error) {
+func getToken(g *grant.Grants, k account.Key) (string, error) {
 	tok, err := g.Credential(k).GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{grant.MailSend}})
 	return tok.Token, err
 }
@@ -317,7 +318,7 @@ func TestApplicationToken(t *testing.T) {
 	e := newEntra(t)
 	g := newGrants(t, e, nil, nil, true)
 	ctx := context.Background()
-	k := store.AccountKey{TenantID: devauth.FabrikamTenant, ObjectID: uuid.NewString()}
+	k := account.Key{TenantID: devauth.FabrikamTenant, ObjectID: uuid.NewString()}
 	if err := g.Capture(ctx, k, "not used"); err != nil {
 		t.Errorf("Capture in application mode: %v", err)
 	}

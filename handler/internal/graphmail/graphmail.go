@@ -36,10 +36,10 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/merge"
-	"mailmerge/handler/internal/store"
 )
 
 // DefaultBaseURL is Microsoft Graph v1.0.
@@ -305,7 +305,7 @@ func deref(s *string) string {
 
 // Credentials give an account's Graph credential (handler/internal/grant).
 type Credentials interface {
-	Credential(account store.AccountKey) azcore.TokenCredential
+	Credential(account account.Key) azcore.TokenCredential
 }
 
 // Sender sends from each account's own mailbox: it implements
@@ -319,18 +319,18 @@ type Sender struct {
 	expired func(error) bool
 
 	mu    sync.Mutex
-	boxes map[store.AccountKey]*Mailbox
+	boxes map[account.Key]*Mailbox
 }
 
 // NewSender returns a Sender; expired reports whether a credential error
 // means the grant is gone (the campaign pauses) rather than a passing
 // failure (the row is retried).
 func NewSender(c *Client, creds Credentials, application bool, expired func(error) bool) *Sender {
-	return &Sender{client: c, creds: creds, application: application, expired: expired, boxes: map[store.AccountKey]*Mailbox{}}
+	return &Sender{client: c, creds: creds, application: application, expired: expired, boxes: map[account.Key]*Mailbox{}}
 }
 
 // Send sends m from account's mailbox.
-func (s *Sender) Send(ctx context.Context, account store.AccountKey, m merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
+func (s *Sender) Send(ctx context.Context, account account.Key, m merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
 	mb, err := s.mailbox(account)
 	if err != nil {
 		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Code: "graph_client", Reason: err.Error()}
@@ -350,7 +350,7 @@ func (s *Sender) Send(ctx context.Context, account store.AccountKey, m merge.Mes
 }
 
 // mailbox returns the account's Graph client, made once.
-func (s *Sender) mailbox(account store.AccountKey) (*Mailbox, error) {
+func (s *Sender) mailbox(account account.Key) (*Mailbox, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if mb, ok := s.boxes[account]; ok {

@@ -16,12 +16,12 @@ import (
 
 	"github.com/microsoftgraph/msgraph-sdk-go/models/odataerrors"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/graphsandbox"
 	"mailmerge/handler/internal/merge"
-	"mailmerge/handler/internal/store"
 )
 
 // staticToken is a credential holding one delegated token.
@@ -172,9 +172,9 @@ func (f failingToken) GetToken(context.Context, policy.TokenRequestOptions) (azc
 	return azcore.AccessToken{}, f.err
 }
 
-type credsFunc func(store.AccountKey) azcore.TokenCredential
+type credsFunc func(account.Key) azcore.TokenCredential
 
-func (f credsFunc) Credential(k store.AccountKey) azcore.TokenCredential { return f(k) }
+func (f credsFunc) Credential(k account.Key) azcore.TokenCredential { return f(k) }
 
 func TestSenderTellsLostGrantFromPassingFailure(t *testing.T) {
 	_, sb := setup(t)
@@ -183,13 +183,13 @@ func TestSenderTellsLostGrantFromPassingFailure(t *testing.T) {
 	c, _ := New(srv.URL+"/v1.0", 10*time.Second)
 	errGone := errors.New("invalid_grant")
 	expired := func(err error) bool { return errors.Is(err, errGone) }
-	acct := store.AccountKey{TenantID: "t", ObjectID: "o"}
+	acct := account.Key{TenantID: "t", ObjectID: "o"}
 	for _, tt := range []struct {
 		err  error
 		want delivery.Outcome
 	}{{errGone, delivery.Unauthorized}, {errors.New("connection reset"), delivery.Retry},
 		{apperr.E(apperr.Internal, "invalid_client", "the client secret was refused"), delivery.Unauthorized}} {
-		s := NewSender(c, credsFunc(func(store.AccountKey) azcore.TokenCredential { return failingToken{tt.err} }), false, expired)
+		s := NewSender(c, credsFunc(func(account.Key) azcore.TokenCredential { return failingToken{tt.err} }), false, expired)
 		if r := s.Send(context.Background(), acct, testMessage(), nil, nil); r.Outcome != tt.want {
 			t.Errorf("token error %v: %+v, want %v", tt.err, r, tt.want)
 		}

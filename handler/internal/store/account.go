@@ -4,24 +4,15 @@ import (
 	"context"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 )
-
-// AccountKey identifies an account: Entra tenant id plus object id, the two
-// claims that cannot be reassigned to another person.
-type AccountKey struct {
-	TenantID string
-	ObjectID string
-}
-
-// String is the key as used for partition keys of per-account rows.
-func (k AccountKey) String() string { return k.TenantID + "_" + k.ObjectID }
 
 // Account is everything we keep about a person: the ids, their sign-in
 // address, a display name and where notifications go. Nothing else about the
 // login is stored.
 type Account struct {
-	Key               AccountKey
+	Key               account.Key
 	Email             string
 	DisplayName       string
 	NotificationEmail string
@@ -49,7 +40,7 @@ func accountEntity(a Account) entity {
 
 func accountFrom(e entity, etag string) Account {
 	return Account{
-		Key:                 AccountKey{TenantID: e.PartitionKey, ObjectID: e.RowKey},
+		Key:                 account.Key{TenantID: e.PartitionKey, ObjectID: e.RowKey},
 		Email:               getString(e, "Email"),
 		DisplayName:         getString(e, "DisplayName"),
 		NotificationEmail:   getString(e, "NotificationEmail"),
@@ -61,7 +52,7 @@ func accountFrom(e entity, etag string) Account {
 }
 
 // Account returns the account with key k, or a NotFound error.
-func (s *Store) Account(ctx context.Context, k AccountKey) (Account, error) {
+func (s *Store) Account(ctx context.Context, k account.Key) (Account, error) {
 	e, etag, err := s.getEntity(ctx, tableAccounts, k.TenantID, k.ObjectID)
 	if apperr.Is(err, apperr.NotFound) {
 		return Account{}, apperr.Wrap(err, apperr.NotFound, "account_not_found", "no account for this sign-in yet; open the add-in to install it")
@@ -84,6 +75,6 @@ func (s *Store) UpdateAccount(ctx context.Context, a Account) error {
 }
 
 // DeleteAccountRow removes the account row itself; deleting a missing row is fine.
-func (s *Store) DeleteAccountRow(ctx context.Context, k AccountKey) error {
+func (s *Store) DeleteAccountRow(ctx context.Context, k account.Key) error {
 	return s.deleteEntity(ctx, tableAccounts, k.TenantID, k.ObjectID)
 }

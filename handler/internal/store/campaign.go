@@ -11,6 +11,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 )
 
@@ -22,7 +23,7 @@ const (
 // Campaign is a campaign row. Its partition is the owner's account, so a
 // lookup with another account's key finds nothing.
 type Campaign struct {
-	Account     AccountKey
+	Account     account.Key
 	ID          string
 	Name        string
 	TrackOpens  bool
@@ -128,7 +129,7 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		return Campaign{}, err
 	}
 	c := Campaign{
-		Account:             AccountKey{TenantID: tid, ObjectID: oid},
+		Account:             account.Key{TenantID: tid, ObjectID: oid},
 		ID:                  e.RowKey,
 		Name:                getString(e, "Name"),
 		TrackOpens:          getBool(e, "TrackOpens"),
@@ -195,7 +196,7 @@ func (s *Store) CreateCampaign(ctx context.Context, c Campaign) error {
 
 // Campaign returns account k's campaign id; a missing campaign, one of
 // another account, or one being deleted is NotFound.
-func (s *Store) Campaign(ctx context.Context, k AccountKey, id string) (Campaign, error) {
+func (s *Store) Campaign(ctx context.Context, k account.Key, id string) (Campaign, error) {
 	e, etag, err := s.getEntity(ctx, tableCampaigns, k.String(), id)
 	if apperr.Is(err, apperr.NotFound) {
 		return Campaign{}, apperr.Wrap(err, apperr.NotFound, "campaign_not_found", "no such campaign")
@@ -214,7 +215,7 @@ func (s *Store) Campaign(ctx context.Context, k AccountKey, id string) (Campaign
 }
 
 // CampaignForDeletion returns the campaign even while it is being deleted.
-func (s *Store) CampaignForDeletion(ctx context.Context, k AccountKey, id string) (Campaign, error) {
+func (s *Store) CampaignForDeletion(ctx context.Context, k account.Key, id string) (Campaign, error) {
 	e, etag, err := s.getEntity(ctx, tableCampaigns, k.String(), id)
 	if err != nil {
 		return Campaign{}, err
@@ -232,7 +233,7 @@ func (s *Store) UpdateCampaign(ctx context.Context, c Campaign) error {
 }
 
 // DeleteCampaignRow removes the campaign row; a missing row is fine.
-func (s *Store) DeleteCampaignRow(ctx context.Context, k AccountKey, id string) error {
+func (s *Store) DeleteCampaignRow(ctx context.Context, k account.Key, id string) error {
 	return s.deleteEntity(ctx, tableCampaigns, k.String(), id)
 }
 
@@ -245,7 +246,7 @@ type CampaignPage struct {
 
 // Campaigns lists account k's campaigns (those not being deleted), newest
 // first, limit per page, from an opaque cursor.
-func (s *Store) Campaigns(ctx context.Context, k AccountKey, limit int, cursor string) (CampaignPage, error) {
+func (s *Store) Campaigns(ctx context.Context, k account.Key, limit int, cursor string) (CampaignPage, error) {
 	filter := "PartitionKey eq '" + escapeFilter(k.String()) + "'"
 	top := int32(limit)
 	opts := &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}
@@ -293,7 +294,7 @@ func (s *Store) Campaigns(ctx context.Context, k AccountKey, limit int, cursor s
 // SetStepToken records the campaign's live send step and when it is due.
 // It merges those two properties without an ETag, so it never conflicts
 // with the owner's edits; the last step written is the live one.
-func (s *Store) SetStepToken(ctx context.Context, k AccountKey, id, step string, at time.Time) error {
+func (s *Store) SetStepToken(ctx context.Context, k account.Key, id, step string, at time.Time) error {
 	e := newEntity(k.String(), id)
 	e.Properties["StepToken"] = step
 	setTime(e, "NextStepAt", at)
@@ -312,7 +313,7 @@ func (s *Store) SetStepToken(ctx context.Context, k AccountKey, id, step string,
 // next, due at, if the live step is still from and the campaign is in one
 // of statuses; under the campaign's ETag, so a pause, cancel or resume
 // written meanwhile is never overwritten. It reports whether it did.
-func (s *Store) AdvanceStep(ctx context.Context, k AccountKey, id, from, to string, at time.Time, statuses ...string) (bool, error) {
+func (s *Store) AdvanceStep(ctx context.Context, k account.Key, id, from, to string, at time.Time, statuses ...string) (bool, error) {
 	for range 5 {
 		c, err := s.Campaign(ctx, k, id)
 		if apperr.Is(err, apperr.NotFound) {
@@ -364,7 +365,7 @@ func (s *Store) CampaignsToSweep(ctx context.Context, since time.Time) ([]Campai
 }
 
 // AllCampaignIDs lists the ids of every campaign of an account, deleting ones included.
-func (s *Store) AllCampaignIDs(ctx context.Context, k AccountKey) ([]string, error) {
+func (s *Store) AllCampaignIDs(ctx context.Context, k account.Key) ([]string, error) {
 	var ids []string
 	err := s.query(ctx, tableCampaigns, "PartitionKey eq '"+escapeFilter(k.String())+"'", func(e entity) error {
 		ids = append(ids, e.RowKey)
@@ -375,12 +376,12 @@ func (s *Store) AllCampaignIDs(ctx context.Context, k AccountKey) ([]string, err
 
 // Address is where an inbound address hash leads.
 type Address struct {
-	Account    AccountKey
+	Account    account.Key
 	CampaignID string
 }
 
 // PutAddress indexes an inbound address token hash.
-func (s *Store) PutAddress(ctx context.Context, hash string, k AccountKey, campaignID string) error {
+func (s *Store) PutAddress(ctx context.Context, hash string, k account.Key, campaignID string) error {
 	e := newEntity(hash, "")
 	e.Properties["Account"], e.Properties["CampaignID"] = k.String(), campaignID
 	return s.replaceEntity(ctx, tableAddresses, e, "")
@@ -396,7 +397,7 @@ func (s *Store) LookupAddress(ctx context.Context, hash string) (Address, error)
 	if err != nil {
 		return Address{}, err
 	}
-	return Address{Account: AccountKey{TenantID: tid, ObjectID: oid}, CampaignID: getString(e, "CampaignID")}, nil
+	return Address{Account: account.Key{TenantID: tid, ObjectID: oid}, CampaignID: getString(e, "CampaignID")}, nil
 }
 
 // DeleteAddress removes an inbound address hash from the index.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"mailmerge/handler/internal/account"
 	"time"
 )
 
@@ -18,7 +19,7 @@ type DebugEntry struct {
 }
 
 // AddDebugEntry stores a debug entry for an account.
-func (s *Store) AddDebugEntry(ctx context.Context, k AccountKey, d DebugEntry) error {
+func (s *Store) AddDebugEntry(ctx context.Context, k account.Key, d DebugEntry) error {
 	e := newEntity(k.String(), d.CreatedAt.UTC().Format("20060102T150405.000000000Z")+"-"+randomHex(4))
 	e.Properties["Kind"] = d.Kind
 	e.Properties["Detail"] = d.Detail
@@ -28,7 +29,7 @@ func (s *Store) AddDebugEntry(ctx context.Context, k AccountKey, d DebugEntry) e
 }
 
 // DebugEntries lists an account's debug entries, oldest first.
-func (s *Store) DebugEntries(ctx context.Context, k AccountKey) ([]DebugEntry, error) {
+func (s *Store) DebugEntries(ctx context.Context, k account.Key) ([]DebugEntry, error) {
 	var out []DebugEntry
 	err := s.query(ctx, tableDebugLog, "PartitionKey eq '"+escapeFilter(k.String())+"'", func(e entity) error {
 		out = append(out, DebugEntry{
@@ -64,7 +65,7 @@ func (s *Store) DeleteExpiredDebugEntries(ctx context.Context, now time.Time) (i
 }
 
 // DeleteDebugEntries deletes every debug entry of an account.
-func (s *Store) DeleteDebugEntries(ctx context.Context, k AccountKey) (int, error) {
+func (s *Store) DeleteDebugEntries(ctx context.Context, k account.Key) (int, error) {
 	return s.deletePartition(ctx, tableDebugLog, k.String())
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 )
 
@@ -22,7 +23,7 @@ const tombstonePartition = "done"
 // Deletion is a requested deletion that has not finished yet: the whole
 // account when CampaignID is empty, else one campaign of it.
 type Deletion struct {
-	Account     AccountKey
+	Account     account.Key
 	CampaignID  string
 	RequestedAt time.Time
 }
@@ -46,12 +47,12 @@ func (s *Store) PendingDeletions(ctx context.Context, before time.Time) ([]Delet
 	var out []Deletion
 	filter := "PartitionKey eq '" + deletionPartition + "' and RequestedAt lt " + filterTime(before)
 	err := s.query(ctx, tableDeletions, filter, func(e entity) error {
-		account, campaign, _ := strings.Cut(e.RowKey, "|")
-		tid, oid, err := splitAccountKey(account)
+		owner, campaign, _ := strings.Cut(e.RowKey, "|")
+		tid, oid, err := splitAccountKey(owner)
 		if err != nil {
 			return nil // not ours to understand; leave it
 		}
-		out = append(out, Deletion{Account: AccountKey{TenantID: tid, ObjectID: oid}, CampaignID: campaign, RequestedAt: getTime(e, "RequestedAt")})
+		out = append(out, Deletion{Account: account.Key{TenantID: tid, ObjectID: oid}, CampaignID: campaign, RequestedAt: getTime(e, "RequestedAt")})
 		return nil
 	})
 	return out, err
@@ -130,7 +131,7 @@ func (s *Store) accountExists(ctx context.Context, key string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	_, err = s.Account(ctx, AccountKey{TenantID: tid, ObjectID: oid})
+	_, err = s.Account(ctx, account.Key{TenantID: tid, ObjectID: oid})
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}

@@ -52,7 +52,7 @@ func getInt(e entity, key string) int {
 	return 0
 }
 
-// splitAccountKey reverses AccountKey.String.
+// splitAccountKey reverses account.Key.String.
 func splitAccountKey(s string) (tid, oid string, err error) {
 	tid, oid, ok := strings.Cut(s, "_")
 	if !ok {

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/dev/testenv"
 )
@@ -28,8 +29,8 @@ func open(t *testing.T) *Store {
 	return s
 }
 
-func newKey() AccountKey {
-	return AccountKey{TenantID: testenv.Name("t"), ObjectID: testenv.Name("o")}
+func newKey() account.Key {
+	return account.Key{TenantID: testenv.Name("t"), ObjectID: testenv.Name("o")}
 }
 
 func TestAccountLifecycle(t *testing.T) {
@@ -193,7 +194,7 @@ func TestPendingDeletions(t *testing.T) {
 	}
 }
 
-func containsDeletion(ds []Deletion, k AccountKey) bool {
+func containsDeletion(ds []Deletion, k account.Key) bool {
 	for _, d := range ds {
 		if d.Account == k {
 			return true
@@ -319,7 +320,7 @@ func TestCampaignsPageAndAddress(t *testing.T) {
 func TestCampaignsToSweep(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
-	k := AccountKey{TenantID: testenv.Name("t"), ObjectID: "o"}
+	k := account.Key{TenantID: testenv.Name("t"), ObjectID: "o"}
 	now := time.Now().UTC()
 	for id, c := range map[string]Campaign{
 		"sending": {Status: "sending"}, "queued": {Status: "queued"}, "ready": {Status: "ready"},
@@ -352,7 +353,7 @@ func TestCampaignsToSweep(t *testing.T) {
 func TestExportTablesToBlob(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
-	k := AccountKey{TenantID: testenv.Name("t"), ObjectID: "o"}
+	k := account.Key{TenantID: testenv.Name("t"), ObjectID: "o"}
 	id := testenv.Name("c")
 	if err := st.CreateCampaign(ctx, Campaign{Account: k, ID: id, Name: "Backed up", Status: "draft", AddressHash: testenv.Name("h")}); err != nil {
 		t.Fatal(err)
@@ -404,7 +405,7 @@ func TestExportTablesToBlob(t *testing.T) {
 func TestRestoreTables(t *testing.T) {
 	st := open(t)
 	ctx := context.Background()
-	k := AccountKey{TenantID: testenv.Name("t"), ObjectID: "o"}
+	k := account.Key{TenantID: testenv.Name("t"), ObjectID: "o"}
 	id := testenv.Name("c")
 	if err := st.CreateCampaign(ctx, Campaign{Account: k, ID: id, Name: "Restored", Status: "draft", AddressHash: testenv.Name("h"), CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -462,7 +463,7 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 	kept, gone := newKey(), newKey()
 	keptID, goneID, goneCampaign := testenv.Name("c"), testenv.Name("c"), testenv.Name("c")
 	hashes := map[string]bool{} // our address hashes
-	seed := func(k AccountKey, id string) {
+	seed := func(k account.Key, id string) {
 		t.Helper()
 		if err := st.CreateAccount(ctx, Account{Key: k, Email: "x@contoso.example", CreatedAt: time.Now()}); err != nil {
 			t.Fatal(err)
@@ -520,7 +521,7 @@ func TestRestoreSkipsErasedData(t *testing.T) {
 	}
 	// Everything is lost.
 	for _, c := range []struct {
-		k  AccountKey
+		k  account.Key
 		id string
 	}{{kept, keptID}, {gone, goneID}, {kept, goneCampaign}, {back, oldID}, {back, newID}} {
 		if _, err := st.DeleteRecipients(ctx, c.id); err != nil {

@@ -17,9 +17,9 @@ import (
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/grant"
-	"mailmerge/handler/internal/store"
 )
 
 func TestDevIssuerOverHTTPS(t *testing.T) {
@@ -88,7 +88,7 @@ func TestDevIssuerOverHTTPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := g.Credential(store.AccountKey{TenantID: devauth.ContosoTenant, ObjectID: "x"}).GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{grant.AppScope}})
+	tok, err := g.Credential(account.Key{TenantID: devauth.ContosoTenant, ObjectID: "x"}).GetToken(context.Background(), policy.TokenRequestOptions{Scopes: []string{grant.AppScope}})
 	if err != nil || tok.Token == "" {
 		t.Fatalf("app token from the host's issuer: %v", err)
 	}
