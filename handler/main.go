@@ -19,15 +19,19 @@ import (
 
 	"mailmerge/handler/internal/app"
 	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/functions"
 	"mailmerge/handler/internal/grant"
 	"mailmerge/handler/internal/graphmail"
 	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/logging"
 	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/worker"
 )
 
 func main() {
@@ -74,9 +78,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	var q interface {
-		Send(context.Context, queue.Message) error
-	}
+	var q task.Sender
 	switch cfg.QueueTransport {
 	case config.TransportServiceBus:
 		q, err = queue.NewServiceBus(cfg.ServiceBus)
@@ -97,24 +99,33 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	sending := app.DefaultSending(graphTimeout)
+	sending := worker.DefaultSending(graphTimeout)
 	sending.Limits = limits(sending.Limits, cfg)
-	h, err := app.New(app.Deps{
+	life := lifecycle.New(st, q, logger, time.Now)
+	api := app.New(app.Deps{
 		Logger:            logger,
 		Store:             st,
-		Backups:           backups,
-		Queue:             q,
+		Lifecycle:         life,
 		Auth:              verifier,
 		DebugLogRetention: cfg.DebugLogRetention,
 		InboundAddress:    cfg.InboundAddress,
 		SheetLimits:       sheet.DefaultLimits(),
 		PostmarkInbound:   cfg.PostmarkInbound,
-		Mailer:            graphmail.NewSender(graph, grants, cfg.GraphApplication, grant.Expired),
 		Grants:            grants,
-		Notifier:          notify.New(cfg.PostmarkAPIURL, cfg.PostmarkServerToken, httpClient),
-		NotifyFrom:        cfg.NotifyFrom,
-		Sending:           sending,
 	})
+	workers := worker.New(worker.Deps{
+		Logger:      logger,
+		Store:       st,
+		Backups:     backups,
+		Lifecycle:   life,
+		Mailer:      graphmail.NewSender(graph, grants, cfg.GraphApplication, grant.Expired),
+		Grants:      grants,
+		Notifier:    notify.New(cfg.PostmarkAPIURL, cfg.PostmarkServerToken, httpClient),
+		NotifyFrom:  cfg.NotifyFrom,
+		Sending:     sending,
+		SheetLimits: sheet.DefaultLimits(),
+	})
+	h, err := functions.Serve(api, workers.Functions())
 	if err != nil {
 		return err
 	}

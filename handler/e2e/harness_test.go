@@ -51,15 +51,56 @@ func (s *syncBuffer) String() string {
 // build compiles a command of the repository into dir.
 func build(t testing.TB, dir, pkg, out string) string {
 	t.Helper()
-	root := testenv.RepoRoot(t)
+	built, err := binaries.get(t, pkg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(dir, out)
-	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	// A copy per use: a test may stage, run and kill its own.
+	if err := os.Link(built, bin); err != nil {
+		raw, err := os.ReadFile(built)
+		if err == nil {
+			err = os.WriteFile(bin, raw, 0o755)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	return bin
+}
+
+// binaries builds each package once per test run: building (linking, in
+// fact) the handler for every test was a minute of the package's time.
+var binaries = &binaryCache{built: map[string]string{}}
+
+type binaryCache struct {
+	mu    sync.Mutex
+	dir   string
+	built map[string]string
+}
+
+func (c *binaryCache) get(t testing.TB, pkg string) (string, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if bin, ok := c.built[pkg]; ok {
+		return bin, nil
+	}
+	if c.dir == "" {
+		dir, err := os.MkdirTemp("", "e2e-bin-")
+		if err != nil {
+			return "", err
+		}
+		c.dir = dir
+	}
+	bin := filepath.Join(c.dir, strings.ReplaceAll(pkg, "/", "_"))
+	cmd := exec.Command("go", "build", "-o", bin, "./"+pkg)
+	cmd.Dir = testenv.RepoRoot(t)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
+	}
+	c.built[pkg] = bin
+	return bin, nil
 }
 
 func freeAddr(t testing.TB) string {
@@ -304,4 +345,13 @@ func openStore(t testing.TB) *store.Store {
 		t.Fatal(err)
 	}
 	return st
+}
+
+// TestMain removes the binaries built for the run.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binaries.dir != "" {
+		_ = os.RemoveAll(binaries.dir)
+	}
+	os.Exit(code)
 }

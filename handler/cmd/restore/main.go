@@ -37,6 +37,7 @@ import (
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/store"
 )
 
@@ -169,14 +170,21 @@ func hold(ctx context.Context, st *store.Store, reached time.Time, restored func
 			return campaigns, rows, err
 		}
 		for _, r := range inFlight {
-			if _, err := st.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, "restored",
-				"in flight when the backup was taken; it may have been sent", now); err != nil && !apperr.Is(err, apperr.Conflict) {
+			if _, err := st.SetRecipientStatus(ctx, c.ID, r, campaign.RowUnknown, campaign.Reason{Code: "restored",
+				Text: "in flight when the backup was taken; it may have been sent"}, now); err != nil && !apperr.Is(err, apperr.Conflict) {
 				return campaigns, rows, err
 			}
 			rows++
 		}
-		c.Status, c.StatusCode, c.StatusText, c.UpdatedAt = campaign.Paused, "restored_from_backup", text, now
-		if err := st.UpdateCampaign(ctx, c); err != nil {
+		counts, err := st.RecipientCounts(ctx, c.ID)
+		if err != nil {
+			return campaigns, rows, err
+		}
+		_, err = st.ModifyCampaign(ctx, c.Account, c.ID, func(c *store.Campaign) error {
+			c.Counts, c.CountedAt = campaign.CountsOf(counts), now
+			return lifecycle.Move(c, campaign.Paused, campaign.Reason{Code: "restored_from_backup", Text: text}, now)
+		})
+		if err != nil {
 			return campaigns, rows, fmt.Errorf("pause campaign %s: %w", c.ID, err)
 		}
 		campaigns++

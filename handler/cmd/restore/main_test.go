@@ -103,14 +103,14 @@ func TestRestoreToPointInTime(t *testing.T) {
 		}
 		// A campaign that was sending waits for its owner; the row in
 		// flight may have been sent, the pending one stays pending.
-		if got.Status != campaign.Paused || got.StatusCode != "restored_from_backup" || !strings.Contains(got.StatusText, base.Add(c.at.Truncate(5*time.Minute)).Format("15:04")) {
-			t.Errorf("restored to +%v: %s %s %q", c.at, got.Status, got.StatusCode, got.StatusText)
+		if got.Status != campaign.Paused || got.Reason.Code != "restored_from_backup" || !strings.Contains(got.Reason.Text, base.Add(c.at.Truncate(5*time.Minute)).Format("15:04")) {
+			t.Errorf("restored to +%v: %s %s %q", c.at, got.Status, got.Reason.Code, got.Reason.Text)
 		}
 		if !strings.Contains(out, "paused 1 running campaigns") {
 			t.Errorf("restore output:\n%s", out)
 		}
 	}
-	for row, want := range map[int]string{2: campaign.RowUnknown, 3: campaign.RowPending} {
+	for row, want := range map[int]campaign.RowStatus{2: campaign.RowUnknown, 3: campaign.RowPending} {
 		if r, err := st.Recipient(ctx, id, row); err != nil || r.Status != want {
 			t.Errorf("row %d: %s %v, want %s", row, r.Status, err, want)
 		}

@@ -12,6 +12,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/store"
 )
@@ -99,7 +100,7 @@ func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Princip
 		"platform":     req.Platform,
 		"hostVersion":  req.HostVersion,
 		"addinVersion": req.AddinVersion,
-		"userAgent":    truncate(r.UserAgent(), 300),
+		"userAgent":    campaign.Clip(r.UserAgent(), 300),
 		"clientApp":    p.ClientApp,
 		"tokenVersion": p.TokenVersion,
 		"created":      created,
@@ -254,11 +255,6 @@ func validatePatch(req patchRequest) (name, email *string, err error) {
 	return name, email, nil
 }
 
-type accountDeleteMessage struct {
-	TenantID string `json:"tenantId"`
-	ObjectID string `json:"objectId"`
-}
-
 // deleteMe records the deletion, marks the account, and hands the work to the
 // account-delete worker. The record comes first: if anything after it fails,
 // the retention timer still finds and finishes the deletion.
@@ -282,22 +278,12 @@ func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 			return
 		}
 	}
-	if err := a.enqueueDeletion(ctx, d); err != nil {
+	if err := a.tasks.Deletion(ctx, d.Account, ""); err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
 	a.Logger.InfoContext(ctx, "account deletion requested")
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "your account and everything stored for it are being deleted"})
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // graphConsent exchanges the caller's token for lasting Graph access (the

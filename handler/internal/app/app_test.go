@@ -15,6 +15,7 @@ import (
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/store"
 )
@@ -53,9 +54,10 @@ type env struct {
 	issuer *devauth.Issuer
 	store  *store.Store
 	queue  *recordingQueue
+	life   *lifecycle.Lifecycle
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	entra := httptest.NewServer(nil)
 	t.Cleanup(entra.Close)
@@ -72,24 +74,22 @@ func newEnv(t *testing.T) *env {
 	q := &recordingQueue{}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	h, err := New(Deps{
+	life := lifecycle.New(st, q, logger, time.Now)
+	h := New(Deps{
 		Logger:            logger,
 		Store:             st,
-		Queue:             q,
+		Lifecycle:         life,
 		Auth:              identity.NewVerifier(ctx, entra.URL, clientID, entra.Client(), logger),
 		DebugLogRetention: time.Hour,
 		InboundAddress:    "campaigns@inbound.example.com",
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{srv: srv, issuer: iss, store: st, queue: q}
+	return &env{srv: srv, issuer: iss, store: st, queue: q, life: life}
 }
 
 // user returns a fresh user (unique ids, so tests never share accounts).
-func (e *env) token(t *testing.T, u devauth.User) string {
+func (e *env) token(t testing.TB, u devauth.User) string {
 	t.Helper()
 	tok, err := e.issuer.Mint(u)
 	if err != nil {
@@ -104,7 +104,7 @@ func freshUser(tenant string) devauth.User {
 	return devauth.User{Login: "u" + id, TenantID: tenant, ObjectID: oid, Name: "User " + id, Email: "u" + id + "@contoso.example"}
 }
 
-func (e *env) do(t *testing.T, method, path, token, body string) (int, map[string]any) {
+func (e *env) do(t testing.TB, method, path, token, body string) (int, map[string]any) {
 	t.Helper()
 	return testenv.CallJSON(t, method, e.srv.URL+path, token, body)
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/base32"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,24 +17,24 @@ import (
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/identity"
-	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/store"
 )
 
 // campaignView is a campaign as the API shows it.
 type campaignView struct {
-	ID          string     `json:"id"`
-	Name        string     `json:"name"`
-	Status      string     `json:"status"`
-	TrackOpens  bool       `json:"trackOpens"`
-	TrackClicks bool       `json:"trackClicks"`
-	Counts      counts     `json:"counts"`
-	Data        dataBrief  `json:"data"`
-	CreatedAt   time.Time  `json:"createdAt"`
-	UpdatedAt   time.Time  `json:"updatedAt"`
-	QueuedAt    *time.Time `json:"queuedAt,omitempty"`
-	StartedAt   *time.Time `json:"startedAt,omitempty"`
-	CompletedAt *time.Time `json:"completedAt,omitempty"`
+	ID          string          `json:"id"`
+	Name        string          `json:"name"`
+	Status      campaign.Status `json:"status"`
+	TrackOpens  bool            `json:"trackOpens"`
+	TrackClicks bool            `json:"trackClicks"`
+	Counts      counts          `json:"counts"`
+	Data        dataBrief       `json:"data"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	UpdatedAt   time.Time       `json:"updatedAt"`
+	QueuedAt    *time.Time      `json:"queuedAt,omitempty"`
+	StartedAt   *time.Time      `json:"startedAt,omitempty"`
+	CompletedAt *time.Time      `json:"completedAt,omitempty"`
 	// Reason says why the campaign is paused, failed or cancelled.
 	Reason *errorDetail `json:"reason,omitempty"`
 	// Refused says why the owner's last template email did not start the
@@ -59,9 +58,14 @@ type counts struct {
 	Unknown int `json:"unknown"`
 }
 
+// add sets the per-state counts of a campaign that started.
+func (n *counts) add(c campaign.Counts) {
+	n.Pending, n.Sending, n.Sent, n.Failed, n.Unknown, n.Skipped = c.Pending, c.Sending, c.Sent, c.Failed, c.Unknown, c.Skipped
+}
+
 type dataBrief struct {
-	Status   string `json:"status"`
-	FileName string `json:"fileName,omitempty"`
+	Status   campaign.DataStatus `json:"status"`
+	FileName string              `json:"fileName,omitempty"`
 }
 
 func viewCampaign(c store.Campaign) campaignView {
@@ -75,6 +79,9 @@ func viewCampaign(c store.Campaign) campaignView {
 		Data:      dataBrief{Status: status, FileName: c.Data.FileName},
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
+	if !campaign.Editable(c.Status) && !c.CountedAt.IsZero() {
+		v.Counts.add(c.Counts)
+	}
 	if !c.QueuedAt.IsZero() {
 		v.QueuedAt = &c.QueuedAt
 	}
@@ -84,12 +91,10 @@ func viewCampaign(c store.Campaign) campaignView {
 	if !c.CompletedAt.IsZero() {
 		v.CompletedAt = &c.CompletedAt
 	}
-	if c.StatusCode != "" && (c.Status == campaign.Paused || c.Status == campaign.Failed || c.Status == campaign.Cancelled) {
-		v.Reason = &errorDetail{Code: c.StatusCode, Message: c.StatusText}
+	if c.Status == campaign.Paused || c.Status == campaign.Failed || c.Status == campaign.Cancelled {
+		v.Reason = reasonView(c.Reason)
 	}
-	if c.RefusedCode != "" {
-		v.Refused = &errorDetail{Code: c.RefusedCode, Message: c.RefusedText}
-	}
+	v.Refused = reasonView(c.Refused)
 	return v
 }
 
@@ -176,14 +181,12 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	now := a.Now().UTC()
 	token, hash := newAddressToken()
-	c := store.Campaign{
-		Account: keyOf(p), ID: newCampaignID(now), Name: name, Status: campaign.Draft, AddressHash: hash,
+	c, err := a.Lifecycle.Create(ctx, store.Campaign{
+		Account: keyOf(p), ID: newCampaignID(a.Now()), Name: name, AddressHash: hash,
 		TrackOpens: req.TrackOpens != nil && *req.TrackOpens, TrackClicks: req.TrackClicks != nil && *req.TrackClicks,
-		CreatedAt: now, UpdatedAt: now, Data: store.DataSummary{Status: campaign.DataNone},
-	}
-	if err := a.Store.CreateCampaign(ctx, c); err != nil {
+	})
+	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
@@ -275,8 +278,10 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		return
 	}
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
-		if (req.TrackOpens != nil || req.TrackClicks != nil) && !campaign.Editable(c.Status) {
-			return apperr.E(apperr.Conflict, "campaign_started", "tracking options cannot change once the campaign has started (it is %s)", c.Status)
+		if req.TrackOpens != nil || req.TrackClicks != nil {
+			if err := lifecycle.Editable(*c, "its tracking options can no longer change"); err != nil {
+				return err
+			}
 		}
 		if req.Name != nil {
 			c.Name = name
@@ -296,25 +301,20 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 	encode(w, http.StatusOK, viewCampaign(c))
 }
 
-// updateCampaign applies change to the caller's campaign under its ETag,
-// reading again and retrying when someone else changed it meanwhile.
+// updateCampaign applies change (which sets no status: that is the
+// lifecycle's) to the caller's campaign named in the path.
 func (a *App) updateCampaign(r *http.Request, p identity.Principal, change func(*store.Campaign) error) (store.Campaign, error) {
-	for range 5 {
-		c, err := a.ownCampaign(r, p)
-		if err != nil {
-			return c, err
-		}
-		if err := change(&c); err != nil {
-			return c, err
-		}
-		c.UpdatedAt = a.Now().UTC()
-		err = a.Store.UpdateCampaign(r.Context(), c)
-		if apperr.Is(err, apperr.Conflict) {
-			continue
-		}
+	c, err := a.ownCampaign(r, p)
+	if err != nil {
 		return c, err
 	}
-	return store.Campaign{}, apperr.E(apperr.Transient, "busy", "the campaign kept changing; try again")
+	return a.Store.ModifyCampaign(r.Context(), c.Account, c.ID, func(c *store.Campaign) error {
+		if err := change(c); err != nil {
+			return err
+		}
+		c.UpdatedAt = a.Now().UTC()
+		return nil
+	})
 }
 
 // newAddress replaces the campaign's inbound address; the old one stops
@@ -323,8 +323,8 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 	token, hash := newAddressToken()
 	var old string
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
-		if !campaign.Editable(c.Status) {
-			return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); its address no longer matters", c.Status)
+		if err := lifecycle.Editable(*c, "its address no longer matters"); err != nil {
+			return err
 		}
 		old, c.AddressHash = c.AddressHash, hash
 		return a.Store.PutAddress(r.Context(), hash, c.Account, c.ID)
@@ -339,12 +339,6 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 	v := viewCampaign(c)
 	v.InboundAddress = a.inboundAddress(token)
 	encode(w, http.StatusOK, v)
-}
-
-type campaignDeleteMessage struct {
-	TenantID   string `json:"tenantId"`
-	ObjectID   string `json:"objectId"`
-	CampaignID string `json:"campaignId"`
 }
 
 // deleteCampaign records the deletion, hides the campaign, and hands the
@@ -366,20 +360,10 @@ func (a *App) deleteCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	if err := a.enqueueDeletion(ctx, d); err != nil {
+	if err := a.tasks.Deletion(ctx, d.Account, d.CampaignID); err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
 	a.Logger.InfoContext(ctx, "campaign deletion requested", "campaign", c.ID)
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "the campaign and everything stored for it are being deleted"})
-}
-
-// enqueueDeletion hands a recorded deletion to its worker.
-func (a *App) enqueueDeletion(ctx context.Context, d store.Deletion) error {
-	if d.CampaignID == "" {
-		body, _ := json.Marshal(accountDeleteMessage{TenantID: d.Account.TenantID, ObjectID: d.Account.ObjectID})
-		return a.Queue.Send(ctx, queue.Message{Queue: queue.AccountDelete, Body: body})
-	}
-	body, _ := json.Marshal(campaignDeleteMessage{TenantID: d.Account.TenantID, ObjectID: d.Account.ObjectID, CampaignID: d.CampaignID})
-	return a.Queue.Send(ctx, queue.Message{Queue: queue.CampaignDelete, Body: body})
 }

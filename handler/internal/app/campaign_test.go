@@ -9,10 +9,11 @@ import (
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/store"
 )
 
 // installed returns a token for a fresh user whose account exists.
-func (e *env) installed(t *testing.T, tenant string) (string, devauth.User) {
+func (e *env) installed(t testing.TB, tenant string) (string, devauth.User) {
 	t.Helper()
 	u := freshUser(tenant)
 	tok := e.token(t, u)
@@ -22,7 +23,7 @@ func (e *env) installed(t *testing.T, tenant string) (string, devauth.User) {
 	return tok, u
 }
 
-func (e *env) createCampaign(t *testing.T, tok, body string) map[string]any {
+func (e *env) createCampaign(t testing.TB, tok, body string) map[string]any {
 	t.Helper()
 	status, c := e.do(t, "POST", "/v1/campaigns", tok, body)
 	if status != http.StatusCreated {
@@ -175,7 +176,7 @@ func TestUploadsRefusedAtOnceStoreNothing(t *testing.T) {
 			t.Errorf("%s: %d %v, want %d %s", tt.name, status, body, tt.status, tt.code)
 		}
 	}
-	names, err := e.store.ListBlobs(context.Background(), containerUploads, account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()+"/")
+	names, err := e.store.ListBlobs(context.Background(), store.ContainerUploads, account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()+"/")
 	if err != nil {
 		t.Fatal(err)
 	}

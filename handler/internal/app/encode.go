@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/logging"
 )
 
@@ -20,6 +21,15 @@ const maxJSONBody = 64 << 10
 type errorDetail struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+}
+
+// reasonView shows a reason as the API does: like an error's detail, and
+// not at all when there is none.
+func reasonView(r campaign.Reason) *errorDetail {
+	if r.IsZero() {
+		return nil
+	}
+	return &errorDetail{Code: r.Code, Message: r.Text}
 }
 
 type errorBody struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/notify"
@@ -31,23 +29,8 @@ const (
 	maxTemplateBytes   = 3 << 20
 )
 
-// containerOriginals keeps template emails and their attachments until
-// the campaign or the account is deleted.
-const containerOriginals = "originals"
-
-// originalPrefix is where a campaign's inbound emails are stored.
-func originalPrefix(k account.Key, campaignID string) string {
-	return k.String() + "/" + campaignID + "/"
-}
-
-// originalDir is where one inbound email of a campaign is stored; id ""
-// is where a campaign stored before ids kept its only one.
-func originalDir(k account.Key, campaignID, id string) string {
-	if id == "" {
-		return originalPrefix(k, campaignID)
-	}
-	return originalPrefix(k, campaignID) + id + "/"
-}
+// errDuplicate: the email was received before.
+var errDuplicate = errors.New("duplicate")
 
 // codeAlreadyStarted refuses an email sent to a campaign that another
 // email started.
@@ -161,43 +144,35 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 		a.dropOriginal(ctx, addr, id)
 		return "", err
 	}
-	now := a.Now().UTC()
-	for range 5 {
-		c.Status, c.InboundMessageID, c.OriginalID, c.QueuedAt, c.UpdatedAt = campaign.Queued, in.MessageID, id, now, now
-		c.RefusedCode, c.RefusedText = "", ""
-		err = a.Store.UpdateCampaign(ctx, c)
-		if !apperr.Is(err, apperr.Conflict) {
-			break
-		}
-		// Changed meanwhile (a concurrent delivery of this or another
-		// email, or the owner): decide again on the fresh row.
-		if c, err = a.Store.Campaign(ctx, addr.Account, addr.CampaignID); err != nil {
-			a.dropOriginal(ctx, addr, id)
-			return "", err
-		}
+	var status string
+	_, err = a.Lifecycle.Accept(ctx, addr.Account, addr.CampaignID, in.MessageID, id, func(c store.Campaign) error {
+		// Read again after a lost race (a concurrent delivery of this or
+		// another email, or the owner): decide again on the fresh row.
 		if c.InboundMessageID == in.MessageID {
-			a.dropOriginal(ctx, addr, id)
-			return "duplicate", nil
+			status = "duplicate"
+			return errDuplicate
 		}
 		if ref := checkTemplate(c, in, files); ref != nil {
-			a.dropOriginal(ctx, addr, id)
 			a.refuse(ctx, c, in, *ref)
-			return "", *ref
+			return *ref
 		}
-	}
-	if apperr.Is(err, apperr.Conflict) {
+		return nil
+	})
+	switch {
+	case errors.Is(err, errDuplicate):
+		a.dropOriginal(ctx, addr, id)
+		return status, nil
+	case errors.As(err, new(refusal)), apperr.Is(err, apperr.Conflict), apperr.Is(err, apperr.NotFound), apperr.CodeOf(err) == "campaign_busy":
+		// Nothing points at the email.
 		a.dropOriginal(ctx, addr, id)
 		return "", err
-	}
-	if err != nil {
+	case err != nil:
 		// The write may have happened all the same (a timeout after the
-		// service took it): the email stays, as the campaign may point at
-		// it. Postmark retries after the 5xx and finds it a duplicate, or
-		// queues it again; a copy left over goes with the campaign.
-		return "", err
-	}
-	// The message id makes a resent start a duplicate Service Bus drops.
-	if err := a.enqueueStart(ctx, c, "start-"+c.ID+"-"+in.MessageID); err != nil {
+		// service took it), or only the start was not queued: the email
+		// stays, as the campaign may point at it. Postmark retries after
+		// the 5xx and finds it a duplicate, or queues it again (the sweep
+		// starts a queued campaign whose start was lost); a copy left
+		// over goes with the campaign.
 		return "", err
 	}
 	return "queued", nil
@@ -214,7 +189,7 @@ func (a *App) refuse(ctx context.Context, c store.Campaign, in postmark.Inbound,
 	if ref.code == codeAlreadyStarted {
 		n := notify.Notice{Kind: notify.NotUsed, Reason: ref.text,
 			Action: "To send another email to these recipients, create a new campaign; it can reuse this campaign's recipients."}
-		if err := a.enqueueNoticeOnce(ctx, c, n, "inbound-"+in.MessageID); err != nil {
+		if err := a.Lifecycle.NotifyOnce(ctx, c, n, "inbound-"+in.MessageID); err != nil {
 			a.Logger.WarnContext(ctx, "refusal notice not queued", "campaign", c.ID, "error", err.Error())
 		}
 		return
@@ -248,7 +223,7 @@ func checkTemplate(c store.Campaign, in postmark.Inbound, files [][]byte) *refus
 			text: "the campaign is draft; it can start only when its recipients are uploaded and valid (ready)"}
 	default:
 		return &refusal{code: codeAlreadyStarted, owner: true,
-			text: "the campaign had already started with an earlier email (it is " + c.Status + "); this email was not used"}
+			text: "the campaign had already started with an earlier email (it is " + string(c.Status) + "); this email was not used"}
 	}
 	var total int
 	for i, data := range files {
@@ -267,57 +242,40 @@ func checkTemplate(c store.Campaign, in postmark.Inbound, files [][]byte) *refus
 // recordRefusal keeps the reason on the campaign, where the add-in shows
 // it, and emails it to the owner.
 func (a *App) recordRefusal(ctx context.Context, c store.Campaign, ref refusal) {
-	c.RefusedCode, c.RefusedText, c.UpdatedAt = ref.code, ref.text, a.Now().UTC()
-	if err := a.Store.UpdateCampaign(ctx, c); err != nil {
+	c, err := a.Store.ModifyCampaign(ctx, c.Account, c.ID, func(c *store.Campaign) error {
+		if !campaign.Editable(c.Status) {
+			return store.ErrUnchanged // started meanwhile: not this email's to mark
+		}
+		c.Refused, c.UpdatedAt = campaign.Reason{Code: ref.code, Text: ref.text}, a.Now().UTC()
+		return nil
+	})
+	if err != nil {
 		a.Logger.WarnContext(ctx, "refusal not recorded", "campaign", c.ID, "error", err.Error())
 	}
 	n := notify.Notice{Kind: notify.Refused, Reason: ref.text, Counts: notify.Counts{Total: c.Data.ValidRows},
 		Action: "Fix this, then send the email to the campaign's address again."}
-	if err := a.enqueueNotice(ctx, c, n); err != nil {
+	if err := a.Lifecycle.Notify(ctx, c, n); err != nil {
 		a.Logger.WarnContext(ctx, "refusal notice not queued", "campaign", c.ID, "error", err.Error())
 	}
-}
-
-// storedOriginal is the template email as kept: Postmark's payload with
-// the attachments' content moved to blobs of their own.
-type storedOriginal struct {
-	postmark.Inbound
-	ReceivedAt time.Time `json:"ReceivedAt"`
-	// SentAt is the email's Date, when it parses.
-	SentAt time.Time `json:"SentAt,omitzero"`
 }
 
 // storeOriginal keeps the template email and its attachments (files,
 // decoded) under id.
 func (a *App) storeOriginal(ctx context.Context, c store.Campaign, id string, in postmark.Inbound, files [][]byte) error {
-	prefix := originalDir(c.Account, c.ID, id)
-	kept := in
-	kept.Attachments = make([]postmark.Attachment, len(in.Attachments))
-	for i, at := range in.Attachments {
-		if err := a.Store.PutBlob(ctx, containerOriginals, prefix+"attachments/"+strconv.Itoa(i), files[i]); err != nil {
-			return err
-		}
-		at.Content, at.ContentLength = "", int64(len(files[i]))
-		kept.Attachments[i] = at
-	}
-	o := storedOriginal{Inbound: kept, ReceivedAt: a.Now().UTC()}
+	o := store.Original{Inbound: in, ReceivedAt: a.Now().UTC()}
 	if t, ok := in.SentAt(); ok {
 		o.SentAt = t.UTC()
 	}
-	raw, err := json.Marshal(o)
-	if err != nil {
-		return err
-	}
-	return a.Store.PutBlob(ctx, containerOriginals, prefix+"template.json", raw)
+	return a.Store.PutOriginal(ctx, c.Account, c.ID, id, o, files)
 }
 
 // dropOriginal deletes an inbound email that did not queue the campaign.
 // It runs past the request's end: a refused email must not stay stored.
 // One that survives a crash here goes with its campaign.
 func (a *App) dropOriginal(ctx context.Context, addr store.Address, id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if _, err := a.Store.DeleteBlobs(ctx, containerOriginals, originalDir(addr.Account, addr.CampaignID, id)); err != nil {
+	if err := a.Store.DeleteOriginal(ctx, addr.Account, addr.CampaignID, id); err != nil {
 		a.Logger.WarnContext(ctx, "refused email not deleted", "campaign", addr.CampaignID, "error", err.Error())
 	}
 }

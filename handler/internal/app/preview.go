@@ -98,7 +98,7 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 	}
 	out.Row = row.Row
 	if row.Status != campaign.RowPending {
-		out.Warnings = append(out.Warnings, previewWarning{Code: "row_skipped", Message: fmt.Sprintf("row %d will not be sent: %s", row.Row, row.Detail)})
+		out.Warnings = append(out.Warnings, previewWarning{Code: "row_skipped", Message: fmt.Sprintf("row %d will not be sent: %s", row.Row, row.Reason.Text)})
 	}
 	attachments := make([]merge.Attachment, len(req.Attachments))
 	for i, at := range req.Attachments {

@@ -6,43 +6,12 @@ package campaign
 import (
 	"strings"
 	"unicode"
-)
-
-// Campaign states (DESIGN §4).
-const (
-	Draft     = "draft"
-	Ready     = "ready"
-	Queued    = "queued"
-	Sending   = "sending"
-	Paused    = "paused"
-	Completed = "completed"
-	Failed    = "failed"
-	Cancelled = "cancelled"
-)
-
-// Recipient data states.
-const (
-	DataNone       = "none"
-	DataProcessing = "processing"
-	DataReady      = "ready"
-	DataInvalid    = "invalid"
-	DataFailed     = "failed"
-)
-
-// Row states (DESIGN §4): pending → sending → sent | failed | skipped | unknown.
-const (
-	RowPending = "pending"
-	RowSending = "sending"
-	RowSent    = "sent"
-	RowFailed  = "failed"
-	RowSkipped = "skipped"
-	// RowUnknown: it may have been sent; it is never sent again automatically.
-	RowUnknown = "unknown"
+	"unicode/utf8"
 )
 
 // Editable reports whether a campaign in this state may still get new data
 // or tracking options: only before the template email started it.
-func Editable(status string) bool { return status == Draft || status == Ready }
+func Editable(s Status) bool { return s == Draft || s == Ready }
 
 // NormalizeColumn trims a column name and collapses inner runs of white
 // space (non-breaking spaces included) into one space.
@@ -53,3 +22,15 @@ func NormalizeColumn(s string) string {
 // ColumnKey is the form in which column names are compared: normalised and
 // case-folded, so "  First   name" matches {{first name}}.
 func ColumnKey(s string) string { return strings.ToLower(NormalizeColumn(s)) }
+
+// Clip cuts a text we keep (a name, a subject, a reason) to at most n
+// bytes, on a rune boundary.
+func Clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}

@@ -57,7 +57,7 @@ func TestParseAddresses(t *testing.T) {
 func rows(cells ...[]string) []sheet.Row {
 	out := make([]sheet.Row, len(cells))
 	for i, c := range cells {
-		out[i] = sheet.Row{Number: i + 2, Cells: c}
+		out[i] = sheet.Row{Row: i + 2, Cells: c}
 	}
 	return out
 }
@@ -115,14 +115,14 @@ func TestRowValidation(t *testing.T) {
 	}
 	want := map[int]string{2: "", 3: "empty_row", 4: "invalid_address", 5: "no_recipient", 6: "duplicate_recipient", 7: "invalid_address", 8: "", 9: ""}
 	for _, r := range out {
-		if r.Problem != want[r.Number] {
-			t.Errorf("row %d: problem %q, want %q", r.Number, r.Problem, want[r.Number])
+		if r.Reason.Code != want[r.Row] {
+			t.Errorf("row %d: problem %q, want %q", r.Row, r.Reason.Code, want[r.Row])
 		}
-		if (r.Problem == "") != (r.Status == RowPending) {
-			t.Errorf("row %d: status %s with problem %q", r.Number, r.Status, r.Problem)
+		if (r.Reason.Code == "") != (r.Status == RowPending) {
+			t.Errorf("row %d: status %s with problem %q", r.Row, r.Status, r.Reason.Code)
 		}
 		if len(r.Cells) != 4 {
-			t.Errorf("row %d: %d cells, want exactly the 4 columns", r.Number, len(r.Cells))
+			t.Errorf("row %d: %d cells, want exactly the 4 columns", r.Row, len(r.Cells))
 		}
 	}
 	if rep.Rows != 8 || rep.ValidRows != 3 {

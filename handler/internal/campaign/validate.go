@@ -87,11 +87,10 @@ type Columns struct {
 
 // Row is a validated data row.
 type Row struct {
-	Number  int
-	Cells   []string
-	Status  string
-	Problem string
-	Detail  string
+	Row    int
+	Cells  []string
+	Status RowStatus
+	Reason Reason
 }
 
 // Validate checks the header, then every row: recipients present and valid,
@@ -111,33 +110,33 @@ func Validate(header []string, rows []sheet.Row) (Columns, []Row, Report, error)
 	firstRowOf := map[string]int{}
 	width := len(cols.Names)
 	for _, r := range rows {
-		row := Row{Number: r.Number, Cells: fit(r.Cells, width), Status: RowPending}
+		row := Row{Row: r.Row, Cells: fit(r.Cells, width), Status: RowPending}
 		skip := func(code, column, format string, args ...any) {
 			msg := fmt.Sprintf(format, args...)
-			row.Status, row.Problem, row.Detail = RowSkipped, code, msg
-			rep.add(Issue{Row: r.Number, Column: column, Code: code, Severity: SeverityError, Message: msg})
+			row.Status, row.Reason = RowSkipped, Reason{Code: code, Text: msg}
+			rep.add(Issue{Row: r.Row, Column: column, Code: code, Severity: SeverityError, Message: msg})
 		}
 		switch {
 		case isEmpty(r.Cells):
-			skip("empty_row", "", "row %d is empty", r.Number)
+			skip("empty_row", "", "row %d is empty", r.Row)
 		default:
 			if extra := extraCells(r.Cells, width); extra != "" {
-				rep.add(Issue{Row: r.Number, Column: extra, Code: "extra_cells", Severity: SeverityWarning,
-					Message: fmt.Sprintf("row %d has values in column %s, which has no name in row 1; they are ignored", r.Number, extra)})
+				rep.add(Issue{Row: r.Row, Column: extra, Code: "extra_cells", Severity: SeverityWarning,
+					Message: fmt.Sprintf("row %d has values in column %s, which has no name in row 1; they are ignored", r.Row, extra)})
 			}
 			key, n, problem := recipientsOf(row.Cells, cols)
 			switch {
 			case problem != nil:
 				skip(problem.Code, problem.Column, "%s", problem.Message)
 			case n == 0:
-				skip("no_recipient", cols.Names[cols.To], "row %d has no address in %s", r.Number, cols.Names[cols.To])
+				skip("no_recipient", cols.Names[cols.To], "row %d has no address in %s", r.Row, cols.Names[cols.To])
 			case n > MaxRecipientsPerRow:
-				skip("too_many_recipients", "", "row %d has %d recipients; at most %d per message", r.Number, n, MaxRecipientsPerRow)
+				skip("too_many_recipients", "", "row %d has %d recipients; at most %d per message", r.Row, n, MaxRecipientsPerRow)
 			default:
 				if first, dup := firstRowOf[key]; dup {
-					skip("duplicate_recipient", cols.Names[cols.To], "row %d has the same recipients as row %d", r.Number, first)
+					skip("duplicate_recipient", cols.Names[cols.To], "row %d has the same recipients as row %d", r.Row, first)
 				} else {
-					firstRowOf[key] = r.Number
+					firstRowOf[key] = r.Row
 				}
 			}
 		}

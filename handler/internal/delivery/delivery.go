@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/merge"
 )
 
@@ -45,10 +46,9 @@ type Result struct {
 	Outcome Outcome
 	// RetryAfter is the service's Retry-After for Retry (a default when absent).
 	RetryAfter time.Duration
-	// Code and Reason are the service's error code and message, or ours;
-	// they never hold the message's content.
-	Code   string
-	Reason string
+	// Reason is the service's error code and message, or ours; it never
+	// holds the message's content.
+	Reason campaign.Reason
 }
 
 // File is an attachment's content.

@@ -10,6 +10,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/store"
 )
 
 // blobVersion is the first byte of a grant blob: the format of what follows
@@ -49,7 +50,7 @@ func (g *Grants) save(ctx context.Context, name string, s stored) error {
 // load reads and decrypts the account's grant. A missing blob, or one that
 // does not decrypt (the key was rotated), is an expired grant.
 func (g *Grants) load(ctx context.Context, account account.Key) (stored, error) {
-	name := account.String()
+	name := store.TokenCacheBlob(account)
 	data, err := g.blobs.GetBlob(ctx, container, name)
 	if apperr.Is(err, apperr.NotFound) {
 		return stored{}, expired(errors.New("no grant stored"))

@@ -30,6 +30,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/store"
 )
 
 // Scopes requested from Graph.
@@ -55,7 +56,7 @@ const (
 )
 
 // container holds one encrypted blob per account.
-const container = "tokencache"
+const container = store.ContainerTokenCache
 
 // Config configures Grants.
 type Config struct {
@@ -180,7 +181,7 @@ func (g *Grants) Capture(ctx context.Context, account account.Key, assertion str
 		// Without offline_access the grant would end with the access token.
 		return apperr.E(apperr.Unauthorized, CodeConsentRequired, "%s", consentMessage)
 	}
-	return g.save(ctx, account.String(), stored{RefreshToken: tr.RefreshToken, AccessToken: tr.AccessToken, ExpiresOn: exp, Scope: MailSend})
+	return g.save(ctx, store.TokenCacheBlob(account), stored{RefreshToken: tr.RefreshToken, AccessToken: tr.AccessToken, ExpiresOn: exp, Scope: MailSend})
 }
 
 // Credential returns the account's Graph credential. In delegated mode it
@@ -221,7 +222,7 @@ func (g *Grants) Delete(ctx context.Context, account account.Key) error {
 		return nil
 	}
 	g.forget(account)
-	return g.blobs.DeleteBlob(ctx, container, account.String())
+	return g.blobs.DeleteBlob(ctx, container, store.TokenCacheBlob(account))
 }
 
 // credential is an account's azcore.TokenCredential.
@@ -285,7 +286,7 @@ func (g *Grants) userToken(ctx context.Context, account account.Key, opts policy
 		s.RefreshToken = tr.RefreshToken
 	}
 	s.AccessToken, s.ExpiresOn, s.Scope = tr.AccessToken, exp, scope
-	if err := g.save(ctx, account.String(), s); err != nil {
+	if err := g.save(ctx, store.TokenCacheBlob(account), s); err != nil {
 		return azcore.AccessToken{}, err
 	}
 	t := azcore.AccessToken{Token: s.AccessToken, ExpiresOn: s.ExpiresOn}

@@ -38,6 +38,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/merge"
 )
@@ -236,7 +237,7 @@ func classify(err error) delivery.Result {
 	case errors.As(err, &te):
 		// No request went out. Whether the grant is gone is the
 		// credential's to say; the sender checks before calling classify.
-		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Code: "token_unavailable", Reason: "no Graph token could be had"}
+		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Reason: campaign.Reason{Code: "token_unavailable", Text: "no Graph token could be had"}}
 	case errors.As(err, &oe):
 		status = oe.ResponseStatusCode
 		if main := oe.GetErrorEscaped(); main != nil {
@@ -250,26 +251,26 @@ func classify(err error) delivery.Result {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Op == "dial" {
 			// The connection was never made: nothing was sent.
-			return delivery.Result{Outcome: delivery.Retry, RetryAfter: 5 * time.Second, Code: "connection_refused", Reason: "Graph could not be reached"}
+			return delivery.Result{Outcome: delivery.Retry, RetryAfter: 5 * time.Second, Reason: campaign.Reason{Code: "connection_refused", Text: "Graph could not be reached"}}
 		}
 		// A timeout or a broken connection after the request went out.
-		return delivery.Result{Outcome: delivery.Unknown, Code: "no_answer", Reason: "no answer from Graph; the message may have been sent"}
+		return delivery.Result{Outcome: delivery.Unknown, Reason: campaign.Reason{Code: "no_answer", Text: "no answer from Graph; the message may have been sent"}}
 	}
 	if code == "" {
 		code = http.StatusText(status)
 	}
 	switch {
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable:
-		return delivery.Result{Outcome: delivery.Retry, RetryAfter: parseRetryAfter(retryAfter), Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Retry, RetryAfter: parseRetryAfter(retryAfter), Reason: campaign.Reason{Code: code, Text: msg}}
 	case status == http.StatusUnauthorized:
-		return delivery.Result{Outcome: delivery.Unauthorized, Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Unauthorized, Reason: campaign.Reason{Code: code, Text: msg}}
 	case status == http.StatusForbidden:
 		// Refused for the mailbox, not for this message: every row would fail alike.
-		return delivery.Result{Outcome: delivery.Blocked, Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Blocked, Reason: campaign.Reason{Code: code, Text: msg}}
 	case status >= 500:
-		return delivery.Result{Outcome: delivery.Unknown, Code: code, Reason: msg}
+		return delivery.Result{Outcome: delivery.Unknown, Reason: campaign.Reason{Code: code, Text: msg}}
 	}
-	return delivery.Result{Outcome: delivery.Failed, Code: code, Reason: msg}
+	return delivery.Result{Outcome: delivery.Failed, Reason: campaign.Reason{Code: code, Text: msg}}
 }
 
 func header(h *abs.ResponseHeaders, name string) string {
@@ -333,17 +334,17 @@ func NewSender(c *Client, creds Credentials, application bool, expired func(erro
 func (s *Sender) Send(ctx context.Context, account account.Key, m merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
 	mb, err := s.mailbox(account)
 	if err != nil {
-		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Code: "graph_client", Reason: err.Error()}
+		return delivery.Result{Outcome: delivery.Retry, RetryAfter: defaultRetryAfter, Reason: campaign.Reason{Code: "graph_client", Text: err.Error()}}
 	}
 	err = mb.post(ctx, m, files, headers)
 	if te := (*TokenError)(nil); errors.As(err, &te) {
 		switch {
 		case s.expired(te.Err):
-			return delivery.Result{Outcome: delivery.Unauthorized, Code: "grant_expired", Reason: "the permission to send from this mailbox has expired"}
+			return delivery.Result{Outcome: delivery.Unauthorized, Reason: campaign.Reason{Code: "grant_expired", Text: "the permission to send from this mailbox has expired"}}
 		case apperr.Is(te.Err, apperr.Internal):
 			// Our own client credentials were refused (expired secret):
 			// retrying cannot help, and every campaign is affected.
-			return delivery.Result{Outcome: delivery.Unauthorized, Code: delivery.CodeAppCredentials, Reason: apperr.MessageOf(te.Err)}
+			return delivery.Result{Outcome: delivery.Unauthorized, Reason: campaign.Reason{Code: delivery.CodeAppCredentials, Text: apperr.MessageOf(te.Err)}}
 		}
 	}
 	return classify(err)

@@ -135,10 +135,10 @@ func TestPermanentAndAuthFailures(t *testing.T) {
 	mb, _ := setup(t)
 	bad := testMessage()
 	bad.To = []*mail.Address{{Address: "not an address"}}
-	if r := mb.Send(context.Background(), bad, nil, nil); r.Outcome != delivery.Failed || r.Code == "" {
+	if r := mb.Send(context.Background(), bad, nil, nil); r.Outcome != delivery.Failed || r.Reason.Code == "" {
 		t.Errorf("invalid recipient: %+v", r)
 	}
-	if r := mb.Send(context.Background(), testMessage(), nil, map[string]string{"List-Unsubscribe": "<x>"}); r.Outcome != delivery.Failed || !strings.Contains(r.Reason, "should start with 'x-'") {
+	if r := mb.Send(context.Background(), testMessage(), nil, map[string]string{"List-Unsubscribe": "<x>"}); r.Outcome != delivery.Failed || !strings.Contains(r.Reason.Text, "should start with 'x-'") {
 		t.Errorf("bad header: %+v", r)
 	}
 	sb, _ := graphsandbox.New(graphsandbox.Options{Dir: t.TempDir()})

@@ -14,11 +14,13 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/logging"
 )
 
 // MaxPayload bounds an invocation body. Queue messages are at most 64 KB
@@ -90,9 +92,19 @@ func TimerHandler(logger *slog.Logger, function, binding string, fn TimerFunc) h
 
 func handle(logger *slog.Logger, function string, run func(context.Context, request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := r.Context()
+		ctx := logging.WithInvocation(r.Context(), r.Header.Get("X-Azure-Functions-InvocationId"))
 		start := time.Now()
-		err := decodeRequest(w, r, func(req request) error { return run(ctx, req) })
+		err := decodeRequest(w, r, func(req request) (err error) {
+			// A panic fails this invocation (the host retries it), not the
+			// process with every other invocation in it.
+			defer func() {
+				if v := recover(); v != nil {
+					logger.ErrorContext(ctx, "panic", "function", function, "panic", v, "stack", string(debug.Stack()))
+					err = apperr.E(apperr.Internal, "panic", "the function panicked")
+				}
+			}()
+			return run(ctx, req)
+		})
 		out := reply{Outputs: map[string]any{}, Logs: []string{}}
 		status := http.StatusOK
 		switch {

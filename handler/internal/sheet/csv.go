@@ -107,9 +107,9 @@ func readCSV(text []byte, delim rune, bareLines map[int]bool, limits Limits) (*T
 			continue
 		}
 		for len(t.Rows)+2 < row {
-			t.Rows = append(t.Rows, Row{Number: len(t.Rows) + 2})
+			t.Rows = append(t.Rows, Row{Row: len(t.Rows) + 2})
 		}
-		t.Rows = append(t.Rows, Row{Number: row, Cells: cells})
+		t.Rows = append(t.Rows, Row{Row: row, Cells: cells})
 	}
 	if lastRow-1 > limits.MaxRows {
 		return nil, apperr.E(apperr.TooLarge, "too_many_rows",

@@ -154,7 +154,7 @@ func TestCSVTooManyRows(t *testing.T) {
 	for i := range 100_000 {
 		ok.WriteString("a" + itoa(i) + "@example.com\n")
 	}
-	if tab := mustParse(t, []byte(ok.String()), "ok.csv"); len(tab.Rows) != 100_000 || tab.Rows[99_999].Number != 100_001 {
+	if tab := mustParse(t, []byte(ok.String()), "ok.csv"); len(tab.Rows) != 100_000 || tab.Rows[99_999].Row != 100_001 {
 		t.Errorf("got %d rows", len(tab.Rows))
 	}
 }

@@ -172,7 +172,7 @@ func wantCode(t *testing.T, err error, kind apperr.Kind, code string) *apperr.Er
 func rowsOf(t *Table) []string {
 	out := make([]string, len(t.Rows))
 	for i, r := range t.Rows {
-		out[i] = fmt.Sprintf("%d:%s", r.Number, strings.Join(r.Cells, "|"))
+		out[i] = fmt.Sprintf("%d:%s", r.Row, strings.Join(r.Cells, "|"))
 	}
 	return out
 }

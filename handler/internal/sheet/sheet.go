@@ -81,8 +81,8 @@ type Warning struct {
 
 // Row is one data row.
 type Row struct {
-	// Number is the row number the user sees in Excel: the header is row 1.
-	Number int
+	// Row is the row number the user sees in Excel: the header is row 1.
+	Row int
 	// Cells are the displayed texts, at most len(Header) long plus any
 	// extra non-empty cells; trailing empty cells may be left out.
 	Cells []string

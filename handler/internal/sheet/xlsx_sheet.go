@@ -280,7 +280,7 @@ func (s *sheetReader) cellText() (text string, shared bool, err error) {
 }
 
 // endRow keeps a row with any non-empty cell, adding the empty rows before
-// it so that Rows[i].Number is i+2.
+// it so that Rows[i].Row is i+2.
 func (s *sheetReader) endRow() error {
 	if len(s.cells) == 0 || s.row < 1 {
 		return nil
@@ -301,12 +301,12 @@ func (s *sheetReader) endRow() error {
 	}
 	rows := s.table.Rows
 	for len(rows)+2 < n {
-		rows = append(rows, Row{Number: len(rows) + 2})
+		rows = append(rows, Row{Row: len(rows) + 2})
 	}
 	if len(rows)+2 > n {
 		rows[n-2].Cells = cells // out of order: Excel never writes this
 	} else {
-		rows = append(rows, Row{Number: n, Cells: cells})
+		rows = append(rows, Row{Row: n, Cells: cells})
 	}
 	s.table.Rows = rows
 	return nil

@@ -101,7 +101,7 @@ func TestXLSXCellTypes(t *testing.T) {
 	if got := rowsOf(tab); !equalStrings(got, want) {
 		t.Errorf("Rows =\n%q\nwant\n%q", got, want)
 	}
-	if tab.Rows[1].Number != 3 || len(tab.Rows[1].Cells) != 0 {
+	if tab.Rows[1].Row != 3 || len(tab.Rows[1].Cells) != 0 {
 		t.Errorf("empty row 3 = %+v", tab.Rows[1])
 	}
 }
@@ -249,7 +249,7 @@ func TestXLSXLineBreaks(t *testing.T) {
 	tab := mustParse(t, b.bytes(t), "lines.xlsx")
 	for _, r := range tab.Rows {
 		if r.Cells[1] != "1 Main St\nSpringfield" {
-			t.Errorf("row %d: %q", r.Number, r.Cells[1])
+			t.Errorf("row %d: %q", r.Row, r.Cells[1])
 		}
 	}
 	csv := mustParse(t, []byte("Email,Address\r\na@x.org,\"1 Main St\r\nSpringfield\"\r\n"), "lines.csv")

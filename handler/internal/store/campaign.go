@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 )
 
 const (
@@ -28,7 +30,7 @@ type Campaign struct {
 	Name        string
 	TrackOpens  bool
 	TrackClicks bool
-	Status      string
+	Status      campaign.Status
 	// AddressHash is the SHA-256 of the inbound address token; the token
 	// itself is never stored.
 	AddressHash         string
@@ -44,10 +46,9 @@ type Campaign struct {
 	// the accepted one); empty for campaigns stored before it existed.
 	OriginalID string
 	QueuedAt   time.Time
-	// RefusedCode and RefusedText say why the owner's last template email
-	// was refused, when it was for a reason they can fix.
-	RefusedCode string
-	RefusedText string
+	// Refused says why the owner's last template email was refused, when
+	// it was for a reason they can fix.
+	Refused campaign.Reason
 	// Subject is the template email's subject, for the owner's notices.
 	Subject string
 	// StartedAt, CompletedAt: when sending began and ended.
@@ -58,10 +59,14 @@ type Campaign struct {
 	NextStepAt time.Time
 	// StepToken names the live send step; older steps end at once.
 	StepToken string
-	// StatusCode and StatusText say why the campaign is paused or failed.
-	StatusCode string
-	StatusText string
-	ETag       string
+	// Counts are the rows by state, kept by the workers (once per send
+	// batch, exact whenever the campaign settles) so that showing a
+	// campaign never counts its rows; CountedAt is zero until then.
+	Counts    campaign.Counts
+	CountedAt time.Time
+	// Reason says why the campaign is paused, failed or cancelled.
+	Reason campaign.Reason
+	ETag   string
 }
 
 // Deleting reports whether the campaign's deletion is under way.
@@ -70,7 +75,7 @@ func (c Campaign) Deleting() bool { return !c.DeletionRequestedAt.IsZero() }
 // DataSummary describes the campaign's recipient data: the upload being
 // processed, or the rows extracted from the last one.
 type DataSummary struct {
-	Status    string
+	Status    campaign.DataStatus
 	UploadID  string
 	FileName  string
 	Format    string
@@ -82,10 +87,10 @@ type DataSummary struct {
 	// Sheet is the worksheet asked for (while processing) or read, and
 	// Sheets the workbook's worksheets (JSON, written and read by the
 	// caller); both empty for a CSV file.
-	Sheet       string
-	Sheets      string
-	ErrorCode   string
-	ErrorText   string
+	Sheet  string
+	Sheets string
+	// Reason says why the upload failed or has no valid row.
+	Reason      campaign.Reason
 	UploadedAt  time.Time
 	ProcessedAt time.Time
 }
@@ -93,17 +98,21 @@ type DataSummary struct {
 func campaignEntity(c Campaign) (entity, error) {
 	e := newEntity(c.Account.String(), c.ID)
 	p := e.Properties
-	p["Name"], p["TrackOpens"], p["TrackClicks"], p["Status"], p["AddressHash"] = c.Name, c.TrackOpens, c.TrackClicks, c.Status, c.AddressHash
+	p["Name"], p["TrackOpens"], p["TrackClicks"], p["Status"], p["AddressHash"] = c.Name, c.TrackOpens, c.TrackClicks, string(c.Status), c.AddressHash
 	setTime(e, "CreatedAt", c.CreatedAt)
 	setTime(e, "UpdatedAt", c.UpdatedAt)
 	setTime(e, "DeletionRequestedAt", c.DeletionRequestedAt)
 	setTime(e, "QueuedAt", c.QueuedAt)
-	p["InboundMessageID"], p["OriginalID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.OriginalID, c.RefusedCode, c.RefusedText
-	p["Subject"], p["StatusCode"], p["StatusText"] = c.Subject, c.StatusCode, c.StatusText
+	p["InboundMessageID"], p["OriginalID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.OriginalID, c.Refused.Code, c.Refused.Text
+	p["Subject"], p["StatusCode"], p["StatusText"] = c.Subject, c.Reason.Code, c.Reason.Text
 	setTime(e, "StartedAt", c.StartedAt)
 	setTime(e, "CompletedAt", c.CompletedAt)
 	setTime(e, "NextStepAt", c.NextStepAt)
 	p["StepToken"] = c.StepToken
+	n := c.Counts
+	p["CountPending"], p["CountSending"], p["CountSent"] = int32(n.Pending), int32(n.Sending), int32(n.Sent)
+	p["CountFailed"], p["CountSkipped"], p["CountUnknown"] = int32(n.Failed), int32(n.Skipped), int32(n.Unknown)
+	setTime(e, "CountedAt", c.CountedAt)
 	d := c.Data
 	cols, err := json.Marshal(d.Columns)
 	if err != nil {
@@ -114,9 +123,9 @@ func campaignEntity(c Campaign) (entity, error) {
 		return e, err
 	}
 	p["DataEmpty"] = string(empty)
-	p["DataStatus"], p["DataUploadID"], p["DataFileName"], p["DataFormat"] = d.Status, d.UploadID, d.FileName, d.Format
+	p["DataStatus"], p["DataUploadID"], p["DataFileName"], p["DataFormat"] = string(d.Status), d.UploadID, d.FileName, d.Format
 	p["DataColumns"], p["DataRows"], p["DataValidRows"], p["DataReport"] = string(cols), int32(d.Rows), int32(d.ValidRows), d.Report
-	p["DataErrorCode"], p["DataErrorText"] = d.ErrorCode, d.ErrorText
+	p["DataErrorCode"], p["DataErrorText"] = d.Reason.Code, d.Reason.Text
 	p["DataSheet"], p["DataSheets"] = d.Sheet, d.Sheets
 	setTime(e, "DataUploadedAt", d.UploadedAt)
 	setTime(e, "DataProcessedAt", d.ProcessedAt)
@@ -134,7 +143,7 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		Name:                getString(e, "Name"),
 		TrackOpens:          getBool(e, "TrackOpens"),
 		TrackClicks:         getBool(e, "TrackClicks"),
-		Status:              getString(e, "Status"),
+		Status:              campaign.Status(getString(e, "Status")),
 		AddressHash:         getString(e, "AddressHash"),
 		CreatedAt:           getTime(e, "CreatedAt"),
 		UpdatedAt:           getTime(e, "UpdatedAt"),
@@ -142,18 +151,19 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		InboundMessageID:    getString(e, "InboundMessageID"),
 		OriginalID:          getString(e, "OriginalID"),
 		QueuedAt:            getTime(e, "QueuedAt"),
-		RefusedCode:         getString(e, "RefusedCode"),
-		RefusedText:         getString(e, "RefusedText"),
+		Refused:             campaign.Reason{Code: getString(e, "RefusedCode"), Text: getString(e, "RefusedText")},
 		Subject:             getString(e, "Subject"),
 		StartedAt:           getTime(e, "StartedAt"),
 		CompletedAt:         getTime(e, "CompletedAt"),
 		NextStepAt:          getTime(e, "NextStepAt"),
 		StepToken:           getString(e, "StepToken"),
-		StatusCode:          getString(e, "StatusCode"),
-		StatusText:          getString(e, "StatusText"),
-		ETag:                etag,
+		Counts: campaign.Counts{Pending: getInt(e, "CountPending"), Sending: getInt(e, "CountSending"), Sent: getInt(e, "CountSent"),
+			Failed: getInt(e, "CountFailed"), Skipped: getInt(e, "CountSkipped"), Unknown: getInt(e, "CountUnknown")},
+		CountedAt: getTime(e, "CountedAt"),
+		Reason:    campaign.Reason{Code: getString(e, "StatusCode"), Text: getString(e, "StatusText")},
+		ETag:      etag,
 		Data: DataSummary{
-			Status:      getString(e, "DataStatus"),
+			Status:      campaign.DataStatus(getString(e, "DataStatus")),
 			UploadID:    getString(e, "DataUploadID"),
 			FileName:    getString(e, "DataFileName"),
 			Format:      getString(e, "DataFormat"),
@@ -162,8 +172,7 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 			Report:      getString(e, "DataReport"),
 			Sheet:       getString(e, "DataSheet"),
 			Sheets:      getString(e, "DataSheets"),
-			ErrorCode:   getString(e, "DataErrorCode"),
-			ErrorText:   getString(e, "DataErrorText"),
+			Reason:      campaign.Reason{Code: getString(e, "DataErrorCode"), Text: getString(e, "DataErrorText")},
 			UploadedAt:  getTime(e, "DataUploadedAt"),
 			ProcessedAt: getTime(e, "DataProcessedAt"),
 		},
@@ -230,6 +239,50 @@ func (s *Store) UpdateCampaign(ctx context.Context, c Campaign) error {
 		return err
 	}
 	return s.replaceEntity(ctx, tableCampaigns, e, c.ETag)
+}
+
+// ErrUnchanged, returned by a ModifyCampaign change, leaves the campaign
+// as it is without an error.
+var ErrUnchanged = errors.New("unchanged")
+
+// modifyAttempts bounds how often ModifyCampaign reads again after losing
+// a race.
+const modifyAttempts = 5
+
+// ModifyCampaign is the one way to change a stored campaign: it reads
+// campaign id of account k, applies change, and writes the result under
+// the ETag it read, reading again and reapplying when someone else wrote
+// meanwhile, a bounded number of times. A campaign being deleted is
+// NotFound. An error from change is returned as is (with the campaign as
+// read), except ErrUnchanged, which writes nothing and returns the
+// campaign as read.
+func (s *Store) ModifyCampaign(ctx context.Context, k account.Key, id string, change func(*Campaign) error) (Campaign, error) {
+	for range modifyAttempts {
+		c, err := s.Campaign(ctx, k, id)
+		if err != nil {
+			return c, err
+		}
+		read := c
+		if err := change(&c); errors.Is(err, ErrUnchanged) {
+			return read, nil
+		} else if err != nil {
+			return read, err
+		}
+		e, err := campaignEntity(c)
+		if err != nil {
+			return read, err
+		}
+		etag, err := s.replaceEntityTag(ctx, tableCampaigns, e, c.ETag)
+		if apperr.Is(err, apperr.Conflict) {
+			continue
+		}
+		if err != nil {
+			return read, err
+		}
+		c.ETag = etag
+		return c, nil
+	}
+	return Campaign{}, apperr.E(apperr.Transient, "campaign_busy", "the campaign kept changing; try again")
 }
 
 // DeleteCampaignRow removes the campaign row; a missing row is fine.
@@ -313,7 +366,7 @@ func (s *Store) SetStepToken(ctx context.Context, k account.Key, id, step string
 // next, due at, if the live step is still from and the campaign is in one
 // of statuses; under the campaign's ETag, so a pause, cancel or resume
 // written meanwhile is never overwritten. It reports whether it did.
-func (s *Store) AdvanceStep(ctx context.Context, k account.Key, id, from, to string, at time.Time, statuses ...string) (bool, error) {
+func (s *Store) AdvanceStep(ctx context.Context, k account.Key, id, from, to string, at time.Time, statuses ...campaign.Status) (bool, error) {
 	for range 5 {
 		c, err := s.Campaign(ctx, k, id)
 		if apperr.Is(err, apperr.NotFound) {

@@ -107,19 +107,29 @@ func (s *Store) addEntity(ctx context.Context, table string, e entity) error {
 // replaceEntity overwrites a row if its ETag still matches; a changed row is a
 // Conflict. An empty etag writes unconditionally (insert or replace).
 func (s *Store) replaceEntity(ctx context.Context, table string, e entity, etag string) error {
+	_, err := s.replaceEntityTag(ctx, table, e, etag)
+	return err
+}
+
+// replaceEntityTag is replaceEntity returning the entity's new ETag.
+func (s *Store) replaceEntityTag(ctx context.Context, table string, e entity, etag string) (string, error) {
 	raw, err := json.Marshal(e)
 	if err != nil {
-		return fmt.Errorf("encode entity: %w", err)
+		return "", fmt.Errorf("encode entity: %w", err)
 	}
-	return translate(s.onTable(ctx, table, func(c *aztables.Client) error {
+	var newTag azcore.ETag
+	err = translate(s.onTable(ctx, table, func(c *aztables.Client) error {
 		if etag == "" {
-			_, err := c.UpsertEntity(ctx, raw, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
+			resp, err := c.UpsertEntity(ctx, raw, &aztables.UpsertEntityOptions{UpdateMode: aztables.UpdateModeReplace})
+			newTag = resp.ETag
 			return err
 		}
 		tag := azcore.ETag(etag)
-		_, err := c.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &tag, UpdateMode: aztables.UpdateModeReplace})
+		resp, err := c.UpdateEntity(ctx, raw, &aztables.UpdateEntityOptions{IfMatch: &tag, UpdateMode: aztables.UpdateModeReplace})
+		newTag = resp.ETag
 		return err
 	}))
+	return string(newTag), err
 }
 
 // deleteEntity removes a row, recording the removal for the backups first;

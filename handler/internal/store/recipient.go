@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 )
 
 const tableRecipients = "recipients"
@@ -22,14 +23,12 @@ const tableRecipients = "recipients"
 // campaign's columns, and its state.
 type Recipient struct {
 	// Row is the spreadsheet row number (the header is row 1).
-	Row   int
-	Cells []string
-	// Status is the row state ("pending", "invalid", later "sent"...).
-	Status string
-	// Problem is a machine code and Detail a sentence: why a row was
-	// skipped, failed or is unknown.
-	Problem string
-	Detail  string
+	Row    int
+	Cells  []string
+	Status campaign.RowStatus
+	// Reason says why a row was skipped, failed, is unknown or was put
+	// back (a code and a sentence).
+	Reason campaign.Reason
 	// UpdatedAt is when the status last changed (zero before sending).
 	UpdatedAt time.Time
 	// ClaimedBy and ClaimedUntil are the claim of a row "sending": the
@@ -78,9 +77,9 @@ func recipientEntity(campaignID string, r Recipient) (entity, int, error) {
 	for i, c := range chunks {
 		e.Properties["Cells"+strconv.Itoa(i)] = c
 	}
-	e.Properties["Status"] = r.Status
-	if r.Problem != "" {
-		e.Properties["Problem"], e.Properties["Detail"] = r.Problem, r.Detail
+	e.Properties["Status"] = string(r.Status)
+	if r.Reason.Code != "" {
+		e.Properties["Problem"], e.Properties["Detail"] = r.Reason.Code, r.Reason.Text
 	}
 	return e, len(cells) + 200, nil
 }
@@ -98,7 +97,7 @@ func recipientFrom(e entity) (Recipient, error) {
 		}
 		b.WriteString(c)
 	}
-	r := Recipient{Row: row, Status: getString(e, "Status"), Problem: getString(e, "Problem"), Detail: getString(e, "Detail"),
+	r := Recipient{Row: row, Status: campaign.RowStatus(getString(e, "Status")), Reason: campaign.Reason{Code: getString(e, "Problem"), Text: getString(e, "Detail")},
 		UpdatedAt: getTime(e, "UpdatedAt"), ClaimedBy: getString(e, "ClaimedBy"), ClaimedUntil: getTime(e, "ClaimedUntil"), ETag: e.ETag}
 	if b.Len() > 0 {
 		if err := json.Unmarshal([]byte(b.String()), &r.Cells); err != nil {
@@ -221,7 +220,7 @@ func (s *Store) Recipient(ctx context.Context, campaignID string, row int) (Reci
 }
 
 // FirstRecipient returns the campaign's first row in the given status.
-func (s *Store) FirstRecipient(ctx context.Context, campaignID, status string) (Recipient, error) {
+func (s *Store) FirstRecipient(ctx context.Context, campaignID string, status campaign.RowStatus) (Recipient, error) {
 	rows, err := s.RecipientsInStatus(ctx, campaignID, status, 1)
 	if err != nil {
 		return Recipient{}, err
@@ -232,17 +231,21 @@ func (s *Store) FirstRecipient(ctx context.Context, campaignID, status string) (
 	return rows[0], nil
 }
 
-// SetRecipientStatus changes a row's status (and why, and when) without
-// touching its cells. With r.ETag set the change is conditional: a row
-// changed meanwhile (claimed by another worker) is a Conflict. It returns
-// the row with its new ETag.
-func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Recipient, status, problem, detail string, at time.Time) (Recipient, error) {
+// SetRecipientStatus moves row r from the status it was read with to
+// status (with why, and when) without touching its cells. A move the row
+// table does not allow is an Internal error. With r.ETag set the change is
+// conditional: a row changed meanwhile (claimed by another worker) is a
+// Conflict. It returns the row with its new ETag.
+func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Recipient, status campaign.RowStatus, why campaign.Reason, at time.Time) (Recipient, error) {
+	if err := r.Status.To(status); err != nil {
+		return r, apperr.Wrap(err, apperr.Internal, "row_transition", fmt.Sprintf("row %d: %v", r.Row, err))
+	}
 	e := newEntity(campaignID, RecipientRowKey(r.Row))
-	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"] = status, problem, detail
+	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"] = string(status), why.Code, why.Text
 	setTime(e, "UpdatedAt", at)
 	r, err := s.mergeRecipient(ctx, campaignID, r, e)
 	if err == nil {
-		r.Status, r.Problem, r.Detail, r.UpdatedAt = status, problem, detail, at
+		r.Status, r.Reason, r.UpdatedAt = status, why, at
 	}
 	return r, err
 }
@@ -250,17 +253,21 @@ func (s *Store) SetRecipientStatus(ctx context.Context, campaignID string, r Rec
 // ClaimRecipient marks row r "sending" for owner until deadline, under the
 // ETag r was read with: of two workers, only one claims a row, which is
 // what makes it go out at most once. A row changed meanwhile is a Conflict.
-func (s *Store) ClaimRecipient(ctx context.Context, campaignID string, r Recipient, status, owner string, deadline, at time.Time) (Recipient, error) {
+func (s *Store) ClaimRecipient(ctx context.Context, campaignID string, r Recipient, owner string, deadline, at time.Time) (Recipient, error) {
+	const status = campaign.RowSending
 	if r.ETag == "" {
 		return r, apperr.E(apperr.Internal, "claim_unguarded", "a row is claimed only as it was read")
 	}
+	if err := r.Status.To(status); err != nil {
+		return r, apperr.Wrap(err, apperr.Internal, "row_transition", fmt.Sprintf("row %d: %v", r.Row, err))
+	}
 	e := newEntity(campaignID, RecipientRowKey(r.Row))
-	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"], e.Properties["ClaimedBy"] = status, "", "", owner
+	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"], e.Properties["ClaimedBy"] = string(status), "", "", owner
 	setTime(e, "UpdatedAt", at)
 	setTime(e, "ClaimedUntil", deadline)
 	r, err := s.mergeRecipient(ctx, campaignID, r, e)
 	if err == nil {
-		r.Status, r.Problem, r.Detail, r.UpdatedAt, r.ClaimedBy, r.ClaimedUntil = status, "", "", at, owner, deadline
+		r.Status, r.Reason, r.UpdatedAt, r.ClaimedBy, r.ClaimedUntil = status, campaign.Reason{}, at, owner, deadline
 	}
 	return r, err
 }
@@ -293,14 +300,14 @@ func (s *Store) mergeRecipient(ctx context.Context, campaignID string, r Recipie
 
 // RecipientsInStatus returns up to limit rows of the campaign in status,
 // in row order.
-func (s *Store) RecipientsInStatus(ctx context.Context, campaignID, status string, limit int) ([]Recipient, error) {
+func (s *Store) RecipientsInStatus(ctx context.Context, campaignID string, status campaign.RowStatus, limit int) ([]Recipient, error) {
 	return s.RecipientsInStatusFrom(ctx, campaignID, status, 0, limit)
 }
 
 // RecipientsInStatusFrom is RecipientsInStatus from row number from on:
 // a worker going down the sheet need not read the rows it passed again.
-func (s *Store) RecipientsInStatusFrom(ctx context.Context, campaignID, status string, from, limit int) ([]Recipient, error) {
-	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and RowKey ge '" + RecipientRowKey(from) + "' and Status eq '" + escapeFilter(status) + "'"
+func (s *Store) RecipientsInStatusFrom(ctx context.Context, campaignID string, status campaign.RowStatus, from, limit int) ([]Recipient, error) {
+	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "' and RowKey ge '" + RecipientRowKey(from) + "' and Status eq '" + escapeFilter(string(status)) + "'"
 	top := int32(min(limit, 1000))
 	var out []Recipient
 	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
@@ -319,11 +326,11 @@ func (s *Store) RecipientsInStatusFrom(ctx context.Context, campaignID, status s
 
 // RecipientCounts counts the campaign's rows by status, reading only the
 // status of each.
-func (s *Store) RecipientCounts(ctx context.Context, campaignID string) (map[string]int, error) {
+func (s *Store) RecipientCounts(ctx context.Context, campaignID string) (map[campaign.RowStatus]int, error) {
 	filter, sel := "PartitionKey eq '"+escapeFilter(campaignID)+"'", "Status"
-	counts := map[string]int{}
+	counts := map[campaign.RowStatus]int{}
 	err := s.list(ctx, tableRecipients, &aztables.ListEntitiesOptions{Filter: &filter, Select: &sel}, func(e entity) error {
-		counts[getString(e, "Status")]++
+		counts[campaign.RowStatus(getString(e, "Status"))]++
 		return nil
 	})
 	return counts, err
@@ -338,7 +345,7 @@ type RecipientPage struct {
 
 // Recipients lists a campaign's rows from an opaque cursor (the next row
 // number), limit per page, optionally only those in status.
-func (s *Store) Recipients(ctx context.Context, campaignID, status string, limit int, cursor string) (RecipientPage, error) {
+func (s *Store) Recipients(ctx context.Context, campaignID string, status campaign.RowStatus, limit int, cursor string) (RecipientPage, error) {
 	filter := "PartitionKey eq '" + escapeFilter(campaignID) + "'"
 	if cursor != "" {
 		row, err := strconv.Atoi(cursor)
@@ -348,7 +355,7 @@ func (s *Store) Recipients(ctx context.Context, campaignID, status string, limit
 		filter += " and RowKey ge '" + RecipientRowKey(row) + "'"
 	}
 	if status != "" {
-		filter += " and Status eq '" + escapeFilter(status) + "'"
+		filter += " and Status eq '" + escapeFilter(string(status)) + "'"
 	}
 	top := int32(min(limit+1, 1000))
 	var page RecipientPage

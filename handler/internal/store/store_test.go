@@ -17,6 +17,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/dev/testenv"
 )
 
@@ -240,7 +241,7 @@ func TestRecipientsReplaceCopyDelete(t *testing.T) {
 	}
 	// A row with a cell longer than one property holds, and emoji across a chunk boundary.
 	big := strings.Repeat("é", chunkRunes-3) + "😀😀😀😀"
-	rows = append(rows, Recipient{Row: 300, Cells: []string{"big@example.com", big}, Status: "skipped", Problem: "x", Detail: "y"})
+	rows = append(rows, Recipient{Row: 300, Cells: []string{"big@example.com", big}, Status: "skipped", Reason: campaign.Reason{Code: "x", Text: "y"}})
 	if err := s.ReplaceRecipients(ctx, from, rows); err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestRecipientsReplaceCopyDelete(t *testing.T) {
 	if err := s.ForEachRecipient(ctx, from, func(r Recipient) error { got = append(got, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 251 || got[0].Row != 2 || got[250].Row != 300 || got[250].Cells[1] != big || got[250].Problem != "x" {
+	if len(got) != 251 || got[0].Row != 2 || got[250].Row != 300 || got[250].Cells[1] != big || got[250].Reason.Code != "x" {
 		t.Fatalf("read back %d rows; last %+v", len(got), got[len(got)-1].Row)
 	}
 	if n, err := s.CopyRecipients(ctx, from, to); err != nil || n != 251 {

@@ -1,4 +1,4 @@
-package app
+package worker
 
 import (
 	"compress/gzip"
@@ -18,9 +18,9 @@ import (
 // kept; the first of each month is also kept as a monthly copy. Table
 // storage has no point-in-time restore of its own: these are its recovery
 // points (see package backup).
-func (a *App) backupTables(ctx context.Context, _ invoke.Timer) error {
-	now := a.Now().UTC()
-	existing, err := a.exports(ctx, now)
+func (w *Worker) backupTables(ctx context.Context, _ invoke.Timer) error {
+	now := w.Now().UTC()
+	existing, err := w.exports(ctx, now)
 	if err != nil {
 		return err
 	}
@@ -30,33 +30,33 @@ func (a *App) backupTables(ctx context.Context, _ invoke.Timer) error {
 		fullThisHour = fullThisHour || e.Kind == backup.Full && !e.Cutoff.Before(hour)
 	}
 	if last, ok := backup.Latest(existing); ok && fullThisHour {
-		err = a.exportTables(ctx, backup.Container, backup.Name(backup.Changes, now), last.Cutoff.Add(-backup.Overlap))
+		err = w.exportTables(ctx, backup.Container, backup.Name(backup.Changes, now), last.Cutoff.Add(-backup.Overlap))
 	} else {
-		err = a.exportTables(ctx, backup.Container, backup.Name(backup.Full, now), time.Time{})
+		err = w.exportTables(ctx, backup.Container, backup.Name(backup.Full, now), time.Time{})
 	}
 	if err != nil {
 		return err
 	}
-	monthly, err := a.Backups.ListBlobs(ctx, backup.MonthlyContainer, "")
+	monthly, err := w.Backups.ListBlobs(ctx, backup.MonthlyContainer, "")
 	if err != nil {
 		return err
 	}
 	if !slices.Contains(monthly, backup.MonthlyName(now)) {
-		if err := a.exportTables(ctx, backup.MonthlyContainer, backup.MonthlyName(now), time.Time{}); err != nil {
+		if err := w.exportTables(ctx, backup.MonthlyContainer, backup.MonthlyName(now), time.Time{}); err != nil {
 			return err
 		}
 	}
-	a.pruneExports(ctx, existing, monthly, now)
+	w.pruneExports(ctx, existing, monthly, now)
 	return nil
 }
 
 // exports lists the exports in the backups container up to now. A change
 // export reaches back to the newest; with none this hour, the next export
 // is whole.
-func (a *App) exports(ctx context.Context, now time.Time) ([]backup.Export, error) {
+func (w *Worker) exports(ctx context.Context, now time.Time) ([]backup.Export, error) {
 	var out []backup.Export
 	for _, kind := range []string{backup.Full, backup.Changes} {
-		names, err := a.Backups.ListBlobs(ctx, backup.Container, kind)
+		names, err := w.Backups.ListBlobs(ctx, backup.Container, kind)
 		if err != nil {
 			return nil, err
 		}
@@ -74,12 +74,12 @@ func (a *App) exports(ctx context.Context, now time.Time) ([]backup.Export, erro
 // rule is relied on to delete from an immutable container. A refused
 // deletion is logged and tried again at the next run; the export itself
 // has succeeded.
-func (a *App) pruneExports(ctx context.Context, exports []backup.Export, monthly []string, now time.Time) {
+func (w *Worker) pruneExports(ctx context.Context, exports []backup.Export, monthly []string, now time.Time) {
 	var deleted, refused int
 	drop := func(container, name string) {
-		if err := a.Backups.DeleteBlob(ctx, container, name); err != nil {
+		if err := w.Backups.DeleteBlob(ctx, container, name); err != nil {
 			refused++
-			a.Logger.WarnContext(ctx, "expired export not deleted", "container", container, "blob", name, "error", err)
+			w.Logger.WarnContext(ctx, "expired export not deleted", "container", container, "blob", name, "error", err)
 			return
 		}
 		deleted++
@@ -91,19 +91,19 @@ func (a *App) pruneExports(ctx context.Context, exports []backup.Export, monthly
 		drop(backup.MonthlyContainer, n)
 	}
 	if deleted+refused > 0 {
-		a.Logger.InfoContext(ctx, "expired exports deleted", "deleted", deleted, "refused", refused)
+		w.Logger.InfoContext(ctx, "expired exports deleted", "deleted", deleted, "refused", refused)
 	}
 }
 
 // exportTables streams the tables (all of them, or what changed since) to
 // a gzip blob in the backup account.
-func (a *App) exportTables(ctx context.Context, container, name string, since time.Time) error {
+func (w *Worker) exportTables(ctx context.Context, container, name string, since time.Time) error {
 	start := time.Now()
 	var tables, entities int
-	err := a.Backups.PutBlobStream(ctx, container, name, func(w io.Writer) error {
-		zw := gzip.NewWriter(w)
+	err := w.Backups.PutBlobStream(ctx, container, name, func(out io.Writer) error {
+		zw := gzip.NewWriter(out)
 		var err error
-		if tables, entities, err = a.Store.ExportTables(ctx, zw, since); err != nil {
+		if tables, entities, err = w.Store.ExportTables(ctx, zw, since); err != nil {
 			return err
 		}
 		return zw.Close()
@@ -111,7 +111,7 @@ func (a *App) exportTables(ctx context.Context, container, name string, since ti
 	if err != nil {
 		return err
 	}
-	a.Logger.InfoContext(ctx, "tables exported", "container", container, "blob", name, "whole", since.IsZero(),
+	w.Logger.InfoContext(ctx, "tables exported", "container", container, "blob", name, "whole", since.IsZero(),
 		"tables", tables, "entities", entities, "ms", time.Since(start).Milliseconds())
 	return nil
 }

@@ -1,0 +1,131 @@
+package lifecycle
+
+import (
+	"context"
+	"slices"
+
+	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/notify"
+	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
+)
+
+// Accept queues a ready campaign for its start: the template email
+// accepted, stored under originalID, is the one it sends. ok checks the
+// campaign as read again (after a lost race) and may refuse. The start
+// message's id makes a resent start a duplicate Service Bus drops.
+func (l *Lifecycle) Accept(ctx context.Context, k account.Key, id, inboundID, originalID string, ok func(store.Campaign) error) (store.Campaign, error) {
+	c, err := l.Store.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error {
+		if err := ok(*c); err != nil {
+			return err
+		}
+		if err := Move(c, campaign.Queued, campaign.Reason{}, l.now()); err != nil {
+			return err
+		}
+		c.InboundMessageID, c.OriginalID, c.QueuedAt, c.Refused = inboundID, originalID, l.now(), campaign.Reason{}
+		return nil
+	})
+	if err != nil {
+		return c, err
+	}
+	return c, l.Tasks.Start(ctx, task.Start{Campaign: ref(c)}, "start-"+c.ID+"-"+inboundID)
+}
+
+// Start turns a queued campaign into a sending one and hands it its first
+// step. A campaign no longer queued (started by a second delivery,
+// paused or cancelled meanwhile) is left alone.
+func (l *Lifecycle) Start(ctx context.Context, c store.Campaign, subject string) error {
+	now := l.now()
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Queued}, campaign.Sending, campaign.Reason{},
+		func(c *store.Campaign) error {
+			c.StartedAt, c.NextStepAt, c.Subject = now, now, campaign.Clip(subject, 200)
+			c.Counts = campaign.Counts{Pending: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows}
+			c.CountedAt = now
+			return nil
+		})
+	if err != nil || !moved {
+		return err
+	}
+	if err := l.SetStep(ctx, c, NewStep(), now); err != nil {
+		return err
+	}
+	l.Logger.InfoContext(ctx, "campaign started", "campaign", c.ID, "rows", c.Data.ValidRows)
+	return l.Notify(ctx, c, notify.Notice{Kind: notify.Started, Counts: notify.Counts{Total: c.Data.ValidRows, Pending: c.Data.ValidRows}})
+}
+
+// Fail ends a queued or sending campaign that cannot be sent, and tells
+// the owner. Its rows were never sent: they are skipped with the reason.
+func (l *Lifecycle) Fail(ctx context.Context, c store.Campaign, why campaign.Reason, problems []string) error {
+	if !slices.Contains([]campaign.Status{campaign.Queued, campaign.Sending}, c.Status) {
+		return nil
+	}
+	if err := l.SkipPending(ctx, c, campaign.Reason{Code: why.Code, Text: "the campaign could not start: " + why.Text}); err != nil {
+		return err
+	}
+	counts, err := l.Store.RecipientCounts(ctx, c.ID)
+	if err != nil {
+		return err
+	}
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Queued, campaign.Sending}, campaign.Failed, why,
+		func(c *store.Campaign) error {
+			c.CompletedAt, c.Counts, c.CountedAt = l.now(), campaign.CountsOf(counts), l.now()
+			return nil
+		})
+	if err != nil || !moved {
+		return err
+	}
+	l.Logger.InfoContext(ctx, "campaign failed", "campaign", c.ID, "code", why.Code, "problems", len(problems))
+	return l.Notify(ctx, c, notify.Notice{Kind: notify.Failed, Reason: why.Text, Problems: problems,
+		Action: "Correct the email or the spreadsheet, then start a new campaign; it can reuse this campaign's recipients.",
+		Counts: notify.Counts{Total: c.Data.ValidRows}})
+}
+
+// Pause pauses a campaign in state from, for a reason the owner can act
+// on, and tells them; a campaign no longer in that state is left alone.
+func (l *Lifecycle) Pause(ctx context.Context, c store.Campaign, from campaign.Status, why campaign.Reason) error {
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{from}, campaign.Paused, why, nil)
+	if err != nil || !moved {
+		return err
+	}
+	l.Logger.InfoContext(ctx, "campaign paused", "campaign", c.ID, "code", why.Code)
+	return l.Notify(ctx, c, notify.Notice{Kind: notify.Paused, Reason: why.Text, Action: "Open the Mail Merge add-in in Outlook, then press Resume."})
+}
+
+// Complete completes a sending campaign whose live step is step, with
+// its exact counts, and tells the owner. A campaign paused, cancelled or
+// handed to another step meanwhile is left alone.
+func (l *Lifecycle) Complete(ctx context.Context, c store.Campaign, step string, counts campaign.Counts) error {
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Sending}, campaign.Completed, campaign.Reason{},
+		func(c *store.Campaign) error {
+			if c.StepToken != step {
+				return store.ErrUnchanged
+			}
+			c.CompletedAt, c.Counts, c.CountedAt = l.now(), counts, l.now()
+			return nil
+		})
+	if err != nil || !moved {
+		return err
+	}
+	nc := NoticeCounts(counts)
+	l.Logger.InfoContext(ctx, "campaign completed", "campaign", c.ID, "sent", nc.Sent, "failed", nc.Failed, "unknown", nc.Unknown, "skipped", nc.Skipped)
+	return l.Notify(ctx, c, notify.Notice{Kind: notify.Completed, Counts: nc})
+}
+
+// SkipPending marks every row not yet sent as skipped, with the reason.
+func (l *Lifecycle) SkipPending(ctx context.Context, c store.Campaign, why campaign.Reason) error {
+	now := l.now()
+	for {
+		rows, err := l.Store.RecipientsInStatus(ctx, c.ID, campaign.RowPending, 100)
+		if err != nil || len(rows) == 0 {
+			return err
+		}
+		for _, r := range rows {
+			// Conditional: a row claimed meanwhile is that worker's to settle.
+			if _, err := l.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, why, now); err != nil && !apperr.Is(err, apperr.Conflict) {
+				return err
+			}
+		}
+	}
+}

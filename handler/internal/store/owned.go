@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"mailmerge/handler/internal/account"
+)
+
+// Where says how a Holding's things are found.
+type Where int
+
+// The kinds of holding.
+const (
+	// Entity: one table row (Partition, Row).
+	Entity Where = iota
+	// Partition: every row of one table partition.
+	Partition
+	// Blob: one blob (Name).
+	Blob
+	// Blobs: every blob whose name starts with Name.
+	Blobs
+)
+
+// Holding is one place where something of an account is kept: a table
+// row or partition, or blobs. The lists of holdings below are the one
+// enumeration of what an account and its campaigns own: deleting an
+// account or a campaign removes exactly these, and the export reads them.
+type Holding struct {
+	Where Where
+	// Table or Container: the one of the two that Where uses.
+	Table     string
+	Container string
+	Partition string
+	Row       string
+	Name      string
+	// What says, for people, what is kept there.
+	What string
+}
+
+// CampaignHoldings lists everything kept for campaign c, the campaign row
+// itself last, so that an interrupted deletion can find the rest again
+// from it.
+func CampaignHoldings(c Campaign) []Holding {
+	var hs []Holding
+	if c.AddressHash != "" {
+		hs = append(hs, Holding{Where: Entity, Table: tableAddresses, Partition: c.AddressHash,
+			What: "the hash of the campaign's inbound address, which finds the campaign when its template email arrives"})
+	}
+	return append(hs,
+		Holding{Where: Partition, Table: tableRecipients, Partition: c.ID,
+			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state"},
+		Holding{Where: Blobs, Container: ContainerUploads, Name: UploadsOf(c.Account, c.ID),
+			What: "an uploaded spreadsheet, until it has been read"},
+		Holding{Where: Blobs, Container: ContainerOriginals, Name: OriginalsOf(c.Account, c.ID),
+			What: "the template email (subject, body, attachments) the campaign sends"},
+		Holding{Where: Entity, Table: tableCampaigns, Partition: c.Account.String(), Row: c.ID,
+			What: "the campaign: its name, options, state, counts, the uploaded file's name and columns, the template's subject"},
+	)
+}
+
+// AccountHoldings lists what an account keeps besides its campaigns (each
+// of which CampaignHoldings lists), the account row itself last.
+func AccountHoldings(k account.Key) []Holding {
+	return []Holding{
+		// Blobs whose campaign row was never written (a crash between
+		// the two), under the account's prefix.
+		{Where: Blobs, Container: ContainerUploads, Name: accountPrefix(k),
+			What: "uploaded spreadsheets not yet read"},
+		{Where: Blobs, Container: ContainerOriginals, Name: accountPrefix(k),
+			What: "template emails"},
+		{Where: Partition, Table: tableMailboxes, Partition: k.String(),
+			What: "the mailbox's sending budget: how many messages and recipients went out when (counts and times only)"},
+		{Where: Blob, Container: ContainerTokenCache, Name: TokenCacheBlob(k),
+			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)"},
+		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
+			What: "diagnostics of the install check, kept a few days"},
+		{Where: Entity, Table: tableAccounts, Partition: k.TenantID, Row: k.ObjectID,
+			What: "the account: name, email address, notification address, when it was created and last seen"},
+	}
+}
+
+// Unowned are the tables and containers that hold nothing of anyone's
+// except ids, and why each is kept. Together with the holdings above
+// they name every table and container (a test checks it).
+var Unowned = map[string]string{
+	"table:" + tableDeletions:           "deletions under way, and for as long as backups exist the ids (never content) of what was deleted, so a restore leaves it out",
+	"table:" + tableRemovals:            "the table, keys and time of every deleted row (never content), so a restore from backup leaves it out",
+	"container:" + ContainerDeployments: "the app's code packages",
+}
+
+// Remove deletes what h names and returns how many entities or blobs it
+// removed; what is already gone is not an error, so a deletion can be
+// repeated after a crash.
+func (s *Store) Remove(ctx context.Context, h Holding) (int, error) {
+	switch h.Where {
+	case Entity:
+		return 1, s.deleteEntity(ctx, h.Table, h.Partition, h.Row)
+	case Partition:
+		return s.deletePartition(ctx, h.Table, h.Partition)
+	case Blob:
+		return 1, s.DeleteBlob(ctx, h.Container, h.Name)
+	case Blobs:
+		return s.DeleteBlobs(ctx, h.Container, h.Name)
+	}
+	return 0, fmt.Errorf("holding kind %d unknown", h.Where)
+}
+
+// HoldingsMarkdown renders the holdings of an account and of one of its
+// campaigns, as docs/data.md lists them.
+func HoldingsMarkdown() string {
+	k := account.Key{TenantID: "<tenant>", ObjectID: "<object>"}
+	c := Campaign{Account: k, ID: "<campaign>", AddressHash: "<address hash>"}
+	var b strings.Builder
+	b.WriteString("| of | where | what |\n|---|---|---|\n")
+	row := func(of string, h Holding) {
+		var where string
+		switch h.Where {
+		case Entity:
+			where = fmt.Sprintf("table `%s`, row `%s` / `%s`", h.Table, h.Partition, h.Row)
+			if h.Row == "" {
+				where = fmt.Sprintf("table `%s`, row `%s`", h.Table, h.Partition)
+			}
+		case Partition:
+			where = fmt.Sprintf("table `%s`, partition `%s`", h.Table, h.Partition)
+		case Blob:
+			where = fmt.Sprintf("blob `%s/%s`", h.Container, h.Name)
+		case Blobs:
+			where = fmt.Sprintf("blobs `%s/%s…`", h.Container, h.Name)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", of, where, h.What)
+	}
+	for _, h := range CampaignHoldings(c) {
+		row("each campaign", h)
+	}
+	for _, h := range AccountHoldings(k) {
+		row("the account", h)
+	}
+	keys := make([]string, 0, len(Unowned))
+	for key := range Unowned {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys)
+	for _, key := range keys {
+		kind, name, _ := strings.Cut(key, ":")
+		fmt.Fprintf(&b, "| no one | %s `%s` | %s |\n", kind, name, Unowned[key])
+	}
+	return b.String()
+}

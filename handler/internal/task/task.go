@@ -1,0 +1,175 @@
+// Package task declares the work the queue functions are asked to do: one
+// payload per queue, each embedding the account key of the data it
+// touches, and Queue, which puts them on the transport. The HTTP API, the
+// campaign lifecycle and the workers all speak these and nothing else.
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/notify"
+	"mailmerge/handler/internal/queue"
+)
+
+// Campaign names one campaign of an account.
+type Campaign struct {
+	account.Key
+	CampaignID string `json:"campaignId"`
+}
+
+func (c Campaign) check() error {
+	if !c.Valid() || c.CampaignID == "" {
+		return apperr.E(apperr.Invalid, "message_invalid", "the message needs tenantId, objectId and campaignId")
+	}
+	return nil
+}
+
+// Start asks the start worker to start a queued campaign (campaign-start).
+type Start struct {
+	Campaign
+}
+
+// Step asks the send worker to run one send step (campaign-send). Step is
+// the step's token: a step whose token is no longer the campaign's ends at
+// once, so duplicated steps die out instead of multiplying.
+type Step struct {
+	Campaign
+	Step string `json:"step,omitempty"`
+	// Row is where the step starts looking for pending rows: where the
+	// step before it stopped, so a step late in a long campaign does not
+	// pass over every row already sent (a last pass from the top finds
+	// rows put back behind it).
+	Row int `json:"row,omitempty"`
+}
+
+// Data asks the data worker to read an upload, or to copy the rows of
+// campaign From of the same account (campaign-data).
+type Data struct {
+	Campaign
+	UploadID string `json:"uploadId"`
+	From     string `json:"from,omitempty"`
+}
+
+func (d Data) check() error {
+	if err := d.Campaign.check(); err != nil || d.UploadID == "" {
+		return apperr.E(apperr.Invalid, "message_invalid", "a data message needs tenantId, objectId, campaignId and uploadId")
+	}
+	return nil
+}
+
+// Notice asks the notify worker to tell the account's owner something
+// (notify). The address is looked up when it is sent, so a corrected one
+// is used.
+type Notice struct {
+	account.Key
+	Notice notify.Notice `json:"notice"`
+}
+
+func (n Notice) check() error {
+	if !n.Valid() {
+		return apperr.E(apperr.Invalid, "message_invalid", "a notice needs tenantId, objectId and notice")
+	}
+	return nil
+}
+
+// DeleteAccount asks for everything of an account to be deleted
+// (account-delete).
+type DeleteAccount struct {
+	account.Key
+}
+
+func (d DeleteAccount) check() error {
+	if !d.Valid() {
+		return apperr.E(apperr.Invalid, "message_invalid", "an account deletion needs tenantId and objectId")
+	}
+	return nil
+}
+
+// DeleteCampaign asks for one campaign to be deleted (campaign-delete).
+type DeleteCampaign struct {
+	Campaign
+}
+
+// Payload is any of the payloads above.
+type Payload interface {
+	Start | Step | Data | Notice | DeleteAccount | DeleteCampaign
+	check() error
+}
+
+// Decode reads a payload from a queue message's body; a body that is not
+// one is Invalid (the message is dropped, not retried).
+func Decode[P Payload](body []byte) (P, error) {
+	var p P
+	if err := json.Unmarshal(body, &p); err != nil {
+		return p, apperr.Wrap(err, apperr.Invalid, "message_invalid", "the message is not JSON of the expected shape")
+	}
+	return p, p.check()
+}
+
+// Sender puts a message on a queue (the transport: Storage queues or
+// Service Bus).
+type Sender interface {
+	Send(ctx context.Context, m queue.Message) error
+}
+
+// Queue enqueues payloads.
+type Queue struct {
+	Sender Sender
+	Now    func() time.Time
+}
+
+func (q Queue) send(ctx context.Context, name string, p any, id string, at time.Time) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	m := queue.Message{Queue: name, Body: body, ID: id}
+	if at.After(q.Now()) {
+		m.NotBefore = at
+	}
+	return q.Sender.Send(ctx, m)
+}
+
+// Start enqueues a start; id, when set, lets Service Bus drop a duplicate.
+func (q Queue) Start(ctx context.Context, s Start, id string) error {
+	return q.send(ctx, queue.CampaignStart, s, id, time.Time{})
+}
+
+// Step enqueues a send step, due at.
+func (q Queue) Step(ctx context.Context, s Step, at time.Time) error {
+	return q.send(ctx, queue.CampaignSend, s, "send-"+s.CampaignID+"-"+s.Step, at)
+}
+
+// Data enqueues the reading of an upload.
+func (q Queue) Data(ctx context.Context, d Data) error {
+	return q.send(ctx, queue.CampaignData, d, "", time.Time{})
+}
+
+// Notice enqueues a notice; id tells it from the campaign's other notices
+// (Service Bus drops a second one with the same).
+func (q Queue) Notice(ctx context.Context, n Notice, id string) error {
+	return q.send(ctx, queue.Notify, n, id, time.Time{})
+}
+
+// DeleteAccount enqueues an account's deletion.
+func (q Queue) DeleteAccount(ctx context.Context, d DeleteAccount) error {
+	return q.send(ctx, queue.AccountDelete, d, "", time.Time{})
+}
+
+// DeleteCampaign enqueues a campaign's deletion.
+func (q Queue) DeleteCampaign(ctx context.Context, d DeleteCampaign) error {
+	return q.send(ctx, queue.CampaignDelete, d, "", time.Time{})
+}
+
+// Deletion enqueues the deletion of campaign campaignID of account k, or
+// of the whole account when campaignID is empty.
+func (q Queue) Deletion(ctx context.Context, k account.Key, campaignID string) error {
+	if campaignID == "" {
+		return q.DeleteAccount(ctx, DeleteAccount{Key: k})
+	}
+	return q.DeleteCampaign(ctx, DeleteCampaign{Campaign{Key: k, CampaignID: campaignID}})
+}

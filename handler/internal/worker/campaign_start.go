@@ -1,0 +1,103 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/merge"
+	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
+)
+
+// templateInvalid is why a campaign whose placeholders do not fit its
+// columns fails.
+var templateInvalid = campaign.Reason{Code: "template_invalid", Text: "the email's placeholders do not match the spreadsheet's columns"}
+
+// start runs campaign-start: it turns a queued campaign into a sending
+// one. The template must compile against the columns and every row's
+// attachments must resolve; otherwise the campaign fails and the owner is
+// told what to fix.
+func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
+	m, err := task.Decode[task.Start](msg.Body)
+	if err != nil {
+		return err
+	}
+	c, err := w.Store.Campaign(ctx, m.Key, m.CampaignID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // deleted meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if c.Status != campaign.Queued {
+		w.Logger.InfoContext(ctx, "start skipped", "campaign", c.ID, "status", c.Status)
+		return nil
+	}
+	j, err := w.compile(ctx, c)
+	var ce *merge.CompileError
+	if errors.As(err, &ce) {
+		problems := make([]string, 0, len(ce.Problems))
+		for _, p := range ce.Problems {
+			problems = append(problems, p.String())
+		}
+		return w.Lifecycle.Fail(ctx, c, templateInvalid, problems)
+	}
+	if err != nil {
+		return err
+	}
+	if problems, err := w.checkAttachments(ctx, c, j); err != nil {
+		return err
+	} else if len(problems) > 0 {
+		return w.Lifecycle.Fail(ctx, c, campaign.Reason{Code: "attachments_invalid", Text: "some rows name attachments the email does not have"}, problems)
+	}
+	if w.Grants != nil {
+		ok, err := w.Grants.Has(ctx, c.Account)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return w.Lifecycle.Pause(ctx, c, campaign.Queued, campaign.Reason{Code: "grant_missing", Text: "we have no permission to send from your mailbox yet"})
+		}
+	}
+	return w.Lifecycle.Start(ctx, c, j.subject)
+}
+
+// checkAttachments resolves every sendable row's Attachments cell against
+// the template's attachments; it lists the rows that name unknown ones.
+func (w *Worker) checkAttachments(ctx context.Context, c store.Campaign, j *job) ([]string, error) {
+	if j.fields.Attachments < 0 {
+		return nil, nil
+	}
+	var problems []string
+	err := w.Store.ForEachRecipient(ctx, c.ID, func(r store.Recipient) error {
+		if r.Status != campaign.RowPending {
+			return nil
+		}
+		// The row's cell is not quoted: notices carry no spreadsheet data.
+		if _, err := merge.ResolveAttachments(r.Cells, j.fields, j.atts); err != nil && len(problems) < 20 {
+			problems = append(problems, fmt.Sprintf("row %d names an attachment the email does not have (it has: %s)", r.Row, attachmentList(j.atts)))
+		}
+		return nil
+	})
+	return problems, err
+}
+
+// attachmentList names the template's attachments (not inline images).
+func attachmentList(atts []merge.Attachment) string {
+	var names []string
+	for _, at := range atts {
+		if !at.Inline() {
+			names = append(names, strconv.Quote(at.Name))
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
