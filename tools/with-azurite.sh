@@ -11,6 +11,13 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
   || echo $((20000 + RANDOM % 30000)); }
 blob=$(free_port); queue=$(free_port); table=$(free_port)
 log=$(mktemp -t azurite.XXXXXX.log)
+key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+# Besides the default account, spare ones: tests that run their own
+# functions host in parallel each take one, so no two hosts share queues.
+spare=$(for i in $(seq -w 1 24); do printf 'e2e%s ' "$i"; done)
+AZURITE_ACCOUNTS="devstoreaccount1:$key"
+for a in $spare; do AZURITE_ACCOUNTS="$AZURITE_ACCOUNTS;$a:$key"; done
+export AZURITE_ACCOUNTS
 "$azurite" --silent --disableTelemetry --inMemoryPersistence --skipApiVersionCheck --loose \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$log" 2>&1 &
@@ -31,7 +38,7 @@ for _ in $(seq 1 200); do
   kill -0 $pid 2>/dev/null || { cat "$log" >&2; exit 1; }
   sleep 0.1
 done
-key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
+export MAILMERGE_TEST_ACCOUNTS=$(echo $spare | tr ' ' ',')
 export MAILMERGE_TEST_STORAGE="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=$key;BlobEndpoint=http://127.0.0.1:$blob/devstoreaccount1;QueueEndpoint=http://127.0.0.1:$queue/devstoreaccount1;TableEndpoint=http://127.0.0.1:$table/devstoreaccount1;"
 echo "azurite: blob $blob, queue $queue, table $table (pid $pid)" >&2
 set +e

@@ -17,8 +17,9 @@ import (
 // worker) → the retention timer purging an expired debug entry, entirely
 // through the local Functions host and the real invocation protocol.
 func TestAccountLifecycle(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, map[string]string{"DEBUG_LOG_RETENTION": "1s"})
-	st, err := store.Open(testenv.Storage(t))
+	st, err := store.Open(testenv.IsolatedStorage(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,6 +22,7 @@ import (
 // command takes the tables back to a point in time, and never brings back a
 // campaign its owner deleted.
 func TestBackupAndRestore(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	st := openStore(t)
 	ctx := context.Background()
@@ -98,7 +99,7 @@ func TestBackupAndRestore(t *testing.T) {
 	}
 
 	restore := build(t, t.TempDir(), "handler/cmd/restore", "restore")
-	conn := testenv.StorageConnectionString(t)
+	conn := testenv.IsolatedStorageConnectionString(t)
 	run := func(at string) {
 		t.Helper()
 		cmd := exec.Command(restore, "-at", at, "-tables", "campaigns", "-partition", alice.String())

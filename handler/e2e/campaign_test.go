@@ -59,6 +59,7 @@ func recipientsOf(t *testing.T, st *store.Store, id string) []store.Recipient {
 // TestCampaignData goes create → upload (CSV and xlsx) → processed rows and
 // report → replace → reuse → delete, through the local host and its queues.
 func TestCampaignData(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	st := openStore(t)
 	tok, k := h.signIn(t, "carol")
@@ -242,6 +243,7 @@ func zipBomb(t *testing.T) []byte {
 // TestRefusedUploadsLeaveNothing: every upload the worker refuses ends
 // with a clear error on the data and no blob left in uploads.
 func TestRefusedUploadsLeaveNothing(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	st := openStore(t)
 	tok, k := h.signIn(t, "bob")
@@ -283,6 +285,7 @@ func TestRefusedUploadsLeaveNothing(t *testing.T) {
 // the data view lists its worksheets, ?sheet= picks another, and merged
 // cells are reported.
 func TestWorkbookSheets(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	tok, _ := h.signIn(t, "carol")
 	id, _ := h.newCampaign(t, tok, `{"name":"Sheets"}`)

@@ -142,8 +142,8 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	}
 	settings := map[string]string{
 		"FUNCTIONS_WORKER_RUNTIME":  "custom",
-		"AzureWebJobsStorage":       testenv.StorageConnectionString(t),
-		"BackupStorage":             testenv.StorageConnectionString(t),
+		"AzureWebJobsStorage":       testenv.IsolatedStorageConnectionString(t),
+		"BackupStorage":             testenv.IsolatedStorageConnectionString(t),
 		"QUEUE_TRANSPORT":           "storage",
 		"ServiceBusConnection":      "",
 		"ENTRA_AUTHORITY":           "https://" + freeAddr(t),
@@ -340,7 +340,7 @@ func (h *host) newCampaign(t testing.TB, tok, body string) (string, map[string]a
 // openStore opens the test Azurite the host runs on, for checks behind the API.
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(testenv.Storage(t))
+	st, err := store.Open(testenv.IsolatedStorage(t))
 	if err != nil {
 		t.Fatal(err)
 	}

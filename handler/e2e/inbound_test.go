@@ -70,7 +70,7 @@ func (h *host) postInbound(t testing.TB, user, pass string, payload []byte) (int
 
 func queueLength(t *testing.T, name string) int {
 	t.Helper()
-	svc, err := azqueue.NewServiceClientFromConnectionString(testenv.StorageConnectionString(t), nil)
+	svc, err := azqueue.NewServiceClientFromConnectionString(testenv.IsolatedStorageConnectionString(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,6 +84,7 @@ func queueLength(t *testing.T, name string) int {
 // TestInboundWebhook: the template email sent to the campaign's address
 // queues the campaign once; everything else is refused with 403.
 func TestInboundWebhook(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	st := openStore(t)
 	alice, _ := devauth.FindUser("alice")

@@ -17,6 +17,7 @@ const outlookDraft = `<html xmlns:o="urn:schemas-microsoft-com:office:office"><h
 	`<p class=MsoNormal><a href="{{@unsubscribe}}">Unsubscribe</a></p></div></body></html>`
 
 func TestPreview(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	tok, _ := h.signIn(t, "alice")
 	id, _ := h.newCampaign(t, tok, `{"name":"Preview"}`)

@@ -18,6 +18,7 @@ import (
 // leave nothing stored, and their sender hears that they were not used,
 // never that the campaign did not start.
 func TestConcurrentTemplateEmails(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	tok, key := h.signIn(t, "alice")
 	alice, _ := devauth.FindUser("alice")

@@ -216,6 +216,7 @@ func onceEach(t *testing.T, msgs []graphsandbox.Accepted, tag string, rows int) 
 // out once, personalised, as an .eml in the owner's mailbox folder; the
 // owner is told it started and how it ended; other accounts see nothing.
 func TestCampaignSendsEveryRow(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	tok, _ := h.signIn(t, "alice")
 	tag := testenv.Name("every")
@@ -306,7 +307,7 @@ func TestCampaignSendsEveryRow(t *testing.T) {
 // queueSend puts a raw message on a Storage queue the way the app does.
 func queueSend(t *testing.T, name string, body []byte) {
 	t.Helper()
-	svc, err := azqueue.NewServiceClientFromConnectionString(testenv.StorageConnectionString(t), nil)
+	svc, err := azqueue.NewServiceClientFromConnectionString(testenv.IsolatedStorageConnectionString(t), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,6 +322,7 @@ func queueSend(t *testing.T, name string, body []byte) {
 // 504 after Graph accepted makes that row unknown, never sent again; the
 // same queue messages delivered twice send nothing twice.
 func TestThrottlingAndUnknownOutcomes(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, nil)
 	tok, k := h.signIn(t, "alice")
 	alice, _ := devauth.FindUser("alice")
@@ -388,6 +390,7 @@ func handlerPIDs(t testing.TB, appDir string) []int {
 // and the campaign completes within 2 minutes (the row it had in flight
 // becomes unknown at its claim's deadline); nobody is mailed twice.
 func TestHandlerKilledMidCampaign(t *testing.T) {
+	t.Parallel()
 	// One request in flight at a time: the dead worker's lease holds every
 	// slot the mailbox has until it lapses.
 	h := startHost(t, map[string]string{"SEND_CONCURRENT": "1"})
@@ -467,6 +470,7 @@ func TestHandlerKilledMidCampaign(t *testing.T) {
 // campaign sends; it pauses, the owner is told to reopen the add-in, and
 // after they do (install renews the grant) resume finishes every row.
 func TestExpiredGrantPausesAndResumes(t *testing.T) {
+	t.Parallel()
 	// Short-lived Graph tokens, and sends 5 s apart: the campaign outlives
 	// the token it started with, and the next one needs the revoked grant.
 	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "12"}, "-graph-token-lifetime", "30s")
@@ -514,6 +518,7 @@ func TestExpiredGrantPausesAndResumes(t *testing.T) {
 // TestPauseResumeCancel: pause stops sending after the messages in flight,
 // resume goes on, cancel skips every row not sent; every row ends final.
 func TestPauseResumeCancel(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6"})
 	tok, _ := h.signIn(t, "alice")
 	tag := testenv.Name("ctl")
@@ -565,6 +570,7 @@ func bobOr(t *testing.T, h *host) string {
 // own Mail.Send sends from the owner's mailbox as /users/{id}, with no
 // user grant stored.
 func TestApplicationPermission(t *testing.T) {
+	t.Parallel()
 	h := startHost(t, map[string]string{"GRAPH_PERMISSION": "application"})
 	tok, _ := h.signIn(t, "carol")
 	carol, _ := devauth.FindUser("carol")

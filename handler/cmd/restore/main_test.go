@@ -16,6 +16,7 @@ import (
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/store"
 )
 
@@ -51,12 +52,7 @@ func TestRestoreToPointInTime(t *testing.T) {
 	}
 	rename := func(name string) {
 		t.Helper()
-		c, err := st.Campaign(ctx, k, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Name = name
-		if err := st.UpdateCampaign(ctx, c); err != nil {
+		if _, err := st.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error { c.Name = name; return nil }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -117,12 +113,10 @@ func TestRestoreToPointInTime(t *testing.T) {
 	}
 	// Writing back only a campaign's rows holds it too: a row that reads
 	// pending again may have been sent.
-	c, err := st.Campaign(ctx, k, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.Status = campaign.Sending
-	if err := st.UpdateCampaign(ctx, c); err != nil {
+	// As the owner resumes it.
+	if _, err := st.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error {
+		return lifecycle.Move(c, campaign.Sending, campaign.Reason{}, time.Now())
+	}); err != nil {
 		t.Fatal(err)
 	}
 	restore("-at", base.Add(10*time.Minute).Format(time.RFC3339), "-tables", "recipients", "-partition", id)

@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/dev/testqueue"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/queue"
@@ -22,38 +22,11 @@ import (
 
 const clientID = "6d1f2c8e-0b4a-4f3e-9c71-5a2e8b0d4f10"
 
-// recordingQueue keeps what the app enqueued (workers enqueue from
-// goroutines too).
-type recordingQueue struct {
-	mu   sync.Mutex
-	sent []queue.Message
-}
-
-func (q *recordingQueue) Send(ctx context.Context, m queue.Message) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sent = append(q.sent, m)
-	return nil
-}
-
-// on returns what was enqueued on the named queue.
-func (q *recordingQueue) on(name string) []queue.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []queue.Message
-	for _, m := range q.sent {
-		if m.Queue == name {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 type env struct {
 	srv    *httptest.Server
 	issuer *devauth.Issuer
 	store  *store.Store
-	queue  *recordingQueue
+	queue  *testqueue.Queue
 	life   *lifecycle.Lifecycle
 }
 
@@ -71,7 +44,7 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	q := &recordingQueue{}
+	q := &testqueue.Queue{}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	life := lifecycle.New(st, q, logger, time.Now)
@@ -308,8 +281,8 @@ func TestDeleteMeRecordsAndEnqueues(t *testing.T) {
 	if status != http.StatusAccepted || body["status"] != "deleting" {
 		t.Fatalf("delete: %d %v", status, body)
 	}
-	if len(e.queue.sent) != 1 || e.queue.sent[0].Queue != queue.AccountDelete {
-		t.Fatalf("enqueued %+v", e.queue.sent)
+	if len(e.queue.All()) != 1 || e.queue.All()[0].Queue != queue.AccountDelete {
+		t.Fatalf("enqueued %+v", e.queue.All())
 	}
 	_, body = e.do(t, "GET", "/v1/me", tok, "")
 	if body["status"] != "deleting" {

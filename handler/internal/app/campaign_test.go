@@ -183,15 +183,15 @@ func TestUploadsRefusedAtOnceStoreNothing(t *testing.T) {
 	if len(names) != 0 {
 		t.Errorf("refused uploads left blobs: %v", names)
 	}
-	if len(e.queue.sent) != 0 {
-		t.Errorf("refused uploads were enqueued: %d", len(e.queue.sent))
+	if len(e.queue.All()) != 0 {
+		t.Errorf("refused uploads were enqueued: %d", len(e.queue.All()))
 	}
 	// An accepted upload is stored and handed to the worker.
 	status, body := e.upload(t, tok, id, "list.csv", []byte("Email,Name\nann@example.com,Ann\n"))
 	if status != http.StatusAccepted || body["status"] != "processing" || body["fileName"] != "list.csv" {
 		t.Errorf("accepted upload: %d %v", status, body)
 	}
-	if len(e.queue.sent) != 1 || e.queue.sent[0].Queue != "campaign-data" {
-		t.Errorf("enqueued %+v", e.queue.sent)
+	if len(e.queue.All()) != 1 || e.queue.All()[0].Queue != "campaign-data" {
+		t.Errorf("enqueued %+v", e.queue.All())
 	}
 }

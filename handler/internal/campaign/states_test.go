@@ -3,9 +3,10 @@ package campaign
 import (
 	"errors"
 	"flag"
-	"os"
 	"strings"
 	"testing"
+
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the generated parts of docs/")
@@ -83,31 +84,6 @@ func TestTransitions(t *testing.T) {
 // TestStatesDocument: the transitions in docs/states.md are the tables
 // here (go test -update rewrites that part of the document).
 func TestStatesDocument(t *testing.T) {
-	const path = "../../../docs/states.md"
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := replaceBetween(string(doc), "<!-- transitions: generated from handler/internal/campaign/states.go -->", "<!-- end transitions -->", TransitionsMarkdown())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got == string(doc) {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Errorf("docs/states.md does not list the transitions of states.go; run go test ./handler/internal/campaign -run TestStatesDocument -update")
-}
-
-func replaceBetween(doc, start, end, body string) (string, error) {
-	i, j := strings.Index(doc, start), strings.Index(doc, end)
-	if i < 0 || j < i {
-		return "", errors.New("markers " + start + " … " + end + " not found")
-	}
-	return doc[:i+len(start)] + "\n" + body + doc[j:], nil
+	testenv.Generated(t, "../../../docs/states.md", "<!-- transitions: generated from handler/internal/campaign/states.go -->",
+		"<!-- end transitions -->", TransitionsMarkdown(), *update)
 }

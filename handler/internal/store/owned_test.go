@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/dev/testenv"
 )
 
 // named returns every table and container the code and the infrastructure
@@ -122,25 +123,6 @@ var update = flag.Bool("update", false, "rewrite the generated part of docs/data
 // TestDataDocument: docs/data.md lists the holdings as the code has them
 // (go test -update rewrites that part of the document).
 func TestDataDocument(t *testing.T) {
-	const path = "../../../docs/data.md"
-	doc, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start, end := "<!-- holdings: generated from handler/internal/store/owned.go -->", "<!-- end holdings -->"
-	i, j := strings.Index(string(doc), start), strings.Index(string(doc), end)
-	if i < 0 || j < i {
-		t.Fatalf("docs/data.md has no %s … %s", start, end)
-	}
-	got := string(doc[:i+len(start)]) + "\n" + HoldingsMarkdown() + string(doc[j:])
-	if got == string(doc) {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Error("docs/data.md does not list the holdings of owned.go; run go test ./handler/internal/store -run TestDataDocument -update")
+	testenv.Generated(t, "../../../docs/data.md", "<!-- holdings: generated from handler/internal/store/owned.go -->",
+		"<!-- end holdings -->", HoldingsMarkdown(), *update)
 }

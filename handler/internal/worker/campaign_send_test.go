@@ -9,6 +9,7 @@ import (
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/dev/testqueue"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
@@ -41,11 +42,11 @@ func TestSendWorkerOutcomes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			q := &recordingQueue{}
+			q := &testqueue.Queue{}
 			mailer := &fakeMailer{result: tt.result}
 			w := newWorker(t, st, q, mailer)
 			c, msg := sendingCampaign(t, w, 1)
-			q.reset()
+			q.Reset()
 			ctx := context.Background()
 			if err := w.send(ctx, msg); err != nil {
 				t.Fatalf("send step: %v", err)
@@ -66,14 +67,14 @@ func TestSendWorkerOutcomes(t *testing.T) {
 			if got.Counts != want {
 				t.Errorf("counts %+v, want %+v", got.Counts, want)
 			}
-			steps := q.on(queue.CampaignSend)
+			steps := q.On(queue.CampaignSend)
 			if tt.nextStep != (len(steps) == 1) {
 				t.Fatalf("next steps %+v, want one: %v", steps, tt.nextStep)
 			}
 			if tt.nextStep && steps[0].NotBefore.Before(time.Now().Add(2*time.Second)) {
 				t.Errorf("the next step comes at %v, before Retry-After", steps[0].NotBefore)
 			}
-			notices := q.on(queue.Notify)
+			notices := q.On(queue.Notify)
 			if tt.noticeFor == "" && len(notices) > 0 || tt.noticeFor != "" && len(notices) != 1 {
 				t.Fatalf("notices %+v, want %q", notices, tt.noticeFor)
 			}
@@ -101,7 +102,7 @@ func TestCountsOncePerBatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := &recordingQueue{}
+	q := &testqueue.Queue{}
 	w := newWorker(t, st, q, &fakeMailer{result: delivery.Result{Outcome: delivery.Sent}})
 	c, msg := sendingCampaign(t, w, 9)
 	ctx := context.Background()
@@ -138,7 +139,7 @@ func TestStartWorker(t *testing.T) {
 		{"unknown placeholder", "Hi {{Frist name}}", campaign.Failed, campaign.RowSkipped, "failed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			q := &recordingQueue{}
+			q := &testqueue.Queue{}
 			w := newWorker(t, st, q, &fakeMailer{})
 			c, _ := sendingCampaign(t, w, 1)
 			ctx := context.Background()
@@ -162,7 +163,7 @@ func TestStartWorker(t *testing.T) {
 			if _, err := w.Lifecycle.Resume(ctx, c.Account, c.ID); err != nil {
 				t.Fatal(err)
 			}
-			q.reset()
+			q.Reset()
 			body, _ := json.Marshal(task.Start{Campaign: task.Campaign{Key: c.Account, CampaignID: c.ID}})
 			for range 2 {
 				if err := w.start(ctx, invokeMessage(body)); err != nil {
@@ -174,10 +175,10 @@ func TestStartWorker(t *testing.T) {
 			if got.Status != tt.status || r.Status != tt.row {
 				t.Errorf("campaign %s, row %s; want %s, %s", got.Status, r.Status, tt.status, tt.row)
 			}
-			if steps := q.on(queue.CampaignSend); (tt.status == campaign.Sending) != (len(steps) == 1) {
+			if steps := q.On(queue.CampaignSend); (tt.status == campaign.Sending) != (len(steps) == 1) {
 				t.Errorf("send steps queued: %d", len(steps))
 			}
-			notices := q.on(queue.Notify)
+			notices := q.On(queue.Notify)
 			var n task.Notice
 			if len(notices) == 1 {
 				n, _ = task.Decode[task.Notice](notices[0].Body)

@@ -15,42 +15,15 @@ import (
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/dev/testqueue"
 	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/postmark"
-	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
 )
-
-// recordingQueue keeps what was enqueued (workers enqueue from goroutines
-// too).
-type recordingQueue struct {
-	mu   sync.Mutex
-	sent []queue.Message
-}
-
-func (q *recordingQueue) Send(ctx context.Context, m queue.Message) error {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sent = append(q.sent, m)
-	return nil
-}
-
-// on returns what was enqueued on the named queue.
-func (q *recordingQueue) on(name string) []queue.Message {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	var out []queue.Message
-	for _, m := range q.sent {
-		if m.Queue == name {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // fakeMailer answers every send with one result and counts the sends.
 type fakeMailer struct {
@@ -68,7 +41,7 @@ func (m *fakeMailer) Send(ctx context.Context, k account.Key, msg merge.Message,
 
 // newWorker is a worker on Azurite whose queue records and whose mailer
 // is the fake; limits never hold a send back.
-func newWorker(t *testing.T, st *store.Store, q *recordingQueue, mailer delivery.Mailer) *Worker {
+func newWorker(t *testing.T, st *store.Store, q *testqueue.Queue, mailer delivery.Mailer) *Worker {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	limits := pacing.Limits{PerMinute: 60_000, PerDay: 10_000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: 75 * time.Second}
@@ -127,13 +100,6 @@ func sendingCampaign(t *testing.T, w *Worker, rows int) (store.Campaign, invoke.
 	}
 	body, _ := json.Marshal(task.Step{Campaign: task.Campaign{Key: k, CampaignID: c.ID}, Step: c.StepToken})
 	return c, invoke.Message{Body: body}
-}
-
-// reset forgets what was enqueued so far.
-func (q *recordingQueue) reset() {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.sent = nil
 }
 
 func invokeMessage(body []byte) invoke.Message { return invoke.Message{Body: body} }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"mailmerge/handler/internal/config"
@@ -121,4 +122,47 @@ func ErrorCode(body map[string]any) string {
 	e, _ := body["error"].(map[string]any)
 	c, _ := e["code"].(string)
 	return c
+}
+
+// AccountsVar names the spare accounts of the test Azurite (comma
+// separated), which IsolatedStorage hands out.
+const AccountsVar = "MAILMERGE_TEST_ACCOUNTS"
+
+var spare struct {
+	mu    sync.Mutex
+	next  int
+	given map[string]string
+}
+
+// IsolatedStorageConnectionString returns a connection string to a
+// storage account of the test Azurite that no other test of this process
+// uses, the same for every call of one test: tests that each run their
+// own functions host in parallel must not share queues (a host would run
+// another's work) or tables.
+func IsolatedStorageConnectionString(tb testing.TB) string {
+	tb.Helper()
+	cs := StorageConnectionString(tb)
+	spare.mu.Lock()
+	defer spare.mu.Unlock()
+	if spare.given == nil {
+		spare.given = map[string]string{}
+	}
+	if got, ok := spare.given[tb.Name()]; ok {
+		return got
+	}
+	names := strings.Split(os.Getenv(AccountsVar), ",")
+	if spare.next >= len(names) || names[spare.next] == "" {
+		tb.Fatalf("no spare storage account left (%s=%q): give tools/with-azurite.sh more", AccountsVar, os.Getenv(AccountsVar))
+	}
+	name := names[spare.next]
+	spare.next++
+	got := strings.ReplaceAll(cs, "devstoreaccount1", name)
+	spare.given[tb.Name()] = got
+	return got
+}
+
+// IsolatedStorage is IsolatedStorageConnectionString as a connection.
+func IsolatedStorage(tb testing.TB) config.Connection {
+	tb.Helper()
+	return config.Connection{Name: config.Storage, ConnectionString: IsolatedStorageConnectionString(tb)}
 }
