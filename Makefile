@@ -53,12 +53,12 @@ sample:
 	build/sample -host http://127.0.0.1:$(PORT) -settings $(APP)/local.settings.json -mail $(APP)/mail
 
 ## test: vet, then unit and integration tests on a private Azurite that this target starts and stops
+# The end-to-end tests mostly wait (on pacing, on claim deadlines), each with
+# its own functions host and storage account: -parallel runs them side by side.
 test: $(AZURITE) $(BICEP)
 	@unformatted=$$(gofmt -l handler); if [ -n "$$unformatted" ]; then echo "gofmt needed: $$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	node tools/bicep/check.mjs infra
-	# The end-to-end tests wait on pacing and claim deadlines, each with its own
-	# functions host and storage account: they run side by side.
 	tools/with-azurite.sh $(GO) test -count=1 -parallel 16 ./...
 
 ## bench: benchmarks (cold start and idle memory of the handler, among others)

@@ -140,6 +140,31 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	if err := functions.Write(appDir, "", functions.Storage); err != nil {
 		t.Fatal(err)
 	}
+	// Each host starts with fresh sending budgets for the test users.
+	st := openStore(t)
+	for _, u := range devauth.Users {
+		if err := st.DeleteMailbox(context.Background(), account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The stand-ins listen on ports picked free a moment before; a test
+	// running beside this one may take one meanwhile: then try again.
+	for attempt := 1; ; attempt++ {
+		h, clash := launch(t, funchost, appDir, extra, flags)
+		if h != nil {
+			return h
+		}
+		if !clash || attempt == 3 {
+			t.Fatal("the local host did not start (see its log above)")
+		}
+	}
+}
+
+// launch writes the settings (with fresh ports for the stand-ins) and
+// runs the local host; it returns nil, and whether a port was taken, if
+// the host exited before it was ready.
+func launch(t testing.TB, funchost, appDir string, extra map[string]string, flags []string) (*host, bool) {
+	t.Helper()
 	settings := map[string]string{
 		"FUNCTIONS_WORKER_RUNTIME":  "custom",
 		"AzureWebJobsStorage":       testenv.IsolatedStorageConnectionString(t),
@@ -165,14 +190,6 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	raw, _ := json.MarshalIndent(map[string]any{"IsEncrypted": false, "Values": settings}, "", "  ")
 	if err := os.WriteFile(filepath.Join(appDir, "local.settings.json"), raw, 0o600); err != nil {
 		t.Fatal(err)
-	}
-
-	// Each host starts with fresh sending budgets for the test users.
-	st := openStore(t)
-	for _, u := range devauth.Users {
-		if err := st.DeleteMailbox(context.Background(), account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID}.String()); err != nil {
-			t.Fatal(err)
-		}
 	}
 	h := &host{Output: &syncBuffer{}, HostLog: &syncBuffer{}, settings: settings, AppDir: appDir, MailDir: t.TempDir()}
 	cmd := exec.Command(funchost, append([]string{"-app", appDir, "-addr", "127.0.0.1:0", "-mail-dir", h.MailDir}, flags...)...)
@@ -220,7 +237,10 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	select {
 	case line, ok := <-ready:
 		if !ok {
-			t.Fatalf("local host exited:\n%s", h.HostLog)
+			_ = cmd.Wait()
+			log := h.HostLog.String()
+			t.Logf("local host exited:\n%s", log)
+			return nil, strings.Contains(log, "address already in use")
 		}
 		for _, f := range strings.Fields(line) {
 			if v, ok := strings.CutPrefix(f, "http="); ok {
@@ -242,7 +262,7 @@ func startHost(t testing.TB, extra map[string]string, flags ...string) *host {
 	case <-time.After(90 * time.Second):
 		t.Fatalf("local host not ready after 90 s:\n%s", h.HostLog)
 	}
-	return h
+	return h, false
 }
 
 // caClient trusts the certificates of a PEM file (the local host's dev CA).

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -243,6 +244,20 @@ func TestCampaignSendsEveryRow(t *testing.T) {
 	counts := c["counts"].(map[string]any)
 	if counts["sent"] != float64(rows) || counts["pending"] != float64(0) || counts["unknown"] != float64(0) || counts["failed"] != float64(0) {
 		t.Errorf("counts %v", counts)
+	}
+	// The list shows the same counts as the campaign's own view.
+	_, list := h.call(t, "GET", "/v1/campaigns", tok, "")
+	listed := false
+	for _, v := range list["campaigns"].([]any) {
+		if lc := v.(map[string]any); lc["id"] == id {
+			listed = true
+			if !reflect.DeepEqual(lc["counts"], c["counts"]) {
+				t.Errorf("the list shows counts %v, the view %v", lc["counts"], c["counts"])
+			}
+		}
+	}
+	if !listed {
+		t.Errorf("campaign %s not in the list %v", id, list)
 	}
 	byTo := onceEach(t, h.sent(t, tag), tag, rows)
 	alice, _ := devauth.FindUser("alice")
