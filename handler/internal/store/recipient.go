@@ -78,6 +78,9 @@ func recipientEntity(campaignID string, r Recipient) (entity, int, error) {
 		e.Properties["Cells"+strconv.Itoa(i)] = c
 	}
 	e.Properties["Status"] = string(r.Status)
+	// The reason keeps the property names rows were first stored with
+	// (Problem, Detail), as the campaign's keep theirs (StatusCode,
+	// StatusText, RefusedCode, DataErrorCode…): stored rows read the same.
 	if r.Reason.Code != "" {
 		e.Properties["Problem"], e.Properties["Detail"] = r.Reason.Code, r.Reason.Text
 	}

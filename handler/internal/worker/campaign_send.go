@@ -118,7 +118,7 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 				sent++
 			}
 		}
-		w.count(ctx, c, final)
+		fresh, read := w.count(ctx, c, final)
 		for _, res := range results {
 			if res.pause {
 				return w.Lifecycle.Pause(ctx, c, campaign.Sending, res.why)
@@ -135,7 +135,9 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 			return w.Lifecycle.AdvanceStep(ctx, c, step, wait.UTC(), rows[0].Row)
 		}
 		// Pause, cancel or a newer step take effect between batches.
-		if c, err = w.Store.Campaign(ctx, c.Account, c.ID); err != nil {
+		if read {
+			c = fresh
+		} else if c, err = w.Store.Campaign(ctx, c.Account, c.ID); err != nil {
 			return err
 		}
 		if c.Status != campaign.Sending || c.StepToken != step {

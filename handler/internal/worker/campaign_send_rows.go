@@ -181,12 +181,13 @@ func (w *Worker) unclaim(ctx context.Context, c store.Campaign, claimed store.Re
 
 // count adds a batch's outcomes to the campaign's counts, in one write:
 // each state in final is a row that went from pending to it. Counts of a
-// campaign started before they were kept are left to its settling.
-func (w *Worker) count(ctx context.Context, c store.Campaign, final []campaign.RowStatus) {
+// campaign started before they were kept are left to its settling. It
+// returns the campaign as it now is, when it read it.
+func (w *Worker) count(ctx context.Context, c store.Campaign, final []campaign.RowStatus) (store.Campaign, bool) {
 	if len(final) == 0 {
-		return
+		return c, false
 	}
-	_, err := w.Store.ModifyCampaign(ctx, c.Account, c.ID, func(c *store.Campaign) error {
+	fresh, err := w.Store.ModifyCampaign(ctx, c.Account, c.ID, func(c *store.Campaign) error {
 		if c.CountedAt.IsZero() {
 			return store.ErrUnchanged
 		}
@@ -199,7 +200,9 @@ func (w *Worker) count(ctx context.Context, c store.Campaign, final []campaign.R
 	if err != nil {
 		// The counts are made exact again when the campaign settles.
 		w.Logger.WarnContext(ctx, "counts not updated", "campaign", c.ID, "error", err.Error())
+		return c, false
 	}
+	return fresh, true
 }
 
 // recount sets the campaign's counts from its rows: exact, for a campaign
