@@ -1,0 +1,122 @@
+package tracking
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+func testKeys(t *testing.T, s string) Keys {
+	t.Helper()
+	ks, err := ParseKeys(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ks
+}
+
+var (
+	secretA = base64.StdEncoding.EncodeToString([]byte("0123456789abcdef0123456789abcdef"))
+	secretB = base64.StdEncoding.EncodeToString([]byte("fedcba9876543210fedcba9876543210"))
+)
+
+const campaignID = "vpesgnag4anvpt7rjbfeu91ho8"
+
+func TestTokensRoundTripAndRotate(t *testing.T) {
+	old := testKeys(t, "1:"+secretA)
+	rotated := testKeys(t, "2:"+secretB+",1:"+secretA)
+	for _, want := range []Target{
+		{Kind: Open, CampaignID: campaignID, Row: 2},
+		{Kind: Unsubscribe, CampaignID: campaignID, Row: 100_001},
+		{Kind: Click, CampaignID: campaignID, Row: 7, Link: 3, URL: "https://contoso.example/offer?a=1&b=%C3%A9#top"},
+	} {
+		tok, err := old.Sign(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Mail already sent keeps working after the rotation.
+		for _, ks := range []Keys{old, rotated} {
+			got, err := ks.Verify(tok, want.Kind)
+			if err != nil || got != want {
+				t.Errorf("verify %q: %+v %v, want %+v", tok, got, err, want)
+			}
+		}
+		// The newest key signs; the old keys alone do not know it.
+		tok2, _ := rotated.Sign(want)
+		if _, err := old.Verify(tok2, want.Kind); err != ErrInvalid {
+			t.Errorf("a token of key 2 verified with key 1 only: %v", err)
+		}
+		// A token of one kind is no token of another.
+		for _, k := range []Kind{Open, Click, Unsubscribe} {
+			if k != want.Kind {
+				if _, err := rotated.Verify(tok2, k); err != ErrInvalid {
+					t.Errorf("a %c token read as %c", want.Kind, k)
+				}
+			}
+		}
+	}
+}
+
+// TestForgedTokens: whatever is changed, cut or made up, nothing verifies
+// and no URL comes out.
+func TestForgedTokens(t *testing.T) {
+	ks := testKeys(t, "1:"+secretA)
+	tok, _ := ks.Sign(Target{Kind: Click, CampaignID: campaignID, Row: 2, Link: 0, URL: "https://contoso.example/"})
+	raw, _ := base64.RawURLEncoding.DecodeString(tok)
+	changedURL := append([]byte(nil), raw...)
+	copy(changedURL[len(changedURL)-16-9:], "evil.test")
+	flipped := append([]byte(nil), raw...)
+	flipped[len(flipped)-1] ^= 1
+	otherKey, _ := testKeys(t, "1:"+secretB).Sign(Target{Kind: Click, CampaignID: campaignID, Row: 2, URL: "https://evil.test/"})
+	for name, bad := range map[string]string{
+		"changed URL":     base64.RawURLEncoding.EncodeToString(changedURL),
+		"flipped MAC":     base64.RawURLEncoding.EncodeToString(flipped),
+		"truncated":       tok[:len(tok)-5],
+		"another key":     otherKey,
+		"empty":           "",
+		"not base64":      "%%%",
+		"padding":         tok + "==",
+		"unknown key id":  base64.RawURLEncoding.EncodeToString(append([]byte{'c', 9}, raw[2:]...)),
+		"javascript: URL": mustSignRaw(t, ks, "javascript:alert(1)"),
+	} {
+		if got, err := ks.Verify(bad, Click); err != ErrInvalid || got.URL != "" {
+			t.Errorf("%s: %+v %v", name, got, err)
+		}
+	}
+}
+
+// mustSignRaw signs a click to a URL Sign would take but Verify refuses.
+func mustSignRaw(t *testing.T, ks Keys, url string) string {
+	t.Helper()
+	tok, err := ks.Sign(Target{Kind: Click, CampaignID: campaignID, Row: 2, URL: url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// TestTokenLength: a rewritten link grows by the base, the route and
+// about 60 characters plus a third of the URL (base64).
+func TestTokenLength(t *testing.T) {
+	ks := testKeys(t, "1:"+secretA)
+	url := "https://contoso.example/products/spring-offer?utm_source=mail"
+	tok, _ := ks.Sign(Target{Kind: Click, CampaignID: campaignID, Row: 12345, Link: 12, URL: url})
+	if grow := len(tok) - len(url); grow > 80 {
+		t.Errorf("the token is %d characters longer than its URL", grow)
+	}
+	open, _ := ks.Sign(Target{Kind: Open, CampaignID: campaignID, Row: 12345})
+	if len(open) > 60 {
+		t.Errorf("an open token is %d characters", len(open))
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	for _, bad := range []string{"", "x:" + secretA, "0:" + secretA, "256:" + secretA, "1:c2hvcnQ=", "1:" + secretA + ",1:" + secretB, "01:" + secretA} {
+		if _, err := ParseKeys(bad); err == nil {
+			t.Errorf("ParseKeys(%q) accepted", bad)
+		}
+	}
+	if ks := testKeys(t, " 2:"+secretB+" , 1:"+secretA); len(ks) != 2 || ks[0].ID != 2 || !strings.HasPrefix(string(ks[1].Secret), "0123") {
+		t.Errorf("keys %+v", ks)
+	}
+}
