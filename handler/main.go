@@ -31,6 +31,7 @@ import (
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/tracking"
 	"mailmerge/handler/internal/worker"
 )
 
@@ -62,6 +63,10 @@ func limits(l pacing.Limits, cfg config.Config) pacing.Limits {
 
 // shutdownGrace is how long in-flight invocations get to finish on SIGTERM.
 const shutdownGrace = 25 * time.Second
+
+// recorderFlushWithin is how long the tracking events still in memory get
+// to reach the queue after the server stopped.
+const recorderFlushWithin = 4 * time.Second
 
 // run builds every component in dependency order and serves until ctx ends.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -102,6 +107,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sending := worker.DefaultSending(graphTimeout)
 	sending.Limits = limits(sending.Limits, cfg)
 	life := lifecycle.New(st, q, logger, time.Now)
+	// Tracking events are kept in memory and handed to the events queue in
+	// batches; the recorder stops after the server, flushing what is left.
+	events := tracking.NewRecorder(life.Tasks.Events, logger)
+	recCtx, stopRecorder := context.WithCancel(context.Background())
+	recorded := make(chan struct{})
+	go func() { events.Run(recCtx, recorderFlushWithin); close(recorded) }()
+	defer func() { stopRecorder(); <-recorded }()
 	api := app.New(app.Deps{
 		Logger:            logger,
 		Store:             st,
@@ -112,6 +124,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		SheetLimits:       sheet.DefaultLimits(),
 		PostmarkInbound:   cfg.PostmarkInbound,
 		Grants:            grants,
+		TrackingKeys:      cfg.TrackingKeys,
+		Recorder:          events,
 	})
 	workers := worker.New(worker.Deps{
 		Logger:      logger,
@@ -123,6 +137,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Notifier:    notify.New(cfg.PostmarkAPIURL, cfg.PostmarkServerToken, httpClient),
 		NotifyFrom:  cfg.NotifyFrom,
 		Sending:     sending,
+		Links:       tracking.Links{Base: cfg.PublicBaseURL, Keys: cfg.TrackingKeys},
 		SheetLimits: sheet.DefaultLimits(),
 	})
 	h, err := functions.Serve(api, workers.Functions())

@@ -40,6 +40,8 @@ func BenchmarkHandlerColdStart(b *testing.B) {
 			config.TokenCacheKey + "=ZTJlLXRva2VuLWNhY2hlLWtleS0zMi1ieXRlcy0wMDA=",
 			config.PostmarkServerToken + "=bench-postmark-token",
 			config.NotifyFrom + "=notices@mailmerge.localhost",
+			config.PublicBaseURL + "=http://127.0.0.1:7071",
+			config.TrackingKeys + "=1:ZTJlLW9ubHktdHJhY2tpbmcta2V5LW5vdC1hLXNlY3JldA==",
 		}
 		start := time.Now()
 		if err := cmd.Start(); err != nil {

@@ -183,6 +183,8 @@ func launch(t testing.TB, funchost, appDir string, extra map[string]string, flag
 		"POSTMARK_API_URL":          "http://" + freeAddr(t),
 		"POSTMARK_SERVER_TOKEN":     "e2e-postmark-server-token",
 		"NOTIFY_FROM":               "notices@mailmerge.localhost",
+		"PUBLIC_BASE_URL":           "http://127.0.0.1:7071",
+		"TRACKING_KEYS":             "1:ZTJlLW9ubHktdHJhY2tpbmcta2V5LW5vdC1hLXNlY3JldA==",
 	}
 	for k, v := range extra {
 		settings[k] = v

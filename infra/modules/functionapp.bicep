@@ -35,6 +35,9 @@ param entraClientId string
 param inboundAddress string
 param notifyFrom string
 
+@description('The https address recipients reach the app at: the open pixel, tracked links and unsubscribe pages are under it. The app\'s default host name unless a custom domain is bound.')
+param publicBaseUrl string = 'https://${appName}.azurewebsites.net'
+
 @description('delegated, or application if the tenant grants the app Mail.Send.')
 @allowed([
   'delegated'
@@ -152,6 +155,8 @@ resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {
     POSTMARK_SERVER_TOKEN: '@Microsoft.KeyVault(SecretUri=${secretUris['postmark-server-token']})'
     POSTMARK_INBOUND_USER: '@Microsoft.KeyVault(SecretUri=${secretUris['postmark-inbound-user']})'
     POSTMARK_INBOUND_PASSWORD: '@Microsoft.KeyVault(SecretUri=${secretUris['postmark-inbound-password']})'
+    TRACKING_KEYS: '@Microsoft.KeyVault(SecretUri=${secretUris['tracking-keys']})'
+    PUBLIC_BASE_URL: publicBaseUrl
   }
 }
 

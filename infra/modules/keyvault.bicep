@@ -20,7 +20,7 @@ var secretNames = [
   'postmark-server-token'
   'postmark-inbound-user'
   'postmark-inbound-password'
-  'tracking-key'
+  'tracking-keys'
 ]
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {

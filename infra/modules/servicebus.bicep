@@ -30,6 +30,7 @@ var queueNames = [
   'campaign-start'
   'campaign-send'
   'notify'
+  'tracking-events'
 ]
 
 var standardSku = {

@@ -44,6 +44,7 @@ var tableNames = [
   'debuglog'
   'deletions'
   'removals'
+  'events'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

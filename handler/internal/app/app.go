@@ -18,6 +18,7 @@ import (
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/tracking"
 )
 
 // authenticator validates a request's bearer token.
@@ -45,6 +46,11 @@ type Deps struct {
 	// Grants hold each account's delegated Graph access (nil: the API
 	// alone, in tests, captures none).
 	Grants grants
+	// TrackingKeys verify the tokens of the pixel, tracked links and
+	// unsubscribe links.
+	TrackingKeys tracking.Keys
+	// Recorder takes the pixel's and the links' events.
+	Recorder recorder
 }
 
 // grants keep the delegated Graph access of each account.

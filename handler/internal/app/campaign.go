@@ -134,16 +134,6 @@ type campaignRequest struct {
 	TrackClicks *bool   `json:"trackClicks"`
 }
 
-// trackingUnavailable refuses tracking options that are asked for: open
-// and click tracking does not exist yet, and the API must not pretend it
-// does. Off is accepted (it is what every campaign has).
-func trackingUnavailable(req campaignRequest) error {
-	if (req.TrackOpens != nil && *req.TrackOpens) || (req.TrackClicks != nil && *req.TrackClicks) {
-		return apperr.E(apperr.Invalid, "tracking_not_available", "open and click tracking is not available yet; send trackOpens and trackClicks as false or leave them out")
-	}
-	return nil
-}
-
 func validName(s string) (string, error) {
 	n := strings.TrimSpace(s)
 	switch {
@@ -169,9 +159,6 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		return
 	}
 	name, err := validName(*req.Name)
-	if err == nil {
-		err = trackingUnavailable(req)
-	}
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
@@ -272,10 +259,6 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 			writeError(w, r, a.Logger, err)
 			return
 		}
-	}
-	if err := trackingUnavailable(req); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
 	}
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
 		if req.TrackOpens != nil || req.TrackClicks != nil {

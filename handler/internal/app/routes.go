@@ -32,6 +32,9 @@ func (a *App) routes() []route {
 		{method: "GET", pattern: "/v1/openapi.json", public: serveOpenAPI},
 		// Postmark cannot send a bearer token: the webhook checks basic auth itself.
 		{method: "POST", pattern: "/hooks/postmark/inbound", public: a.postmarkInbound},
+		// Recipients' routes: the signed token is the credential.
+		{method: "GET", pattern: "/o/{token}", public: a.openPixel},
+		{method: "GET", pattern: "/c/{token}", public: a.click},
 		{method: "POST", pattern: "/v1/install", authed: a.install, beforeAccount: true},
 		{method: "GET", pattern: "/v1/me", authed: a.getMe},
 		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},

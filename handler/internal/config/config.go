@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"mailmerge/handler/internal/tracking"
 )
 
 // The names of the app settings the code reads. local.settings.example.json
@@ -75,6 +77,13 @@ const (
 	PostmarkServerToken = "POSTMARK_SERVER_TOKEN"
 	// NotifyFrom is the sender of notices: a confirmed Postmark sender.
 	NotifyFrom = "NOTIFY_FROM"
+	// PublicBaseURL is where recipients reach the app: the open pixel,
+	// tracked links and the unsubscribe page are under it.
+	PublicBaseURL = "PUBLIC_BASE_URL"
+	// TrackingKeys sign the tracking and unsubscribe tokens:
+	// "id:base64secret" (32 bytes or more), newest first, comma separated;
+	// the first signs, all verify.
+	TrackingKeys = "TRACKING_KEYS"
 )
 
 // HostOnly names settings that belong in local.settings.json for the
@@ -85,7 +94,8 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 func Names() []string {
 	return []string{Port, Storage, BackupStorage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
 		PostmarkInboundUser, PostmarkInboundPassword, EntraClientSecret, GraphPermission, GraphBaseURL, TokenCacheKey,
-		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, PostmarkAPIURL, PostmarkServerToken, NotifyFrom}
+		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, PostmarkAPIURL, PostmarkServerToken, NotifyFrom,
+		PublicBaseURL, TrackingKeys}
 }
 
 // The queue transports.
@@ -120,6 +130,8 @@ type Config struct {
 	PostmarkAPIURL                            string
 	PostmarkServerToken                       string
 	NotifyFrom                                string
+	PublicBaseURL                             string
+	TrackingKeys                              tracking.Keys
 }
 
 // Graph permission modes.
@@ -270,6 +282,18 @@ func loadSending(c *Config, getenv func(string) string, bad func(string, ...any)
 	if c.NotifyFrom = getenv(NotifyFrom); !strings.Contains(c.NotifyFrom, "@") {
 		bad("%s=%q must be the address notices come from, a confirmed Postmark sender", NotifyFrom, c.NotifyFrom)
 	}
+	if getenv(PublicBaseURL) == "" {
+		bad("%s is missing: the https address recipients reach the app at (tracked links and unsubscribe pages are under it)", PublicBaseURL)
+	} else if u, err := url.Parse(getenv(PublicBaseURL)); err != nil || u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		bad("%s=%q must be a base address without a path, e.g. https://mailmerge.example.com", PublicBaseURL, getenv(PublicBaseURL))
+	} else {
+		c.PublicBaseURL = httpsURL(getenv, PublicBaseURL, "", bad)
+	}
+	keys, err := tracking.ParseKeys(getenv(TrackingKeys))
+	if err != nil {
+		bad("%s: %v (e.g. 1:$(openssl rand -base64 32))", TrackingKeys, err)
+	}
+	c.TrackingKeys = keys
 }
 
 // httpsURL reads an optional base URL setting: https, or http to a

@@ -28,6 +28,8 @@ func validSettings() map[string]string {
 		TokenCacheKey:           "bG9jYWwtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=",
 		PostmarkServerToken:     "POSTMARK_API_TEST",
 		NotifyFrom:              "notices@example.com",
+		PublicBaseURL:           "https://mailmerge.example.com",
+		TrackingKeys:            "1:bG9jYWwtb25seS10cmFja2luZy1rZXktbm90LWEtc2VjcmV0",
 	}
 }
 
@@ -49,7 +51,8 @@ func TestSendingSettings(t *testing.T) {
 		t.Errorf("raised limits: %+v, %v", c, err)
 	}
 	for name, v := range map[string]string{GraphPermission: "both", SendPerMinute: "31", SendPerDay: "0",
-		TokenCacheKey: "c2hvcnQ=", SendConcurrent: "5", SendAboveExchangeLimits: "yes", GraphBaseURL: "http://graph.example.com/v1.0", NotifyFrom: "nobody"} {
+		TokenCacheKey: "c2hvcnQ=", SendConcurrent: "5", SendAboveExchangeLimits: "yes", GraphBaseURL: "http://graph.example.com/v1.0", NotifyFrom: "nobody",
+		PublicBaseURL: "http://mailmerge.example.com", TrackingKeys: "1:c2hvcnQ="} {
 		bad := validSettings()
 		bad[name] = v
 		if _, err := Load(env(bad)); err == nil || !strings.Contains(err.Error(), name) {

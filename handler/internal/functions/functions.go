@@ -47,6 +47,11 @@ func Table() []Function {
 		{Name: "api", Trigger: HTTP, Route: "v1/{*path}", Methods: allMethods},
 		// Postmark's inbound webhook: the template email that starts a campaign.
 		{Name: "postmark-inbound", Trigger: HTTP, Route: "hooks/postmark/inbound", Methods: []string{"post"}},
+		// The open pixel, tracked links and the unsubscribe page, for
+		// recipients: no sign-in, the signed token is the credential.
+		{Name: "open", Trigger: HTTP, Route: "o/{token}", Methods: []string{"get", "head"}},
+		{Name: "click", Trigger: HTTP, Route: "c/{token}", Methods: []string{"get", "head"}},
+		{Name: "unsubscribe", Trigger: HTTP, Route: "u/{token}", Methods: []string{"get", "head", "post"}},
 		// Deletes everything an account has, after DELETE /v1/me.
 		{Name: "account-delete", Trigger: Queue, Queue: queue.AccountDelete},
 		// Deletes a campaign with its rows and blobs, after DELETE /v1/campaigns/{id}.
@@ -62,6 +67,9 @@ func Table() []Function {
 		{Name: "campaign-send", Trigger: Queue, Queue: queue.CampaignSend},
 		// Sends the owner's notices through Postmark.
 		{Name: "notify", Trigger: Queue, Queue: queue.Notify},
+		// Judges (person or machine) and stores the tracking endpoints'
+		// events, and records each row's first open and click.
+		{Name: "tracking-events", Trigger: Queue, Queue: queue.TrackingEvents},
 		// Settles what crashes leave: overdue steps (the next step settles
 		// rows in sending past their claim's deadline), lost starts. Every minute.
 		{Name: "sweep", Trigger: Timer, Schedule: "30 * * * * *"},

@@ -163,7 +163,7 @@ func TestNoSecretLiterals(t *testing.T) {
 		}
 	}
 	app := code(files["modules/functionapp.bicep"])
-	for _, name := range []string{config.EntraClientSecret, config.TokenCacheKey, config.PostmarkServerToken, config.PostmarkInboundUser, config.PostmarkInboundPassword} {
+	for _, name := range []string{config.EntraClientSecret, config.TokenCacheKey, config.PostmarkServerToken, config.PostmarkInboundUser, config.PostmarkInboundPassword, config.TrackingKeys} {
 		if !regexp.MustCompile(name + `:\s*'@Microsoft\.KeyVault\(SecretUri=`).MatchString(app) {
 			t.Errorf("app setting %s is not a Key Vault reference", name)
 		}

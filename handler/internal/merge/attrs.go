@@ -1,6 +1,7 @@
 package merge
 
 import (
+	"sort"
 	"strings"
 )
 
@@ -149,7 +150,7 @@ func (b *builder) urlOp(a attr, phs []rawPlaceholder, href bool) {
 	written.WriteString(lit)
 	if href {
 		u.link = len(b.t.links)
-		l := Link{URL: written.String(), Columns: u.columns}
+		l := Link{URL: written.String(), Columns: u.columns, TextIsURL: b.textIsURL(a, written.String())}
 		for _, p := range u.parts {
 			l.Unsubscribe = l.Unsubscribe || p.unsub
 		}
@@ -190,4 +191,29 @@ func (b *builder) stripTag(tk token) string {
 	}
 	sb.WriteString(b.src[pos:tk.end])
 	return sb.String()
+}
+
+// textIsURL reports whether the visible text of the link whose href is a
+// (written as href) looks like a URL: starts with a scheme or "www.", or
+// is only the placeholder the href is.
+func (b *builder) textIsURL(a attr, href string) bool {
+	// The tokens after the <a> start tag that holds a, up to its </a>.
+	i := sort.Search(len(b.toks), func(i int) bool { return b.toks[i].end > a.valStart })
+	var text strings.Builder
+	for i++; i < len(b.toks); i++ {
+		tk := b.toks[i]
+		if tk.kind == tkEnd && tk.name == "a" || (tk.kind == tkStart && tk.name == "a") {
+			break
+		}
+		if tk.kind == tkText {
+			text.WriteString(b.src[tk.start:tk.end])
+		}
+	}
+	t := strings.ToLower(trimSpace(strings.ReplaceAll(unescapeAttr(text.String()), "\u00a0", " ")))
+	if strings.HasPrefix(t, "http://") || strings.HasPrefix(t, "https://") || strings.HasPrefix(t, "www.") {
+		return true
+	}
+	h := strings.ToLower(trimSpace(href))
+	return strings.HasPrefix(t, "{{") && strings.HasSuffix(t, "}}") && strings.Count(t, "{{") == 1 &&
+		strings.Join(strings.Fields(t), "") == strings.Join(strings.Fields(h), "")
 }

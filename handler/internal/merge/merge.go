@@ -55,6 +55,11 @@ type Link struct {
 	URL         string   // the href as written, entities decoded, placeholders as written
 	Columns     []string // columns merged into it
 	Unsubscribe bool     // it contains {{@unsubscribe}}
+	// TextIsURL: the link's visible text is itself a URL (or the same
+	// placeholder as its href). Click tracking leaves such a link alone:
+	// a shown URL that differs from the href is what phishing filters
+	// look for (SpamAssassin HTTPS_HTTP_MISMATCH, rspamd phishing).
+	TextIsURL bool
 }
 
 // Template is a compiled template: each part is a list of literal

@@ -18,6 +18,9 @@ const (
 	CampaignStart  = "campaign-start"
 	CampaignSend   = "campaign-send"
 	Notify         = "notify"
+	// TrackingEvents carries batches of opens, clicks and unsubscribe
+	// page views from the tracking endpoints to the events worker.
+	TrackingEvents = "tracking-events"
 )
 
 // Message is one unit of work.

@@ -52,6 +52,9 @@ func CampaignHoldings(c Campaign) []Holding {
 	return append(hs,
 		Holding{Where: Partition, Table: tableRecipients, Partition: c.ID,
 			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state"},
+		// After the rows: an event is kept only while its row exists.
+		Holding{Where: Partition, Table: tableEvents, Partition: c.ID,
+			What: "opens, clicks and unsubscribe page views of the campaign's messages: row, time, link, browser (user agent), and whether a person or a machine"},
 		Holding{Where: Blobs, Container: ContainerUploads, Name: UploadsOf(c.Account, c.ID),
 			What: "an uploaded spreadsheet, until it has been read"},
 		Holding{Where: Blobs, Container: ContainerOriginals, Name: OriginalsOf(c.Account, c.ID),

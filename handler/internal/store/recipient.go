@@ -36,6 +36,10 @@ type Recipient struct {
 	// that deadline belongs to a worker that is gone.
 	ClaimedBy    string
 	ClaimedUntil time.Time
+	// FirstOpenAt and FirstClickAt are the row's first human open and
+	// click (zero when none), for the report.
+	FirstOpenAt  time.Time
+	FirstClickAt time.Time
 	// ETag guards the status change of a claim.
 	ETag string
 }
@@ -101,7 +105,8 @@ func recipientFrom(e entity) (Recipient, error) {
 		b.WriteString(c)
 	}
 	r := Recipient{Row: row, Status: campaign.RowStatus(getString(e, "Status")), Reason: campaign.Reason{Code: getString(e, "Problem"), Text: getString(e, "Detail")},
-		UpdatedAt: getTime(e, "UpdatedAt"), ClaimedBy: getString(e, "ClaimedBy"), ClaimedUntil: getTime(e, "ClaimedUntil"), ETag: e.ETag}
+		UpdatedAt: getTime(e, "UpdatedAt"), ClaimedBy: getString(e, "ClaimedBy"), ClaimedUntil: getTime(e, "ClaimedUntil"),
+		FirstOpenAt: getTime(e, "FirstOpenAt"), FirstClickAt: getTime(e, "FirstClickAt"), ETag: e.ETag}
 	if b.Len() > 0 {
 		if err := json.Unmarshal([]byte(b.String()), &r.Cells); err != nil {
 			return r, fmt.Errorf("recipient row %d cells: %w", row, err)

@@ -13,6 +13,7 @@ import (
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/tracking"
 )
 
 // Campaign names one campaign of an account.
@@ -94,9 +95,23 @@ type DeleteCampaign struct {
 	Campaign
 }
 
+// Events asks the events worker to judge and store tracking events
+// (tracking-events). They name campaigns, not accounts: the row each
+// names must still exist for it to be kept.
+type Events struct {
+	Events []tracking.Event `json:"events"`
+}
+
+func (e Events) check() error {
+	if len(e.Events) == 0 {
+		return apperr.E(apperr.Invalid, "message_invalid", "a tracking message needs events")
+	}
+	return nil
+}
+
 // Payload is any of the payloads above.
 type Payload interface {
-	Start | Step | Data | Notice | DeleteAccount | DeleteCampaign
+	Start | Step | Data | Notice | DeleteAccount | DeleteCampaign | Events
 	check() error
 }
 
@@ -163,6 +178,11 @@ func (q Queue) DeleteAccount(ctx context.Context, d DeleteAccount) error {
 // DeleteCampaign enqueues a campaign's deletion.
 func (q Queue) DeleteCampaign(ctx context.Context, d DeleteCampaign) error {
 	return q.send(ctx, queue.CampaignDelete, d, "", time.Time{})
+}
+
+// Events enqueues a batch of tracking events.
+func (q Queue) Events(ctx context.Context, events []tracking.Event) error {
+	return q.send(ctx, queue.TrackingEvents, Events{Events: events}, "", time.Time{})
 }
 
 // Deletion enqueues the deletion of campaign campaignID of account k, or

@@ -96,6 +96,9 @@ var campaignIDs = base32.HexEncoding.WithPadding(base32.NoPadding)
 // Sign makes the token of t with the newest key.
 func (ks Keys) Sign(t Target) (string, error) {
 	id, err := campaignIDs.DecodeString(strings.ToUpper(t.CampaignID))
+	if len(ks) == 0 {
+		return "", errors.New("tracking: no signing key")
+	}
 	if err != nil || len(id) != 16 || t.Row < 0 || t.Link < 0 {
 		return "", fmt.Errorf("tracking: cannot sign campaign %q row %d link %d", t.CampaignID, t.Row, t.Link)
 	}

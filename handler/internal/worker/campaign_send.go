@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
+	"strings"
 	"time"
 
 	"mailmerge/handler/internal/apperr"
@@ -146,6 +148,30 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 	}
 }
 
+// renderOptions are a row's: its unsubscribe link always; with clicks
+// tracked, its links through /c/ (not the unsubscribe link, not a link
+// that shows a URL: rewritten, it would look like phishing); with opens
+// tracked, the /o/ pixel before </body>. Without tracking the HTML is
+// exactly the template's.
+func (w *Worker) renderOptions(c store.Campaign, j *job, row int) merge.RenderOptions {
+	o := merge.RenderOptions{Unsubscribe: w.Links.Unsubscribe(c.ID, row)}
+	if c.TrackClicks {
+		links := j.tpl.Links()
+		o.LinkRewriter = func(i int, u string) string {
+			if i < 0 || i >= len(links) || links[i].Unsubscribe || links[i].TextIsURL {
+				return u
+			}
+			return w.Links.Click(c.ID, row, i, strings.TrimSpace(u))
+		}
+	}
+	if c.TrackOpens {
+		if src := w.Links.Open(c.ID, row); src != "" {
+			o.BeforeBodyEnd = `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">`
+		}
+	}
+	return o
+}
+
 // prepare renders rows; a row that cannot become a message fails here
 // (failed lists one state per such row, for the counts).
 func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []store.Recipient) (out []prepared, failed []campaign.RowStatus) {
@@ -157,7 +183,7 @@ func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []s
 	}
 	for _, r := range rows {
 		var rendered merge.Rendered
-		msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, merge.RenderOptions{}, &rendered)
+		msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, w.renderOptions(c, j, r.Row), &rendered)
 		if err != nil {
 			fail(r, campaign.Reason{Code: "row_invalid", Text: err.Error()})
 			continue

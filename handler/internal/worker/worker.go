@@ -20,6 +20,7 @@ import (
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/tracking"
 )
 
 // grants keep the delegated Graph access of each account.
@@ -56,6 +57,9 @@ type Deps struct {
 	NotifyFrom string
 	// Sending tunes the send worker (DefaultSending when zero).
 	Sending Sending
+	// Links make the rows' tracked links, open pixels and unsubscribe
+	// links.
+	Links tracking.Links
 	// SheetLimits bound what the data worker reads.
 	SheetLimits sheet.Limits
 	Now         func() time.Time
@@ -105,6 +109,7 @@ func (w *Worker) Functions() map[string]http.Handler {
 		"campaign-start":  invoke.Queue(w.Logger, "campaign-start", functions.QueueBinding, w.start),
 		"campaign-send":   invoke.Queue(w.Logger, "campaign-send", functions.QueueBinding, w.send),
 		"notify":          invoke.Queue(w.Logger, "notify", functions.QueueBinding, w.notify),
+		"tracking-events": invoke.Queue(w.Logger, "tracking-events", functions.QueueBinding, w.trackingEvents),
 		"retention":       invoke.TimerHandler(w.Logger, "retention", functions.TimerBinding, w.retention),
 		"sweep":           invoke.TimerHandler(w.Logger, "sweep", functions.TimerBinding, w.sweep),
 		"backup":          invoke.TimerHandler(w.Logger, "backup", functions.TimerBinding, w.backupTables),

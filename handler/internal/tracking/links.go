@@ -1,0 +1,47 @@
+package tracking
+
+import "strings"
+
+// Links makes the URLs of the open pixel, the tracked links and the
+// unsubscribe page of one row's message.
+type Links struct {
+	// Base is where recipients reach the app (PUBLIC_BASE_URL).
+	Base string
+	Keys Keys
+}
+
+// url is Base + "/" + route + "/" + the token of t ("" if t cannot be
+// signed).
+func (l Links) url(route string, t Target) string {
+	tok, err := l.Keys.Sign(t)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimRight(l.Base, "/") + "/" + route + "/" + tok
+}
+
+// Unsubscribe is the row's unsubscribe page.
+func (l Links) Unsubscribe(campaignID string, row int) string {
+	return l.url("u", Target{Kind: Unsubscribe, CampaignID: campaignID, Row: row})
+}
+
+// Open is the row's open pixel.
+func (l Links) Open(campaignID string, row int) string {
+	return l.url("o", Target{Kind: Open, CampaignID: campaignID, Row: row})
+}
+
+// Click is the tracked form of link number link of the row's message,
+// going to target; target itself when it is no http(s) URL.
+func (l Links) Click(campaignID string, row, link int, target string) string {
+	if !Redirectable(target) {
+		return target
+	}
+	if u := l.url("c", Target{Kind: Click, CampaignID: campaignID, Row: row, Link: link, URL: target}); u != "" {
+		return u
+	}
+	return target
+}
+
+// Redirectable reports whether a URL may be a click's target: http or
+// https, nothing else, even signed.
+func Redirectable(u string) bool { return safeURL(u) }
