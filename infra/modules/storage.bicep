@@ -45,6 +45,7 @@ var tableNames = [
   'deletions'
   'removals'
   'events'
+  'suppressions'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

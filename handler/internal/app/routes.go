@@ -35,6 +35,8 @@ func (a *App) routes() []route {
 		// Recipients' routes: the signed token is the credential.
 		{method: "GET", pattern: "/o/{token}", public: a.openPixel},
 		{method: "GET", pattern: "/c/{token}", public: a.click},
+		{method: "GET", pattern: "/u/{token}", public: a.unsubscribePage},
+		{method: "POST", pattern: "/u/{token}", public: a.unsubscribe},
 		{method: "POST", pattern: "/v1/install", authed: a.install, beforeAccount: true},
 		{method: "GET", pattern: "/v1/me", authed: a.getMe},
 		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},
@@ -53,6 +55,9 @@ func (a *App) routes() []route {
 		{method: "POST", pattern: "/v1/campaigns/{id}/pause", authed: a.pauseCampaignRoute},
 		{method: "POST", pattern: "/v1/campaigns/{id}/resume", authed: a.resumeCampaignRoute},
 		{method: "POST", pattern: "/v1/campaigns/{id}/cancel", authed: a.cancelCampaignRoute},
+		{method: "GET", pattern: "/v1/suppressions", authed: a.listSuppressions},
+		{method: "POST", pattern: "/v1/suppressions", authed: a.addSuppressions},
+		{method: "DELETE", pattern: "/v1/suppressions/{address}", authed: a.deleteSuppression},
 	}
 }
 

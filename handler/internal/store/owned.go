@@ -78,6 +78,8 @@ func AccountHoldings(k account.Key) []Holding {
 			What: "the mailbox's sending budget: how many messages and recipients went out when (counts and times only)"},
 		{Where: Blob, Container: ContainerTokenCache, Name: TokenCacheBlob(k),
 			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)"},
+		{Where: Partition, Table: tableSuppressions, Partition: k.String(),
+			What: "the suppression list: addresses that unsubscribed from the account's campaigns or that the owner added, with when and how"},
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
 			What: "diagnostics of the install check, kept a few days"},
 		{Where: Entity, Table: tableAccounts, Partition: k.TenantID, Row: k.ObjectID,

@@ -1,6 +1,10 @@
 package tracking
 
-import "strings"
+import (
+	"strings"
+
+	"mailmerge/handler/internal/account"
+)
 
 // Links makes the URLs of the open pixel, the tracked links and the
 // unsubscribe page of one row's message.
@@ -21,8 +25,8 @@ func (l Links) url(route string, t Target) string {
 }
 
 // Unsubscribe is the row's unsubscribe page.
-func (l Links) Unsubscribe(campaignID string, row int) string {
-	return l.url("u", Target{Kind: Unsubscribe, CampaignID: campaignID, Row: row})
+func (l Links) Unsubscribe(k account.Key, campaignID string, row int) string {
+	return l.url("u", Target{Kind: Unsubscribe, Account: k, CampaignID: campaignID, Row: row})
 }
 
 // Open is the row's open pixel.

@@ -5,20 +5,26 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"mailmerge/handler/internal/account"
 )
 
 // Event is one hit on the pixel, a tracked link or the unsubscribe page,
 // as the endpoint saw it; the events worker judges and stores it.
 type Event struct {
-	Kind       Kind      `json:"kind"`
-	CampaignID string    `json:"campaignId"`
-	Row        int       `json:"row"`
-	Link       int       `json:"link,omitempty"`
-	URL        string    `json:"url,omitempty"`
-	At         time.Time `json:"at"`
-	Method     string    `json:"method"`
-	UserAgent  string    `json:"userAgent,omitempty"`
-	Prefetch   bool      `json:"prefetch,omitempty"`
+	Kind Kind `json:"kind"`
+	// Account owns the campaign (unsubscribes only).
+	Account    account.Key `json:"account,omitzero"`
+	CampaignID string      `json:"campaignId"`
+	Row        int         `json:"row"`
+	Link       int         `json:"link,omitempty"`
+	URL        string      `json:"url,omitempty"`
+	At         time.Time   `json:"at"`
+	Method     string      `json:"method"`
+	UserAgent  string      `json:"userAgent,omitempty"`
+	Prefetch   bool        `json:"prefetch,omitempty"`
+	// OneClick: an unsubscribe by the mail program (RFC 8058).
+	OneClick bool `json:"oneClick,omitempty"`
 }
 
 // Recorder takes events from the endpoints without making them wait: it

@@ -17,9 +17,12 @@ import (
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"strings"
+
+	"mailmerge/handler/internal/account"
 )
 
 // Kind is what a token is for.
@@ -75,7 +78,10 @@ func ParseKeys(s string) (Keys, error) {
 
 // Target is what a token points at.
 type Target struct {
-	Kind       Kind
+	Kind Kind
+	// Account owns the campaign (unsubscribe tokens only: the address
+	// joins that account's suppression list).
+	Account    account.Key
 	CampaignID string
 	Row        int
 	// Link is the index of the link in the template (clicks).
@@ -107,6 +113,11 @@ func (ks Keys) Sign(t Target) (string, error) {
 	b = append(b, byte(t.Kind), k.ID)
 	b = append(b, id...)
 	b = binary.AppendUvarint(b, uint64(t.Row))
+	if t.Kind == Unsubscribe {
+		if b, err = appendAccount(b, t.Account); err != nil {
+			return "", err
+		}
+	}
 	if t.Kind == Click {
 		b = binary.AppendUvarint(b, uint64(t.Link))
 		b = append(b, t.URL...)
@@ -148,10 +159,72 @@ func (ks Keys) Verify(token string, want Kind) (Target, error) {
 		if !safeURL(t.URL) {
 			return Target{}, ErrInvalid
 		}
+	} else if want == Unsubscribe {
+		if t.Account, rest, err = readAccount(rest); err != nil || len(rest) != 0 {
+			return Target{}, ErrInvalid
+		}
 	} else if len(rest) != 0 {
 		return Target{}, ErrInvalid
 	}
 	return t, nil
+}
+
+// appendAccount writes an account key: 0 and 32 bytes when both ids are
+// lower-case GUIDs (as Entra's are), else 1 and each id length-prefixed.
+func appendAccount(b []byte, k account.Key) ([]byte, error) {
+	if !k.Valid() {
+		return b, errors.New("tracking: an unsubscribe token needs the account")
+	}
+	t, okT := guidBytes(k.TenantID)
+	o, okO := guidBytes(k.ObjectID)
+	if okT && okO {
+		return append(append(append(b, 0), t...), o...), nil
+	}
+	if len(k.TenantID) > 255 || len(k.ObjectID) > 255 {
+		return b, errors.New("tracking: account ids too long")
+	}
+	b = append(b, 1, byte(len(k.TenantID)))
+	b = append(b, k.TenantID...)
+	b = append(b, byte(len(k.ObjectID)))
+	return append(b, k.ObjectID...), nil
+}
+
+func readAccount(b []byte) (account.Key, []byte, error) {
+	if len(b) == 0 {
+		return account.Key{}, b, ErrInvalid
+	}
+	switch b[0] {
+	case 0:
+		if len(b) < 33 {
+			return account.Key{}, b, ErrInvalid
+		}
+		return account.Key{TenantID: guidString(b[1:17]), ObjectID: guidString(b[17:33])}, b[33:], nil
+	case 1:
+		var ids [2]string
+		b = b[1:]
+		for i := range ids {
+			if len(b) == 0 || len(b) < 1+int(b[0]) {
+				return account.Key{}, b, ErrInvalid
+			}
+			ids[i], b = string(b[1:1+int(b[0])]), b[1+int(b[0]):]
+		}
+		return account.Key{TenantID: ids[0], ObjectID: ids[1]}, b, nil
+	}
+	return account.Key{}, b, ErrInvalid
+}
+
+// guidBytes reads a lower-case GUID (8-4-4-4-12 hex digits).
+func guidBytes(s string) ([]byte, bool) {
+	if len(s) != 36 || s[8] != '-' || s[13] != '-' || s[18] != '-' || s[23] != '-' || strings.ToLower(s) != s {
+		return nil, false
+	}
+	b, err := hex.DecodeString(strings.ReplaceAll(s, "-", ""))
+	return b, err == nil && len(b) == 16
+}
+
+func guidString(b []byte) string {
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func mac(key, b []byte) []byte {

@@ -4,6 +4,8 @@ import (
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"mailmerge/handler/internal/account"
 )
 
 func testKeys(t *testing.T, s string) Keys {
@@ -27,7 +29,8 @@ func TestTokensRoundTripAndRotate(t *testing.T) {
 	rotated := testKeys(t, "2:"+secretB+",1:"+secretA)
 	for _, want := range []Target{
 		{Kind: Open, CampaignID: campaignID, Row: 2},
-		{Kind: Unsubscribe, CampaignID: campaignID, Row: 100_001},
+		{Kind: Unsubscribe, Account: account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"}, CampaignID: campaignID, Row: 100_001},
+		{Kind: Unsubscribe, Account: account.Key{TenantID: "Contoso-Tenant", ObjectID: "not-a-guid"}, CampaignID: campaignID, Row: 3},
 		{Kind: Click, CampaignID: campaignID, Row: 7, Link: 3, URL: "https://contoso.example/offer?a=1&b=%C3%A9#top"},
 	} {
 		tok, err := old.Sign(want)

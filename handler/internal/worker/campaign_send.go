@@ -154,7 +154,7 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 // tracked, the /o/ pixel before </body>. Without tracking the HTML is
 // exactly the template's.
 func (w *Worker) renderOptions(c store.Campaign, j *job, row int) merge.RenderOptions {
-	o := merge.RenderOptions{Unsubscribe: w.Links.Unsubscribe(c.ID, row)}
+	o := merge.RenderOptions{Unsubscribe: w.Links.Unsubscribe(c.Account, c.ID, row)}
 	if c.TrackClicks {
 		links := j.tpl.Links()
 		o.LinkRewriter = func(i int, u string) string {
@@ -172,13 +172,14 @@ func (w *Worker) renderOptions(c store.Campaign, j *job, row int) merge.RenderOp
 	return o
 }
 
-// prepare renders rows; a row that cannot become a message fails here
-// (failed lists one state per such row, for the counts).
-func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []store.Recipient) (out []prepared, failed []campaign.RowStatus) {
+// prepare renders rows; a row that cannot become a message fails here,
+// and one to an address on the suppression list is skipped (done lists
+// the state of each such row, for the counts).
+func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []store.Recipient) (out []prepared, done []campaign.RowStatus) {
 	out = make([]prepared, 0, len(rows))
 	fail := func(r store.Recipient, why campaign.Reason) {
 		if w.finishRow(ctx, c, r, campaign.RowFailed, why) {
-			failed = append(failed, campaign.RowFailed)
+			done = append(done, campaign.RowFailed)
 		}
 	}
 	for _, r := range rows {
@@ -194,9 +195,32 @@ func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []s
 				Text: fmt.Sprintf("one message to %d recipients is over the mailbox's %d a day", n, w.Sending.Limits.PerDay)})
 			continue
 		}
+		if skip, err := w.suppressed(ctx, c, msg); err != nil {
+			// The list cannot be read: the row waits for the next step.
+			w.Logger.WarnContext(ctx, "suppression list unavailable", "campaign", c.ID, "error", err.Error())
+			continue
+		} else if skip {
+			// Conditional: a row claimed meanwhile is that worker's.
+			if _, err := w.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, unsubscribed, w.Now().UTC()); err == nil {
+				done = append(done, campaign.RowSkipped)
+			}
+			continue
+		}
 		out = append(out, prepared{row: r, msg: msg, n: n})
 	}
-	return out, failed
+	return out, done
+}
+
+// suppressed reports whether a To address of msg is on the account's
+// suppression list: then the row is not sent, also in a campaign that was
+// running when the person unsubscribed.
+func (w *Worker) suppressed(ctx context.Context, c store.Campaign, msg merge.Message) (bool, error) {
+	for _, a := range msg.To {
+		if ok, err := w.Store.Suppressed(ctx, c.Account, a.Address); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
 }
 
 // completeIfDone completes a sending campaign without pending rows. Rows

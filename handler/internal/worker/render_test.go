@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/tracking"
@@ -48,7 +49,8 @@ func compileFile(t *testing.T, name string) *job {
 func TestTrackedOutlookHTML(t *testing.T) {
 	w := renderWorker(t)
 	row := []string{"Zoë", "O'Brien", "ACME", "€1,200", "Zürich", "A-17", "X 9/1&2", "", "https://example.com/p?id=1&x=2"}
-	c := store.Campaign{ID: "vpesgnag4anvpt7rjbfeu91ho8", TrackOpens: true, TrackClicks: true}
+	c := store.Campaign{Account: account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"},
+		ID: "vpesgnag4anvpt7rjbfeu91ho8", TrackOpens: true, TrackClicks: true}
 	for _, name := range []string{"outlook_desktop.html", "outlook_web.html"} {
 		j := compileFile(t, name)
 		var out merge.Rendered
@@ -86,7 +88,7 @@ func TestTrackedOutlookHTML(t *testing.T) {
 		}
 		// Growth: the links' own length plus about 100 bytes each.
 		var plain merge.Rendered
-		j.tpl.Render(row, merge.RenderOptions{Unsubscribe: w.Links.Unsubscribe(c.ID, 12)}, &plain)
+		j.tpl.Render(row, merge.RenderOptions{Unsubscribe: w.Links.Unsubscribe(c.Account, c.ID, 12)}, &plain)
 		grown := len(out.HTML) - len(plain.HTML)
 		var limit int
 		for _, l := range j.tpl.Links() {

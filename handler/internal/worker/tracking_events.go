@@ -44,6 +44,9 @@ func (w *Worker) trackingEvents(ctx context.Context, m invoke.Message) error {
 var kinds = map[tracking.Kind]string{tracking.Open: "open", tracking.Click: "click"}
 
 func (w *Worker) trackEvent(ctx context.Context, e tracking.Event) (bool, error) {
+	if e.Kind == tracking.Unsubscribe {
+		return w.unsubscribe(ctx, e)
+	}
 	kind, ok := kinds[e.Kind]
 	if !ok || e.CampaignID == "" {
 		return false, nil // nothing the endpoints send
@@ -111,3 +114,52 @@ func eventID(e tracking.Event) string {
 	sum := sha256.Sum256(fmt.Appendf(nil, "%c|%s|%d|%d|%s|%s|%s", e.Kind, e.CampaignID, e.Row, e.Link, e.At.UTC().Format(time.RFC3339Nano), e.Method, e.UserAgent))
 	return hex.EncodeToString(sum[:6])
 }
+
+// unsubscribe puts the To addresses of the event's row on its account's
+// suppression list, and skips the row if it is not sent yet. A campaign
+// deleted meanwhile leaves nothing to find the address by.
+func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error) {
+	c, err := w.Store.Campaign(ctx, e.Account, e.CampaignID)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	r, err := w.Store.Recipient(ctx, c.ID, e.Row)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	to := campaign.Locate(c.Data.Columns).To
+	if to < 0 || to >= len(r.Cells) {
+		return false, nil
+	}
+	addrs, _ := campaign.ParseAddresses(r.Cells[to])
+	source := "unsubscribe"
+	if e.OneClick {
+		source = "one-click"
+	}
+	list := make([]store.Suppression, 0, len(addrs))
+	for _, a := range addrs {
+		list = append(list, store.Suppression{Address: a.Address, At: e.At.UTC(), Source: source, CampaignID: c.ID, Row: e.Row})
+	}
+	if err := w.Store.Suppress(ctx, c.Account, list); err != nil {
+		return false, err
+	}
+	if r.Status == campaign.RowPending {
+		if _, err := w.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, unsubscribed, w.Now().UTC()); err == nil {
+			_, _ = w.count(ctx, c, []campaign.RowStatus{campaign.RowSkipped})
+		} else if !apperr.Is(err, apperr.Conflict) {
+			return false, err
+		}
+	}
+	w.Logger.InfoContext(ctx, "unsubscribed", "campaign", c.ID, "row", e.Row, "oneClick", e.OneClick)
+	return true, nil
+}
+
+// unsubscribed is why a row to an address on the suppression list is
+// not sent.
+var unsubscribed = campaign.Reason{Code: "unsubscribed", Text: "the recipient unsubscribed from your emails"}

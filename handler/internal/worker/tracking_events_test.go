@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/dev/testqueue"
@@ -86,5 +87,56 @@ func TestTrackingEvents(t *testing.T) {
 	}
 	if gone, _ := st.RowEvents(ctx, c.ID, 3); len(gone) != 0 {
 		t.Errorf("an event of a deleted campaign was kept: %+v", gone)
+	}
+}
+
+// TestUnsubscribeSkipsRows: an unsubscribe puts the row's address on the
+// account's list and skips the row; a running campaign skips a row whose
+// address is on the list (unsubscribed elsewhere), and its counts say so.
+func TestUnsubscribeSkipsRows(t *testing.T) {
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailer := &fakeMailer{result: delivery.Result{Outcome: delivery.Sent}}
+	w := newWorker(t, st, &testqueue.Queue{}, mailer)
+	c, msg := sendingCampaign(t, w, 3) // rows 2, 3, 4: r0@, r1@, r2@example.com
+	ctx := context.Background()
+	body, _ := json.Marshal(task.Events{Events: []tracking.Event{{Kind: tracking.Unsubscribe, Account: c.Account, CampaignID: c.ID, Row: 3,
+		At: time.Now(), Method: "POST", OneClick: true}}})
+	if err := w.trackingEvents(ctx, invokeMessage(body)); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.Suppressed(ctx, c.Account, "R1@example.com"); !ok || err != nil {
+		t.Fatalf("r1 not suppressed: %v %v", ok, err)
+	}
+	// Unsubscribed from another campaign meanwhile.
+	if err := st.Suppress(ctx, c.Account, []store.Suppression{{Address: "r2@example.com", At: time.Now(), Source: "unsubscribe"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if mailer.sent != 1 {
+		t.Errorf("%d sent, want 1", mailer.sent)
+	}
+	for row, want := range map[int]campaign.RowStatus{2: campaign.RowSent, 3: campaign.RowSkipped, 4: campaign.RowSkipped} {
+		r, err := st.Recipient(ctx, c.ID, row)
+		if err != nil || r.Status != want || (want == campaign.RowSkipped && r.Reason.Code != "unsubscribed") {
+			t.Errorf("row %d: %s %q %v, want %s", row, r.Status, r.Reason.Code, err, want)
+		}
+	}
+	got, _ := st.Campaign(ctx, c.Account, c.ID)
+	if got.Status != campaign.Completed || got.Counts != (campaign.Counts{Sent: 1, Skipped: 2}) {
+		t.Errorf("campaign %s counts %+v", got.Status, got.Counts)
+	}
+	page, _ := st.Suppressions(ctx, c.Account, 10, "")
+	if len(page.Suppressions) != 2 {
+		t.Errorf("suppressions %+v", page)
+	}
+	for _, s := range page.Suppressions {
+		if s.Address == "r1@example.com" && (s.Source != "one-click" || s.CampaignID != c.ID || s.Row != 3) {
+			t.Errorf("r1's suppression %+v", s)
+		}
 	}
 }

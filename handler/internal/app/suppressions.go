@@ -1,0 +1,113 @@
+package app
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/store"
+)
+
+// suppressionView is one address of the suppression list.
+type suppressionView struct {
+	Address    string    `json:"address"`
+	At         time.Time `json:"at"`
+	Source     string    `json:"source"`
+	CampaignID string    `json:"campaignId,omitempty"`
+	Row        int       `json:"row,omitempty"`
+}
+
+// listSuppressions pages through the account's suppression list.
+func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	limit := 100
+	if s := r.URL.Query().Get("limit"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 1000"))
+			return
+		}
+		limit = n
+	}
+	page, err := a.Store.Suppressions(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	out := struct {
+		Suppressions []suppressionView `json:"suppressions"`
+		Next         string            `json:"next,omitempty"`
+	}{Suppressions: []suppressionView{}, Next: page.Next}
+	for _, s := range page.Suppressions {
+		out.Suppressions = append(out.Suppressions, suppressionView(s))
+	}
+	encode(w, http.StatusOK, out)
+}
+
+// maxImport bounds one import.
+const maxImport = 10_000
+
+// addSuppressions adds addresses to the list (an import): every valid one
+// is added, and the invalid ones are named with their place in the list.
+func (a *App) addSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	var req struct {
+		Addresses []string `json:"addresses"`
+	}
+	if err := decodeLimited(w, r, &req, false, 2<<20); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if len(req.Addresses) == 0 || len(req.Addresses) > maxImport {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "addresses_invalid", "send {\"addresses\": [...]} with 1 to %d addresses", maxImport))
+		return
+	}
+	now := a.Now().UTC()
+	var list []store.Suppression
+	type invalid struct {
+		Index   int    `json:"index"`
+		Message string `json:"message"`
+	}
+	bad := []invalid{}
+	for i, s := range req.Addresses {
+		addrs, err := campaign.ParseAddresses(s)
+		if err == nil && len(addrs) != 1 {
+			err = apperr.E(apperr.Invalid, "address_invalid", "one address per entry")
+		}
+		if err != nil {
+			bad = append(bad, invalid{Index: i, Message: apperr.MessageOf(err)})
+			continue
+		}
+		list = append(list, store.Suppression{Address: addrs[0].Address, At: now, Source: "added"})
+	}
+	if err := a.Store.Suppress(r.Context(), keyOf(p), list); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.Logger.InfoContext(r.Context(), "suppressions added", "added", len(list), "invalid", len(bad))
+	encode(w, http.StatusOK, map[string]any{"added": len(list), "invalid": bad})
+}
+
+// deleteSuppression takes one address off the list: later campaigns send
+// to it again.
+func (a *App) deleteSuppression(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	addr := strings.TrimSpace(r.PathValue("address"))
+	if addr == "" || len(addr) > 320 {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "address_invalid", "name the address to remove"))
+		return
+	}
+	if ok, err := a.Store.Suppressed(r.Context(), keyOf(p), addr); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	} else if !ok {
+		writeError(w, r, a.Logger, notFound("that address is not on your suppression list"))
+		return
+	}
+	if err := a.Store.Unsuppress(r.Context(), keyOf(p), addr); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

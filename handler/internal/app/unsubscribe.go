@@ -1,0 +1,47 @@
+package app
+
+import (
+	"io"
+	"net/http"
+	"strings"
+
+	"mailmerge/handler/internal/tracking"
+)
+
+// unsubscribePage shows what the unsubscribe link does and a button that
+// does it: a link scanner that follows the link unsubscribes no one. The
+// page carries no tracking.
+func (a *App) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+	if _, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Unsubscribe); err != nil {
+		page(w, http.StatusNotFound, "Link not found", "This unsubscribe link is not valid. If you copied it from an email, check that it was copied whole.")
+		return
+	}
+	writePage(w, http.StatusOK, pageData{Title: "Unsubscribe",
+		Text:   "Stop receiving these emails from this sender? The sender will not send you further emails through this service.",
+		Button: "Unsubscribe", Action: true})
+}
+
+// unsubscribe takes the address of the token's row off the sender's
+// list: the confirm button of the page, and RFC 8058's one-click POST
+// (body "List-Unsubscribe=One-Click", from the mail program; no
+// redirect). The request is queued before it is answered, so an
+// unsubscribe that was confirmed is never lost; if the queue cannot take
+// it, the page says to try again.
+func (a *App) unsubscribe(w http.ResponseWriter, r *http.Request) {
+	t, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Unsubscribe)
+	if err != nil {
+		page(w, http.StatusNotFound, "Link not found", "This unsubscribe link is not valid. If you copied it from an email, check that it was copied whole.")
+		return
+	}
+	body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
+	e := a.event(r, t)
+	e.Account = t.Account
+	e.OneClick = strings.Contains(string(body), "List-Unsubscribe=One-Click")
+	if err := a.tasks.Events(r.Context(), []tracking.Event{e}); err != nil {
+		a.Logger.ErrorContext(r.Context(), "unsubscribe not queued", "campaign", t.CampaignID, "error", err.Error())
+		w.Header().Set("Retry-After", "30")
+		page(w, http.StatusServiceUnavailable, "Please try again", "We could not take your request just now. Please try again in a minute.")
+		return
+	}
+	page(w, http.StatusOK, "You are unsubscribed", "You will not receive further emails from this sender through this service.")
+}

@@ -1,0 +1,124 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/dev/testqueue"
+	"mailmerge/handler/internal/lifecycle"
+	"mailmerge/handler/internal/queue"
+	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/tracking"
+)
+
+type failingQueue struct{}
+
+func (failingQueue) Send(ctx context.Context, m queue.Message) error { return errors.New("queue down") }
+
+func unsubscribeServer(t *testing.T, q task.Sender) *httptest.Server {
+	t.Helper()
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(New(Deps{Logger: logger, Store: st, Lifecycle: lifecycle.New(st, q, logger, time.Now), TrackingKeys: trackingKeys}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestUnsubscribe: the link shows a page with a button and changes
+// nothing; the button and RFC 8058's one-click POST queue the unsubscribe
+// (answered 200, no redirect); a token that is not ours gets 404; a
+// queue that cannot take it gets 503 and a page saying to try again.
+func TestUnsubscribe(t *testing.T) {
+	q := &testqueue.Queue{}
+	srv := unsubscribeServer(t, q)
+	k := account.Key{TenantID: devauth.ContosoTenant, ObjectID: "a11ce000-0000-4000-8000-00000000a001"}
+	tok, err := trackingKeys.Sign(tracking.Target{Kind: tracking.Unsubscribe, Account: k, CampaignID: trackedCampaign, Row: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := noRedirects().Get(srv.URL + "/u/" + tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `<form method="post">`) || !strings.Contains(string(body), "<button") ||
+		strings.Contains(string(body), "<img") || strings.Contains(string(body), "<script") || len(q.All()) != 0 {
+		t.Fatalf("page: %d %s, %d queued", resp.StatusCode, body, len(q.All()))
+	}
+	for _, oneClick := range []bool{false, true} {
+		form := url.Values{}
+		if oneClick {
+			form.Set("List-Unsubscribe", "One-Click")
+		}
+		resp, err := noRedirects().PostForm(srv.URL+"/u/"+tok, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		events := q.On(queue.TrackingEvents)
+		if resp.StatusCode != 200 || resp.Header.Get("Location") != "" || len(events) == 0 {
+			t.Fatalf("POST (one-click %v): %d, %d queued", oneClick, resp.StatusCode, len(events))
+		}
+		m, err := task.Decode[task.Events](events[len(events)-1].Body)
+		if err != nil || len(m.Events) != 1 || m.Events[0].Kind != tracking.Unsubscribe || m.Events[0].Account != k || m.Events[0].Row != 4 || m.Events[0].OneClick != oneClick {
+			t.Errorf("queued %+v %v", m, err)
+		}
+	}
+	for _, bad := range []string{tok[:len(tok)-2], "x"} {
+		if resp, _ := noRedirects().PostForm(srv.URL+"/u/"+bad, nil); resp.StatusCode != 404 {
+			t.Errorf("POST %s: %d", bad, resp.StatusCode)
+		}
+	}
+	down := unsubscribeServer(t, failingQueue{})
+	if resp, _ := noRedirects().PostForm(down.URL+"/u/"+tok, nil); resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("queue down: %d", resp.StatusCode)
+	}
+}
+
+// TestSuppressionsAPI: add (an import, naming the invalid entries), list,
+// remove; each account sees and changes only its own list.
+func TestSuppressionsAPI(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.installed(t, devauth.ContosoTenant)
+	other, _ := e.installed(t, devauth.FabrikamTenant)
+	status, got := e.do(t, "POST", "/v1/suppressions", tok, `{"addresses":["Ann@Contoso.example","not an address","bob@contoso.example","a@b.example; c@d.example"]}`)
+	if status != 200 || got["added"] != float64(2) || len(got["invalid"].([]any)) != 2 {
+		t.Fatalf("add: %d %v", status, got)
+	}
+	status, got = e.do(t, "GET", "/v1/suppressions?limit=1", tok, "")
+	if status != 200 || len(got["suppressions"].([]any)) != 1 || got["next"] == nil {
+		t.Fatalf("page 1: %d %v", status, got)
+	}
+	_, page2 := e.do(t, "GET", "/v1/suppressions?limit=1&cursor="+got["next"].(string), tok, "")
+	seen := map[any]bool{got["suppressions"].([]any)[0].(map[string]any)["address"]: true, page2["suppressions"].([]any)[0].(map[string]any)["address"]: true}
+	if !seen["ann@contoso.example"] || !seen["bob@contoso.example"] || page2["next"] != nil {
+		t.Errorf("pages: %v %v", got, page2)
+	}
+	if _, theirs := e.do(t, "GET", "/v1/suppressions", other, ""); len(theirs["suppressions"].([]any)) != 0 {
+		t.Errorf("another account sees %v", theirs)
+	}
+	if status, _ := e.do(t, "DELETE", "/v1/suppressions/ann%40contoso.example", other, ""); status != 404 {
+		t.Errorf("another account removes: %d", status)
+	}
+	if status, _ := e.do(t, "DELETE", "/v1/suppressions/ANN%40contoso.example", tok, ""); status != 204 {
+		t.Errorf("remove: %d", status)
+	}
+	if _, after := e.do(t, "GET", "/v1/suppressions", tok, ""); len(after["suppressions"].([]any)) != 1 {
+		t.Errorf("after removing: %v", after)
+	}
+}

@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/apperr"
+)
+
+// tableSuppressions holds each account's suppression list: the addresses
+// its campaigns no longer send to.
+const tableSuppressions = "suppressions"
+
+// Suppression is one address on an account's suppression list.
+type Suppression struct {
+	Address string // lower case
+	At      time.Time
+	// Source says how it got there: "unsubscribe" (the page), "one-click"
+	// (RFC 8058, from the mail program), or "added" (by the owner).
+	Source string
+	// CampaignID and Row are the message unsubscribed from, if any.
+	CampaignID string
+	Row        int
+}
+
+// suppressionKey is the row key of an address: a hash, since addresses may
+// hold characters row keys may not.
+func suppressionKey(address string) string {
+	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(address))))
+	return hex.EncodeToString(sum[:16])
+}
+
+// Suppress adds addresses to account k's list; one already there keeps
+// when and how it was first added.
+func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression) error {
+	for _, sp := range list {
+		e := newEntity(k.String(), suppressionKey(sp.Address))
+		e.Properties["Address"], e.Properties["Source"] = strings.ToLower(strings.TrimSpace(sp.Address)), sp.Source
+		e.Properties["CampaignID"], e.Properties["Row"] = sp.CampaignID, int32(sp.Row)
+		setTime(e, "At", sp.At)
+		if err := s.addEntity(ctx, tableSuppressions, e); err != nil && !apperr.Is(err, apperr.Conflict) {
+			return err
+		}
+	}
+	return nil
+}
+
+// Suppressed reports whether address is on account k's list.
+func (s *Store) Suppressed(ctx context.Context, k account.Key, address string) (bool, error) {
+	_, _, err := s.getEntity(ctx, tableSuppressions, k.String(), suppressionKey(address))
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Unsuppress takes address off account k's list; one not there is fine.
+func (s *Store) Unsuppress(ctx context.Context, k account.Key, address string) error {
+	return s.deleteEntity(ctx, tableSuppressions, k.String(), suppressionKey(address))
+}
+
+// SuppressionPage is one page of a suppression list.
+type SuppressionPage struct {
+	Suppressions []Suppression
+	// Next is the opaque cursor of the next page, "" on the last page.
+	Next string
+}
+
+// Suppressions lists account k's list from an opaque cursor, limit per page.
+func (s *Store) Suppressions(ctx context.Context, k account.Key, limit int, cursor string) (SuppressionPage, error) {
+	filter := "PartitionKey eq '" + escapeFilter(k.String()) + "'"
+	if cursor != "" {
+		if _, err := hex.DecodeString(cursor); err != nil || len(cursor) != 32 {
+			return SuppressionPage{}, apperr.E(apperr.Invalid, "cursor_invalid", "the cursor is not one this API gave out")
+		}
+		filter += " and RowKey ge '" + cursor + "'"
+	}
+	top := int32(min(limit+1, 1000))
+	var page SuppressionPage
+	err := s.list(ctx, tableSuppressions, &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}, func(e entity) error {
+		if len(page.Suppressions) == limit {
+			page.Next = e.RowKey
+			return errStop
+		}
+		page.Suppressions = append(page.Suppressions, Suppression{Address: getString(e, "Address"), At: getTime(e, "At"),
+			Source: getString(e, "Source"), CampaignID: getString(e, "CampaignID"), Row: getInt(e, "Row")})
+		return nil
+	})
+	return page, err
+}
