@@ -42,6 +42,9 @@ func buildEML(a *Accepted, sub *submission) ([]byte, error) {
 	for _, h := range a.Headers {
 		writeTextHeader(&b, textproto.CanonicalMIMEHeaderKey(h.Name), h.Value)
 	}
+	for _, h := range sub.mimeHeaders {
+		writeTextHeader(&b, h.Name, h.Value)
+	}
 	writeRawHeader(&b, "MIME-Version", "1.0")
 
 	mw := multipart.NewWriter(&b)

@@ -34,15 +34,18 @@ type Attachment struct {
 
 // submission is a validated sendMail request.
 type submission struct {
-	subject         string
-	bodyType        string // "html" or "text"
-	body            string
-	to, cc, bcc     []Address
-	replyTo         []Address
-	headers         []Header
-	attachments     []Attachment
-	attachmentData  [][]byte
-	importance      string
+	subject        string
+	bodyType       string // "html" or "text"
+	body           string
+	to, cc, bcc    []Address
+	replyTo        []Address
+	headers        []Header
+	attachments    []Attachment
+	attachmentData [][]byte
+	importance     string
+	// mimeHeaders are the headers Exchange's MIME writer makes of MAPI
+	// properties set as extended properties.
+	mimeHeaders     []Header
 	saveToSentItems bool
 	mime            []byte // a MIME submission (text/plain base64), written as is
 }
@@ -63,6 +66,12 @@ type wireMessage struct {
 	Attachments            []wireAttach    `json:"attachments"`
 	InternetMessageHeaders []Header        `json:"internetMessageHeaders"`
 	Importance             *string         `json:"importance"`
+	// SingleValueExtendedProperties: {"id": "<type> <tag or set Name n>",
+	// "value": ...}.
+	SingleValueExtendedProperties []struct {
+		ID    string `json:"id"`
+		Value string `json:"value"`
+	} `json:"singleValueExtendedProperties"`
 }
 
 type wireBody struct {
@@ -250,6 +259,16 @@ func (s *Sandbox) fill(sub *submission, wm *wireMessage, rawMsg json.RawMessage)
 		sub.headers = append(sub.headers, h)
 	}
 
+	for _, p := range wm.SingleValueExtendedProperties {
+		h, e := mimeHeaderOf(p.ID, p.Value)
+		if e != nil {
+			return e
+		}
+		if h.Name != "" {
+			sub.mimeHeaders = append(sub.mimeHeaders, h)
+		}
+	}
+
 	var e *graphError
 	if sub.to, e = addresses(wm.ToRecipients); e != nil {
 		return e
@@ -386,4 +405,31 @@ func (s *Sandbox) parseMIME(raw []byte) (*submission, *graphError) {
 		return nil, e
 	}
 	return sub, nil
+}
+
+// psInternetHeaders is the MAPI property set (PS_INTERNET_HEADERS) that
+// holds an item's Internet headers as named properties, one per header.
+const psInternetHeaders = "{00020386-0000-0000-c000-000000000046}"
+
+// mimeHeaderOf is the header Exchange's MIME writer is expected to make of
+// an extended property, as this sandbox renders it: PidTagListUnsubscribe
+// (String 0x1045) becomes List-Unsubscribe ([MS-OXCMAIL] maps the two),
+// and a String named property of PS_INTERNET_HEADERS the header of its
+// name. Neither is verified against Exchange Online (see the README: how
+// to check it with a real tenant). Other well-formed properties are kept
+// on the item and make no header; an id Graph cannot parse is 400
+// ErrorInvalidProperty.
+func mimeHeaderOf(id, value string) (Header, *graphError) {
+	f := strings.Fields(id)
+	switch {
+	case len(f) == 2 && strings.EqualFold(f[0], "String") && strings.EqualFold(f[1], "0x1045"):
+		return Header{Name: "List-Unsubscribe", Value: value}, nil
+	case len(f) == 4 && strings.EqualFold(f[0], "String") && strings.EqualFold(f[1], psInternetHeaders) && strings.EqualFold(f[2], "Name") && isToken(f[3]):
+		return Header{Name: f[3], Value: value}, nil
+	case len(f) == 2 && strings.HasPrefix(strings.ToLower(f[1]), "0x"),
+		len(f) == 4 && strings.EqualFold(f[2], "Name"),
+		len(f) == 4 && strings.EqualFold(f[2], "Id"):
+		return Header{}, nil
+	}
+	return Header{}, gerr(http.StatusBadRequest, "ErrorInvalidProperty", "The property id '%s' is not valid.", id)
 }

@@ -12,20 +12,24 @@ import (
 // Accepted is a message the sandbox accepted (answered 202, or 504 after
 // accepting it).
 type Accepted struct {
-	Seq             uint64       `json:"seq"`
-	Mailbox         string       `json:"mailbox"` // normalized: lower case
-	Time            time.Time    `json:"time"`
-	RequestID       string       `json:"requestId"`
-	ClientRequestID string       `json:"clientRequestId"`
-	MessageID       string       `json:"messageId"` // the generated Message-ID, with <>
-	Subject         string       `json:"subject"`
-	BodyType        string       `json:"bodyType,omitempty"` // "html" or "text"; empty for MIME submissions
-	Body            string       `json:"body,omitempty"`
-	To              []Address    `json:"to"`
-	Cc              []Address    `json:"cc"`
-	Bcc             []Address    `json:"bcc"`
-	ReplyTo         []Address    `json:"replyTo,omitempty"`
-	Headers         []Header     `json:"headers"` // the x- headers, as given
+	Seq             uint64    `json:"seq"`
+	Mailbox         string    `json:"mailbox"` // normalized: lower case
+	Time            time.Time `json:"time"`
+	RequestID       string    `json:"requestId"`
+	ClientRequestID string    `json:"clientRequestId"`
+	MessageID       string    `json:"messageId"` // the generated Message-ID, with <>
+	Subject         string    `json:"subject"`
+	BodyType        string    `json:"bodyType,omitempty"` // "html" or "text"; empty for MIME submissions
+	Body            string    `json:"body,omitempty"`
+	To              []Address `json:"to"`
+	Cc              []Address `json:"cc"`
+	Bcc             []Address `json:"bcc"`
+	ReplyTo         []Address `json:"replyTo,omitempty"`
+	Headers         []Header  `json:"headers"` // the x- headers, as given
+	// MIMEHeaders are the headers Exchange writes from extended properties
+	// (List-Unsubscribe from PidTagListUnsubscribe; PS_INTERNET_HEADERS
+	// named properties), as in the .eml.
+	MIMEHeaders     []Header     `json:"mimeHeaders,omitempty"`
 	Attachments     []Attachment `json:"attachments,omitempty"`
 	SaveToSentItems bool         `json:"saveToSentItems"`
 	MIME            bool         `json:"mime,omitempty"`     // submitted as base64 MIME
@@ -152,7 +156,7 @@ func (s *Sandbox) accept(mailbox string, rc *reqCtx, sub *submission, timedOut b
 		Seq: seq, Mailbox: mailbox, Time: now, RequestID: rc.requestID, ClientRequestID: rc.clientRequestID,
 		MessageID: fmt.Sprintf("<%s.%d@sandbox.graph.local>", strings.ReplaceAll(newUUID(), "-", ""), seq),
 		Subject:   sub.subject, BodyType: sub.bodyType, Body: sub.body,
-		To: sub.to, Cc: sub.cc, Bcc: sub.bcc, ReplyTo: sub.replyTo, Headers: sub.headers,
+		To: sub.to, Cc: sub.cc, Bcc: sub.bcc, ReplyTo: sub.replyTo, Headers: sub.headers, MIMEHeaders: sub.mimeHeaders,
 		Attachments: sub.attachments, SaveToSentItems: sub.saveToSentItems, MIME: sub.mime != nil, TimedOut: timedOut,
 	}
 	if a.To == nil {
