@@ -49,6 +49,15 @@ func TestTrackingAndUnsubscribe(t *testing.T) {
 	if len(clicks) != 1 || len(opens) != 1 || len(unsubs) != 1 || !strings.Contains(body, `href="https://contoso.example/">https://contoso.example/</a>`) {
 		t.Fatalf("tracked body: %d clicks, %d pixels, %d unsubscribe links:\n%s", len(clicks), len(opens), len(unsubs), body)
 	}
+	// RFC 8058's headers, as Exchange would write them from the message's
+	// properties, with the same URL as the body's link.
+	heads := map[string]string{}
+	for _, hd := range msgs[0].MIMEHeaders {
+		heads[hd.Name] = hd.Value
+	}
+	if heads["List-Unsubscribe"] != "<"+strings.Replace(unsubs[0], h.URL, "http://127.0.0.1:7071", 1)+">" || heads["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+		t.Errorf("headers %v, body link %s", heads, unsubs[0])
+	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	do := func(method, u string) *http.Response {
 		req, _ := http.NewRequest(method, u, nil)

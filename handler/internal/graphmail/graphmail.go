@@ -16,10 +16,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -131,7 +133,8 @@ func noRetry() []abs.RequestOption {
 }
 
 // Send sends m with the given attachment files (in m.Attachments order,
-// resolved by the caller) and headers (names must start with "X-"), saving
+// resolved by the caller) and headers (X- headers, List-Unsubscribe and
+// List-Unsubscribe-Post; see headerProperty), saving
 // a copy in Sent Items.
 func (mb *Mailbox) Send(ctx context.Context, m merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
 	return classify(mb.post(ctx, m, files, headers))
@@ -191,18 +194,49 @@ func message(m merge.Message, files []delivery.File, headers map[string]string) 
 		}
 		msg.SetAttachments(atts)
 	}
-	if len(headers) > 0 {
-		var hs []models.InternetMessageHeaderable
-		for k, v := range headers {
-			h := models.NewInternetMessageHeader()
-			name, value := k, v
-			h.SetName(&name)
-			h.SetValue(&value)
-			hs = append(hs, h)
+	var hs []models.InternetMessageHeaderable
+	var props []models.SingleValueLegacyExtendedPropertyable
+	for _, k := range slices.Sorted(maps.Keys(headers)) {
+		name, value := k, headers[k]
+		if id := headerProperty(name); id != "" {
+			p := models.NewSingleValueLegacyExtendedProperty()
+			p.SetId(&id)
+			p.SetValue(&value)
+			props = append(props, p)
+			continue
 		}
+		h := models.NewInternetMessageHeader()
+		h.SetName(&name)
+		h.SetValue(&value)
+		hs = append(hs, h)
+	}
+	if len(hs) > 0 {
 		msg.SetInternetMessageHeaders(hs)
 	}
+	if len(props) > 0 {
+		msg.SetSingleValueExtendedProperties(props)
+	}
 	return msg
+}
+
+// headerProperty is the extended property a header that Graph's
+// internetMessageHeaders refuses (they must start with "X-") is sent as,
+// "" for an X- header. List-Unsubscribe is the MAPI property
+// PidTagListUnsubscribe (0x1045), which Exchange's MIME writer turns into
+// that header; another header (List-Unsubscribe-Post) a named property of
+// PS_INTERNET_HEADERS, the set that holds an item's Internet headers. The
+// JSON sendMail keeps everything else as it is (saveToSentItems, the SDK's
+// request, attachments), which the MIME route (no SDK support, reports of
+// Exchange dropping custom headers there) would not. Neither is verified
+// against Exchange Online: README "Unsubscribe headers" says how to check.
+func headerProperty(name string) string {
+	switch {
+	case len(name) >= 2 && strings.EqualFold(name[:2], "x-"):
+		return ""
+	case strings.EqualFold(name, "List-Unsubscribe"):
+		return "String 0x1045"
+	}
+	return "String {00020386-0000-0000-C000-000000000046} Name " + name
 }
 
 func recipients(as []*mail.Address) []models.Recipientable {

@@ -109,7 +109,7 @@ func (w *Worker) sendRow(ctx context.Context, c store.Campaign, j *job, p prepar
 	for _, i := range p.msg.Attachments {
 		files = append(files, j.files[i])
 	}
-	out := w.Mailer.Send(ctx, c.Account, p.msg, files, nil)
+	out := w.Mailer.Send(ctx, c.Account, p.msg, files, w.unsubscribeHeaders(c, p.row.Row))
 	res.done.At = w.Now()
 	// From here on the outcome is recorded even if the invocation ends.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
@@ -220,4 +220,15 @@ func (w *Worker) recount(ctx context.Context, c store.Campaign, change func(*sto
 		return nil
 	})
 	return err
+}
+
+// unsubscribeHeaders are RFC 8058's one-click unsubscribe headers of a
+// row's message (Gmail and Yahoo ask them of bulk senders): its https
+// unsubscribe URL, and that a POST to it unsubscribes.
+func (w *Worker) unsubscribeHeaders(c store.Campaign, row int) map[string]string {
+	u := w.Links.Unsubscribe(c.Account, c.ID, row)
+	if u == "" {
+		return nil
+	}
+	return map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 }
