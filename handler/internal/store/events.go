@@ -68,6 +68,20 @@ func (s *Store) RowEvents(ctx context.Context, campaignID string, row int) ([]Ev
 	return out, err
 }
 
+// RowEventsNear returns the events of one row from within of at, oldest
+// first: a range of row keys, however many events the row has.
+func (s *Store) RowEventsNear(ctx context.Context, campaignID string, row int, at time.Time, within time.Duration) ([]Event, error) {
+	from := RecipientRowKey(row) + "|" + at.Add(-within).UTC().Format("20060102T150405.000000000Z")
+	to := RecipientRowKey(row) + "|" + at.Add(within).UTC().Format("20060102T150405.000000000Z") + "~"
+	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", escapeFilter(campaignID), from, to)
+	var out []Event
+	err := s.query(ctx, tableEvents, filter, func(e entity) error {
+		out = append(out, eventFrom(e))
+		return nil
+	})
+	return out, err
+}
+
 // ForEachEvent calls fn for every event of a campaign, by row then time.
 func (s *Store) ForEachEvent(ctx context.Context, campaignID string, fn func(Event) error) error {
 	return s.query(ctx, tableEvents, "PartitionKey eq '"+escapeFilter(campaignID)+"'", func(e entity) error {

@@ -180,9 +180,34 @@ func (q Queue) DeleteCampaign(ctx context.Context, d DeleteCampaign) error {
 	return q.send(ctx, queue.CampaignDelete, d, "", time.Time{})
 }
 
-// Events enqueues a batch of tracking events.
+// maxEventsMessage bounds the JSON of one tracking-events message: a
+// Storage queue message holds 64 KB once base64-encoded (48 KB of JSON),
+// a Service Bus Standard one 256 KB.
+const maxEventsMessage = 40 << 10
+
+// Events enqueues tracking events, as many messages as their size needs.
+// If one fails, the ones before it were sent: sending all again stores
+// nothing twice (the worker names each event by what it is).
 func (q Queue) Events(ctx context.Context, events []tracking.Event) error {
-	return q.send(ctx, queue.TrackingEvents, Events{Events: events}, "", time.Time{})
+	var chunk []tracking.Event
+	size := 0
+	for _, e := range events {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if len(chunk) > 0 && size+len(raw)+1 > maxEventsMessage-32 {
+			if err := q.send(ctx, queue.TrackingEvents, Events{Events: chunk}, "", time.Time{}); err != nil {
+				return err
+			}
+			chunk, size = nil, 0
+		}
+		chunk, size = append(chunk, e), size+len(raw)+1
+	}
+	if len(chunk) == 0 {
+		return nil
+	}
+	return q.send(ctx, queue.TrackingEvents, Events{Events: chunk}, "", time.Time{})
 }
 
 // Deletion enqueues the deletion of campaign campaignID of account k, or

@@ -50,6 +50,8 @@ const (
 	FlushEvery = 200 * time.Millisecond
 	MaxBatch   = 500
 	MaxWaiting = 200_000
+	// RetryAfter is the pause after a flush the queue refused.
+	RetryAfter = time.Second
 )
 
 // NewRecorder returns a recorder that flushes with flush.
@@ -98,7 +100,16 @@ func (r *Recorder) Run(ctx context.Context, stopWithin time.Duration) {
 		case <-tick.C:
 		case <-r.wake:
 		}
-		for r.pending() > 0 && r.flush(ctx) {
+		for r.pending() > 0 {
+			if !r.flush(ctx) {
+				// The queue refused: wait before the next try, whatever
+				// arrives meanwhile.
+				select {
+				case <-ctx.Done():
+				case <-time.After(RetryAfter):
+				}
+				break
+			}
 		}
 	}
 }

@@ -27,8 +27,9 @@ func (w *Worker) trackingEvents(ctx context.Context, m invoke.Message) error {
 		return err
 	}
 	kept := 0
+	rows := map[rowKey]rowRead{}
 	for _, e := range msg.Events {
-		ok, err := w.trackEvent(ctx, e)
+		ok, err := w.trackEvent(ctx, e, rows)
 		if err != nil {
 			return err
 		}
@@ -43,7 +44,18 @@ func (w *Worker) trackingEvents(ctx context.Context, m invoke.Message) error {
 // kinds name the event kinds as stored.
 var kinds = map[tracking.Kind]string{tracking.Open: "open", tracking.Click: "click"}
 
-func (w *Worker) trackEvent(ctx context.Context, e tracking.Event) (bool, error) {
+// rowKey and rowRead remember, for one message, the rows already read.
+type rowKey struct {
+	campaign string
+	row      int
+}
+
+type rowRead struct {
+	r   store.Recipient
+	err error
+}
+
+func (w *Worker) trackEvent(ctx context.Context, e tracking.Event, rows map[rowKey]rowRead) (bool, error) {
 	if e.Kind == tracking.Unsubscribe {
 		return w.unsubscribe(ctx, e)
 	}
@@ -51,7 +63,13 @@ func (w *Worker) trackEvent(ctx context.Context, e tracking.Event) (bool, error)
 	if !ok || e.CampaignID == "" {
 		return false, nil // nothing the endpoints send
 	}
-	r, err := w.Store.Recipient(ctx, e.CampaignID, e.Row)
+	k := rowKey{e.CampaignID, e.Row}
+	read, ok := rows[k]
+	if !ok {
+		read.r, read.err = w.Store.Recipient(ctx, e.CampaignID, e.Row)
+		rows[k] = read
+	}
+	r, err := read.r, read.err
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}
@@ -62,7 +80,9 @@ func (w *Worker) trackEvent(ctx context.Context, e tracking.Event) (bool, error)
 	if r.Status == campaign.RowSent || r.Status == campaign.RowUnknown {
 		hit.SentAt = r.UpdatedAt
 	}
-	earlier, err := w.Store.RowEvents(ctx, e.CampaignID, e.Row)
+	// The events of the row around this one: the same event stored
+	// before, and clicks of the same burst.
+	earlier, err := w.Store.RowEventsNear(ctx, e.CampaignID, e.Row, e.At, tracking.Burst)
 	if err != nil {
 		return false, err
 	}
