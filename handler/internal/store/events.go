@@ -2,9 +2,12 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 )
 
 const tableEvents = "events"
@@ -32,6 +35,10 @@ func eventRowKey(row int, at time.Time, id string) string {
 
 // AddEvent stores e in its campaign's partition.
 func (s *Store) AddEvent(ctx context.Context, e Event) error {
+	return s.AddEvents(ctx, []Event{e})
+}
+
+func eventEntity(e Event) entity {
 	if e.ID == "" {
 		e.ID = randomHex(4)
 	}
@@ -40,13 +47,45 @@ func (s *Store) AddEvent(ctx context.Context, e Event) error {
 	p["Row"], p["Kind"], p["Link"], p["URL"] = int32(e.Row), e.Kind, int32(e.Link), e.URL
 	p["UserAgent"], p["Verdict"], p["Rule"] = e.UserAgent, e.Verdict, e.Rule
 	setTime(en, "At", e.At)
-	return s.replaceEntity(ctx, tableEvents, en, "")
+	return en
 }
 
-// DeleteEvent removes one event (one stored for a row that turned out to
-// be gone).
-func (s *Store) DeleteEvent(ctx context.Context, e Event) error {
-	return s.removeEntity(ctx, tableEvents, e.CampaignID, eventRowKey(e.Row, e.At, e.ID))
+// AddEvents stores events of one campaign (written again, an event with
+// the same row, time and id replaces itself), up to 100 in one
+// transaction.
+func (s *Store) AddEvents(ctx context.Context, events []Event) error {
+	for start := 0; start < len(events); start += batchEntities {
+		chunk := events[start:min(start+batchEntities, len(events))]
+		actions := make([]aztables.TransactionAction, 0, len(chunk))
+		for _, e := range chunk {
+			if e.CampaignID != chunk[0].CampaignID {
+				return fmt.Errorf("add events: one campaign at a time")
+			}
+			raw, err := json.Marshal(eventEntity(e))
+			if err != nil {
+				return err
+			}
+			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: raw})
+		}
+		if err := s.onTable(ctx, tableEvents, func(c *aztables.Client) error {
+			_, err := c.SubmitTransaction(ctx, actions, nil)
+			return err
+		}); err != nil {
+			return fmt.Errorf("add events: %w", translate(err))
+		}
+	}
+	return nil
+}
+
+// DeleteEvents removes events (stored for a row that turned out to be
+// gone).
+func (s *Store) DeleteEvents(ctx context.Context, events []Event) error {
+	for _, e := range events {
+		if err := s.removeEntity(ctx, tableEvents, e.CampaignID, eventRowKey(e.Row, e.At, e.ID)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func eventFrom(e entity) Event {
@@ -68,12 +107,12 @@ func (s *Store) RowEvents(ctx context.Context, campaignID string, row int) ([]Ev
 	return out, err
 }
 
-// RowEventsNear returns the events of one row from within of at, oldest
+// RowEventsBetween returns the events of one row from from to to, oldest
 // first: a range of row keys, however many events the row has.
-func (s *Store) RowEventsNear(ctx context.Context, campaignID string, row int, at time.Time, within time.Duration) ([]Event, error) {
-	from := RecipientRowKey(row) + "|" + at.Add(-within).UTC().Format("20060102T150405.000000000Z")
-	to := RecipientRowKey(row) + "|" + at.Add(within).UTC().Format("20060102T150405.000000000Z") + "~"
-	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", escapeFilter(campaignID), from, to)
+func (s *Store) RowEventsBetween(ctx context.Context, campaignID string, row int, from, to time.Time) ([]Event, error) {
+	lo := RecipientRowKey(row) + "|" + from.UTC().Format("20060102T150405.000000000Z")
+	hi := RecipientRowKey(row) + "|" + to.UTC().Format("20060102T150405.000000000Z") + "~"
+	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", escapeFilter(campaignID), lo, hi)
 	var out []Event
 	err := s.query(ctx, tableEvents, filter, func(e entity) error {
 		out = append(out, eventFrom(e))
@@ -89,28 +128,25 @@ func (s *Store) ForEachEvent(ctx context.Context, campaignID string, fn func(Eve
 	})
 }
 
-// MarkRecipient notes a row's first human open or click (kind "open" or
-// "click") at, if it has none yet, without creating a row that is gone:
-// a row deleted with its campaign is NotFound. It returns the row as it
-// was (its send time is UpdatedAt when it is sent).
-func (s *Store) MarkRecipient(ctx context.Context, campaignID string, row int, kind string, at time.Time) (Recipient, error) {
+// MarkRecipient notes a row's first human open and click (either may be
+// zero), each only if earlier than the one noted, without creating a row
+// that is gone: a row deleted with its campaign is NotFound. It returns
+// the row as it was (its send time is UpdatedAt when it is sent).
+func (s *Store) MarkRecipient(ctx context.Context, campaignID string, row int, firstOpen, firstClick time.Time) (Recipient, error) {
 	r, err := s.Recipient(ctx, campaignID, row)
 	if err != nil {
 		return r, err
 	}
-	prop := map[string]string{"open": "FirstOpenAt", "click": "FirstClickAt"}[kind]
-	if prop == "" || at.IsZero() {
-		return r, nil
-	}
-	first := r.FirstOpenAt
-	if kind == "click" {
-		first = r.FirstClickAt
-	}
-	if !first.IsZero() && !first.After(at) {
-		return r, nil
-	}
 	e := newEntity(campaignID, RecipientRowKey(row))
-	setTime(e, prop, at)
+	if !firstOpen.IsZero() && (r.FirstOpenAt.IsZero() || firstOpen.Before(r.FirstOpenAt)) {
+		setTime(e, "FirstOpenAt", firstOpen)
+	}
+	if !firstClick.IsZero() && (r.FirstClickAt.IsZero() || firstClick.Before(r.FirstClickAt)) {
+		setTime(e, "FirstClickAt", firstClick)
+	}
+	if len(e.Properties) == 0 {
+		return r, nil
+	}
 	// Unconditional but never creating: a row deleted meanwhile is NotFound.
 	_, err = s.mergeRecipient(ctx, campaignID, Recipient{Row: row}, e)
 	return r, err
