@@ -67,10 +67,13 @@ func (s *Store) AddEvents(ctx context.Context, events []Event) error {
 			}
 			actions = append(actions, aztables.TransactionAction{ActionType: aztables.TransactionTypeInsertReplace, Entity: raw})
 		}
-		if err := s.onTable(ctx, tableEvents, func(c *aztables.Client) error {
-			_, err := c.SubmitTransaction(ctx, actions, nil)
+		// A transaction does not say TableNotFound the way other calls do
+		// (the batch answers 202 with the error inside): the table is made
+		// first, once.
+		if err := s.ensureTable(ctx, tableEvents); err != nil {
 			return err
-		}); err != nil {
+		}
+		if _, err := s.table(tableEvents).SubmitTransaction(ctx, actions, nil); err != nil {
 			return fmt.Errorf("add events: %w", translate(err))
 		}
 	}

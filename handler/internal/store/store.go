@@ -32,6 +32,8 @@ type Store struct {
 
 	mu      sync.Mutex
 	clients map[string]*aztables.Client
+	// made are the tables ensureTable has made sure of.
+	made map[string]bool
 }
 
 // Open connects to the storage account of conn. It does no I/O: tables and
@@ -93,6 +95,27 @@ func (s *Store) onTable(ctx context.Context, name string, op func(*aztables.Clie
 		return fmt.Errorf("create table %s: %w", name, translate(cerr))
 	}
 	return op(c)
+}
+
+// ensureTable creates table name unless this process already made sure
+// it exists.
+func (s *Store) ensureTable(ctx context.Context, name string) error {
+	s.mu.Lock()
+	done := s.made[name]
+	s.mu.Unlock()
+	if done {
+		return nil
+	}
+	if _, err := s.table(name).CreateTable(ctx, nil); err != nil && !hasCode(err, "TableAlreadyExists") {
+		return fmt.Errorf("create table %s: %w", name, translate(err))
+	}
+	s.mu.Lock()
+	if s.made == nil {
+		s.made = map[string]bool{}
+	}
+	s.made[name] = true
+	s.mu.Unlock()
+	return nil
 }
 
 // hasCode reports whether err is a storage error with the given error code.

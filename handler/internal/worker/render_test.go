@@ -118,3 +118,27 @@ func TestUntrackedHTMLUnchanged(t *testing.T) {
 		t.Errorf("tracking off changed the HTML:\n%s\n%s", plain.HTML, off.HTML)
 	}
 }
+
+// TestLinksInConditionalsAreTracked: the links of either branch of an
+// {{#if}} go through /c/ like any other.
+func TestLinksInConditionalsAreTracked(t *testing.T) {
+	w := renderWorker(t)
+	html := `<html><body><p>{{#if Company}}See <a href="https://contoso.example/firms">firms</a>.</p><p>{{else}}See <a href="https://contoso.example/people">people</a>.{{/if}}</p></body></html>`
+	tpl, err := merge.Compile(merge.Source{Subject: "s", HTML: html}, goldenColumns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &job{tpl: tpl}
+	c := store.Campaign{ID: "vpesgnag4anvpt7rjbfeu91ho8", TrackClicks: true}
+	for company, want := range map[string]string{"ACME": "https://contoso.example/firms", "": "https://contoso.example/people"} {
+		var out merge.Rendered
+		tpl.Render([]string{"Ann", "", company}, w.renderOptions(c, j, 2), &out)
+		m := regexp.MustCompile(`https://mailmerge\.example/c/([A-Za-z0-9_-]+)`).FindStringSubmatch(string(out.HTML))
+		if m == nil || strings.Contains(string(out.HTML), want) {
+			t.Fatalf("company %q: not tracked: %s", company, out.HTML)
+		}
+		if tg, err := w.Links.Keys.Verify(m[1], tracking.Click); err != nil || tg.URL != want {
+			t.Errorf("company %q: %+v %v", company, tg, err)
+		}
+	}
+}
