@@ -1,0 +1,180 @@
+package app
+
+import (
+	"archive/zip"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/store"
+)
+
+// exportReadme opens README.txt of an export.
+const exportReadme = `Everything Mail Merge keeps about your account, as it was stored.
+
+What is where
+- account/: your account, your mailbox's sending budget, your suppression list,
+  diagnostics of the install check, and any upload or email not yet tied to a
+  campaign. Each *.jsonl file holds one stored record per line, as stored.
+- campaigns/<id>/: one folder per campaign:
+  - campaigns.jsonl: the campaign (name, options, state, counts, the uploaded
+    file's name, columns and validation report, the template's subject);
+  - recipients.jsonl and rows.csv: the rows of your spreadsheet with each
+    row's sending state (rows.csv: one line per row, cells as uploaded; a cell
+    that starts with = + - @ is prefixed with ' so no spreadsheet runs it);
+  - events.jsonl: opens and clicks of its messages (time, row, link, browser,
+    person or machine), when tracking was on;
+  - campaignaddresses.jsonl: the hash of the campaign's inbound address;
+  - files/: the template email as received (template.json) and its
+    attachments, and any upload not yet read.
+Not exported: the permission to send from your mailbox (Microsoft tokens,
+encrypted): it is a credential, not information about you. It is deleted with
+your account.
+
+How long we keep it
+`
+
+// exportKeeping is what the README of an export says of each kind.
+var exportKeeping = []string{
+	"- Your account, campaigns, rows, events and suppression list: until you delete them (a campaign, or your whole account).",
+	"- An uploaded file: until its rows are read (at most an hour), then it is deleted.",
+	"- Install diagnostics: 14 days.",
+	"- Backups of the tables: 36 days (monthly copies 12 months). A restore never brings back what you deleted.",
+}
+
+// exportMe streams a zip of everything stored for the caller's account,
+// read from the one list of what an account owns (store.AccountHoldings
+// and store.CampaignHoldings, the same that deletion removes). It is
+// written as it is read: memory stays flat however many rows.
+func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	ctx := r.Context()
+	k := keyOf(p)
+	ids, err := a.Store.AllCampaignIDs(ctx, k)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/zip")
+	w.Header().Set("Content-Disposition", `attachment; filename="mailmerge-export-`+a.Now().UTC().Format("2006-01-02")+`.zip"`)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+	zw := zip.NewWriter(w)
+	if err := a.writeExport(ctx, zw, k, ids); err != nil {
+		// The status is sent: an export cut short is an invalid zip, which
+		// every unzip program says.
+		a.Logger.ErrorContext(ctx, "export cut short", "error", err.Error())
+		return
+	}
+	if err := zw.Close(); err != nil {
+		a.Logger.ErrorContext(ctx, "export not finished", "error", err.Error())
+		return
+	}
+	a.Logger.InfoContext(ctx, "account exported", "campaigns", len(ids))
+}
+
+func (a *App) writeExport(ctx context.Context, zw *zip.Writer, k account.Key, ids []string) error {
+	readme, err := zw.Create("README.txt")
+	if err != nil {
+		return err
+	}
+	fmt.Fprint(readme, exportReadme+strings.Join(exportKeeping, "\n")+"\n")
+	exported := map[string]bool{} // blobs already in a campaign's folder
+	for _, id := range ids {
+		c, err := a.Store.CampaignForDeletion(ctx, k, id)
+		if err != nil {
+			return err
+		}
+		if c.Deleting() {
+			continue // being deleted: no longer kept
+		}
+		dir := "campaigns/" + id + "/"
+		for _, h := range store.CampaignHoldings(c) {
+			if err := a.exportHolding(ctx, zw, dir, h, exported); err != nil {
+				return err
+			}
+		}
+		if err := a.exportRows(ctx, zw, dir+"rows.csv", c); err != nil {
+			return err
+		}
+	}
+	for _, h := range store.AccountHoldings(k) {
+		if h.Container == store.ContainerTokenCache {
+			continue // a credential (see README.txt)
+		}
+		if err := a.exportHolding(ctx, zw, "account/", h, exported); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// exportHolding writes a table holding as <table>.jsonl and blobs under
+// files/, skipping blobs already written.
+func (a *App) exportHolding(ctx context.Context, zw *zip.Writer, dir string, h store.Holding, exported map[string]bool) error {
+	if h.Table != "" {
+		f, err := zw.Create(dir + h.Table + ".jsonl")
+		if err != nil {
+			return err
+		}
+		return a.Store.ReadHolding(ctx, h, func(raw json.RawMessage) error {
+			_, err := f.Write(append(raw, '\n'))
+			return err
+		}, nil)
+	}
+	return a.Store.ReadHolding(ctx, h, nil, func(name string, data []byte) error {
+		key := h.Container + "/" + name
+		if exported[key] {
+			return nil
+		}
+		exported[key] = true
+		// Names are <account>/<campaign>/...: the account is the export's.
+		_, rest, _ := strings.Cut(name, "/")
+		f, err := zw.Create(dir + "files/" + h.Container + "/" + path.Clean(rest))
+		if err != nil {
+			return err
+		}
+		_, err = f.Write(data)
+		return err
+	})
+}
+
+// exportRows writes the campaign's rows as CSV: the row number, its
+// sending state and reason, then the cells under the upload's columns.
+func (a *App) exportRows(ctx context.Context, zw *zip.Writer, name string, c store.Campaign) error {
+	f, err := zw.Create(name)
+	if err != nil {
+		return err
+	}
+	_, _ = f.Write([]byte("\ufeff"))
+	cw := csv.NewWriter(f)
+	head := []string{"Row", "Status", "Reason", "Updated at"}
+	for _, col := range c.Data.Columns {
+		head = append(head, safeCell(col))
+	}
+	if err := cw.Write(head); err != nil {
+		return err
+	}
+	err = a.Store.ForEachRecipient(ctx, c.ID, func(r store.Recipient) error {
+		line := []string{strconv.Itoa(r.Row), string(r.Status), safeCell(r.Reason.Text), ""}
+		if !r.UpdatedAt.IsZero() {
+			line[3] = r.UpdatedAt.UTC().Format(time.RFC3339)
+		}
+		for _, cell := range r.Cells {
+			line = append(line, safeCell(cell))
+		}
+		return cw.Write(line)
+	})
+	if err != nil {
+		return err
+	}
+	cw.Flush()
+	return cw.Error()
+}

@@ -1,0 +1,107 @@
+package app
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/dev/devauth"
+	"mailmerge/handler/internal/postmark"
+	"mailmerge/handler/internal/store"
+)
+
+func (e *env) export(t *testing.T, tok string) map[string]string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/me/export", nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/zip" {
+		t.Fatalf("export: %d %s", resp.StatusCode, raw)
+	}
+	zr, err := zip.NewReader(bytes.NewReader(raw), int64(len(raw)))
+	if err != nil {
+		t.Fatalf("the export is no zip: %v", err)
+	}
+	files := map[string]string{}
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		files[f.Name] = string(b)
+	}
+	return files
+}
+
+// TestExport: the export holds the account, each campaign with its rows
+// (as stored and as CSV), events, the template email and attachments, the
+// suppression list; another account's export holds none of it.
+func TestExport(t *testing.T) {
+	e := newEnv(t)
+	tok, u := e.installed(t, devauth.ContosoTenant)
+	k := keyOfToken(t, e, tok)
+	id := e.sendingWithRows(t, tok, 3)
+	ctx := context.Background()
+	rows := []store.Recipient{{Row: 2, Cells: []string{"ann@contoso.example", "=Ann"}, Status: campaign.RowPending}}
+	if err := e.store.ReplaceRecipients(ctx, id, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.AddEvent(ctx, store.Event{CampaignID: id, Row: 2, Kind: "open", At: time.Now(), Verdict: "human", UserAgent: "Outlook"}); err != nil {
+		t.Fatal(err)
+	}
+	in := postmark.Inbound{MessageID: "m-export", Subject: "Hello {{First name}}"}
+	in.Attachments = []postmark.Attachment{{Name: "Offer.pdf", ContentType: "application/pdf"}}
+	if err := e.store.PutOriginal(ctx, k, id, "orig1", store.Original{Inbound: in}, [][]byte{[]byte("%PDF-1.4 offer")}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.Suppress(ctx, k, []store.Suppression{{Address: "gone@contoso.example", At: time.Now(), Source: "added"}}); err != nil {
+		t.Fatal(err)
+	}
+	files := e.export(t, tok)
+	dir := "campaigns/" + id + "/"
+	for name, want := range map[string]string{
+		"README.txt":                 "How long we keep it",
+		"account/accounts.jsonl":     u.Email,
+		"account/suppressions.jsonl": "gone@contoso.example",
+		dir + "campaigns.jsonl":      `"Name":"Bench"`,
+		dir + "recipients.jsonl":     "ann@contoso.example",
+		dir + "rows.csv":             "'=Ann",
+		dir + "events.jsonl":         "Outlook",
+		dir + "files/originals/" + id + "/orig1/template.json": "Hello {{First name}}",
+		dir + "files/originals/" + id + "/orig1/attachments/0": "%PDF-1.4 offer",
+	} {
+		if got, ok := files[name]; !ok || !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want it to hold %q (files: %v)", name, got, want, keys(files))
+		}
+	}
+	if _, ok := files["account/tokencache.jsonl"]; ok {
+		t.Error("the token cache was exported")
+	}
+	other, _ := e.installed(t, devauth.FabrikamTenant)
+	for name, content := range e.export(t, other) {
+		if strings.Contains(name, id) || strings.Contains(content, "ann@contoso.example") || strings.Contains(content, u.Email) {
+			t.Errorf("another account's export holds %s", name)
+		}
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

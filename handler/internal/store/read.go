@@ -1,0 +1,62 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"mailmerge/handler/internal/apperr"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+)
+
+// ReadHolding reads what h names, for an export: each table entity as
+// the service returns it (JSON with the keys, the typed properties and
+// the timestamp) to entity, each blob to blob. Nothing is held in memory
+// beyond one page of entities or one blob.
+func (s *Store) ReadHolding(ctx context.Context, h Holding, entity func(raw json.RawMessage) error, blob func(name string, data []byte) error) error {
+	switch h.Where {
+	case Entity, Partition:
+		filter := "PartitionKey eq '" + escapeFilter(h.Partition) + "'"
+		if h.Where == Entity {
+			filter += " and RowKey eq '" + escapeFilter(h.Row) + "'"
+		}
+		return s.onTable(ctx, h.Table, func(c *aztables.Client) error {
+			pager := c.NewListEntitiesPager(&aztables.ListEntitiesOptions{Filter: &filter})
+			for pager.More() {
+				page, err := pager.NextPage(ctx)
+				if err != nil {
+					return translate(err)
+				}
+				for _, raw := range page.Entities {
+					if err := entity(raw); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		})
+	case Blob, Blobs:
+		names := []string{h.Name}
+		if h.Where == Blobs {
+			var err error
+			if names, err = s.ListBlobs(ctx, h.Container, h.Name); err != nil {
+				return err
+			}
+		}
+		for _, n := range names {
+			data, err := s.GetBlob(ctx, h.Container, n)
+			if err != nil {
+				if h.Where == Blob && apperr.Is(err, apperr.NotFound) {
+					continue
+				}
+				return err
+			}
+			if err := blob(n, data); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("holding kind %d unknown", h.Where)
+}
