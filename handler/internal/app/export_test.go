@@ -105,3 +105,39 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// TestInventory: what is kept is measured in storage, each with where it
+// is and until when; the keeping rules of backups come along.
+func TestInventory(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.installed(t, devauth.ContosoTenant)
+	id := e.sendingWithRows(t, tok, 4)
+	status, inv := e.do(t, "GET", "/v1/me/data", tok, "")
+	if status != 200 {
+		t.Fatalf("inventory: %d %v", status, inv)
+	}
+	found := map[string]map[string]any{}
+	for _, k := range inv["kinds"].([]any) {
+		kind := k.(map[string]any)
+		if kind["kept"] == "" || kind["bytes"].(float64) <= 0 {
+			t.Errorf("kind %v", kind)
+		}
+		found[kind["where"].(string)+"|"+fmtAny(kind["campaign"])] = kind
+	}
+	if rows := found["table recipients|"+id]; rows == nil || rows["count"] != float64(4) {
+		t.Errorf("rows: %v (kinds %v)", rows, found)
+	}
+	if acct := found["table accounts|"]; acct == nil || acct["count"] != float64(1) {
+		t.Errorf("account: %v", acct)
+	}
+	if len(inv["elsewhere"].([]any)) != 4 {
+		t.Errorf("elsewhere %v", inv["elsewhere"])
+	}
+}
+
+func fmtAny(v any) string {
+	if v == nil {
+		return ""
+	}
+	return v.(string)
+}

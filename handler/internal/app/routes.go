@@ -42,6 +42,7 @@ func (a *App) routes() []route {
 		{method: "PATCH", pattern: "/v1/me", authed: a.patchMe},
 		{method: "DELETE", pattern: "/v1/me", authed: a.deleteMe},
 		{method: "GET", pattern: "/v1/me/export", authed: a.exportMe},
+		{method: "GET", pattern: "/v1/me/data", authed: a.inventory},
 		{method: "GET", pattern: "/v1/campaigns", authed: a.listCampaigns},
 		{method: "POST", pattern: "/v1/campaigns", authed: a.createCampaign},
 		{method: "GET", pattern: "/v1/campaigns/{id}", authed: a.getCampaign},

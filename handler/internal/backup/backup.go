@@ -47,6 +47,13 @@ const Overlap = 2 * time.Minute
 const (
 	KeepExports = 36 * 24 * time.Hour
 	KeepMonths  = 12
+	// KeepTombstones is how long a finished deletion's ids are kept:
+	// longer than the oldest backup that can hold the deleted data (the
+	// monthly copies), so no restore brings that data back.
+	KeepTombstones = 400 * 24 * time.Hour
+	// KeepRemovals is how long the records of deleted rows are kept: as
+	// long as the exports they correct, and a day.
+	KeepRemovals = KeepExports + 24*time.Hour
 )
 
 const (

@@ -36,9 +36,16 @@ type Holding struct {
 	Partition string
 	Row       string
 	Name      string
-	// What says, for people, what is kept there.
+	// What says, for people, what is kept there, and Keep until when.
 	What string
+	Keep string
 }
+
+// How long things are kept, as the holdings say it.
+const (
+	keepCampaign = "until you delete the campaign or your account"
+	keepAccount  = "until you delete your account"
+)
 
 // CampaignHoldings lists everything kept for campaign c, the campaign row
 // itself last, so that an interrupted deletion can find the rest again
@@ -47,20 +54,20 @@ func CampaignHoldings(c Campaign) []Holding {
 	var hs []Holding
 	if c.AddressHash != "" {
 		hs = append(hs, Holding{Where: Entity, Table: tableAddresses, Partition: c.AddressHash,
-			What: "the hash of the campaign's inbound address, which finds the campaign when its template email arrives"})
+			What: "the hash of the campaign's inbound address, which finds the campaign when its template email arrives", Keep: keepCampaign})
 	}
 	return append(hs,
 		Holding{Where: Partition, Table: tableRecipients, Partition: c.ID,
-			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state"},
+			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state", Keep: keepCampaign},
 		// After the rows: an event is kept only while its row exists.
 		Holding{Where: Partition, Table: tableEvents, Partition: c.ID,
-			What: "opens, clicks and unsubscribe page views of the campaign's messages: row, time, link, browser (user agent), and whether a person or a machine"},
+			What: "opens and clicks of the campaign's messages: row, time, link, browser (user agent), and whether a person or a machine", Keep: keepCampaign},
 		Holding{Where: Blobs, Container: ContainerUploads, Name: UploadsOf(c.Account, c.ID),
-			What: "an uploaded spreadsheet, until it has been read"},
+			What: "an uploaded spreadsheet", Keep: "until its rows are read (at most an hour: the retention timer deletes what is left)"},
 		Holding{Where: Blobs, Container: ContainerOriginals, Name: OriginalsOf(c.Account, c.ID),
-			What: "the template email (subject, body, attachments) the campaign sends"},
+			What: "the template email (subject, body, attachments) the campaign sends", Keep: keepCampaign},
 		Holding{Where: Entity, Table: tableCampaigns, Partition: c.Account.String(), Row: c.ID,
-			What: "the campaign: its name, options, state, counts, the uploaded file's name and columns, the template's subject"},
+			What: "the campaign: its name, options, state, counts, the uploaded file's name and columns, the template's subject", Keep: keepCampaign},
 	)
 }
 
@@ -71,19 +78,19 @@ func AccountHoldings(k account.Key) []Holding {
 		// Blobs whose campaign row was never written (a crash between
 		// the two), under the account's prefix.
 		{Where: Blobs, Container: ContainerUploads, Name: accountPrefix(k),
-			What: "uploaded spreadsheets not yet read"},
+			What: "uploaded spreadsheets not yet read", Keep: "until their rows are read (at most an hour)"},
 		{Where: Blobs, Container: ContainerOriginals, Name: accountPrefix(k),
-			What: "template emails"},
+			What: "template emails", Keep: keepCampaign},
 		{Where: Partition, Table: tableMailboxes, Partition: k.String(),
-			What: "the mailbox's sending budget: how many messages and recipients went out when (counts and times only)"},
+			What: "the mailbox's sending budget: how many messages and recipients went out when (counts and times only)", Keep: keepAccount},
 		{Where: Blob, Container: ContainerTokenCache, Name: TokenCacheBlob(k),
-			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)"},
+			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)", Keep: keepAccount},
 		{Where: Partition, Table: tableSuppressions, Partition: k.String(),
-			What: "the suppression list: addresses that unsubscribed from the account's campaigns or that the owner added, with when and how"},
+			What: "the suppression list: addresses that unsubscribed from the account's campaigns or that the owner added, with when and how", Keep: "until you remove an address, or delete your account"},
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
-			What: "diagnostics of the install check, kept a few days"},
+			What: "diagnostics of the install check", Keep: "14 days (DEBUG_LOG_RETENTION), deleted by the retention timer"},
 		{Where: Entity, Table: tableAccounts, Partition: k.TenantID, Row: k.ObjectID,
-			What: "the account: name, email address, notification address, when it was created and last seen"},
+			What: "the account: name, email address, notification address, when it was created and last seen", Keep: keepAccount},
 	}
 }
 
@@ -119,7 +126,7 @@ func HoldingsMarkdown() string {
 	k := account.Key{TenantID: "<tenant>", ObjectID: "<object>"}
 	c := Campaign{Account: k, ID: "<campaign>", AddressHash: "<address hash>"}
 	var b strings.Builder
-	b.WriteString("| of | where | what |\n|---|---|---|\n")
+	b.WriteString("| of | where | what | kept |\n|---|---|---|---|\n")
 	row := func(of string, h Holding) {
 		var where string
 		switch h.Where {
@@ -135,7 +142,7 @@ func HoldingsMarkdown() string {
 		case Blobs:
 			where = fmt.Sprintf("blobs `%s/%s…`", h.Container, h.Name)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", of, where, h.What)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", of, where, h.What, h.Keep)
 	}
 	for _, h := range CampaignHoldings(c) {
 		row("each campaign", h)
@@ -150,7 +157,7 @@ func HoldingsMarkdown() string {
 	slices.Sort(keys)
 	for _, key := range keys {
 		kind, name, _ := strings.Cut(key, ":")
-		fmt.Fprintf(&b, "| no one | %s `%s` | %s |\n", kind, name, Unowned[key])
+		fmt.Fprintf(&b, "| no one | %s `%s` | %s | |\n", kind, name, Unowned[key])
 	}
 	return b.String()
 }

@@ -72,8 +72,8 @@ func TestEverythingKeptIsListed(t *testing.T) {
 	k := account.Key{TenantID: "t", ObjectID: "o"}
 	held := map[string]bool{}
 	for _, h := range append(AccountHoldings(k), CampaignHoldings(Campaign{Account: k, ID: "c", AddressHash: "h"})...) {
-		if h.What == "" {
-			t.Errorf("a holding of %s%s does not say what it keeps", h.Table, h.Container)
+		if h.What == "" || h.Keep == "" {
+			t.Errorf("a holding of %s%s does not say what it keeps, or until when", h.Table, h.Container)
 		}
 		switch h.Where {
 		case Entity, Partition:

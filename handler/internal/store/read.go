@@ -8,6 +8,7 @@ import (
 	"mailmerge/handler/internal/apperr"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 )
 
 // ReadHolding reads what h names, for an export: each table entity as
@@ -59,4 +60,31 @@ func (s *Store) ReadHolding(ctx context.Context, h Holding, entity func(raw json
 		return nil
 	}
 	return fmt.Errorf("holding kind %d unknown", h.Where)
+}
+
+// Measure counts what h names in storage: entities or blobs, and their
+// bytes (an entity's as the service returns it, a blob's length).
+func (s *Store) Measure(ctx context.Context, h Holding) (count int, bytes int64, err error) {
+	switch h.Where {
+	case Entity, Partition:
+		err = s.ReadHolding(ctx, h, func(raw json.RawMessage) error {
+			count++
+			bytes += int64(len(raw))
+			return nil
+		}, nil)
+		return count, bytes, err
+	case Blob, Blobs:
+		prefix := h.Name
+		err = s.eachBlob(ctx, h.Container, prefix, func(b *container.BlobItem) {
+			if h.Where == Blob && *b.Name != h.Name {
+				return
+			}
+			count++
+			if b.Properties != nil && b.Properties.ContentLength != nil {
+				bytes += *b.Properties.ContentLength
+			}
+		})
+		return count, bytes, err
+	}
+	return 0, 0, fmt.Errorf("holding kind %d unknown", h.Where)
 }

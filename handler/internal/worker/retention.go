@@ -19,12 +19,6 @@ const stalledDeletion = 15 * time.Minute
 // and the promise says the file must go.
 const stalledUpload = time.Hour
 
-// keepTombstones is how long a finished deletion's ids are kept: longer
-// than the oldest backup that can hold the deleted data (the monthly
-// copies, backup.KeepMonths), so no restore from a backup brings that data
-// back.
-const keepTombstones = 400 * 24 * time.Hour
-
 // retention deletes what the privacy promises say must go: expired install
 // debug entries and uploads whose processing never finished. It also
 // re-enqueues deletions that were interrupted.
@@ -47,12 +41,12 @@ func (w *Worker) retention(ctx context.Context, t invoke.Timer) error {
 			return err
 		}
 	}
-	tombstones, err := w.Store.PurgeTombstones(ctx, now.Add(-keepTombstones))
+	tombstones, err := w.Store.PurgeTombstones(ctx, now.Add(-backup.KeepTombstones))
 	if err != nil {
 		return err
 	}
 	// Removal records matter to restores from the whole and change exports only.
-	removalDays, err := w.Store.PurgeRemovals(ctx, now.Add(-backup.KeepExports-24*time.Hour))
+	removalDays, err := w.Store.PurgeRemovals(ctx, now.Add(-backup.KeepRemovals))
 	if err != nil {
 		return err
 	}
