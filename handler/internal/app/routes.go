@@ -54,6 +54,7 @@ func (a *App) routes() []route {
 		{method: "POST", pattern: "/v1/campaigns/{id}/data/reuse", authed: a.reuseData},
 		{method: "POST", pattern: "/v1/campaigns/{id}/preview", authed: a.preview},
 		{method: "GET", pattern: "/v1/campaigns/{id}/recipients", authed: a.listRecipients},
+		{method: "PATCH", pattern: "/v1/campaigns/{id}/recipients/{row}", authed: a.correctRow},
 		{method: "GET", pattern: "/v1/campaigns/{id}/report", authed: a.getReport},
 		{method: "POST", pattern: "/v1/campaigns/{id}/pause", authed: a.pauseCampaignRoute},
 		{method: "POST", pattern: "/v1/campaigns/{id}/resume", authed: a.resumeCampaignRoute},

@@ -295,3 +295,31 @@ func nonEmpty(names []string) []string {
 	}
 	return out
 }
+
+// CheckRow validates a corrected row as an upload would: its recipients
+// parse, there is at least one To address and no more recipients than a
+// message may have. It returns the row's To set (lower case, sorted) to
+// find a duplicate by; the error is Invalid and names the column.
+func CheckRow(cells []string, cols Columns) (string, error) {
+	cells = fit(cells, len(cols.Names))
+	key, n, p := recipientsOf(cells, cols)
+	switch {
+	case p != nil:
+		return "", apperr.E(apperr.Invalid, p.Code, "%s", p.Message)
+	case n == 0:
+		return "", apperr.E(apperr.Invalid, "no_recipient", "the row has no address in %s", cols.Names[cols.To])
+	case n > MaxRecipientsPerRow:
+		return "", apperr.E(apperr.Invalid, "too_many_recipients", "the row has %d recipients; at most %d per message", n, MaxRecipientsPerRow)
+	}
+	return key, nil
+}
+
+// RecipientKey is the To set of a stored row (lower case, sorted), as
+// CheckRow gives it; "" when it has none or they do not parse.
+func RecipientKey(cells []string, cols Columns) string {
+	key, _, p := recipientsOf(fit(cells, len(cols.Names)), cols)
+	if p != nil {
+		return ""
+	}
+	return key
+}

@@ -381,3 +381,21 @@ func (s *Store) Recipients(ctx context.Context, campaignID string, status campai
 	})
 	return page, err
 }
+
+// CorrectRecipient replaces the cells of row r, read with its ETag, if it
+// is still as read: a row claimed or settled meanwhile is a Conflict. Only
+// a pending row is corrected.
+func (s *Store) CorrectRecipient(ctx context.Context, campaignID string, r Recipient, cells []string) (Recipient, error) {
+	if r.ETag == "" || r.Status != campaign.RowPending {
+		return r, apperr.E(apperr.Internal, "correct_unguarded", "only a pending row, as read, is corrected")
+	}
+	r.Cells = cells
+	e, _, err := recipientEntity(campaignID, r)
+	if err != nil {
+		return r, err
+	}
+	if err := s.replaceEntity(ctx, tableRecipients, e, r.ETag); err != nil {
+		return r, err
+	}
+	return r, nil
+}
