@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/invoke"
@@ -35,6 +36,9 @@ func (w *Worker) send(ctx context.Context, msg invoke.Message) error {
 	if m.Step != c.StepToken {
 		w.Logger.InfoContext(ctx, "stale send step", "campaign", c.ID)
 		return nil
+	}
+	if gone, err := w.accountGone(ctx, c.Account); gone || err != nil {
+		return err // its deletion removes the campaign
 	}
 	switch c.Status {
 	case campaign.Cancelled:
@@ -136,10 +140,16 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 			// still pending, and those before it are sent or claimed.
 			return w.Lifecycle.AdvanceStep(ctx, c, step, wait.UTC(), rows[0].Row)
 		}
-		// Pause, cancel or a newer step take effect between batches.
+		// Pause, cancel, a newer step or a deletion take effect between
+		// batches.
 		if read {
 			c = fresh
-		} else if c, err = w.Store.Campaign(ctx, c.Account, c.ID); err != nil {
+		} else if c, err = w.Store.Campaign(ctx, c.Account, c.ID); apperr.Is(err, apperr.NotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+		if gone, err := w.accountGone(ctx, c.Account); gone || err != nil {
 			return err
 		}
 		if c.Status != campaign.Sending || c.StepToken != step {
@@ -328,4 +338,14 @@ func maxTime(x, y time.Time) time.Time {
 		return x
 	}
 	return y
+}
+
+// accountGone reports whether the account is deleted or being deleted:
+// nothing more is sent for it once DELETE /v1/me has answered.
+func (w *Worker) accountGone(ctx context.Context, k account.Key) (bool, error) {
+	a, err := w.Store.Account(ctx, k)
+	if apperr.Is(err, apperr.NotFound) {
+		return true, nil
+	}
+	return err == nil && a.Deleting(), err
 }

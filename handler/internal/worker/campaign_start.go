@@ -35,6 +35,9 @@ func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
 	if err != nil {
 		return err
 	}
+	if gone, err := w.accountGone(ctx, c.Account); gone || err != nil {
+		return err // its deletion removes the campaign
+	}
 	if c.Status != campaign.Queued {
 		w.Logger.InfoContext(ctx, "start skipped", "campaign", c.ID, "status", c.Status)
 		return nil

@@ -18,11 +18,19 @@ func (w *Worker) notify(ctx context.Context, msg invoke.Message) error {
 		return err
 	}
 	acct, err := w.Store.Account(ctx, m.Key)
-	if apperr.Is(err, apperr.NotFound) {
-		return nil
+	if apperr.Is(err, apperr.NotFound) || err == nil && acct.Deleting() {
+		return nil // deleted: nobody to tell
 	}
 	if err != nil {
 		return err
+	}
+	if m.Notice.CampaignID != "" {
+		// A notice about a campaign deleted meanwhile is not sent.
+		if _, err := w.Store.Campaign(ctx, m.Key, m.Notice.CampaignID); apperr.Is(err, apperr.NotFound) {
+			return nil
+		} else if err != nil {
+			return err
+		}
 	}
 	m.Notice.To = acct.NotificationEmail
 	if m.Notice.To == "" {

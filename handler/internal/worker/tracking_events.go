@@ -195,6 +195,9 @@ func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error
 	if err != nil {
 		return false, err
 	}
+	if gone, err := w.accountGone(ctx, c.Account); gone || err != nil {
+		return false, err // its deletion removes the list too
+	}
 	r, err := w.Store.Recipient(ctx, c.ID, e.Row)
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
