@@ -115,13 +115,14 @@ func TestAnotherAccountsCampaignIsNotFound(t *testing.T) {
 	id := e.createCampaign(t, aliceTok, `{"name":"Alice's"}`)["id"].(string)
 	bobsOwn := e.createCampaign(t, bobTok, `{"name":"Bob's"}`)["id"].(string)
 	bodies := map[string]string{"PATCH": `{"name":"mine now"}`, "POST /v1/campaigns/{id}/data/reuse": `{"from":"` + bobsOwn + `"}`,
-		"POST /v1/campaigns/{id}/preview": `{"subject":"Hi {{Name}}","html":"<p>{{Name}}</p>"}`}
+		"POST /v1/campaigns/{id}/preview":           `{"subject":"Hi {{Name}}","html":"<p>{{Name}}</p>"}`,
+		"PATCH /v1/campaigns/{id}/recipients/{row}": `{"cells":{"Email":"x@example.com"}}`}
 	for _, rt := range (&App{}).routes() {
 		if !strings.Contains(rt.pattern, "{id}") {
 			continue
 		}
 		for who, tok := range map[string]string{"bob (same tenant)": bobTok, "carol (other tenant)": carolTok} {
-			path := strings.Replace(rt.pattern, "{id}", id, 1)
+			path := strings.NewReplacer("{id}", id, "{row}", "2").Replace(rt.pattern)
 			var status int
 			var body map[string]any
 			if rt.method == "PUT" {

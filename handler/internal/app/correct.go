@@ -15,15 +15,15 @@ import (
 // with the same recipients), and written only if it is still pending. A
 // row sending or final answers 409.
 func (a *App) correctRow(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	c, err := a.ownCampaign(r, p)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
 	var req struct {
 		Cells map[string]string `json:"cells"`
 	}
 	if err := decode(w, r, &req, false); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
-	}
-	c, err := a.ownCampaign(r, p)
-	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}

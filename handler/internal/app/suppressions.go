@@ -14,11 +14,9 @@ import (
 
 // suppressionView is one address of the suppression list.
 type suppressionView struct {
-	Address    string    `json:"address"`
-	At         time.Time `json:"at"`
-	Source     string    `json:"source"`
-	CampaignID string    `json:"campaignId,omitempty"`
-	Row        int       `json:"row,omitempty"`
+	Address string    `json:"address"`
+	At      time.Time `json:"at"`
+	Source  string    `json:"source"`
 }
 
 // listSuppressions pages through the account's suppression list.

@@ -88,3 +88,34 @@ func (s *Store) Measure(ctx context.Context, h Holding) (count int, bytes int64,
 	}
 	return 0, 0, fmt.Errorf("holding kind %d unknown", h.Where)
 }
+
+// ForEachBlob calls fn with every blob of every container of the storage
+// account (listed from storage itself), for checks that nothing is left.
+func (s *Store) ForEachBlob(ctx context.Context, fn func(container, name string, data []byte) error) error {
+	pager := s.blobs.NewListContainersPager(nil)
+	for pager.More() {
+		page, err := pager.NextPage(ctx)
+		if err != nil {
+			return translate(err)
+		}
+		for _, c := range page.ContainerItems {
+			names, err := s.ListBlobs(ctx, *c.Name, "")
+			if err != nil {
+				return err
+			}
+			for _, n := range names {
+				data, err := s.GetBlob(ctx, *c.Name, n)
+				if apperr.Is(err, apperr.NotFound) {
+					continue // deleted meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				if err := fn(*c.Name, n, data); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -22,11 +22,9 @@ type Suppression struct {
 	Address string // lower case
 	At      time.Time
 	// Source says how it got there: "unsubscribe" (the page), "one-click"
-	// (RFC 8058, from the mail program), or "added" (by the owner).
+	// (RFC 8058, from the mail program), or "added" (by the owner). Which
+	// campaign it came from is not kept: the list outlives campaigns.
 	Source string
-	// CampaignID and Row are the message unsubscribed from, if any.
-	CampaignID string
-	Row        int
 }
 
 // suppressionKey is the row key of an address: a hash, since addresses may
@@ -42,7 +40,6 @@ func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression)
 	for _, sp := range list {
 		e := newEntity(k.String(), suppressionKey(sp.Address))
 		e.Properties["Address"], e.Properties["Source"] = strings.ToLower(strings.TrimSpace(sp.Address)), sp.Source
-		e.Properties["CampaignID"], e.Properties["Row"] = sp.CampaignID, int32(sp.Row)
 		setTime(e, "At", sp.At)
 		if err := s.addEntity(ctx, tableSuppressions, e); err != nil && !apperr.Is(err, apperr.Conflict) {
 			return err
@@ -88,8 +85,7 @@ func (s *Store) Suppressions(ctx context.Context, k account.Key, limit int, curs
 			page.Next = e.RowKey
 			return errStop
 		}
-		page.Suppressions = append(page.Suppressions, Suppression{Address: getString(e, "Address"), At: getTime(e, "At"),
-			Source: getString(e, "Source"), CampaignID: getString(e, "CampaignID"), Row: getInt(e, "Row")})
+		page.Suppressions = append(page.Suppressions, Suppression{Address: getString(e, "Address"), At: getTime(e, "At"), Source: getString(e, "Source")})
 		return nil
 	})
 	return page, err

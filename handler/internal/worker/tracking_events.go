@@ -216,7 +216,7 @@ func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error
 	}
 	list := make([]store.Suppression, 0, len(addrs))
 	for _, a := range addrs {
-		list = append(list, store.Suppression{Address: a.Address, At: e.At.UTC(), Source: source, CampaignID: c.ID, Row: e.Row})
+		list = append(list, store.Suppression{Address: a.Address, At: e.At.UTC(), Source: source})
 	}
 	if err := w.Store.Suppress(ctx, c.Account, list); err != nil {
 		return false, err

@@ -1,0 +1,143 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/delivery"
+	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/dev/testqueue"
+	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/postmark"
+	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
+)
+
+// leftovers scans every table and every blob of the storage account,
+// listed from storage itself, for any of needles; the deletions table and
+// the removal records (ids kept so restores leave deleted data out) are
+// excepted by name.
+func leftovers(t *testing.T, st *store.Store, needles []string) []string {
+	t.Helper()
+	ctx := context.Background()
+	var dump bytes.Buffer
+	if _, _, err := st.ExportTables(ctx, &dump, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	var found []string
+	sc := bufio.NewScanner(&dump)
+	sc.Buffer(make([]byte, 4<<20), 4<<20)
+	for sc.Scan() {
+		var line struct {
+			Table string `json:"table"`
+		}
+		_ = json.Unmarshal(sc.Bytes(), &line)
+		if line.Table == "deletions" || line.Table == "removals" {
+			continue
+		}
+		for _, n := range needles {
+			if bytes.Contains(sc.Bytes(), []byte(n)) {
+				found = append(found, fmt.Sprintf("table %s holds %q", line.Table, n))
+			}
+		}
+	}
+	err := st.ForEachBlob(ctx, func(container, name string, data []byte) error {
+		for _, n := range needles {
+			if strings.Contains(name, n) || bytes.Contains(data, []byte(n)) {
+				found = append(found, fmt.Sprintf("blob %s/%s holds %q", container, name, n))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return found
+}
+
+// TestDeletionLeavesNothing: after a campaign is deleted, and after its
+// account is, a scan of every table and container finds nothing that
+// holds their ids, addresses or cell values (the queues here are the
+// test's own: nothing is left on them either).
+func TestDeletionLeavesNothing(t *testing.T) {
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &testqueue.Queue{}
+	w := newWorker(t, st, q, &fakeMailer{result: delivery.Result{Outcome: delivery.Sent}})
+	tag := testenv.Name("scan")
+	c, msg := sendingCampaign(t, w, 2)
+	ctx := context.Background()
+	k := c.Account
+	rows := []store.Recipient{
+		{Row: 2, Cells: []string{tag + ".1@example.com", "Cell-" + tag + "-a"}, Status: campaign.RowPending},
+		{Row: 3, Cells: []string{tag + ".2@example.com", "Cell-" + tag + "-b"}, Status: campaign.RowPending},
+	}
+	if err := st.ReplaceRecipients(ctx, c.ID, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.send(ctx, msg); err != nil { // sent: the mailbox's budget, the counts
+		t.Fatal(err)
+	}
+	if err := st.AddEvent(ctx, store.Event{CampaignID: c.ID, Row: 2, Kind: "click", URL: "https://contoso.example/?u=" + tag, At: time.Now(), Verdict: "human"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Suppress(ctx, k, []store.Suppression{{Address: tag + ".9@example.com", At: time.Now(), Source: "added"}}); err != nil {
+		t.Fatal(err)
+	}
+	in := postmark.Inbound{MessageID: "m-" + tag, Subject: "Hi " + tag}
+	if err := st.PutOriginal(ctx, k, c.ID, "orig-"+tag, store.Original{Inbound: in}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutBlob(ctx, store.ContainerUploads, store.UploadBlob(k, c.ID, "up-"+tag), []byte("Email\n"+tag+".3@example.com\n")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutBlob(ctx, store.ContainerTokenCache, store.TokenCacheBlob(k), []byte("encrypted "+tag)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.AddDebugEntry(ctx, k, store.DebugEntry{Kind: "install", Detail: tag, CreatedAt: time.Now(), ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	campaignData := []string{c.ID, tag + ".1@example.com", tag + ".2@example.com", "Cell-" + tag, "orig-" + tag, "up-" + tag, "Hi " + tag, "u=" + tag}
+	if found := leftovers(t, st, campaignData); len(found) == 0 {
+		t.Fatal("the scan finds nothing before the deletion: it cannot tell")
+	}
+
+	// DELETE /v1/campaigns/{id}: recorded, hidden, then its worker.
+	queued := len(q.All())
+	now := time.Now().UTC()
+	if err := st.RecordDeletion(ctx, store.Deletion{Account: k, CampaignID: c.ID, RequestedAt: now}); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := json.Marshal(task.DeleteCampaign{Campaign: task.Campaign{Key: k, CampaignID: c.ID}})
+	if err := w.deleteCampaign(ctx, invoke.Message{Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range leftovers(t, st, campaignData) {
+		t.Errorf("after deleting the campaign: %s", f)
+	}
+
+	// DELETE /v1/me: everything else of the account.
+	body, _ = json.Marshal(task.DeleteAccount{Key: k})
+	if err := w.deleteAccount(ctx, invoke.Message{Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	acct := []string{k.String(), k.ObjectID, tag}
+	for _, f := range leftovers(t, st, acct) {
+		t.Errorf("after deleting the account: %s", f)
+	}
+	// Nothing was queued for the deleted data after its deletion began.
+	for _, m := range q.All()[queued:] {
+		if bytes.Contains(m.Body, []byte(c.ID)) || bytes.Contains(m.Body, []byte(k.ObjectID)) {
+			t.Errorf("queue %s got work of the deleted data", m.Queue)
+		}
+	}
+}
