@@ -29,7 +29,7 @@ stop() {
   for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   kill -9 "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
-  rm -f "$log"
+  rm -f "$log" "${TMPDIR:-/tmp}"/mailmerge-spare-"$table"-*
 }
 trap stop EXIT
 for _ in $(seq 1 200); do

@@ -66,3 +66,12 @@ func ParseUploadBlob(name string) (k account.Key, campaignID, uploadID string, o
 	}
 	return account.Key{TenantID: tid, ObjectID: oid}, parts[1], parts[2], true
 }
+
+// ParseTokenCacheBlob reads the account a TokenCacheBlob name stands for.
+func ParseTokenCacheBlob(name string) (account.Key, bool) {
+	tid, oid, err := splitAccountKey(name)
+	if err != nil || strings.Contains(name, "/") {
+		return account.Key{}, false
+	}
+	return account.Key{TenantID: tid, ObjectID: oid}, true
+}

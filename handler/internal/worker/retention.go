@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/invoke"
@@ -50,8 +51,13 @@ func (w *Worker) retention(ctx context.Context, t invoke.Timer) error {
 	if err != nil {
 		return err
 	}
+	caches, err := w.dropOrphanTokenCaches(ctx)
+	if err != nil {
+		return err
+	}
 	w.Logger.InfoContext(ctx, "retention done", "expiredDebugEntries", expired, "stalledUploads", uploads,
-		"resumedDeletions", len(pending), "purgedTombstones", tombstones, "purgedRemovalDays", removalDays, "pastDue", t.IsPastDue)
+		"resumedDeletions", len(pending), "purgedTombstones", tombstones, "purgedRemovalDays", removalDays,
+		"orphanTokenCaches", caches, "pastDue", t.IsPastDue)
 	return nil
 }
 
@@ -75,4 +81,33 @@ func (w *Worker) dropStalledUploads(ctx context.Context, before time.Time) (int,
 		}
 	}
 	return len(names), nil
+}
+
+// dropOrphanTokenCaches deletes the stored Graph access of accounts that
+// no longer exist: deleting an account deletes its cache, and this finds
+// one left by a deletion that failed half way, or written by a token
+// refresh that raced it.
+func (w *Worker) dropOrphanTokenCaches(ctx context.Context) (int, error) {
+	names, err := w.Store.ListBlobs(ctx, store.ContainerTokenCache, "")
+	if err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for _, name := range names {
+		k, ok := store.ParseTokenCacheBlob(name)
+		if !ok {
+			continue
+		}
+		if _, err := w.Store.Account(ctx, k); !apperr.Is(err, apperr.NotFound) {
+			if err != nil {
+				return dropped, err
+			}
+			continue
+		}
+		if err := w.Store.DeleteBlob(ctx, store.ContainerTokenCache, name); err != nil {
+			return dropped, err
+		}
+		dropped++
+	}
+	return dropped, nil
 }

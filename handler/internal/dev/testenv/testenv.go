@@ -130,8 +130,14 @@ const AccountsVar = "MAILMERGE_TEST_ACCOUNTS"
 
 var spare struct {
 	mu    sync.Mutex
-	next  int
 	given map[string]string
+}
+
+// lockTag tells one Azurite from another: its table endpoint's port.
+func lockTag(cs string) string {
+	_, after, _ := strings.Cut(cs, "TableEndpoint=http://127.0.0.1:")
+	port, _, _ := strings.Cut(after, "/")
+	return port
 }
 
 // IsolatedStorageConnectionString returns a connection string to a
@@ -150,12 +156,23 @@ func IsolatedStorageConnectionString(tb testing.TB) string {
 	if got, ok := spare.given[tb.Name()]; ok {
 		return got
 	}
-	names := strings.Split(os.Getenv(AccountsVar), ",")
-	if spare.next >= len(names) || names[spare.next] == "" {
+	// Test binaries of several packages run at once on one Azurite: an
+	// account is taken by creating its lock file, which only one can.
+	var name string
+	for _, n := range strings.Split(os.Getenv(AccountsVar), ",") {
+		if n == "" {
+			continue
+		}
+		lock := filepath.Join(os.TempDir(), "mailmerge-spare-"+lockTag(cs)+"-"+n)
+		if f, err := os.OpenFile(lock, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+			name = n
+			break
+		}
+	}
+	if name == "" {
 		tb.Fatalf("no spare storage account left (%s=%q): give tools/with-azurite.sh more", AccountsVar, os.Getenv(AccountsVar))
 	}
-	name := names[spare.next]
-	spare.next++
 	got := strings.ReplaceAll(cs, "devstoreaccount1", name)
 	spare.given[tb.Name()] = got
 	return got
