@@ -87,6 +87,25 @@ func TestExport(t *testing.T) {
 			t.Errorf("%s: %q, want it to hold %q (files: %v)", name, got, want, keys(files))
 		}
 	}
+	// Complete: every entity the holdings hold in storage is in the export.
+	c, _ := e.store.CampaignForDeletion(ctx, k, id)
+	for _, hs := range []struct {
+		dir  string
+		list []store.Holding
+	}{{dir, store.CampaignHoldings(c)}, {"account/", store.AccountHoldings(k)}} {
+		for _, h := range hs.list {
+			if h.Table == "" {
+				continue
+			}
+			n, _, err := e.store.Measure(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(files[hs.dir+h.Table+".jsonl"], "\n"); got != n {
+				t.Errorf("%s%s.jsonl has %d entities; storage holds %d", hs.dir, h.Table, got, n)
+			}
+		}
+	}
 	if _, ok := files["account/tokencache.jsonl"]; ok {
 		t.Error("the token cache was exported")
 	}
