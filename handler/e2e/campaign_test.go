@@ -36,11 +36,19 @@ func (h *host) processed(t testing.TB, tok, id string) map[string]any {
 }
 
 // noUploadsLeft checks the promise: the upload blob is gone once processing ended.
+// noUploadsLeft waits a little: the worker records the outcome, which the
+// test sees, a moment before it deletes the upload.
 func noUploadsLeft(t *testing.T, st *store.Store, k account.Key) {
 	t.Helper()
-	names, err := st.ListBlobs(context.Background(), "uploads", k.String()+"/")
-	if err != nil {
-		t.Fatal(err)
+	var names []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var err error
+		if names, err = st.ListBlobs(context.Background(), "uploads", k.String()+"/"); err != nil {
+			t.Fatal(err)
+		}
+		if len(names) == 0 || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(names) != 0 {
 		t.Errorf("uploads left behind after processing: %v", names)
