@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/store"
 )
@@ -42,22 +43,13 @@ your account.
 How long we keep it
 `
 
-// exportKeeping is what the README of an export says of each kind.
-var exportKeeping = []string{
-	"- Your account, campaigns, rows, events and suppression list: until you delete them (a campaign, or your whole account).",
-	"- An uploaded file: until its rows are read (at most an hour), then it is deleted.",
-	"- Install diagnostics: 14 days.",
-	"- Backups of the tables: 36 days (monthly copies 12 months). A restore never brings back what you deleted.",
-}
-
 // exportMe streams a zip of everything stored for the caller's account,
 // read from the one list of what an account owns (store.AccountHoldings
 // and store.CampaignHoldings, the same that deletion removes). It is
 // written as it is read: memory stays flat however many rows.
 func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
 	ctx := r.Context()
-	k := keyOf(p)
-	ids, err := a.Store.AllCampaignIDs(ctx, k)
+	owned, err := a.Store.OwnedBy(ctx, keyOf(p))
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
@@ -67,7 +59,7 @@ func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	zw := zip.NewWriter(w)
-	if err := a.writeExport(ctx, zw, k, ids); err != nil {
+	if err := a.writeExport(ctx, zw, keyOf(p), owned); err != nil {
 		// The status is sent: an export cut short is an invalid zip, which
 		// every unzip program says.
 		a.Logger.ErrorContext(ctx, "export cut short", "error", err.Error())
@@ -77,40 +69,49 @@ func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 		a.Logger.ErrorContext(ctx, "export not finished", "error", err.Error())
 		return
 	}
-	a.Logger.InfoContext(ctx, "account exported", "campaigns", len(ids))
+	a.Logger.InfoContext(ctx, "account exported", "campaigns", len(owned)-1)
 }
 
-func (a *App) writeExport(ctx context.Context, zw *zip.Writer, k account.Key, ids []string) error {
+func (a *App) writeExport(ctx context.Context, zw *zip.Writer, k account.Key, owned []store.Owned) error {
 	readme, err := zw.Create("README.txt")
 	if err != nil {
 		return err
 	}
-	fmt.Fprint(readme, exportReadme+strings.Join(exportKeeping, "\n")+"\n")
+	fmt.Fprint(readme, exportReadme)
+	keeps := map[string]bool{}
+	for _, o := range owned {
+		for _, h := range o.Holdings {
+			if line := "- " + h.What + ": " + h.Keep + "\n"; !keeps[line] && h.Container != store.ContainerTokenCache {
+				keeps[line] = true
+				fmt.Fprint(readme, line)
+			}
+		}
+	}
+	for _, e := range backup.Elsewhere() {
+		fmt.Fprint(readme, "- "+e.What+": "+e.Kept+"\n")
+	}
 	exported := map[string]bool{} // blobs already in a campaign's folder
-	for _, id := range ids {
-		c, err := a.Store.CampaignForDeletion(ctx, k, id)
-		if err != nil {
-			return err
+	for _, o := range owned {
+		dir := "account/"
+		if o.CampaignID != "" {
+			dir = "campaigns/" + o.CampaignID + "/"
 		}
-		if c.Deleting() {
-			continue // being deleted: no longer kept
-		}
-		dir := "campaigns/" + id + "/"
-		for _, h := range store.CampaignHoldings(c) {
+		for _, h := range o.Holdings {
+			if h.Container == store.ContainerTokenCache {
+				continue // a credential (see README.txt)
+			}
 			if err := a.exportHolding(ctx, zw, dir, h, exported); err != nil {
 				return err
 			}
 		}
-		if err := a.exportRows(ctx, zw, dir+"rows.csv", c); err != nil {
-			return err
-		}
-	}
-	for _, h := range store.AccountHoldings(k) {
-		if h.Container == store.ContainerTokenCache {
-			continue // a credential (see README.txt)
-		}
-		if err := a.exportHolding(ctx, zw, "account/", h, exported); err != nil {
-			return err
+		if o.CampaignID != "" {
+			c, err := a.Store.CampaignForDeletion(ctx, k, o.CampaignID)
+			if err != nil {
+				return err
+			}
+			if err := a.exportRows(ctx, zw, dir+"rows.csv", c); err != nil {
+				return err
+			}
 		}
 	}
 	return nil

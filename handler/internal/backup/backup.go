@@ -16,6 +16,7 @@ package backup
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -158,4 +159,23 @@ func ExpiredMonthly(names []string, now time.Time) []string {
 		}
 	}
 	return out
+}
+
+// Kept is one keeping rule of what is not an account's own data but holds
+// copies or ids of it, as the privacy notice must state it.
+type Kept struct {
+	What string `json:"what"`
+	Kept string `json:"kept"`
+}
+
+// Elsewhere are those rules, from the constants that enforce them.
+func Elsewhere() []Kept {
+	days := func(d time.Duration) string { return strconv.Itoa(int(d.Hours()/24)) + " days" }
+	return []Kept{
+		{"backups of the tables (every 5 minutes; whole each hour)",
+			days(KeepExports) + "; the first of each month " + strconv.Itoa(KeepMonths) + " months. A restore never brings back what was deleted."},
+		{"ids of what was deleted (tombstones), so a restore leaves it out", days(KeepTombstones)},
+		{"table, keys and time of each deleted row (never content), for restores", days(KeepRemovals)},
+		{"deleted files, recoverable by the operator (soft delete)", "36 days (infra/modules/storage.bicep softDeleteDays)"},
+	}
 }

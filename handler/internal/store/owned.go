@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/apperr"
 )
 
 // Where says how a Holding's things are found.
@@ -160,4 +161,32 @@ func HoldingsMarkdown() string {
 		fmt.Fprintf(&b, "| no one | %s `%s` | %s | |\n", kind, name, Unowned[key])
 	}
 	return b.String()
+}
+
+// Owned is what one campaign of an account holds, or, with CampaignID
+// empty, what the account holds besides its campaigns.
+type Owned struct {
+	CampaignID string
+	Holdings   []Holding
+}
+
+// OwnedBy lists everything account k holds: each campaign (those being
+// deleted too: they are still stored), then the account's own holdings.
+func (s *Store) OwnedBy(ctx context.Context, k account.Key) ([]Owned, error) {
+	ids, err := s.AllCampaignIDs(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Owned, 0, len(ids)+1)
+	for _, id := range ids {
+		c, err := s.CampaignForDeletion(ctx, k, id)
+		if apperr.Is(err, apperr.NotFound) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Owned{CampaignID: id, Holdings: CampaignHoldings(c)})
+	}
+	return append(out, Owned{Holdings: AccountHoldings(k)}), nil
 }

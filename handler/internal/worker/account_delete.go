@@ -21,22 +21,21 @@ func (w *Worker) deleteAccount(ctx context.Context, m invoke.Message) error {
 		return err
 	}
 	k := msg.Key
-	ids, err := w.Store.AllCampaignIDs(ctx, k)
+	// What export reads and the inventory measures: each campaign's
+	// holdings (its row last), then the account's (the account row last).
+	owned, err := w.Store.OwnedBy(ctx, k)
 	if err != nil {
 		return err
 	}
-	for _, id := range ids {
-		if err := w.removeCampaign(ctx, k, id); err != nil {
-			return err
-		}
-	}
 	removed := 0
-	for _, h := range store.AccountHoldings(k) {
-		n, err := w.Store.Remove(ctx, h)
-		if err != nil {
-			return err
+	for _, o := range owned {
+		for _, h := range o.Holdings {
+			n, err := w.Store.Remove(ctx, h)
+			if err != nil {
+				return err
+			}
+			removed += n
 		}
-		removed += n
 	}
 	// The grant's copy in this process's memory goes too.
 	if w.Grants != nil {
@@ -47,7 +46,7 @@ func (w *Worker) deleteAccount(ctx context.Context, m invoke.Message) error {
 	if err := w.Store.FinishDeletion(ctx, store.Deletion{Account: k}, w.Now()); err != nil {
 		return err
 	}
-	w.Logger.InfoContext(ctx, "account deleted", "campaigns", len(ids), "removed", removed, "delivery", m.DeliveryCount)
+	w.Logger.InfoContext(ctx, "account deleted", "campaigns", len(owned)-1, "removed", removed, "delivery", m.DeliveryCount)
 	return nil
 }
 
