@@ -98,18 +98,6 @@ func eventFrom(e entity) Event {
 		Verdict: getString(e, "Verdict"), Rule: getString(e, "Rule"), ID: id}
 }
 
-// RowEvents returns the events of one row of a campaign, oldest first.
-func (s *Store) RowEvents(ctx context.Context, campaignID string, row int) ([]Event, error) {
-	prefix := RecipientRowKey(row) + "|"
-	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey lt '%s~'", escapeFilter(campaignID), prefix, RecipientRowKey(row))
-	var out []Event
-	err := s.query(ctx, tableEvents, filter, func(e entity) error {
-		out = append(out, eventFrom(e))
-		return nil
-	})
-	return out, err
-}
-
 // RowEventsBetween returns the events of one row from from to to, oldest
 // first: a range of row keys, however many events the row has.
 func (s *Store) RowEventsBetween(ctx context.Context, campaignID string, row int, from, to time.Time) ([]Event, error) {

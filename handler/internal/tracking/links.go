@@ -37,7 +37,7 @@ func (l Links) Open(campaignID string, row int) string {
 // Click is the tracked form of link number link of the row's message,
 // going to target; target itself when it is no http(s) URL.
 func (l Links) Click(campaignID string, row, link int, target string) string {
-	if !Redirectable(target) {
+	if !safeURL(target) {
 		return target
 	}
 	if u := l.url("c", Target{Kind: Click, CampaignID: campaignID, Row: row, Link: link, URL: target}); u != "" {
@@ -45,7 +45,3 @@ func (l Links) Click(campaignID string, row, link int, target string) string {
 	}
 	return target
 }
-
-// Redirectable reports whether a URL may be a click's target: http or
-// https, nothing else, even signed.
-func Redirectable(u string) bool { return safeURL(u) }
