@@ -530,8 +530,9 @@ func TestExpiredGrantPausesAndResumes(t *testing.T) {
 	t.Logf("%d rows sent before the grant expired", sentBefore)
 }
 
-// TestPauseResumeCancel: pause stops sending after the messages in flight,
-// resume goes on, cancel skips every row not sent; every row ends final.
+// TestPauseResumeCancel: pause stops sending (no message leaves once it
+// has answered), resume goes on, cancel skips every row not sent; every
+// row ends final.
 func TestPauseResumeCancel(t *testing.T) {
 	t.Parallel()
 	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6"})
@@ -543,7 +544,7 @@ func TestPauseResumeCancel(t *testing.T) {
 	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/pause", tok, ""); status != 200 || body["status"] != "paused" {
 		t.Fatalf("pause: %d %v", status, body)
 	}
-	time.Sleep(time.Second) // the messages in flight end
+	// Pause answers once the messages in flight have gone: none after.
 	paused := len(h.sent(t, tag))
 	time.Sleep(4 * time.Second)
 	if n := len(h.sent(t, tag)); n != paused {

@@ -282,6 +282,10 @@ func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 		writeError(w, r, a.Logger, err)
 		return
 	}
+	if err := a.settled(ctx, d.Account); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
 	a.Logger.InfoContext(ctx, "account deletion requested")
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "your account and everything stored for it are being deleted"})
 }

@@ -347,6 +347,10 @@ func (a *App) deleteCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		writeError(w, r, a.Logger, err)
 		return
 	}
+	if err := a.settled(ctx, c.Account); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
 	a.Logger.InfoContext(ctx, "campaign deletion requested", "campaign", c.ID)
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "the campaign and everything stored for it are being deleted"})
 }

@@ -1,24 +1,32 @@
 package app
 
 import (
+	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
 )
 
-// pauseCampaignRoute stops sending after the messages in flight; resume
-// continues where it stopped.
+// pauseCampaignRoute stops sending: it answers once the messages in
+// flight have gone, and none leaves after that. Resume continues where it
+// stopped.
 func (a *App) pauseCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
 	c, err := a.ownCampaign(r, p)
 	if err == nil {
 		c, err = a.Lifecycle.PauseByOwner(r.Context(), c.Account, c.ID)
+	}
+	if err == nil {
+		err = a.settled(r.Context(), c.Account)
 	}
 	if err != nil {
 		writeError(w, r, a.Logger, err)
@@ -53,11 +61,15 @@ func (a *App) resumeCampaignRoute(w http.ResponseWriter, r *http.Request, p iden
 }
 
 // cancelCampaignRoute ends a campaign for good: rows not yet sent are
-// marked skipped by the next step.
+// marked skipped by the next step. Like pause, it answers once the
+// messages in flight have gone.
 func (a *App) cancelCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
 	c, err := a.ownCampaign(r, p)
 	if err == nil {
 		c, err = a.Lifecycle.Cancel(r.Context(), c.Account, c.ID)
+	}
+	if err == nil {
+		err = a.settled(r.Context(), c.Account)
 	}
 	if err != nil {
 		writeError(w, r, a.Logger, err)
@@ -149,4 +161,15 @@ func (a *App) listRecipients(w http.ResponseWriter, r *http.Request, p identity.
 		out.Recipients = append(out.Recipients, v)
 	}
 	encode(w, http.StatusOK, out)
+}
+
+// settled waits until the messages the account's mailbox had in flight
+// have gone (pacing.Settled). Called after a pause, a cancellation or a
+// deletion took effect, it makes the answer mean what it says: no message
+// of what was stopped leaves after it.
+func (a *App) settled(ctx context.Context, k account.Key) error {
+	if err := pacing.Settled(ctx, a.Store, k.String(), a.Now); err != nil {
+		return fmt.Errorf("wait for the messages in flight: %w", err)
+	}
+	return nil
 }

@@ -383,3 +383,43 @@ func newID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+// Settled waits until the sends in flight from mailbox at the time of the
+// call have ended: released by their owner, or lapsed (their owner is
+// gone). Sends started later are not waited for. A caller that first
+// stopped what they send (paused, cancelled or deleted it; the sender
+// checks that after its lease and claim, before it sends) then knows that
+// no more messages of it leave. The wait ends at the latest of those
+// leases' deadlines at most, since a lease is never renewed past it.
+func Settled(ctx context.Context, s Store, mailbox string, now func() time.Time) error {
+	m, err := s.Mailbox(ctx, mailbox)
+	if err != nil {
+		return err
+	}
+	waiting := map[string]bool{}
+	for _, l := range m.Leases {
+		if l.Expires.After(now()) {
+			waiting[l.ID] = true
+		}
+	}
+	poll := 25 * time.Millisecond
+	for len(waiting) > 0 {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(poll):
+		}
+		poll = min(2*poll, 400*time.Millisecond)
+		if m, err = s.Mailbox(ctx, mailbox); err != nil {
+			return err
+		}
+		live := map[string]bool{}
+		for _, l := range m.Leases {
+			if waiting[l.ID] && l.Expires.After(now()) {
+				live[l.ID] = true
+			}
+		}
+		waiting = live
+	}
+	return nil
+}

@@ -385,3 +385,69 @@ func TestLongSendCountsUntilAccepted(t *testing.T) {
 		t.Fatalf("after the slow send was accepted: %+v", g)
 	}
 }
+
+// TestSettledWaitsForSendsInFlight: Settled returns once the sends in
+// flight when it was called end, released or lapsed, and does not wait
+// for sends that start after it was called.
+func TestSettledWaitsForSendsInFlight(t *testing.T) {
+	s := &memStore{data: map[string]store.Mailbox{}}
+	var mu sync.Mutex
+	at := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	p := New(s, Limits{PerMinute: 600, PerDay: 1000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: time.Minute}, "w1", now)
+	ctx := context.Background()
+	first, err := p.Acquire(ctx, "m", 1)
+	if err != nil || !first.OK {
+		t.Fatal(first, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- Settled(ctx, s, "m", now) }()
+	// A send that starts later is not waited for.
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	at = at.Add(3 * time.Second)
+	mu.Unlock()
+	later, err := p.Acquire(ctx, "m", 1)
+	if err != nil || !later.OK {
+		t.Fatal(later, err)
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("settled with a send in flight: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	if err := p.Release(ctx, "m", first, 1, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("not settled after the send in flight ended")
+	}
+
+	// A lease nobody renews lapses: its owner is gone, and so is the wait.
+	go func() { done <- Settled(ctx, s, "m", now) }()
+	select {
+	case err := <-done:
+		t.Fatalf("settled with a send in flight: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	mu.Lock()
+	at = at.Add(16 * time.Second)
+	mu.Unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("a lapsed lease is still waited for")
+	}
+	// Nothing in flight: at once.
+	if err := Settled(ctx, s, "empty", now); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -12,9 +12,15 @@ import (
 	"mailmerge/handler/internal/store"
 )
 
-// sendBatch asks the mailbox's budget for the batch at once, sends what it
-// grants in parallel and gives the leases back at once. wait is when the
-// mailbox has budget again, when it had not enough or Graph throttled.
+// sendBatch asks the mailbox's budget for the batch at once, claims the
+// rows it grants, checks that the campaign still sends, sends them in
+// parallel and gives the leases back at once. wait is when the mailbox
+// has budget again, when it had not enough or Graph throttled.
+//
+// The check comes after the leases and the claims, and pause, cancel and
+// deletion wait for the leases held when they answer (pacing.Settled):
+// either the check sees the change, or the change waits for these sends.
+// So no message leaves once they have answered.
 func (w *Worker) sendBatch(ctx context.Context, c store.Campaign, j *job, batch []prepared) ([]rowResult, time.Time, error) {
 	if len(batch) == 0 {
 		return nil, time.Time{}, nil
@@ -34,13 +40,31 @@ func (w *Worker) sendBatch(ctx context.Context, c store.Campaign, j *job, batch 
 		wait = denied.NotBefore
 	}
 	results := make([]rowResult, len(grants))
+	claims := make([]*store.Recipient, len(grants))
 	var wg sync.WaitGroup
 	for i, g := range grants {
-		wg.Go(func() { results[i] = w.sendRow(ctx, c, j, batch[i], g) })
+		results[i].done = pacing.Done{Grant: g, N: batch[i].n}
+		wg.Go(func() { claims[i] = w.claim(ctx, c, batch[i]) })
 	}
-	stopRenewing := w.renewLeases(ctx, c, grants)
 	wg.Wait()
-	stopRenewing()
+	live, err := w.stillSending(ctx, c)
+	if !live {
+		for i, claimed := range claims {
+			if claimed != nil {
+				w.unclaim(ctx, c, *claimed, "stopped")
+			}
+			results[i] = rowResult{done: results[i].done}
+		}
+	} else {
+		stopRenewing := w.renewLeases(ctx, c, grants)
+		for i, claimed := range claims {
+			if claimed != nil {
+				wg.Go(func() { results[i] = w.sendRow(ctx, c, j, batch[i], *claimed, results[i].done) })
+			}
+		}
+		wg.Wait()
+		stopRenewing()
+	}
 	done := make([]pacing.Done, len(results))
 	var blockFor time.Duration
 	for i, res := range results {
@@ -57,7 +81,25 @@ func (w *Worker) sendBatch(ctx context.Context, c store.Campaign, j *job, batch 
 		// The leases then end by themselves (LeaseTTL).
 		w.Logger.WarnContext(ctx, "pacing release failed", "campaign", c.ID, "error", err.Error())
 	}
-	return results, wait, nil
+	return results, wait, err
+}
+
+// stillSending reports whether the campaign is still sending in this step,
+// its account not being deleted: read after the batch's claims, so that a
+// pause, a cancellation or a deletion that answered stops the batch.
+func (w *Worker) stillSending(ctx context.Context, c store.Campaign) (bool, error) {
+	fresh, err := w.Store.Campaign(ctx, c.Account, c.ID)
+	if apperr.Is(err, apperr.NotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if fresh.Status != campaign.Sending || fresh.StepToken != c.StepToken {
+		return false, nil
+	}
+	gone, err := w.accountGone(ctx, c.Account)
+	return err == nil && !gone, err
 }
 
 // renewLeases renews a batch's pacing leases every third of their TTL
@@ -91,20 +133,26 @@ func (w *Worker) renewLeases(ctx context.Context, c store.Campaign, grants []pac
 // pendingWindow is how many pending rows a step reads at once.
 const pendingWindow = 200
 
-// sendRow sends one row under its pacing grant. The row is claimed
-// ("sending", under its ETag) first, and the claim is what makes a row go
-// out at most once: a second worker's claim fails.
-func (w *Worker) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared, g pacing.Grant) rowResult {
-	res := rowResult{done: pacing.Done{Grant: g, N: p.n}}
+// claim takes a row for this worker ("sending", under its ETag): the
+// claim is what makes a row go out at most once, as a second worker's
+// claim fails. nil: another worker has it, or storage failed; nothing is
+// sent.
+func (w *Worker) claim(ctx context.Context, c store.Campaign, p prepared) *store.Recipient {
 	now := w.Now().UTC()
 	claimed, err := w.Store.ClaimRecipient(ctx, c.ID, p.row, w.Pacer.Owner(), now.Add(w.Sending.Limits.MaxSend), now)
 	if err != nil {
-		// Another worker has the row, or storage failed: nothing was sent.
 		if !apperr.Is(err, apperr.Conflict) {
 			w.Logger.WarnContext(ctx, "row claim failed", "campaign", c.ID, "row", p.row.Row, "error", err.Error())
 		}
-		return res
+		return nil
 	}
+	return &claimed
+}
+
+// sendRow sends one claimed row under its pacing grant and records the
+// outcome.
+func (w *Worker) sendRow(ctx context.Context, c store.Campaign, j *job, p prepared, claimed store.Recipient, lease pacing.Done) rowResult {
+	res := rowResult{done: lease}
 	files := make([]delivery.File, 0, len(p.msg.Attachments))
 	for _, i := range p.msg.Attachments {
 		files = append(files, j.files[i])
@@ -174,7 +222,7 @@ func (w *Worker) finishRow(ctx context.Context, c store.Campaign, r store.Recipi
 // stays unknown rather than go out after its campaign was settled.
 func (w *Worker) unclaim(ctx context.Context, c store.Campaign, claimed store.Recipient, code string) {
 	_, err := w.Store.SetRecipientStatus(ctx, c.ID, claimed, campaign.RowPending, campaign.Reason{Code: code}, w.Now().UTC())
-	if err != nil && !apperr.Is(err, apperr.Conflict) {
+	if err != nil && !apperr.Is(err, apperr.Conflict) && !apperr.Is(err, apperr.NotFound) {
 		w.Logger.ErrorContext(ctx, "row not put back", "campaign", c.ID, "row", claimed.Row, "error", err.Error())
 	}
 }

@@ -1,17 +1,15 @@
 package worker
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
+	"mailmerge/handler/internal/dev/storagescan"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/dev/testqueue"
 	"mailmerge/handler/internal/invoke"
@@ -20,42 +18,12 @@ import (
 	"mailmerge/handler/internal/task"
 )
 
-// leftovers scans every table and every blob of the storage account,
-// listed from storage itself, for any of needles; the deletions table and
-// the removal records (ids kept so restores leave deleted data out) are
-// excepted by name.
+// leftovers scans every table and every blob of the storage account for
+// any of needles (storagescan.Leftovers; the queues here are the test's
+// own).
 func leftovers(t *testing.T, st *store.Store, needles []string) []string {
 	t.Helper()
-	ctx := context.Background()
-	var dump bytes.Buffer
-	if _, _, err := st.ExportTables(ctx, &dump, time.Time{}); err != nil {
-		t.Fatal(err)
-	}
-	var found []string
-	sc := bufio.NewScanner(&dump)
-	sc.Buffer(make([]byte, 4<<20), 4<<20)
-	for sc.Scan() {
-		var line struct {
-			Table string `json:"table"`
-		}
-		_ = json.Unmarshal(sc.Bytes(), &line)
-		if line.Table == "deletions" || line.Table == "removals" {
-			continue
-		}
-		for _, n := range needles {
-			if bytes.Contains(sc.Bytes(), []byte(n)) {
-				found = append(found, fmt.Sprintf("table %s holds %q", line.Table, n))
-			}
-		}
-	}
-	err := st.ForEachBlob(ctx, func(container, name string, data []byte) error {
-		for _, n := range needles {
-			if strings.Contains(name, n) || bytes.Contains(data, []byte(n)) {
-				found = append(found, fmt.Sprintf("blob %s/%s holds %q", container, name, n))
-			}
-		}
-		return nil
-	})
+	found, err := storagescan.Leftovers(context.Background(), st, nil, needles)
 	if err != nil {
 		t.Fatal(err)
 	}
