@@ -34,8 +34,9 @@ What is where
   - events.jsonl: opens and clicks of its messages (time, row, link, browser,
     person or machine), when tracking was on;
   - campaignaddresses.jsonl: the hash of the campaign's inbound address;
-  - files/: the template email as received (template.json) and its
-    attachments, and any upload not yet read.
+  - files/: the template email as received (template.json, with
+    message.eml beside it when the message came whole, to open in a mail
+    program) and its attachments, and any upload not yet read.
 Not exported: the permission to send from your mailbox (Microsoft tokens,
 encrypted): it is a credential, not information about you. It is deleted with
 your account.
@@ -142,9 +143,31 @@ func (a *App) exportHolding(ctx context.Context, zw *zip.Writer, dir string, h s
 		if err != nil {
 			return err
 		}
-		_, err = f.Write(data)
-		return err
+		if _, err = f.Write(data); err != nil {
+			return err
+		}
+		return exportRawEmail(zw, dir+"files/"+h.Container+"/"+path.Clean(rest), h.Container, data)
 	})
+}
+
+// exportRawEmail writes a template email's message.eml beside its
+// template.json when Postmark passed the message as received (RawEmail,
+// with the inbound server's raw email setting on): the email opens in any
+// mail program as it was sent.
+func exportRawEmail(zw *zip.Writer, name, container string, data []byte) error {
+	if container != store.ContainerOriginals || path.Base(name) != "template.json" {
+		return nil
+	}
+	var o store.Original
+	if err := json.Unmarshal(data, &o); err != nil || o.RawEmail == "" {
+		return nil // exported as stored: template.json says what there is
+	}
+	f, err := zw.Create(path.Join(path.Dir(name), "message.eml"))
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(o.RawEmail))
+	return err
 }
 
 // exportRows writes the campaign's rows as CSV: the row number, its

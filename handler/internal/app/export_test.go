@@ -62,7 +62,8 @@ func TestExport(t *testing.T) {
 	if err := e.store.AddEvent(ctx, store.Event{CampaignID: id, Row: 2, Kind: "open", At: time.Now(), Verdict: "human", UserAgent: "Outlook"}); err != nil {
 		t.Fatal(err)
 	}
-	in := postmark.Inbound{MessageID: "m-export", Subject: "Hello {{First name}}"}
+	in := postmark.Inbound{MessageID: "m-export", Subject: "Hello {{First name}}",
+		RawEmail: "From: Alice <alice@contoso.example>\r\nSubject: Hello {{First name}}\r\n\r\nHello\r\n"}
 	in.Attachments = []postmark.Attachment{{Name: "Offer.pdf", ContentType: "application/pdf"}}
 	if err := e.store.PutOriginal(ctx, k, id, "orig1", store.Original{Inbound: in}, [][]byte{[]byte("%PDF-1.4 offer")}); err != nil {
 		t.Fatal(err)
@@ -82,6 +83,7 @@ func TestExport(t *testing.T) {
 		dir + "events.jsonl":         "Outlook",
 		dir + "files/originals/" + id + "/orig1/template.json": "Hello {{First name}}",
 		dir + "files/originals/" + id + "/orig1/attachments/0": "%PDF-1.4 offer",
+		dir + "files/originals/" + id + "/orig1/message.eml":   "Subject: Hello {{First name}}\r\n\r\nHello",
 	} {
 		if got, ok := files[name]; !ok || !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want it to hold %q (files: %v)", name, got, want, keys(files))
