@@ -41,7 +41,7 @@ func (m *fakeMailer) Send(ctx context.Context, k account.Key, msg merge.Message,
 
 // newWorker is a worker on Azurite whose queue records and whose mailer
 // is the fake; limits never hold a send back.
-func newWorker(t *testing.T, st *store.Store, q *testqueue.Queue, mailer delivery.Mailer) *Worker {
+func newWorker(t testing.TB, st *store.Store, q *testqueue.Queue, mailer delivery.Mailer) *Worker {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	limits := pacing.Limits{PerMinute: 60_000, PerDay: 10_000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: 75 * time.Second}
@@ -54,7 +54,7 @@ func newWorker(t *testing.T, st *store.Store, q *testqueue.Queue, mailer deliver
 // sendingCampaign stores an account and a campaign of rows (cells: an
 // address and a first name each) in state sending with a live step, and
 // returns the step's message.
-func sendingCampaign(t *testing.T, w *Worker, rows int) (store.Campaign, invoke.Message) {
+func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, invoke.Message) {
 	t.Helper()
 	ctx := context.Background()
 	id := testenv.Name("")
