@@ -36,6 +36,7 @@ stage:
 ##      the dev sign-in, Graph and Postmark sandboxes; then sends the sample campaign of samples/ once
 run: $(AZURITE) stage
 	mkdir -p .azurite
+	NODE_OPTIONS="--require $(CURDIR)/tools/azurite-lokijs-rowkey-first.js" \
 	$(AZURITE) --silent --disableTelemetry --skipApiVersionCheck --loose --location .azurite \
 	  --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 & \
 	azpid=$$!; trap 'kill $$azpid $$hostpid 2>/dev/null' EXIT; \

@@ -18,7 +18,10 @@ spare=$(for i in $(seq -w 1 24); do printf 'e2e%s ' "$i"; done)
 AZURITE_ACCOUNTS="devstoreaccount1:$key"
 for a in $spare; do AZURITE_ACCOUNTS="$AZURITE_ACCOUNTS;$a:$key"; done
 export AZURITE_ACCOUNTS
-"$azurite" --silent --disableTelemetry --inMemoryPersistence --skipApiVersionCheck --loose \
+# The preload makes Azurite's entity lookups use their RowKey index (see the
+# file): the same results, without scanning a whole partition each time.
+NODE_OPTIONS="${NODE_OPTIONS:+$NODE_OPTIONS }--require $here/azurite-lokijs-rowkey-first.js" \
+  "$azurite" --silent --disableTelemetry --inMemoryPersistence --skipApiVersionCheck --loose \
   --blobHost 127.0.0.1 --queueHost 127.0.0.1 --tableHost 127.0.0.1 \
   --blobPort "$blob" --queuePort "$queue" --tablePort "$table" >"$log" 2>&1 &
 pid=$!
