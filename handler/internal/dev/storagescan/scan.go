@@ -34,19 +34,51 @@ var Kept = map[string]bool{
 // peekMax is the most messages a queue can show without taking them.
 const peekMax = 32
 
-// Leftovers lists where any of needles is still found: in a table entity,
-// a blob's name or content, or a queue message (poison queues included),
-// outside what Kept names. queues may be nil when the caller's work is
-// queued elsewhere. A queue that holds messages the scan cannot read
-// (invisible ones, or more than a peek shows) is a finding too.
+// Item is one thing in storage that holds a needle.
+type Item struct {
+	// Where is "table <name>", "blob <container>/<name>" or "queue <name>".
+	Where string
+	// Table, PartitionKey and RowKey name a table entity; Container and
+	// Blob a blob.
+	Table, PartitionKey, RowKey string
+	Container, Blob             string
+	// Needle is the first needle it holds.
+	Needle string
+	// Problem is set for a queue whose messages cannot all be read.
+	Problem string
+}
+
+func (i Item) String() string {
+	if i.Problem != "" {
+		return i.Where + " " + i.Problem
+	}
+	return fmt.Sprintf("%s holds %q", i.Where, i.Needle)
+}
+
+// Leftovers lists where any of needles is still found (Find), as text.
 func Leftovers(ctx context.Context, st *store.Store, queues *azqueue.ServiceClient, needles []string) ([]string, error) {
-	var found []string
-	hit := func(where string, data []byte) {
+	items, err := Find(ctx, st, queues, needles)
+	var out []string
+	for _, i := range items {
+		out = append(out, i.String())
+	}
+	return out, err
+}
+
+// Find lists each table entity, blob (by name or content) and queue
+// message (poison queues included) that holds any of needles, outside
+// what Kept names. queues may be nil when the caller's work is queued
+// elsewhere. A queue that holds messages the scan cannot read (invisible
+// ones, or more than a peek shows) is an item too.
+func Find(ctx context.Context, st *store.Store, queues *azqueue.ServiceClient, needles []string) ([]Item, error) {
+	var found []Item
+	first := func(data []byte) string {
 		for _, n := range needles {
 			if bytes.Contains(data, []byte(n)) {
-				found = append(found, fmt.Sprintf("%s holds %q", where, n))
+				return n
 			}
 		}
+		return ""
 	}
 	var dump bytes.Buffer
 	if _, _, err := st.ExportTables(ctx, &dump, time.Time{}); err != nil {
@@ -56,20 +88,28 @@ func Leftovers(ctx context.Context, st *store.Store, queues *azqueue.ServiceClie
 	sc.Buffer(make([]byte, 4<<20), 4<<20)
 	for sc.Scan() {
 		var line struct {
-			Table string `json:"table"`
+			Table  string `json:"table"`
+			Entity struct {
+				PartitionKey, RowKey string
+			} `json:"entity"`
 		}
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return nil, fmt.Errorf("table dump: %w", err)
 		}
-		if !Kept["table "+line.Table] {
-			hit("table "+line.Table, sc.Bytes())
+		if Kept["table "+line.Table] {
+			continue
+		}
+		if n := first(sc.Bytes()); n != "" {
+			found = append(found, Item{Where: "table " + line.Table, Table: line.Table, PartitionKey: line.Entity.PartitionKey, RowKey: line.Entity.RowKey, Needle: n})
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
 	err := st.ForEachBlob(ctx, func(container, name string, data []byte) error {
-		hit("blob "+container+"/"+name, append([]byte(name+"\n"), data...))
+		if n := first(append([]byte(name+"\n"), data...)); n != "" {
+			found = append(found, Item{Where: "blob " + container + "/" + name, Container: container, Blob: name, Needle: n})
+		}
 		return nil
 	})
 	if err != nil {
@@ -104,10 +144,12 @@ func Leftovers(ctx context.Context, st *store.Store, queues *azqueue.ServiceClie
 				if raw, err := base64.StdEncoding.DecodeString(*m.MessageText); err == nil {
 					text = raw
 				}
-				hit("queue "+name, text)
+				if n := first(text); n != "" {
+					found = append(found, Item{Where: "queue " + name, Needle: n})
+				}
 			}
 			if count := props.ApproximateMessagesCount; count != nil && int(*count) > len(peeked.Messages) {
-				found = append(found, fmt.Sprintf("queue %s holds %d messages, %d of them readable", name, *count, len(peeked.Messages)))
+				found = append(found, Item{Where: "queue " + name, Problem: fmt.Sprintf("holds %d messages, %d of them readable", *count, len(peeked.Messages))})
 			}
 		}
 	}
