@@ -32,6 +32,7 @@ import (
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
 	"mailmerge/handler/internal/tracking"
+	"mailmerge/handler/internal/web"
 	"mailmerge/handler/internal/worker"
 )
 
@@ -140,7 +141,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Links:       tracking.Links{Base: cfg.PublicBaseURL, Keys: cfg.TrackingKeys},
 		SheetLimits: sheet.DefaultLimits(),
 	})
-	h, err := functions.Serve(api, workers.Functions())
+	site, err := web.New(web.Config{ClientID: cfg.EntraClientID, Authority: cfg.EntraAuthority})
+	if err != nil {
+		return err
+	}
+	h, err := functions.Serve(site.Mount(api), workers.Functions())
 	if err != nil {
 		return err
 	}

@@ -76,6 +76,14 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 		writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "no_data", "upload the recipients first; the preview needs their columns"))
 		return
 	}
+	if req.Subject == "" && req.HTML == "" && req.Text == "" {
+		// No draft: the template email the campaign received, as the
+		// dashboard shows it.
+		if err := a.storedTemplate(r, c, &req); err != nil {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+	}
 	out := previewResponse{To: []string{}, CC: []string{}, BCC: []string{}, Attachments: []string{}, Placeholders: []string{},
 		Problems: []merge.Problem{}, Warnings: []previewWarning{}}
 	tpl, err := merge.Compile(merge.Source{Subject: req.Subject, HTML: req.HTML, Text: req.Text}, c.Data.Columns)
@@ -133,6 +141,23 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 			"{{%s}} is empty in %d of %d rows and has no fallback; write {{%s | something}} or wrap it in {{#if %s}}", n, empty[n], c.Data.ValidRows, n, n)})
 	}
 	encode(w, http.StatusOK, out)
+}
+
+// storedTemplate puts the template email the campaign received into req.
+func (a *App) storedTemplate(r *http.Request, c store.Campaign, req *previewRequest) error {
+	if c.OriginalID == "" {
+		return apperr.E(apperr.Conflict, "no_template", "send your email to the campaign's address first, or give the subject and body to preview")
+	}
+	o, err := a.Store.Original(r.Context(), c)
+	if err != nil {
+		return err
+	}
+	req.Subject, req.HTML, req.Text = o.Subject, o.HtmlBody, o.TextBody
+	req.Attachments = req.Attachments[:0]
+	for _, at := range o.Attachments {
+		req.Attachments = append(req.Attachments, previewAttachment{Name: at.Name, ContentType: at.ContentType, Size: at.ContentLength, ContentID: at.ContentID})
+	}
+	return nil
 }
 
 // previewRow returns the asked row, or the first row that will be sent.

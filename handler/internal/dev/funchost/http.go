@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -50,6 +51,10 @@ func (h *Host) httpFunctions() []httpFunction {
 		}
 		out = append(out, httpFunction{function: f, route: parseRoute(h.app.routePrefix, route), methods: methods})
 	}
+	// As the real host's routing does, the more specific template wins
+	// whatever the order of the functions: literal segments before
+	// parameters, parameters before a catch-all.
+	sort.SliceStable(out, func(i, j int) bool { return out[i].route.precedence() > out[j].route.precedence() })
 	return out
 }
 

@@ -19,6 +19,23 @@ func parseRoute(prefix, route string) routeTemplate {
 	return routeTemplate{segments: strings.Split(full, "/")}
 }
 
+// precedence orders templates: each literal segment counts most, each
+// parameter less, and a template without a catch-all beats one with.
+func (t routeTemplate) precedence() int {
+	n := 1
+	for _, seg := range t.segments {
+		switch {
+		case strings.HasPrefix(seg, "{*"):
+			n--
+		case strings.HasPrefix(seg, "{"):
+			n += 2
+		default:
+			n += 4
+		}
+	}
+	return n
+}
+
 func (t routeTemplate) match(path string) bool {
 	path = strings.Trim(path, "/")
 	var parts []string

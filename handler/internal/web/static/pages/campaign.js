@@ -1,0 +1,222 @@
+// One campaign: its spreadsheet (upload, validation report), the address
+// to send the template email to, a preview of any row, live progress
+// with pause, resume and cancel, and the recipients by state.
+import { html, useState, useEffect, useRef } from "preact-htm";
+import { get, call, upload } from "app/api";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad } from "app/ui";
+
+const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
+const live = ["queued", "sending"];
+
+// usePolling reloads while the campaign moves: every 2 s at first, backing
+// off to 15 s while nothing changes; not at all once it has settled.
+function usePolling(c, reload, moving) {
+  const delay = useRef(2000);
+  const last = useRef("");
+  useEffect(() => {
+    if (!moving) return undefined;
+    const sig = JSON.stringify([c && c.status, c && c.counts, c && c.data && c.data.status]);
+    delay.current = sig === last.current ? Math.min(delay.current * 1.5, 15000) : 2000;
+    last.current = sig;
+    const t = setTimeout(reload, delay.current);
+    return () => clearTimeout(t);
+  }, [c, moving]);
+}
+
+function Upload({ c, onDone }) {
+  const [drag, setDrag] = useState(false);
+  const [pct, setPct] = useState(null);
+  const [error, setError] = useState(null);
+  const input = useRef(null);
+  const send = async (file) => {
+    if (!file) return;
+    setError(null);
+    setPct(0);
+    try {
+      await upload(path(c.id) + "/data", file, setPct);
+      setPct(null);
+      onDone();
+    } catch (err) {
+      setPct(null);
+      setError(err);
+    }
+  };
+  const drop = (e) => {
+    e.preventDefault();
+    setDrag(false);
+    send(e.dataTransfer.files[0]);
+  };
+  return html`<div class=${"drop" + (drag ? " over" : "")} onDragOver=${(e) => { e.preventDefault(); setDrag(true); }}
+      onDragLeave=${() => setDrag(false)} onDrop=${drop}>
+    <p>Drop your spreadsheet here (.xlsx or .csv, up to 10 MB), or</p>
+    <input ref=${input} id="file" type="file" accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+      class="visually-hidden" onChange=${(e) => send(e.target.files[0])} />
+    <label for="file" class="button secondary" tabindex="0" onKeyDown=${(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), input.current.click())}>Choose a file</label>
+    ${pct !== null && html`<${Progress} value=${pct} label="Upload" /><p role="status">Uploading… ${Math.round(pct * 100)}%</p>`}
+    <${ErrorBox} error=${error} />
+  </div>`;
+}
+
+function DataReport({ d }) {
+  if (!d || d.status === "none") return null;
+  if (d.status === "processing") return html`<p role="status"><span class="spinner" aria-hidden="true"></span>Reading ${d.fileName || "your file"}…</p>`;
+  if (d.error) return html`<div class="error" role="alert"><p><strong>${d.fileName}:</strong> ${d.error.message}</p></div>`;
+  const issues = (d.report && d.report.issues) || [];
+  return html`<div class="data">
+    <p><strong>${d.fileName}</strong>${d.sheet ? html` (sheet ${d.sheet})` : ""}: ${plural(d.rows, "row")},
+      ${plural(d.validRows, "will be sent", "will be sent")}${d.skippedRows ? html`, ${d.skippedRows} skipped` : ""}.</p>
+    <p class="small">Columns: ${d.columns.map((col, i) => html`${i ? ", " : ""}<code>${col}</code>`)}</p>
+    ${issues.length > 0 && html`<details open=${issues.some((i) => i.severity === "error")}>
+      <summary>${plural(issues.length, "note")} on rows${d.report.truncated ? " (the first ones)" : ""}</summary>
+      <table class="issues"><thead><tr><th scope="col">Row</th><th scope="col">Column</th><th scope="col">What</th></tr></thead>
+      <tbody>${issues.map((i) => html`<tr class=${i.severity}><td>${i.row || "—"}</td><td>${i.column || ""}</td>
+        <td>${i.severity === "error" ? "Skipped: " : ""}${i.message}</td></tr>`)}</tbody></table>
+    </details>`}
+  </div>`;
+}
+
+function Address({ c }) {
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(c.inboundAddress);
+      setCopied(true);
+      setTimeout(() => setCopied(false), 2000);
+    } catch {
+      setCopied(false);
+    }
+  };
+  return html`<div class="address">
+    <p>Write your email in Outlook with placeholders such as <code>{{First name}}</code>, then send it to:</p>
+    <p class="copy"><code id="inbound">${c.inboundAddress}</code>
+      <button type="button" class="secondary" onClick=${copy} aria-describedby="inbound">${copied ? "Copied" : "Copy"}</button></p>
+    <p class="small">Only you can start this campaign: we accept the email only from your own address.</p>
+  </div>`;
+}
+
+function Preview({ c }) {
+  const [row, setRow] = useState("");
+  const [state, setState] = useState({ busy: false, error: null, p: null });
+  const show = async (e) => {
+    e && e.preventDefault();
+    setState({ busy: true, error: null, p: state.p });
+    try {
+      const body = row ? { row: Number(row) } : {};
+      const p = await call("POST", path(c.id) + "/preview", body);
+      setState({ busy: false, error: null, p });
+    } catch (error) {
+      setState({ busy: false, error, p: null });
+    }
+  };
+  const p = state.p;
+  return html`<div class="preview">
+    <form class="inline" onSubmit=${show}>
+      <label>Row <input type="number" min="2" value=${row} onInput=${(e) => setRow(e.target.value)} placeholder="first" /></label>
+      <button type="submit" class="secondary" disabled=${state.busy}>${state.busy ? "Rendering…" : "Preview"}</button>
+    </form>
+    <${ErrorBox} error=${state.error} />
+    ${p && html`<div class="message">
+      <p><strong>To:</strong> ${(p.to || []).join(", ")}</p>
+      <p><strong>Subject:</strong> ${p.subject}</p>
+      ${(p.problems || []).map((x) => html`<p class="warn">${x.message}</p>`)}
+      ${(p.warnings || []).map((x) => html`<p class="warn">${x.message || x}</p>`)}
+      <iframe title=${"Preview of row " + p.row} sandbox="" srcdoc=${p.html || "<pre>" + (p.text || "") + "</pre>"}></iframe>
+    </div>`}
+  </div>`;
+}
+
+function Controls({ c, onChange }) {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const [cancelling, setCancelling] = useState(false);
+  const act = async (what) => {
+    setBusy(true);
+    setError(null);
+    try {
+      onChange(await call("POST", path(c.id) + "/" + what));
+    } catch (err) {
+      setError(err);
+    }
+    setBusy(false);
+  };
+  return html`<div class="controls">
+    ${c.status === "sending" && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => act("pause")}>Pause</button>`}
+    ${c.status === "paused" && html`<button type="button" class="primary" disabled=${busy} onClick=${() => act("resume")}>Resume</button>`}
+    ${["queued", "sending", "paused"].includes(c.status) && html`<button type="button" class="danger" disabled=${busy} onClick=${() => setCancelling(true)}>Cancel…</button>`}
+    <${ErrorBox} error=${error} />
+    ${cancelling && html`<${Confirm} title="Cancel this campaign?" action="Cancel campaign"
+        onCancel=${() => setCancelling(false)} onConfirm=${async () => { onChange(await call("POST", path(c.id) + "/cancel")); setCancelling(false); }}>
+      <p>Rows not sent yet will not be sent. Messages already sent stay sent.</p></${Confirm}>`}
+  </div>`;
+}
+
+const states = ["", "pending", "sent", "failed", "unknown", "skipped"];
+
+function Recipients({ c }) {
+  const [status, setStatus] = useState("");
+  const [pages, setPages] = useState([]);
+  const list = useLoad(() => get(path(c.id) + "/recipients?limit=50" + (status ? "&status=" + status : "")), [c.id, status, c.counts && total(c.counts) - c.counts.pending]);
+  useEffect(() => setPages([]), [status]);
+  const rows = [...(list.data ? list.data.recipients : []), ...pages.flatMap((p) => p.recipients)];
+  const next = pages.length ? pages[pages.length - 1].next : list.data && list.data.next;
+  const more = async () => setPages([...pages, await get(path(c.id) + "/recipients?limit=50&cursor=" + encodeURIComponent(next) + (status ? "&status=" + status : ""))]);
+  return html`<div class="recipients">
+    <label>Show <select value=${status} onChange=${(e) => setStatus(e.target.value)}>
+      ${states.map((s) => html`<option value=${s}>${s ? s[0].toUpperCase() + s.slice(1) : "All rows"}</option>`)}
+    </select></label>
+    ${(status === "unknown" || (c.counts && c.counts.unknown > 0)) && html`<p class="warn">
+      <strong>Unknown</strong> rows got no clear answer from Microsoft 365: the message may have been sent.
+      Look in your Sent Items before sending to them again; we never resend them by ourselves.</p>`}
+    ${list.loading && !list.data && html`<${Loading} what="rows" />`}
+    <${ErrorBox} error=${list.error} retry=${list.reload} />
+    ${list.data && rows.length === 0 && html`<${Empty}><p>No rows${status ? " in this state" : ""}.</p></${Empty}>`}
+    ${rows.length > 0 && html`<div class="scroll"><table><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr key=${r.row}><td>${r.row}</td><td>${r.to}</td><td><${Badge} status=${r.status} /></td><td>${r.reason ? r.reason.message || r.reason.text || r.reason.code : ""}</td></tr>`)}</tbody></table></div>`}
+    ${next && html`<button type="button" class="secondary" onClick=${more}>More rows</button>`}
+  </div>`;
+}
+
+export function Campaign({ id }) {
+  const view = useLoad(() => get(path(id)), [id]);
+  const data = useLoad(() => get(path(id) + "/data"), [id]);
+  const [deleting, setDeleting] = useState(false);
+  const c = view.data;
+  const d = data.data;
+  usePolling(c, () => { view.reload(); data.reload(); }, c && (live.includes(c.status) || (d && d.status === "processing")));
+  if (view.loading && !c) return html`<${Loading} what="the campaign" />`;
+  if (!c) return html`<section class="page"><${ErrorBox} error=${view.error} retry=${view.reload} /><p><a href="#/">Back to campaigns</a></p></section>`;
+  const counts = c.counts || {};
+  const editable = ["draft", "ready"].includes(c.status);
+  return html`<section class="page" aria-labelledby="campaign-title">
+    <p class="crumbs"><a href="#/">Campaigns</a></p>
+    <div class="title"><h1 id="campaign-title">${c.name}</h1><${Badge} status=${c.status} /></div>
+    ${c.reason && html`<p class=${c.status === "failed" ? "error" : "warn"}>${c.reason.message || c.reason.text}</p>`}
+    <${ErrorBox} error=${view.error} />
+    ${total(counts) > 0 && !editable && html`<div class="card">
+      <h2>Progress</h2>
+      <${Progress} value=${done(counts)} label="Sending progress" />
+      <p>${plural(counts.sent, "sent", "sent")}, ${counts.pending + (counts.sending || 0)} to go, ${counts.failed} failed, ${counts.unknown} unknown, ${counts.skipped} skipped.</p>
+      <${Controls} c=${c} onChange=${(n) => view.set(n)} />
+      <p><a href=${"#/campaigns/" + encodeURIComponent(c.id) + "/report"}>Report</a></p>
+    </div>`}
+    ${editable && html`<div class="card">
+      <h2>1. Your spreadsheet</h2>
+      <${DataReport} d=${d} />
+      <${Upload} c=${c} onDone=${() => { data.reload(); view.reload(); }} />
+    </div>
+    <div class="card">
+      <h2>2. Your email</h2>
+      <${Address} c=${c} />
+    </div>`}
+    ${d && d.status === "ready" && html`<div class="card"><h2>${editable ? "3. " : ""}Preview</h2><${Preview} c=${c} /></div>`}
+    ${total(counts) > 0 && html`<div class="card"><h2>Recipients</h2><${Recipients} c=${c} /></div>`}
+    <div class="card danger-zone">
+      <h2>Delete</h2>
+      <p>Deletes the campaign with its rows, files and tracking events. Messages already sent stay in your Sent Items.</p>
+      <button type="button" class="danger" onClick=${() => setDeleting(true)}>Delete campaign…</button>
+    </div>
+    ${deleting && html`<${Confirm} title=${"Delete " + c.name + "?"} action="Delete campaign" onCancel=${() => setDeleting(false)}
+        onConfirm=${async () => { await call("DELETE", path(c.id)); location.hash = "#/"; }}>
+      <p>This cannot be undone.${live.includes(c.status) ? " Sending stops at once." : ""}</p></${Confirm}>`}
+  </section>`;
+}

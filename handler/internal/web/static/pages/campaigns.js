@@ -1,0 +1,83 @@
+// Campaigns: newest first, with status, progress and counts; create one.
+import { html, useState } from "preact-htm";
+import { get, call } from "app/api";
+import { Loading, Empty, ErrorBox, Badge, Progress, done, total, when, plural, useLoad } from "app/ui";
+
+function Create({ onCreated }) {
+  const [name, setName] = useState("");
+  const [opens, setOpens] = useState(false);
+  const [clicks, setClicks] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  const submit = async (e) => {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const c = await call("POST", "/v1/campaigns", { name: name.trim(), trackOpens: opens, trackClicks: clicks });
+      onCreated(c);
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  return html`<form class="card create" onSubmit=${submit} aria-labelledby="create-title">
+    <h2 id="create-title">New campaign</h2>
+    <label>Name <input value=${name} onInput=${(e) => setName(e.target.value)} required maxlength="200" placeholder="Spring newsletter" /></label>
+    <fieldset>
+      <legend>Tracking</legend>
+      <label class="check"><input type="checkbox" checked=${opens} onChange=${(e) => setOpens(e.target.checked)} /> Count opens (a tiny image in each message)</label>
+      <label class="check"><input type="checkbox" checked=${clicks} onChange=${(e) => setClicks(e.target.checked)} /> Count clicks (links go through us)</label>
+    </fieldset>
+    <${ErrorBox} error=${error} />
+    <button type="submit" class="primary" disabled=${busy}>${busy ? "Creating…" : "Create campaign"}</button>
+  </form>`;
+}
+
+function Row({ c }) {
+  const counts = c.counts || {};
+  const t = total(counts);
+  return html`<li class="card campaign">
+    <div class="head">
+      <a href=${"#/campaigns/" + encodeURIComponent(c.id)} class="name">${c.name}</a>
+      <${Badge} status=${c.status} />
+    </div>
+    ${t > 0 && html`<${Progress} value=${done(counts)} label=${"Progress of " + c.name} />`}
+    <p class="meta">
+      ${t > 0 ? html`${plural(counts.sent, "sent", "sent")} of ${plural(t, "row")}${counts.failed ? html` · ${plural(counts.failed, "failed", "failed")}` : ""}${counts.unknown ? html` · ${counts.unknown} unknown` : ""}` : "No rows yet"}
+      <span> · created ${when(c.createdAt)}</span>
+    </p>
+  </li>`;
+}
+
+export function Campaigns() {
+  const [pages, setPages] = useState([]);
+  const [more, setMore] = useState({ busy: false, error: null });
+  const first = useLoad(() => get("/v1/campaigns?limit=20"), []);
+  const list = [...(first.data ? first.data.campaigns : []), ...pages.flatMap((p) => p.campaigns)];
+  const next = pages.length ? pages[pages.length - 1].next : first.data && first.data.next;
+  const loadMore = async () => {
+    setMore({ busy: true, error: null });
+    try {
+      const p = await get("/v1/campaigns?limit=20&cursor=" + encodeURIComponent(next));
+      setPages([...pages, p]);
+      setMore({ busy: false, error: null });
+    } catch (error) {
+      setMore({ busy: false, error });
+    }
+  };
+  return html`<section class="page" aria-labelledby="campaigns-title">
+    <h1 id="campaigns-title">Campaigns</h1>
+    <div class="columns">
+      <div class="list">
+        ${first.loading && !first.data && html`<${Loading} what="campaigns" />`}
+        <${ErrorBox} error=${first.error} retry=${first.reload} />
+        ${first.data && list.length === 0 && html`<${Empty}><p>No campaigns yet.</p><p>Create one, upload your spreadsheet, then send your email to the campaign's address.</p></${Empty}>`}
+        ${list.length > 0 && html`<ul class="campaigns">${list.map((c) => html`<${Row} key=${c.id} c=${c} />`)}</ul>`}
+        <${ErrorBox} error=${more.error} />
+        ${next && html`<button type="button" class="secondary" onClick=${loadMore} disabled=${more.busy}>${more.busy ? "Loading…" : "Show older campaigns"}</button>`}
+      </div>
+      <${Create} onCreated=${(c) => { location.hash = "#/campaigns/" + encodeURIComponent(c.id); }} />
+    </div>
+  </section>`;
+}

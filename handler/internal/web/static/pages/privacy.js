@@ -1,0 +1,94 @@
+// Account and privacy: where notices go, what we keep about you and for
+// how long (measured in storage), your data as a download, and deleting
+// the account.
+import { html, useState } from "preact-htm";
+import { get, call, download } from "app/api";
+import { Loading, ErrorBox, Confirm, useLoad } from "app/ui";
+import { signOut } from "app/auth";
+
+function size(bytes) {
+  if (bytes < 1024) return bytes + " B";
+  if (bytes < 1 << 20) return (bytes / 1024).toFixed(1) + " KB";
+  return (bytes / (1 << 20)).toFixed(1) + " MB";
+}
+
+function Notify({ me }) {
+  const [addr, setAddr] = useState(me.notificationEmail || me.email);
+  const [state, setState] = useState({ busy: false, error: null, saved: false });
+  const save = async (e) => {
+    e.preventDefault();
+    setState({ busy: true, error: null, saved: false });
+    try {
+      await call("PATCH", "/v1/me", { notificationEmail: addr.trim() });
+      setState({ busy: false, error: null, saved: true });
+    } catch (error) {
+      setState({ busy: false, error, saved: false });
+    }
+  };
+  return html`<form class="card" onSubmit=${save} aria-labelledby="notify-title">
+    <h2 id="notify-title">Notices</h2>
+    <p>We email you when a campaign starts, finishes or needs you.</p>
+    <label>Send notices to <input type="email" value=${addr} onInput=${(e) => setAddr(e.target.value)} required /></label>
+    <${ErrorBox} error=${state.error} />
+    ${state.saved && html`<p role="status">Saved.</p>`}
+    <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Saving…" : "Save"}</button>
+  </form>`;
+}
+
+function Kept() {
+  const inv = useLoad(() => get("/v1/me/data"), []);
+  if (inv.loading && !inv.data) return html`<${Loading} what="what we keep" />`;
+  if (!inv.data) return html`<${ErrorBox} error=${inv.error} retry=${inv.reload} />`;
+  return html`<div class="scroll"><table class="kept">
+    <caption>Measured in storage just now</caption>
+    <thead><tr><th scope="col">What</th><th scope="col">How much</th><th scope="col">Kept</th></tr></thead>
+    <tbody>${inv.data.kinds.map((k) => html`<tr><td>${k.what}${k.campaign ? html` <span class="small">(campaign ${k.campaign})</span>` : ""}</td>
+      <td>${k.count.toLocaleString()} (${size(k.bytes)})</td><td>${k.kept}</td></tr>`)}</tbody>
+  </table>
+  <h3>Kept elsewhere</h3>
+  <ul>${inv.data.elsewhere.map((e) => html`<li><strong>${e.what}</strong>: ${e.kept}</li>`)}</ul></div>`;
+}
+
+export function Privacy({ me }) {
+  const [exporting, setExporting] = useState({ busy: false, error: null });
+  const [deleting, setDeleting] = useState(false);
+  const exportAll = async () => {
+    setExporting({ busy: true, error: null });
+    try {
+      await download("/v1/me/export", "mail-merge-data.zip");
+      setExporting({ busy: false, error: null });
+    } catch (error) {
+      setExporting({ busy: false, error });
+    }
+  };
+  return html`<section class="page" aria-labelledby="privacy-title">
+    <h1 id="privacy-title">Account and privacy</h1>
+    <div class="card promises">
+      <h2>Our promises</h2>
+      <ul>
+        <li>We send only what you asked, from your mailbox, once per row.</li>
+        <li>We keep your spreadsheet's rows and your template until you delete the campaign, and nothing of the messages we send.</li>
+        <li>You can see everything we keep, download it, correct it and delete it, here, yourself.</li>
+      </ul>
+    </div>
+    <${Notify} me=${me} />
+    <div class="card">
+      <h2>What we keep about you</h2>
+      <${Kept} />
+    </div>
+    <div class="card">
+      <h2>Your data</h2>
+      <p>A zip of everything stored for your account: campaigns, rows and their states, reports, tracking events, your unsubscribe list, template emails with their attachments.</p>
+      <${ErrorBox} error=${exporting.error} />
+      <button type="button" class="secondary" onClick=${exportAll} disabled=${exporting.busy}>${exporting.busy ? "Preparing…" : "Download my data"}</button>
+    </div>
+    <div class="card danger-zone">
+      <h2>Delete my account</h2>
+      <p>Deletes your account and everything stored for it. Sending stops at once. Messages already sent stay in your Sent Items.</p>
+      <button type="button" class="danger" onClick=${() => setDeleting(true)}>Delete my account…</button>
+    </div>
+    ${deleting && html`<${Confirm} title="Delete your account?" action="Delete everything" typed="delete my account"
+        onCancel=${() => setDeleting(false)} onConfirm=${async () => { await call("DELETE", "/v1/me"); await signOut(); }}>
+      <p>Every campaign, row, report and setting goes. This cannot be undone.</p></${Confirm}>`}
+  </section>`;
+}

@@ -1,0 +1,113 @@
+// Small shared pieces of the pages: states (loading, empty, error), the
+// status badge and progress bar, formatting, a hook that loads data.
+import { html, useState, useEffect, useCallback, useRef } from "preact-htm";
+
+export function Loading({ what }) {
+  return html`<p class="state" role="status"><span class="spinner" aria-hidden="true"></span>Loading ${what || ""}…</p>`;
+}
+
+export function Empty({ children }) {
+  return html`<div class="state empty">${children}</div>`;
+}
+
+export function ErrorBox({ error, retry }) {
+  if (!error) return null;
+  return html`<div class="error" role="alert">
+    <p>${error.message || String(error)}</p>
+    ${retry && html`<button type="button" class="secondary" onClick=${retry}>Try again</button>`}
+  </div>`;
+}
+
+const statusWords = {
+  draft: "Draft", ready: "Ready", queued: "Starting", sending: "Sending", paused: "Paused",
+  completed: "Completed", failed: "Failed", cancelled: "Cancelled",
+  pending: "Pending", sent: "Sent", skipped: "Skipped", unknown: "Unknown",
+};
+
+export function Badge({ status }) {
+  return html`<span class="badge badge-${status}">${statusWords[status] || status}</span>`;
+}
+
+// done is the share of a campaign's rows that are settled (sent, failed,
+// unknown or skipped), and total the rows it has.
+export function total(c) {
+  if (!c) return 0;
+  return (c.pending || 0) + (c.sending || 0) + (c.sent || 0) + (c.failed || 0) + (c.unknown || 0) + (c.skipped || 0);
+}
+
+export function done(c) {
+  const t = total(c);
+  return t ? (t - (c.pending || 0) - (c.sending || 0)) / t : 0;
+}
+
+export function Progress({ value, label }) {
+  const pct = Math.round(value * 100);
+  return html`<div class="progress" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow=${pct} aria-label=${label || "Progress"}>
+    <div class="bar" style=${{ width: pct + "%" }}></div>
+  </div>`;
+}
+
+export function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function plural(n, one, many) {
+  return `${(n || 0).toLocaleString()} ${n === 1 ? one : many || one + "s"}`;
+}
+
+// useLoad runs load() now and when deps change; reload() runs it again.
+export function useLoad(load, deps) {
+  const [state, setState] = useState({ loading: true, data: null, error: null });
+  const seq = useRef(0);
+  const run = useCallback(() => {
+    const mine = ++seq.current;
+    setState((s) => ({ ...s, loading: true, error: null }));
+    load().then(
+      (data) => mine === seq.current && setState({ loading: false, data, error: null }),
+      (error) => mine === seq.current && setState((s) => ({ loading: false, data: s.data, error })),
+    );
+  }, deps);
+  useEffect(run, [run]);
+  return { ...state, reload: run, set: (data) => setState((s) => ({ ...s, data })) };
+}
+
+// Confirm asks before something that cannot be undone. With typed set,
+// the person must type it first.
+export function Confirm({ title, children, action, typed, onConfirm, onCancel }) {
+  const ref = useRef(null);
+  const [text, setText] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    const d = ref.current;
+    if (d && !d.open) d.showModal();
+  }, []);
+  const ok = !typed || text.trim().toLowerCase() === typed.toLowerCase();
+  const submit = async (e) => {
+    e.preventDefault();
+    if (!ok) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await onConfirm();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  return html`<dialog ref=${ref} class="confirm" aria-labelledby="confirm-title" onCancel=${(e) => { e.preventDefault(); onCancel(); }}>
+    <form onSubmit=${submit}>
+      <h2 id="confirm-title">${title}</h2>
+      ${children}
+      ${typed && html`<label>Type <strong>${typed}</strong> to confirm
+        <input value=${text} onInput=${(e) => setText(e.target.value)} autocomplete="off" /></label>`}
+      <${ErrorBox} error=${error} />
+      <div class="actions">
+        <button type="button" class="secondary" onClick=${onCancel}>Keep it</button>
+        <button type="submit" class="danger" disabled=${!ok || busy}>${busy ? "Working…" : action}</button>
+      </div>
+    </form>
+  </dialog>`;
+}
