@@ -62,6 +62,11 @@ test: $(AZURITE) $(BICEP)
 	node tools/bicep/check.mjs infra
 	tools/with-azurite.sh $(GO) test -count=1 -parallel 16 ./...
 
+## vendor-web: fetch the web app's browser libraries from npm at their pinned
+##      versions (tools/vendor-web.sh); TestVendoredFiles checks the files
+vendor-web:
+	tools/vendor-web.sh
+
 ## bench: benchmarks (cold start and idle memory of the handler, among others)
 bench: $(AZURITE)
 	tools/with-azurite.sh $(GO) test -run '^$$' -bench . -benchmem ./...

@@ -84,6 +84,10 @@ type Issuer struct {
 	// request redeem the refresh token.
 	GraphTokenLifetime time.Duration
 
+	// AllowRedirect says whether a browser may be sent back to a redirect
+	// URI (the app registration's SPA redirect URIs); nil allows none.
+	AllowRedirect func(uri string) bool
+
 	key *rsa.PrivateKey
 	kid string
 
@@ -92,6 +96,8 @@ type Issuer struct {
 	revoked  map[string]time.Time     // tid/oid → when the user's grants were revoked
 	seen     map[string][]string      // tid/oid → hashes of assertions redeemed since the last revocation
 	rejected map[string]bool          // hashes of assertions presented before a revocation
+	codes    map[string]*authCode     // authorization codes not yet redeemed
+	spa      map[string]*spaGrant     // SPA refresh tokens
 }
 
 // NewIssuer makes a fresh signing key.
@@ -109,6 +115,8 @@ func NewIssuer(authority, clientID string) (*Issuer, error) {
 		revoked:   map[string]time.Time{},
 		seen:      map[string][]string{},
 		rejected:  map[string]bool{},
+		codes:     map[string]*authCode{},
+		spa:       map[string]*spaGrant{},
 	}, nil
 }
 
@@ -205,8 +213,16 @@ func (i *Issuer) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/discovery/v2.0/keys", keys)
 	mux.HandleFunc("GET /{tenant}/v2.0/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
 		tid := r.PathValue("tenant")
+		issuer := i.Authority + "/" + tid + "/v2.0"
+		if tid == "organizations" || tid == "common" {
+			issuer = i.Authority + "/{tenantid}/v2.0" // as Entra's multi-tenant documents say
+		}
 		writeJSON(w, http.StatusOK, map[string]any{
-			"issuer":                                i.Authority + "/" + tid + "/v2.0",
+			"end_session_endpoint":                  i.Authority + "/" + tid + "/oauth2/v2.0/logout",
+			"response_modes_supported":              []string{"query", "fragment", "form_post"},
+			"response_types_supported":              []string{"code"},
+			"scopes_supported":                      []string{"openid", "profile", "email", "offline_access"},
+			"issuer":                                issuer,
 			"jwks_uri":                              i.Authority + "/" + tid + "/discovery/v2.0/keys",
 			"authorization_endpoint":                i.Authority + "/" + tid + "/oauth2/v2.0/authorize",
 			"token_endpoint":                        i.Authority + "/" + tid + "/oauth2/v2.0/token",
@@ -229,6 +245,9 @@ func (i *Issuer) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": tok})
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", i.serveToken)
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", i.authorize)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", i.authorize)
+	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", i.logout)
 	mux.HandleFunc("POST /dev/revoke", func(w http.ResponseWriter, r *http.Request) {
 		u, ok := userOf(w, r)
 		if !ok {
@@ -237,7 +256,7 @@ func (i *Issuer) Handler() http.Handler {
 		i.Revoke(u.TenantID, u.ObjectID)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return mux
+	return cors(mux)
 }
 
 // userOf reads {"user":"alice"} and finds the test user, or answers why not.

@@ -111,6 +111,18 @@ func (i *Issuer) token(r *http.Request) (map[string]any, *tokenError) {
 	if grant == "" {
 		return nil, terr(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 	}
+	// A single-page app is a public client: PKCE, not a secret.
+	if grant == grantAuthorizationCode {
+		if f.Get("client_id") != i.ClientID {
+			return nil, terr(http.StatusBadRequest, "unauthorized_client", 700016, "Application with identifier '%s' was not found in the directory.", f.Get("client_id"))
+		}
+		return i.redeemCode(r, f)
+	}
+	if grant == grantRefreshToken && f.Get("client_secret") == "" && f.Get("client_id") == i.ClientID {
+		if resp, e, ok := i.redeemSPA(r, f); ok {
+			return resp, e
+		}
+	}
 	if e := i.authenticateClient(f.Get("client_id"), f.Get("client_secret"), tenant); e != nil {
 		return nil, e
 	}

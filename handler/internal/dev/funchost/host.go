@@ -215,6 +215,12 @@ func (h *Host) entraServer() (*http.Server, net.Listener, error) {
 	}
 	iss.ClientSecret = h.setting("ENTRA_CLIENT_SECRET")
 	iss.GraphTokenLifetime = h.opts.GraphTokenLifetime
+	// The app registration's SPA redirect URI: the web app on this host,
+	// by its address or as localhost.
+	iss.AllowRedirect = func(uri string) bool {
+		base := h.URL()
+		return base != "" && (uri == base+"/app/redirect" || uri == strings.Replace(base, "127.0.0.1", "localhost", 1)+"/app/redirect")
+	}
 	ln, err := net.Listen("tcp", u.Host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dev issuer: listen %s: %w", u.Host, err)

@@ -63,33 +63,57 @@ function DataReport({ d }) {
   if (d.error) return html`<div class="error" role="alert"><p><strong>${d.fileName}:</strong> ${d.error.message}</p></div>`;
   const issues = (d.report && d.report.issues) || [];
   return html`<div class="data">
-    <p><strong>${d.fileName}</strong>${d.sheet ? html` (sheet ${d.sheet})` : ""}: ${plural(d.rows, "row")},
-      ${plural(d.validRows, "will be sent", "will be sent")}${d.skippedRows ? html`, ${d.skippedRows} skipped` : ""}.</p>
+    <p><strong>${d.fileName}</strong>${d.sheet ? html` (sheet ${d.sheet})` : ""}: ${`${plural(d.rows, "row")}, ${d.validRows.toLocaleString()} will be sent${d.skippedRows ? `, ${d.skippedRows.toLocaleString()} skipped` : ""}.`}</p>
     <p class="small">Columns: ${d.columns.map((col, i) => html`${i ? ", " : ""}<code>${col}</code>`)}</p>
     ${issues.length > 0 && html`<details open=${issues.some((i) => i.severity === "error")}>
       <summary>${plural(issues.length, "note")} on rows${d.report.truncated ? " (the first ones)" : ""}</summary>
-      <table class="issues"><thead><tr><th scope="col">Row</th><th scope="col">Column</th><th scope="col">What</th></tr></thead>
+      <div class="scroll" tabindex="0" role="region" aria-label="Notes on rows"><table class="issues"><thead><tr><th scope="col">Row</th><th scope="col">Column</th><th scope="col">What</th></tr></thead>
       <tbody>${issues.map((i) => html`<tr class=${i.severity}><td>${i.row || "—"}</td><td>${i.column || ""}</td>
-        <td>${i.severity === "error" ? "Skipped: " : ""}${i.message}</td></tr>`)}</tbody></table>
+        <td>${i.severity === "error" ? "Skipped: " : ""}${i.message}</td></tr>`)}</tbody></table></div>
     </details>`}
   </div>`;
 }
 
+// The address is shown once, when the campaign is made (we keep only its
+// hash): this browser remembers it for the session; elsewhere a new one
+// can be made, and the old one then stops working.
+const addressKey = (id) => "mm-address-" + id;
+
+export function rememberAddress(c) {
+  if (c.inboundAddress) sessionStorage.setItem(addressKey(c.id), c.inboundAddress);
+}
+
 function Address({ c }) {
+  const [address, setAddress] = useState(c.inboundAddress || sessionStorage.getItem(addressKey(c.id)) || "");
   const [copied, setCopied] = useState(false);
+  const [state, setState] = useState({ busy: false, error: null });
   const copy = async () => {
     try {
-      await navigator.clipboard.writeText(c.inboundAddress);
+      await navigator.clipboard.writeText(address);
       setCopied(true);
       setTimeout(() => setCopied(false), 2000);
     } catch {
       setCopied(false);
     }
   };
+  const renew = async () => {
+    setState({ busy: true, error: null });
+    try {
+      const n = await call("POST", path(c.id) + "/address");
+      rememberAddress(n);
+      setAddress(n.inboundAddress);
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
   return html`<div class="address">
-    <p>Write your email in Outlook with placeholders such as <code>{{First name}}</code>, then send it to:</p>
-    <p class="copy"><code id="inbound">${c.inboundAddress}</code>
-      <button type="button" class="secondary" onClick=${copy} aria-describedby="inbound">${copied ? "Copied" : "Copy"}</button></p>
+    <p>Write your email in Outlook with placeholders such as <code>{{First name}}</code>, then send it to this campaign's address:</p>
+    ${address ? html`<p class="copy"><code id="inbound">${address}</code>
+      <button type="button" class="secondary" onClick=${copy} aria-describedby="inbound">${copied ? "Copied" : "Copy"}</button></p>`
+      : html`<p>For your safety we show the address only once. Make a new one to see it here; the old one stops working.</p>
+      <button type="button" class="secondary" onClick=${renew} disabled=${state.busy}>${state.busy ? "Making…" : "Show a new address"}</button>`}
+    <${ErrorBox} error=${state.error} />
     <p class="small">Only you can start this campaign: we accept the email only from your own address.</p>
   </div>`;
 }
@@ -170,7 +194,7 @@ function Recipients({ c }) {
     ${list.loading && !list.data && html`<${Loading} what="rows" />`}
     <${ErrorBox} error=${list.error} retry=${list.reload} />
     ${list.data && rows.length === 0 && html`<${Empty}><p>No rows${status ? " in this state" : ""}.</p></${Empty}>`}
-    ${rows.length > 0 && html`<div class="scroll"><table><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th></tr></thead>
+    ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Recipients"><table><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th></tr></thead>
       <tbody>${rows.map((r) => html`<tr key=${r.row}><td>${r.row}</td><td>${r.to}</td><td><${Badge} status=${r.status} /></td><td>${r.reason ? r.reason.message || r.reason.text || r.reason.code : ""}</td></tr>`)}</tbody></table></div>`}
     ${next && html`<button type="button" class="secondary" onClick=${more}>More rows</button>`}
   </div>`;
@@ -208,7 +232,7 @@ export function Campaign({ id }) {
       <h2>2. Your email</h2>
       <${Address} c=${c} />
     </div>`}
-    ${d && d.status === "ready" && html`<div class="card"><h2>${editable ? "3. " : ""}Preview</h2><${Preview} c=${c} /></div>`}
+    ${!editable && d && d.status === "ready" && html`<div class="card"><h2>Preview a row</h2><${Preview} c=${c} /></div>`}
     ${total(counts) > 0 && html`<div class="card"><h2>Recipients</h2><${Recipients} c=${c} /></div>`}
     <div class="card danger-zone">
       <h2>Delete</h2>

@@ -1,6 +1,7 @@
 // Campaigns: newest first, with status, progress and counts; create one.
 import { html, useState } from "preact-htm";
 import { get, call } from "app/api";
+import { rememberAddress } from "app/pages/campaign";
 import { Loading, Empty, ErrorBox, Badge, Progress, done, total, when, plural, useLoad } from "app/ui";
 
 function Create({ onCreated }) {
@@ -77,7 +78,7 @@ export function Campaigns() {
         <${ErrorBox} error=${more.error} />
         ${next && html`<button type="button" class="secondary" onClick=${loadMore} disabled=${more.busy}>${more.busy ? "Loading…" : "Show older campaigns"}</button>`}
       </div>
-      <${Create} onCreated=${(c) => { location.hash = "#/campaigns/" + encodeURIComponent(c.id); }} />
+      <${Create} onCreated=${(c) => { rememberAddress(c); location.hash = "#/campaigns/" + encodeURIComponent(c.id); }} />
     </div>
   </section>`;
 }

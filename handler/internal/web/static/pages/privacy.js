@@ -39,7 +39,7 @@ function Kept() {
   const inv = useLoad(() => get("/v1/me/data"), []);
   if (inv.loading && !inv.data) return html`<${Loading} what="what we keep" />`;
   if (!inv.data) return html`<${ErrorBox} error=${inv.error} retry=${inv.reload} />`;
-  return html`<div class="scroll"><table class="kept">
+  return html`<div class="scroll" tabindex="0" role="region" aria-label="What we keep"><table class="kept">
     <caption>Measured in storage just now</caption>
     <thead><tr><th scope="col">What</th><th scope="col">How much</th><th scope="col">Kept</th></tr></thead>
     <tbody>${inv.data.kinds.map((k) => html`<tr><td>${k.what}${k.campaign ? html` <span class="small">(campaign ${k.campaign})</span>` : ""}</td>

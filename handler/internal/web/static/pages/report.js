@@ -65,7 +65,7 @@ export function Report({ id }) {
         ${rep.trackClicks ? html`Clicks: ${plural(rep.clicks.human.unique, "person", "people")} (${rep.clicks.human.total} in all), plus ${rep.clicks.automated.total} by link scanners.` : ""}</p>
       ${hours.length > 0 && html`<${BarChart} label="People's opens and clicks per hour" hours=${hours}
         series=${[{ label: "Opens", key: "opens", color: "#2e7d32" }, { label: "Clicks", key: "clicks", color: "#b35c00" }]} />`}
-      ${(rep.links || []).length > 0 && html`<div class="scroll"><table><caption>Clicks per link</caption>
+      ${(rep.links || []).length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Clicks per link"><table><caption>Clicks per link</caption>
         <thead><tr><th scope="col">Link</th><th scope="col">People</th><th scope="col">Clicks</th><th scope="col">Scanners</th></tr></thead>
         <tbody>${rep.links.map((l) => html`<tr><td class="url">${l.url}</td><td>${l.human.unique}</td><td>${l.human.total}</td><td>${l.automated.total}</td></tr>`)}</tbody></table></div>`}
       <p class="small">Mail programs and security scanners open and click on their own; we count them apart, and they can also hide a real open.</p>

@@ -42,7 +42,7 @@ export function Suppressions() {
         ${list.loading && !list.data && html`<${Loading} what="the list" />`}
         <${ErrorBox} error=${list.error} retry=${list.reload} />
         ${list.data && rows.length === 0 && html`<${Empty}><p>Nobody has unsubscribed.</p></${Empty}>`}
-        ${rows.length > 0 && html`<div class="scroll"><table><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
+        ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Unsubscribed addresses"><table><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
           <tbody>${rows.map((s) => html`<tr key=${s.address}><td>${s.address}</td><td>${when(s.at)}</td><td>${sources[s.source] || s.source}</td>
             <td><button type="button" class="link" onClick=${() => remove(s.address)} aria-label=${"Remove " + s.address}>Remove</button></td></tr>`)}</tbody></table></div>`}
       </div>

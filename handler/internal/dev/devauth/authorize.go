@@ -1,0 +1,267 @@
+package devauth
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"html/template"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/google/uuid"
+)
+
+// The browser sign-in of a single-page app, as Entra does it for an app
+// registration with the SPA platform: the authorize endpoint (a page to
+// pick a test user, where Entra asks for a password), the authorization
+// code grant with PKCE (S256 only, the code redeemed once, within 10
+// minutes, from a browser: an Origin header), SPA refresh tokens (24
+// hours) and the end-session endpoint. The token endpoint answers the
+// browser with CORS, as Entra does for SPA redirect URIs.
+
+const (
+	grantAuthorizationCode = "authorization_code"
+	codeLifetime           = 10 * time.Minute
+	spaRefreshLifetime     = 24 * time.Hour
+	sessionCookie          = "devauth_session"
+)
+
+// authCode is what an authorization code stands for.
+type authCode struct {
+	user        User
+	redirectURI string
+	challenge   string
+	nonce       string
+	scopes      []string
+	expires     time.Time
+}
+
+// spaGrant is what a SPA refresh token stands for.
+type spaGrant struct {
+	user    User
+	scopes  []string
+	expires time.Time
+}
+
+// apiScope is our API's delegated scope as the browser asks for it.
+func (i *Issuer) apiScope(scopes []string) (string, bool) {
+	for _, s := range scopes {
+		if strings.EqualFold(s, "api://"+i.ClientID+"/access_as_user") {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+var pickTemplate = template.Must(template.New("pick").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in (development)</title>
+<style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:3rem auto;padding:0 1rem}button{display:block;width:100%;text-align:left;margin:.5rem 0;padding:.75rem;font:inherit;border:1px solid #888;border-radius:6px;background:#fff;cursor:pointer}button:focus{outline:3px solid #5b9bd5}small{color:#555}</style>
+</head><body>
+<h1>Sign in</h1>
+<p>Development sign-in: pick a test user. In Azure this is Microsoft's sign-in page.</p>
+<form method="post">
+{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{$v}}">
+{{end}}{{range .Users}}<button type="submit" name="user" value="{{.Login}}">{{.Name}}<br><small>{{.Email}} ({{.Tenant}})</small></button>
+{{end}}</form>
+</body></html>`))
+
+// authorize serves GET (the page, or prompt=none with a session) and POST
+// (a user picked) of /{tenant}/oauth2/v2.0/authorize.
+func (i *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "AADSTS900144: the request could not be read", http.StatusBadRequest)
+		return
+	}
+	q := r.Form
+	redirect := q.Get("redirect_uri")
+	if q.Get("client_id") != i.ClientID {
+		http.Error(w, "AADSTS700016: Application with identifier '"+q.Get("client_id")+"' was not found in the directory.", http.StatusBadRequest)
+		return
+	}
+	if i.AllowRedirect == nil || !i.AllowRedirect(redirect) {
+		http.Error(w, "AADSTS50011: The redirect URI '"+redirect+"' specified in the request does not match the redirect URIs configured for the application.", http.StatusBadRequest)
+		return
+	}
+	fail := func(code, desc string) {
+		i.answer(w, r, redirect, url.Values{"error": {code}, "error_description": {desc}, "state": {q.Get("state")}})
+	}
+	switch {
+	case q.Get("response_type") != "code":
+		fail("unsupported_response_type", "AADSTS700054: response_type 'code' is the only one enabled for this application.")
+		return
+	case q.Get("code_challenge") == "" || q.Get("code_challenge_method") != "S256":
+		fail("invalid_request", "AADSTS9002325: Proof Key for Code Exchange is required for cross-origin authorization code redemption.")
+		return
+	}
+	var u User
+	var ok bool
+	if r.Method == http.MethodPost {
+		u, ok = FindUser(q.Get("user"))
+	} else if c, err := r.Cookie(sessionCookie); err == nil && q.Get("prompt") != "login" && q.Get("prompt") != "select_account" {
+		u, ok = FindUser(c.Value)
+	}
+	if !ok {
+		if q.Get("prompt") == "none" {
+			fail("login_required", "AADSTS50058: A silent sign-in request was sent but no user is signed in.")
+			return
+		}
+		params := map[string]string{}
+		for k := range q {
+			if k != "user" {
+				params[k] = q.Get(k)
+			}
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = pickTemplate.Execute(w, map[string]any{"Params": params, "Users": Users})
+		return
+	}
+	code := newRefreshToken()
+	i.mu.Lock()
+	i.codes[code] = &authCode{user: u, redirectURI: redirect, challenge: q.Get("code_challenge"), nonce: q.Get("nonce"),
+		scopes: strings.Fields(q.Get("scope")), expires: time.Now().Add(codeLifetime)}
+	i.mu.Unlock()
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: u.Login, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteNoneMode})
+	ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
+	i.answer(w, r, redirect, url.Values{"code": {code}, "state": {q.Get("state")}, "client_info": {base64.RawURLEncoding.EncodeToString(ci)},
+		"session_state": {uuid.NewString()}})
+}
+
+// answer sends the browser back to the app with v, in the fragment unless
+// the app asked for the query.
+func (i *Issuer) answer(w http.ResponseWriter, r *http.Request, redirect string, v url.Values) {
+	sep := "#"
+	if r.Form.Get("response_mode") == "query" {
+		sep = "?"
+	}
+	http.Redirect(w, r, redirect+sep+v.Encode(), http.StatusFound)
+}
+
+// logout ends the dev session and goes back to the app.
+func (i *Issuer) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1})
+	back := r.URL.Query().Get("post_logout_redirect_uri")
+	if u, err := url.Parse(back); err == nil && i.AllowRedirect != nil && i.AllowRedirect(u.Scheme+"://"+u.Host+"/app/redirect") {
+		http.Redirect(w, r, back, http.StatusFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("You are signed out. You can close this window."))
+}
+
+// redeemCode answers the authorization code grant of a SPA.
+func (i *Issuer) redeemCode(r *http.Request, f url.Values) (map[string]any, *tokenError) {
+	if r.Header.Get("Origin") == "" {
+		return nil, terr(http.StatusBadRequest, "invalid_request", 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests.")
+	}
+	i.mu.Lock()
+	c, ok := i.codes[f.Get("code")]
+	delete(i.codes, f.Get("code"))
+	i.mu.Unlock()
+	switch {
+	case !ok || time.Now().After(c.expires):
+		return nil, terr(http.StatusBadRequest, "invalid_grant", 70008, "The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.")
+	case f.Get("redirect_uri") != c.redirectURI:
+		return nil, terr(http.StatusBadRequest, "invalid_grant", 70002, "The redirect URI does not match the one the authorization code was issued for.")
+	}
+	sum := sha256.Sum256([]byte(f.Get("code_verifier")))
+	if f.Get("code_verifier") == "" || base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+		return nil, terr(http.StatusBadRequest, "invalid_grant", 501481, "The Code_Verifier does not match the code_challenge supplied in the authorization request.")
+	}
+	return i.spaTokens(c.user, c.scopes, c.nonce)
+}
+
+// redeemSPA answers a SPA's refresh token.
+func (i *Issuer) redeemSPA(r *http.Request, f url.Values) (map[string]any, *tokenError, bool) {
+	i.mu.Lock()
+	g, ok := i.spa[f.Get("refresh_token")]
+	if ok {
+		delete(i.spa, f.Get("refresh_token"))
+	}
+	i.mu.Unlock()
+	if !ok {
+		return nil, nil, false
+	}
+	if r.Header.Get("Origin") == "" {
+		return nil, terr(http.StatusBadRequest, "invalid_request", 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests."), true
+	}
+	if time.Now().After(g.expires) {
+		return nil, terr(http.StatusBadRequest, "invalid_grant", 700084, "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended."), true
+	}
+	scopes := strings.Fields(f.Get("scope"))
+	if len(scopes) == 0 {
+		scopes = g.scopes
+	}
+	resp, e := i.spaTokens(g.user, scopes, "")
+	return resp, e, true
+}
+
+// spaTokens are the tokens of a signed-in browser: an access token for
+// our API when asked for, an ID token, a SPA refresh token, client_info.
+func (i *Issuer) spaTokens(u User, scopes []string, nonce string) (map[string]any, *tokenError) {
+	now := time.Now()
+	resp := map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600}
+	granted := []string{}
+	if s, ok := i.apiScope(scopes); ok {
+		at, err := i.Sign(i.Claims(u, now))
+		if err != nil {
+			return nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
+		}
+		resp["access_token"] = at
+		granted = append(granted, s)
+	}
+	for _, s := range []string{"openid", "profile", "offline_access"} {
+		if slices.Contains(scopes, s) {
+			granted = append(granted, s)
+		}
+	}
+	resp["scope"] = strings.Join(granted, " ")
+	id := jwt.MapClaims{
+		"aud": i.ClientID, "iss": i.Authority + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
+		"exp": now.Add(time.Hour).Unix(), "name": u.Name, "oid": u.ObjectID, "preferred_username": u.Email,
+		"sub": subject(u), "tid": u.TenantID, "ver": "2.0", "sid": uuid.NewString(),
+	}
+	if nonce != "" {
+		id["nonce"] = nonce
+	}
+	idt, err := i.Sign(id)
+	if err != nil {
+		return nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
+	}
+	resp["id_token"] = idt
+	rt := newRefreshToken()
+	i.mu.Lock()
+	i.spa[rt] = &spaGrant{user: u, scopes: scopes, expires: now.Add(spaRefreshLifetime)}
+	i.mu.Unlock()
+	resp["refresh_token"] = rt
+	resp["refresh_token_expires_in"] = int(spaRefreshLifetime.Seconds())
+	ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
+	resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
+	return resp, nil
+}
+
+// cors lets the browser read the discovery documents (any origin) and the
+// token endpoint (the asking origin), as Entra does.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" {
+			w.Header().Set("Access-Control-Allow-Origin", o)
+			w.Header().Set("Vary", "Origin")
+			w.Header().Set("Access-Control-Expose-Headers", "client-request-id, x-ms-request-id")
+		}
+		if r.Method == http.MethodOptions {
+			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			w.Header().Set("Access-Control-Allow-Headers", r.Header.Get("Access-Control-Request-Headers"))
+			w.Header().Set("Access-Control-Max-Age", "86400")
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
