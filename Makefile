@@ -6,7 +6,7 @@ AZURITE := tools/node_modules/.bin/azurite
 BICEP   := tools/bicep/node_modules/tree-sitter-bicep/tree-sitter-bicep.wasm
 PORT    ?= 7071
 
-.PHONY: run sample test stage package functions bench clean tools
+.PHONY: run sample test stage package functions bench clean tools vendor-web
 
 ## tools: install Azurite into tools/node_modules (pinned in tools/package.json)
 tools: $(AZURITE)

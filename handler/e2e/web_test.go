@@ -1,14 +1,19 @@
 package e2e
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
 
 	"mailmerge/handler/internal/dev/testenv"
@@ -17,10 +22,10 @@ import (
 // screenshots is where the browser tests save each screen.
 var screenshots = filepath.Join("..", "..", "build", "screenshots")
 
-// browser starts headless Chromium (Debian's chromium package, which
+// headless starts headless Chromium (Debian's chromium package, which
 // .ci/run installs). The dev issuer's certificate comes from the local
 // host's own CA, which this browser is told to accept.
-func browser(t *testing.T) context.Context {
+func headless(t *testing.T) context.Context {
 	t.Helper()
 	path := ""
 	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
@@ -36,7 +41,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("ignore-certificate-errors", true), chromedp.WindowSize(1280, 900))
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	ctx, cancelTime := context.WithTimeout(ctx, 3*time.Minute)
+	ctx, cancelTime := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() { cancelTime(); cancel(); cancelAlloc() })
 	if err := os.MkdirAll(screenshots, 0o755); err != nil {
 		t.Fatal(err)
@@ -85,12 +90,17 @@ func page(t *testing.T, ctx context.Context, name string) {
 }
 
 // TestWebApp walks the dashboard in a real browser against the local
-// host: sign in as alice through MSAL.js and the dev issuer, create a
-// campaign with tracking, upload a CSV and read its report.
+// host: sign in as alice through MSAL.js and the dev issuer; create a
+// campaign with tracking; upload a CSV and read its report; send the
+// template email through the inbound webhook (as the sample does); watch
+// it complete; preview row 3; open the report with its charts drawn,
+// after opens and clicks on the sent messages' tracking URLs; suppress
+// an address; download the export; delete the campaign; bob, signed in
+// after her, sees none of her campaigns.
 func TestWebApp(t *testing.T) {
 	t.Parallel()
 	h := startHost(t, nil)
-	ctx := browser(t)
+	ctx := headless(t)
 	tag := testenv.Name("web")
 	csv := filepath.Join(t.TempDir(), "people.csv")
 	if err := os.WriteFile(csv, []byte("Email,First name\n"+tag+".1@example.com,Ann\n"+tag+".2@example.com,Ben\nnot-an-address,Cy\n"), 0o644); err != nil {
@@ -143,4 +153,144 @@ func TestWebApp(t *testing.T) {
 		}
 	}
 	page(t, ctx, "campaign-data")
+
+	// The template email, as Postmark posts it; the page follows along.
+	token := strings.TrimPrefix(strings.Split(address, "@")[0], "campaigns+")
+	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag,
+		HTML: `<html><body><p>Hi {{First name}}, see <a href="https://contoso.example/offer">our offer</a>.</p></body></html>`})
+	run("the campaign completes", chromedp.WaitVisible(`//div[@class="title"]//span[contains(., "Completed")]`))
+	progress := text("progress", `.card`)
+	if !strings.Contains(progress, "2 sent") {
+		t.Errorf("progress card %q", progress)
+	}
+	page(t, ctx, "campaign-completed")
+	run("preview row 3", chromedp.SendKeys(chromedp.CSS(`.preview input`), "3"), chromedp.Click(`//button[text()="Preview"]`),
+		chromedp.WaitVisible(chromedp.CSS(`.preview iframe`)))
+	if to := text("the preview", `.preview .message`); !strings.Contains(to, tag+".2@example.com") || !strings.Contains(to, "Hi Ben") {
+		t.Errorf("preview of row 3: %q", to)
+	}
+	page(t, ctx, "campaign-preview")
+
+	// Opens and clicks: at once (a scanner, by the verdict rules), and
+	// later, as a person reading in Outlook.
+	msgs := h.sent(t, tag)
+	if len(msgs) != 2 {
+		t.Fatalf("%d messages sent", len(msgs))
+	}
+	track := func(body string) {
+		for _, u := range regexp.MustCompile(`http://127\.0\.0\.1:7071/[oc]/[A-Za-z0-9_-]+`).FindAllString(body, -1) {
+			req, _ := http.NewRequest("GET", strings.Replace(u, "http://127.0.0.1:7071", h.URL, 1), nil)
+			req.Header.Set("User-Agent", outlookUA)
+			resp, err := noFollow.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	track(msgs[0].Body)
+	time.Sleep(11 * time.Second)
+	track(msgs[1].Body)
+	id := strings.TrimPrefix(mustLocation(t, ctx), "#/campaigns/")
+	tok, _ := h.signIn(t, "alice")
+	eventually(t, 30*time.Second, "the events counted", func() bool {
+		_, rep := h.call(t, "GET", "/v1/campaigns/"+id+"/report", tok, "")
+		clicks, _ := rep["clicks"].(map[string]any)
+		return clicks != nil && clicks["human"].(map[string]any)["total"] == float64(1) && clicks["automated"].(map[string]any)["total"] == float64(1)
+	})
+	run("the report", chromedp.Navigate(h.URL+"/#/campaigns/"+id+"/report"), chromedp.WaitVisible(chromedp.CSS(`#report-title`)),
+		chromedp.WaitVisible(`//caption[contains(., "Clicks per link")]`))
+	drawn := 0
+	eventually(t, 10*time.Second, "both charts drawn", func() bool {
+		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll("canvas")).filter(c => window.Chart && Chart.getChart(c) && c.width > 0).length`))
+		drawn = n
+		return err == nil && n == 2
+	})
+	if rep := text("the report", `main`); !strings.Contains(rep, "Clicks: 1 person (1 in all), plus 1 by link scanners") {
+		t.Errorf("report: %q", rep)
+	}
+	page(t, ctx, "report")
+	t.Logf("report: %d charts drawn", drawn)
+
+	// Unsubscribes: add one.
+	gone := tag + ".9@example.com"
+	run("suppress an address", chromedp.Navigate(h.URL+"/#/suppressions"), chromedp.WaitVisible(chromedp.CSS(`#supp-title`)),
+		chromedp.SendKeys(chromedp.CSS(`textarea`), gone), chromedp.Click(`//button[text()="Add"]`),
+		chromedp.WaitVisible(`//td[text()="`+gone+`"]`))
+	page(t, ctx, "suppressions")
+
+	// Account and privacy: what is kept, and the export as a download.
+	dir := t.TempDir()
+	downloads := chromedp.Events(ctx, browser.DownloadProgress)
+	run("the privacy page", chromedp.Navigate(h.URL+"/#/privacy"), chromedp.WaitVisible(`//caption[contains(., "Measured in storage")]`),
+		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptr(true)})
+			return err
+		}))
+	page(t, ctx, "privacy")
+	run("download my data", chromedp.Click(`//button[text()="Download my data"]`))
+	for ev, err := range downloads {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.State != browser.DownloadProgressStateCompleted {
+			continue
+		}
+		zipped, err := os.ReadFile(filepath.Join(dir, ev.GUID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
+		if err != nil {
+			t.Fatalf("the export is not a zip: %v", err)
+		}
+		names := map[string]bool{}
+		for _, f := range zr.File {
+			names[f.Name] = true
+		}
+		if !names["README.txt"] || !names["campaigns/"+id+"/rows.csv"] || !names["account/suppressions.jsonl"] {
+			t.Errorf("export holds %v", names)
+		}
+		break
+	}
+
+	// Delete the campaign, after confirming.
+	run("delete the campaign", chromedp.Navigate(h.URL+"/#/campaigns/"+id), chromedp.WaitVisible(chromedp.CSS(`#campaign-title`)),
+		chromedp.Click(`//button[text()="Delete campaign…"]`), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
+	page(t, ctx, "campaign-delete")
+	run("confirm", chromedp.Click(`//dialog//button[text()="Delete campaign"]`), chromedp.WaitVisible(chromedp.CSS(`#campaigns-title`)),
+		chromedp.WaitVisible(chromedp.CSS(`.empty`)))
+
+	// Bob, after alice signs out, sees none of her campaigns.
+	tokAlice := tok
+	_, body := h.call(t, "POST", "/v1/campaigns", tokAlice, `{"name":"Alice keeps `+tag+`"}`)
+	if body["id"] == nil {
+		t.Fatalf("another campaign for alice: %v", body)
+	}
+	run("sign out", chromedp.Click(`//button[text()="Sign out"]`), chromedp.WaitVisible(`//button[contains(., "Sign in with Microsoft")]`))
+	run("sign in as bob", chromedp.Click(`//button[contains(., "Sign in with Microsoft")]`),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="bob"]`)), chromedp.Click(chromedp.CSS(`button[value="bob"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`#campaigns-title`)), chromedp.WaitVisible(chromedp.CSS(`.empty`)))
+	if who := text("signed in as bob", `.who .email`); who != "bob@contoso.example" {
+		t.Errorf("signed in as %q", who)
+	}
+	if list := text("bob's campaigns", `main`); strings.Contains(list, tag) {
+		t.Errorf("bob sees alice's campaign: %q", list)
+	}
 }
+
+// mustLocation is the page's hash.
+func mustLocation(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	loc, err := chromedp.Run(ctx, chromedp.Evaluate[string](`location.hash`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// noFollow reads a redirect instead of following it.
+var noFollow = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

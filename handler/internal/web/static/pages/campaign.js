@@ -206,7 +206,9 @@ export function Campaign({ id }) {
   const [deleting, setDeleting] = useState(false);
   const c = view.data;
   const d = data.data;
-  usePolling(c, () => { view.reload(); data.reload(); }, c && (live.includes(c.status) || (d && d.status === "processing")));
+  // Follow the campaign while it moves, and while it waits for its
+  // template email (it starts when that arrives).
+  usePolling(c, () => { view.reload(); data.reload(); }, c && (live.includes(c.status) || c.status === "ready" || (d && d.status === "processing")));
   if (view.loading && !c) return html`<${Loading} what="the campaign" />`;
   if (!c) return html`<section class="page"><${ErrorBox} error=${view.error} retry=${view.reload} /><p><a href="#/">Back to campaigns</a></p></section>`;
   const counts = c.counts || {};
