@@ -212,6 +212,9 @@ func TestWebApp(t *testing.T) {
 	page(t, ctx, "report")
 	t.Logf("report: %d charts drawn", drawn)
 
+	run("the campaigns list", chromedp.Navigate(h.URL+"/#/"), chromedp.WaitVisible(`//ul[@class="campaigns"]//a[contains(., "`+tag+`")]`))
+	page(t, ctx, "campaigns")
+
 	// Unsubscribes: add one.
 	gone := tag + ".9@example.com"
 	run("suppress an address", chromedp.Navigate(h.URL+"/#/suppressions"), chromedp.WaitVisible(chromedp.CSS(`#supp-title`)),
@@ -222,7 +225,7 @@ func TestWebApp(t *testing.T) {
 	// Account and privacy: what is kept, and the export as a download.
 	dir := t.TempDir()
 	downloads := chromedp.Events(ctx, browser.DownloadProgress)
-	run("the privacy page", chromedp.Navigate(h.URL+"/#/privacy"), chromedp.WaitVisible(`//caption[contains(., "Measured in storage")]`),
+	run("the privacy page", chromedp.Navigate(h.URL+"/#/privacy"), chromedp.WaitVisible(`//p[contains(., "Measured in storage")]`),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptr(true)})

@@ -82,6 +82,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if p := h.StandInURL("postmark"); p != "" {
 			fmt.Fprintf(stderr, "  Postmark sandbox (notices): %s/_sandbox/messages\n", p)
 		}
+		if e := h.EntraURL(); e != "" {
+			fmt.Fprintf(stderr, "  Dashboard: %s/   sign in as alice, bob or carol. Your browser must accept the dev sign-in's certificate (a CA made at start-up): open %s/dev/users once and proceed.\n", h.URL(), e)
+		}
 		fmt.Fprintf(stderr, "  API: %s/v1/openapi.json   run a timer now: curl -X POST %s/admin/functions/retention -d '{}'\n", h.URL(), h.URL())
 	})
 }

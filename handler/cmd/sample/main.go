@@ -157,6 +157,8 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if pm := set["POSTMARK_API_URL"]; pm != "" {
 		fmt.Fprintf(out, "the owner's notices: %s/_sandbox/messages\n", strings.TrimRight(pm, "/"))
 	}
+	fmt.Fprintf(out, "the dashboard: %s/#/campaigns/%s  (sign in as %s; first open %s/dev/users once and accept its certificate)\n",
+		strings.TrimRight(*host, "/"), camp.ID, *user, strings.TrimRight(set["ENTRA_AUTHORITY"], "/"))
 	return nil
 }
 

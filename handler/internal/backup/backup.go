@@ -55,6 +55,10 @@ const (
 	// KeepRemovals is how long the records of deleted rows are kept: as
 	// long as the exports they correct, and a day.
 	KeepRemovals = KeepExports + 24*time.Hour
+	// KeepSoftDeleted is how long Azure Storage keeps deleted blobs for the
+	// operator to recover: softDeleteDays of infra/modules/storage.bicep
+	// (infracheck checks they agree).
+	KeepSoftDeleted = 36 * 24 * time.Hour
 )
 
 const (
@@ -176,6 +180,6 @@ func Elsewhere() []Kept {
 			days(KeepExports) + "; the first of each month " + strconv.Itoa(KeepMonths) + " months. A restore never brings back what was deleted."},
 		{"ids of what was deleted (tombstones), so a restore leaves it out", days(KeepTombstones)},
 		{"table, keys and time of each deleted row (never content), for restores", days(KeepRemovals)},
-		{"deleted files, recoverable by the operator (soft delete)", "36 days (infra/modules/storage.bicep softDeleteDays)"},
+		{"deleted files, recoverable by the operator (soft delete)", days(KeepSoftDeleted)},
 	}
 }

@@ -217,3 +217,15 @@ func TestBackupImmutability(t *testing.T) {
 		}
 	}
 }
+
+// TestSoftDeleteAsStated: the privacy notice's keeping period of deleted
+// blobs (backup.KeepSoftDeleted) is the one the storage account applies.
+func TestSoftDeleteAsStated(t *testing.T) {
+	m := regexp.MustCompile(`param softDeleteDays int = (\d+)`).FindStringSubmatch(code(bicep(t)["modules/storage.bicep"]))
+	if m == nil {
+		t.Fatal("storage.bicep: no softDeleteDays parameter")
+	}
+	if n, _ := strconv.Atoi(m[1]); time.Duration(n)*24*time.Hour != backup.KeepSoftDeleted {
+		t.Errorf("storage.bicep keeps deleted blobs %d days; backup.KeepSoftDeleted, which the privacy notice states, says %v", n, backup.KeepSoftDeleted)
+	}
+}

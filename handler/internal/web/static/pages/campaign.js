@@ -221,9 +221,10 @@ export function Campaign({ id }) {
     ${total(counts) > 0 && !editable && html`<div class="card">
       <h2>Progress</h2>
       <${Progress} value=${done(counts)} label="Sending progress" />
-      <p>${plural(counts.sent, "sent", "sent")}, ${counts.pending + (counts.sending || 0)} to go, ${counts.failed} failed, ${counts.unknown} unknown, ${counts.skipped} skipped.</p>
+      <p>${`${plural(counts.sent, "sent", "sent")}${counts.pending + (counts.sending || 0) ? `, ${counts.pending + (counts.sending || 0)} to go` : ""}, ${counts.failed} failed, ${counts.unknown} unknown, ${counts.skipped} skipped.`}
+        ${c.completedAt ? html` <span class="small">Ended ${when(c.completedAt)}.</span>` : c.startedAt ? html` <span class="small">Started ${when(c.startedAt)}.</span>` : ""}</p>
       <${Controls} c=${c} onChange=${(n) => view.set(n)} />
-      <p><a href=${"#/campaigns/" + encodeURIComponent(c.id) + "/report"}>Report</a></p>
+      <p><a class="button secondary" href=${"#/campaigns/" + encodeURIComponent(c.id) + "/report"}>See the report</a></p>
     </div>`}
     ${editable && html`<div class="card">
       <h2>1. Your spreadsheet</h2>

@@ -3,7 +3,7 @@
 // the account.
 import { html, useState } from "preact-htm";
 import { get, call, download } from "app/api";
-import { Loading, ErrorBox, Confirm, useLoad } from "app/ui";
+import { Loading, ErrorBox, Confirm, plural, useLoad } from "app/ui";
 import { signOut } from "app/auth";
 
 function size(bytes) {
@@ -39,14 +39,22 @@ function Kept() {
   const inv = useLoad(() => get("/v1/me/data"), []);
   if (inv.loading && !inv.data) return html`<${Loading} what="what we keep" />`;
   if (!inv.data) return html`<${ErrorBox} error=${inv.error} retry=${inv.reload} />`;
-  return html`<div class="scroll" tabindex="0" role="region" aria-label="What we keep"><table class="kept">
-    <caption>Measured in storage just now</caption>
-    <thead><tr><th scope="col">What</th><th scope="col">How much</th><th scope="col">Kept</th></tr></thead>
-    <tbody>${inv.data.kinds.map((k) => html`<tr><td>${k.what}${k.campaign ? html` <span class="small">(campaign ${k.campaign})</span>` : ""}</td>
-      <td>${k.count.toLocaleString()} (${size(k.bytes)})</td><td>${k.kept}</td></tr>`)}</tbody>
-  </table>
+  // One line per kind, each campaign's added up.
+  const kinds = [];
+  for (const k of inv.data.kinds) {
+    let g = kinds.find((x) => x.what === k.what && x.kept === k.kept);
+    if (!g) kinds.push((g = { what: k.what, kept: k.kept, count: 0, bytes: 0, campaigns: new Set() }));
+    g.count += k.count;
+    g.bytes += k.bytes;
+    if (k.campaign) g.campaigns.add(k.campaign);
+  }
+  return html`<p class="small">Measured in storage just now.</p>
+  <ul class="kept">${kinds.map((k) => html`<li>
+    <strong>${k.what}</strong>
+    <span>${k.count.toLocaleString()} ${k.count === 1 ? "item" : "items"}, ${size(k.bytes)}${k.campaigns.size ? ` · in ${plural(k.campaigns.size, "campaign")}` : ""}</span>
+    <span>Kept: ${k.kept}</span></li>`)}</ul>
   <h3>Kept elsewhere</h3>
-  <ul>${inv.data.elsewhere.map((e) => html`<li><strong>${e.what}</strong>: ${e.kept}</li>`)}</ul></div>`;
+  <ul class="kept">${inv.data.elsewhere.map((e) => html`<li><strong>${e.what}</strong><span>Kept: ${e.kept}</span></li>`)}</ul>`;
 }
 
 export function Privacy({ me }) {
