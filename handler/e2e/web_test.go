@@ -154,6 +154,13 @@ func TestWebApp(t *testing.T) {
 	}
 	page(t, ctx, "campaign-data")
 
+	// Correct a row not yet sent: the message uses the correction.
+	run("correct row 3", chromedp.Click(chromedp.CSS(`button[aria-label="Correct row 3"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)),
+		// As a person types: three backspaces over "Ben", then the new name.
+		chromedp.SendKeys(`//dialog//label[contains(., "First name")]/input`, "\b\b\bBenjamin"))
+	page(t, ctx, "campaign-correct")
+	run("save the correction", chromedp.Click(`//dialog//button[text()="Save"]`), chromedp.WaitNotPresent(chromedp.CSS(`dialog[open]`)))
+
 	// The template email, as Postmark posts it; the page follows along.
 	token := strings.TrimPrefix(strings.Split(address, "@")[0], "campaigns+")
 	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag,
@@ -166,7 +173,7 @@ func TestWebApp(t *testing.T) {
 	page(t, ctx, "campaign-completed")
 	run("preview row 3", chromedp.SendKeys(chromedp.CSS(`.preview input`), "3"), chromedp.Click(`//button[text()="Preview"]`),
 		chromedp.WaitVisible(chromedp.CSS(`.preview iframe`)))
-	if to := text("the preview", `.preview .message`); !strings.Contains(to, tag+".2@example.com") || !strings.Contains(to, "Hi Ben") {
+	if to := text("the preview", `.preview .message`); !strings.Contains(to, tag+".2@example.com") || !strings.Contains(to, "Hi Benjamin "+tag) || !strings.Contains(to, "row 3 was sent") {
 		t.Errorf("preview of row 3: %q", to)
 	}
 	page(t, ctx, "campaign-preview")
@@ -176,6 +183,11 @@ func TestWebApp(t *testing.T) {
 	msgs := h.sent(t, tag)
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages sent", len(msgs))
+	}
+	for _, m := range msgs {
+		if m.To[0].Address == tag+".2@example.com" && !strings.Contains(m.Body, "Hi Benjamin") {
+			t.Errorf("row 3 was sent without its correction: %s", m.Body)
+		}
 	}
 	track := func(body string) {
 		for _, u := range regexp.MustCompile(`http://127\.0\.0\.1:7071/[oc]/[A-Za-z0-9_-]+`).FindAllString(body, -1) {
@@ -224,38 +236,34 @@ func TestWebApp(t *testing.T) {
 
 	// Account and privacy: what is kept, and the export as a download.
 	dir := t.TempDir()
-	downloads := chromedp.Events(ctx, browser.DownloadProgress)
 	run("the privacy page", chromedp.Navigate(h.URL+"/#/privacy"), chromedp.WaitVisible(`//p[contains(., "Measured in storage")]`),
 		chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
 			_, err := chromedp.Call(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
-				Behavior: browser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptr(true)})
+				Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir})
 			return err
 		}))
 	page(t, ctx, "privacy")
 	run("download my data", chromedp.Click(`//button[text()="Download my data"]`))
-	for ev, err := range downloads {
-		if err != nil {
-			t.Fatal(err)
+	var names map[string]bool
+	eventually(t, 30*time.Second, "the export downloaded", func() bool {
+		files, _ := os.ReadDir(dir)
+		for _, f := range files {
+			zipped, err := os.ReadFile(filepath.Join(dir, f.Name()))
+			if err != nil {
+				continue
+			}
+			if zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped))); err == nil {
+				names = map[string]bool{}
+				for _, f := range zr.File {
+					names[f.Name] = true
+				}
+				return true
+			}
 		}
-		if ev.State != browser.DownloadProgressStateCompleted {
-			continue
-		}
-		zipped, err := os.ReadFile(filepath.Join(dir, ev.GUID))
-		if err != nil {
-			t.Fatal(err)
-		}
-		zr, err := zip.NewReader(bytes.NewReader(zipped), int64(len(zipped)))
-		if err != nil {
-			t.Fatalf("the export is not a zip: %v", err)
-		}
-		names := map[string]bool{}
-		for _, f := range zr.File {
-			names[f.Name] = true
-		}
-		if !names["README.txt"] || !names["campaigns/"+id+"/rows.csv"] || !names["account/suppressions.jsonl"] {
-			t.Errorf("export holds %v", names)
-		}
-		break
+		return false
+	})
+	if !names["README.txt"] || !names["campaigns/"+id+"/rows.csv"] || !names["account/suppressions.jsonl"] {
+		t.Errorf("export holds %v", names)
 	}
 
 	// Delete the campaign, after confirming.
@@ -292,8 +300,6 @@ func mustLocation(t *testing.T, ctx context.Context) string {
 	}
 	return loc
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // noFollow reads a redirect instead of following it.
 var noFollow = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

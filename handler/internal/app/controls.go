@@ -114,6 +114,8 @@ type recipientView struct {
 	Status    campaign.RowStatus `json:"status"`
 	UpdatedAt *time.Time         `json:"updatedAt,omitempty"`
 	Reason    *errorDetail       `json:"reason,omitempty"`
+	// Cells are the row's cells by column, as uploaded or corrected.
+	Cells map[string]string `json:"cells"`
 }
 
 type recipientList struct {
@@ -149,7 +151,12 @@ func (a *App) listRecipients(w http.ResponseWriter, r *http.Request, p identity.
 	to := campaign.Locate(c.Data.Columns).To
 	out := recipientList{Recipients: make([]recipientView, 0, len(page.Recipients)), Next: page.Next}
 	for _, rec := range page.Recipients {
-		v := recipientView{Row: rec.Row, Status: rec.Status}
+		v := recipientView{Row: rec.Row, Status: rec.Status, Cells: make(map[string]string, len(c.Data.Columns))}
+		for i, col := range c.Data.Columns {
+			if i < len(rec.Cells) {
+				v.Cells[col] = rec.Cells[i]
+			}
+		}
 		if to >= 0 && to < len(rec.Cells) {
 			v.To = rec.Cells[to]
 		}

@@ -105,8 +105,8 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 		return
 	}
 	out.Row = row.Row
-	if row.Status != campaign.RowPending {
-		out.Warnings = append(out.Warnings, previewWarning{Code: "row_skipped", Message: fmt.Sprintf("row %d will not be sent: %s", row.Row, row.Reason.Text)})
+	if w := rowState(row); w != nil {
+		out.Warnings = append(out.Warnings, *w)
 	}
 	attachments := make([]merge.Attachment, len(req.Attachments))
 	for i, at := range req.Attachments {
@@ -141,6 +141,31 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 			"{{%s}} is empty in %d of %d rows and has no fallback; write {{%s | something}} or wrap it in {{#if %s}}", n, empty[n], c.Data.ValidRows, n, n)})
 	}
 	encode(w, http.StatusOK, out)
+}
+
+// rowState is the warning of a preview of a row that will not be sent by
+// this campaign any more: it was sent, failed, or is skipped.
+func rowState(row store.Recipient) *previewWarning {
+	why := ""
+	if row.Reason.Text != "" {
+		why = ": " + row.Reason.Text
+	}
+	var msg string
+	switch row.Status {
+	case campaign.RowPending:
+		return nil
+	case campaign.RowSent:
+		msg = fmt.Sprintf("row %d was sent", row.Row)
+	case campaign.RowSending:
+		msg = fmt.Sprintf("row %d is being sent", row.Row)
+	case campaign.RowUnknown:
+		msg = fmt.Sprintf("row %d may have been sent (Microsoft 365 gave no clear answer)", row.Row)
+	case campaign.RowFailed:
+		msg = fmt.Sprintf("row %d failed%s", row.Row, why)
+	default:
+		msg = fmt.Sprintf("row %d will not be sent%s", row.Row, why)
+	}
+	return &previewWarning{Code: "row_" + string(row.Status), Message: msg}
 }
 
 // storedTemplate puts the template email the campaign received into req.

@@ -176,8 +176,42 @@ function Controls({ c, onChange }) {
 
 const states = ["", "pending", "sent", "failed", "unknown", "skipped"];
 
+// Correct changes the cells of a row not yet sent; the API checks them as
+// an upload would (addresses, duplicates) and refuses a row sent meanwhile.
+function Correct({ c, r, onDone, onCancel }) {
+  const ref = useRef(null);
+  const [cells, setCells] = useState({ ...r.cells });
+  const [state, setState] = useState({ busy: false, error: null });
+  useEffect(() => { if (ref.current && !ref.current.open) ref.current.showModal(); }, []);
+  const save = async (e) => {
+    e.preventDefault();
+    setState({ busy: true, error: null });
+    const changed = {};
+    for (const [k, v] of Object.entries(cells)) if (v !== r.cells[k]) changed[k] = v;
+    try {
+      await call("PATCH", path(c.id) + "/recipients/" + r.row, { cells: changed });
+      onDone();
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
+  return html`<dialog ref=${ref} class="confirm" aria-labelledby="correct-title" onCancel=${(e) => { e.preventDefault(); onCancel(); }}>
+    <form onSubmit=${save}>
+      <h2 id="correct-title">Correct row ${r.row}</h2>
+      <p class="small">Only rows not sent yet can change. The message to this row will use what you write here.</p>
+      ${Object.keys(r.cells).map((col) => html`<label>${col}<input value=${cells[col]} onInput=${(e) => setCells({ ...cells, [col]: e.target.value })} /></label>`)}
+      <${ErrorBox} error=${state.error} />
+      <div class="actions">
+        <button type="button" class="secondary" onClick=${onCancel}>Cancel</button>
+        <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Saving…" : "Save"}</button>
+      </div>
+    </form>
+  </dialog>`;
+}
+
 function Recipients({ c }) {
   const [status, setStatus] = useState("");
+  const [editing, setEditing] = useState(null);
   const [pages, setPages] = useState([]);
   const list = useLoad(() => get(path(c.id) + "/recipients?limit=50" + (status ? "&status=" + status : "")), [c.id, status, c.counts && total(c.counts) - c.counts.pending]);
   useEffect(() => setPages([]), [status]);
@@ -194,8 +228,11 @@ function Recipients({ c }) {
     ${list.loading && !list.data && html`<${Loading} what="rows" />`}
     <${ErrorBox} error=${list.error} retry=${list.reload} />
     ${list.data && rows.length === 0 && html`<${Empty}><p>No rows${status ? " in this state" : ""}.</p></${Empty}>`}
-    ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Recipients"><table><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th></tr></thead>
-      <tbody>${rows.map((r) => html`<tr key=${r.row}><td>${r.row}</td><td>${r.to}</td><td><${Badge} status=${r.status} /></td><td>${r.reason ? r.reason.message || r.reason.text || r.reason.code : ""}</td></tr>`)}</tbody></table></div>`}
+    ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Recipients"><table><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th><th scope="col"><span class="visually-hidden">Correct</span></th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr key=${r.row}><td>${r.row}</td><td>${r.to}</td><td><${Badge} status=${r.status} /></td>
+        <td>${r.reason ? r.reason.message || r.reason.code : ""}</td>
+        <td>${r.status === "pending" && html`<button type="button" class="link" onClick=${() => setEditing(r)} aria-label=${"Correct row " + r.row}>Correct</button>`}</td></tr>`)}</tbody></table></div>`}
+    ${editing && html`<${Correct} c=${c} r=${editing} onCancel=${() => setEditing(null)} onDone=${() => { setEditing(null); setPages([]); list.reload(); }} />`}
     ${next && html`<button type="button" class="secondary" onClick=${more}>More rows</button>`}
   </div>`;
 }
