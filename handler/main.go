@@ -127,6 +127,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Grants:            grants,
 		TrackingKeys:      cfg.TrackingKeys,
 		Recorder:          events,
+		Pace:              sending.Limits,
 	})
 	workers := worker.New(worker.Deps{
 		Logger:      logger,

@@ -15,6 +15,7 @@ import (
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/lifecycle"
+	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
@@ -51,6 +52,9 @@ type Deps struct {
 	TrackingKeys tracking.Keys
 	// Recorder takes the pixel's and the links' events.
 	Recorder recorder
+	// Pace are the mailboxes' sending limits, for the reports' estimates
+	// of when a campaign will finish (zero: Exchange Online's).
+	Pace pacing.Limits
 }
 
 // grants keep the delegated Graph access of each account.
@@ -71,6 +75,9 @@ type App struct {
 func New(d Deps) http.Handler {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Pace == (pacing.Limits{}) {
+		d.Pace = pacing.DefaultLimits(0)
 	}
 	if d.SheetLimits == (sheet.Limits{}) {
 		d.SheetLimits = sheet.DefaultLimits()

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"encoding/csv"
 	"net/http"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
 )
 
@@ -52,11 +54,24 @@ type linkReport struct {
 	split
 }
 
+// hourReport counts one UTC hour: messages sent, people's opens and
+// clicks, and machines' (mail and link scanners) apart.
 type hourReport struct {
-	Hour   time.Time `json:"hour"`
-	Sent   int       `json:"sent"`
-	Opens  int       `json:"opens"`
-	Clicks int       `json:"clicks"`
+	Hour            time.Time `json:"hour"`
+	Sent            int       `json:"sent"`
+	Opens           int       `json:"opens"`
+	Clicks          int       `json:"clicks"`
+	AutomatedOpens  int       `json:"automatedOpens"`
+	AutomatedClicks int       `json:"automatedClicks"`
+}
+
+// pace is what the mailbox may send (the pacing limits) and, while rows
+// are left to send, the earliest time they can all have gone.
+type pace struct {
+	PerMinute int        `json:"perMinute"`
+	PerDay    int        `json:"perDay"`
+	Remaining int        `json:"remaining"`
+	FinishBy  *time.Time `json:"finishBy,omitempty"`
 }
 
 type rowReport struct {
@@ -82,6 +97,7 @@ type report struct {
 	Clicks      split           `json:"clicks"`
 	Links       []linkReport    `json:"links"`
 	Hours       []hourReport    `json:"hours"`
+	Pace        pace            `json:"pace"`
 	Rows        []rowReport     `json:"rows"`
 }
 
@@ -135,6 +151,8 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 			rep.Opens.add(e)
 			if human {
 				hour(e.At).Opens++
+			} else {
+				hour(e.At).AutomatedOpens++
 			}
 		case "click":
 			rep.Clicks.add(e)
@@ -144,6 +162,8 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 			links[e.Link].add(e)
 			if human {
 				hour(e.At).Clicks++
+			} else {
+				hour(e.At).AutomatedClicks++
 			}
 		default:
 			return nil
@@ -165,7 +185,29 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 		rep.Hours = append(rep.Hours, *h)
 	}
 	sort.Slice(rep.Hours, func(i, j int) bool { return rep.Hours[i].Hour.Before(rep.Hours[j].Hour) })
+	if err != nil {
+		return rep, err
+	}
+	rep.Pace, err = a.pace(r.Context(), c, rowCounts[campaign.RowPending]+rowCounts[campaign.RowSending])
 	return rep, err
+}
+
+// pace estimates when a campaign that is sending will have sent its
+// remaining rows, from the mailbox's limits and what it sent in the last
+// 24 hours. A campaign not sending (paused, ended, not started) gets the
+// limits alone.
+func (a *App) pace(ctx context.Context, c store.Campaign, remaining int) (pace, error) {
+	p := pace{PerMinute: a.Pace.PerMinute, PerDay: a.Pace.PerDay, Remaining: remaining}
+	if remaining == 0 || (c.Status != campaign.Queued && c.Status != campaign.Sending) {
+		return p, nil
+	}
+	m, err := a.Store.Mailbox(ctx, c.Account.String())
+	if err != nil {
+		return p, err
+	}
+	finish := pacing.Estimate(a.Pace, m, remaining, a.Now()).UTC().Truncate(time.Second)
+	p.FinishBy = &finish
+	return p, nil
 }
 
 // getReport answers the campaign's report: JSON, or with ?format=csv one

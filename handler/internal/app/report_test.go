@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -79,6 +80,17 @@ func TestReport(t *testing.T) {
 	hours := rep["hours"].([]any)
 	if len(hours) != 1 || hours[0].(map[string]any)["sent"] != float64(1) || hours[0].(map[string]any)["opens"] != float64(2) {
 		t.Errorf("hours %v", hours)
+	}
+	if h := hours[0].(map[string]any); h["automatedOpens"] != float64(1) || h["automatedClicks"] != float64(1) {
+		t.Errorf("machines' opens and clicks in the hour: %v", h)
+	}
+	// One row left to send, the campaign sending: the estimate is one
+	// interval at Exchange Online's 30 a minute from now.
+	pace := rep["pace"].(map[string]any)
+	finish, _ := time.Parse(time.RFC3339, fmt.Sprint(pace["finishBy"]))
+	if pace["perMinute"] != float64(30) || pace["perDay"] != float64(10_000) || pace["remaining"] != float64(1) ||
+		finish.Before(time.Now().Add(-time.Minute)) || finish.After(time.Now().Add(time.Minute)) {
+		t.Errorf("pace %v", pace)
 	}
 
 	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/campaigns/"+id+"/report?format=csv", nil)

@@ -423,3 +423,48 @@ func Settled(ctx context.Context, s Store, mailbox string, now func() time.Time)
 	}
 	return nil
 }
+
+// Estimate is when remaining messages of one recipient each would all have
+// been sent from mailbox m, starting at now, at the limits' pace: one per
+// Interval, and no more than PerDay recipients in any 24 hours, counting
+// those the mailbox sent already. It ignores throttling and other
+// campaigns to come, so it is the earliest finish, not a promise.
+func Estimate(l Limits, m store.Mailbox, remaining int, now time.Time) time.Time {
+	interval := l.Interval()
+	if remaining <= 0 || interval <= 0 {
+		return now
+	}
+	used := map[int64]int{}
+	for h, n := range m.Hours {
+		if h > hourOf(now)-24 {
+			used[h] = n
+		}
+	}
+	at := now
+	if m.BlockedUntil.After(at) {
+		at = m.BlockedUntil
+	}
+	// Hour by hour: as many as the spacing fits in what is left of the
+	// hour, and the rolling day allows.
+	for remaining > 0 {
+		h := hourOf(at)
+		inDay := 0
+		for k, n := range used {
+			if k > h-24 {
+				inDay += n
+			}
+		}
+		end := time.Unix((h+1)*3600, 0)
+		fits := int(end.Sub(at) / interval)
+		if room := l.PerDay - inDay; room < fits {
+			fits = max(room, 0)
+		}
+		if remaining <= fits {
+			return at.Add(time.Duration(remaining) * interval)
+		}
+		remaining -= fits
+		used[h] += fits
+		at = end
+	}
+	return at
+}

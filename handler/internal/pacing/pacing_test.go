@@ -451,3 +451,30 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestEstimate: the pace alone, then the rolling day's limit with what the
+// mailbox sent in the last hours.
+func TestEstimate(t *testing.T) {
+	l := Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4}
+	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
+	if got := Estimate(l, store.Mailbox{}, 0, now); !got.Equal(now) {
+		t.Errorf("nothing left: %v, want now", got)
+	}
+	// 300 messages at 2.02 s each: 10 minutes and 6 seconds.
+	if got, want := Estimate(l, store.Mailbox{}, 300, now), now.Add(300*l.Interval()); !got.Equal(want) {
+		t.Errorf("300 messages: %v, want %v", got, want)
+	}
+	// 9,900 recipients sent an hour ago: 100 go now, the rest wait until
+	// that hour leaves the rolling day (23 hours on), then go at the pace.
+	m := store.Mailbox{Hours: map[int64]int{hourOf(now) - 1: 9_900}}
+	got := Estimate(l, m, 1_100, now)
+	freed := time.Unix((hourOf(now)+23)*3600, 0)
+	if want := freed.Add(1_000 * l.Interval()); !got.Equal(want) {
+		t.Errorf("over the day's limit: %v, want %v", got, want)
+	}
+	// Throttled: nothing starts before the block ends.
+	blocked := store.Mailbox{BlockedUntil: now.Add(10 * time.Minute)}
+	if got, want := Estimate(l, blocked, 1, now), now.Add(10*time.Minute+l.Interval()); !got.Equal(want) {
+		t.Errorf("throttled: %v, want %v", got, want)
+	}
+}

@@ -67,9 +67,9 @@ function DataReport({ d }) {
     <p class="small">Columns: ${d.columns.map((col, i) => html`${i ? ", " : ""}<code>${col}</code>`)}</p>
     ${issues.length > 0 && html`<details open=${issues.some((i) => i.severity === "error")}>
       <summary>${plural(issues.length, "note")} on rows${d.report.truncated ? " (the first ones)" : ""}</summary>
-      <div class="scroll" tabindex="0" role="region" aria-label="Notes on rows"><table class="issues"><thead><tr><th scope="col">Row</th><th scope="col">Column</th><th scope="col">What</th></tr></thead>
-      <tbody>${issues.map((i) => html`<tr class=${i.severity}><td>${i.row || "—"}</td><td>${i.column || ""}</td>
-        <td>${i.severity === "error" ? "Skipped: " : ""}${i.message}</td></tr>`)}</tbody></table></div>
+      <div class="scroll" tabindex="0" role="region" aria-label="Notes on rows"><table class="issues stack"><thead><tr><th scope="col">Row</th><th scope="col">Column</th><th scope="col">What</th></tr></thead>
+      <tbody>${issues.map((i) => html`<tr class=${i.severity}><td data-label="Row">${i.row || "—"}</td><td data-label="Column">${i.column || ""}</td>
+        <td data-label="What">${i.severity === "error" ? "Skipped: " : ""}${i.message}</td></tr>`)}</tbody></table></div>
     </details>`}
   </div>`;
 }
@@ -228,9 +228,9 @@ function Recipients({ c }) {
     ${list.loading && !list.data && html`<${Loading} what="rows" />`}
     <${ErrorBox} error=${list.error} retry=${list.reload} />
     ${list.data && rows.length === 0 && html`<${Empty}><p>No rows${status ? " in this state" : ""}.</p></${Empty}>`}
-    ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Recipients"><table><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th><th scope="col"><span class="visually-hidden">Correct</span></th></tr></thead>
-      <tbody>${rows.map((r) => html`<tr key=${r.row}><td>${r.row}</td><td>${r.to}</td><td><${Badge} status=${r.status} /></td>
-        <td>${r.reason ? r.reason.message || r.reason.code : ""}</td>
+    ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Recipients"><table class="stack"><thead><tr><th scope="col">Row</th><th scope="col">To</th><th scope="col">State</th><th scope="col">Why</th><th scope="col"><span class="visually-hidden">Correct</span></th></tr></thead>
+      <tbody>${rows.map((r) => html`<tr key=${r.row}><td data-label="Row">${r.row}</td><td data-label="To">${r.to}</td><td data-label="State"><${Badge} status=${r.status} /></td>
+        <td data-label=${r.reason ? "Why" : undefined}>${r.reason ? r.reason.message || r.reason.code : ""}</td>
         <td>${r.status === "pending" && html`<button type="button" class="link" onClick=${() => setEditing(r)} aria-label=${"Correct row " + r.row}>Correct</button>`}</td></tr>`)}</tbody></table></div>`}
     ${editing && html`<${Correct} c=${c} r=${editing} onCancel=${() => setEditing(null)} onDone=${() => { setEditing(null); setPages([]); list.reload(); }} />`}
     ${next && html`<button type="button" class="secondary" onClick=${more}>More rows</button>`}
@@ -245,7 +245,10 @@ export function Campaign({ id }) {
   const d = data.data;
   // Follow the campaign while it moves, and while it waits for its
   // template email (it starts when that arrives).
-  usePolling(c, () => { view.reload(); data.reload(); }, c && (live.includes(c.status) || c.status === "ready" || (d && d.status === "processing")));
+  // One call per poll: the campaign (its counts are kept as it goes); the
+  // file's report only while it is being read.
+  usePolling(c, () => { view.reload(); if (d && d.status === "processing") data.reload(); },
+    c && (live.includes(c.status) || c.status === "ready" || (d && d.status === "processing")));
   if (view.loading && !c) return html`<${Loading} what="the campaign" />`;
   if (!c) return html`<section class="page"><${ErrorBox} error=${view.error} retry=${view.reload} /><p><a href="#/">Back to campaigns</a></p></section>`;
   const counts = c.counts || {};

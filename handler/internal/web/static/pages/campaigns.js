@@ -2,7 +2,7 @@
 import { html, useState } from "preact-htm";
 import { get, call } from "app/api";
 import { rememberAddress } from "app/pages/campaign";
-import { Loading, Empty, ErrorBox, Badge, Progress, done, total, when, plural, useLoad } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad } from "app/ui";
 
 function Create({ onCreated }) {
   const [name, setName] = useState("");
@@ -35,14 +35,20 @@ function Create({ onCreated }) {
   </form>`;
 }
 
-function Row({ c }) {
+function Row({ c, onDeleted }) {
+  const [deleting, setDeleting] = useState(false);
   const counts = c.counts || {};
   const t = total(counts);
+  const moving = ["queued", "sending"].includes(c.status);
   return html`<li class="card campaign">
     <div class="head">
       <a href=${"#/campaigns/" + encodeURIComponent(c.id)} class="name">${c.name}</a>
       <${Badge} status=${c.status} />
+      <button type="button" class="link delete" onClick=${() => setDeleting(true)} aria-label=${"Delete " + c.name}>Delete</button>
     </div>
+    ${deleting && html`<${Confirm} title=${"Delete " + c.name + "?"} action="Delete campaign" onCancel=${() => setDeleting(false)}
+        onConfirm=${async () => { await call("DELETE", "/v1/campaigns/" + encodeURIComponent(c.id)); setDeleting(false); onDeleted(c.id); }}>
+      <p>Its rows, files and tracking events go. This cannot be undone.${moving ? " Sending stops at once." : ""} Messages already sent stay in your Sent Items.</p></${Confirm}>`}
     ${t > 0 && html`<${Progress} value=${done(counts)} label=${"Progress of " + c.name} />`}
     <p class="meta">
       ${t > 0 ? html`${plural(counts.sent, "sent", "sent")} of ${plural(t, "row")}${counts.failed ? html` · ${plural(counts.failed, "failed", "failed")}` : ""}${counts.unknown ? html` · ${counts.unknown} unknown` : ""}` : "No rows yet"}
@@ -54,8 +60,9 @@ function Row({ c }) {
 export function Campaigns() {
   const [pages, setPages] = useState([]);
   const [more, setMore] = useState({ busy: false, error: null });
+  const [gone, setGone] = useState([]);
   const first = useLoad(() => get("/v1/campaigns?limit=20"), []);
-  const list = [...(first.data ? first.data.campaigns : []), ...pages.flatMap((p) => p.campaigns)];
+  const list = [...(first.data ? first.data.campaigns : []), ...pages.flatMap((p) => p.campaigns)].filter((c) => !gone.includes(c.id));
   const next = pages.length ? pages[pages.length - 1].next : first.data && first.data.next;
   const loadMore = async () => {
     setMore({ busy: true, error: null });
@@ -74,7 +81,8 @@ export function Campaigns() {
         ${first.loading && !first.data && html`<${Loading} what="campaigns" />`}
         <${ErrorBox} error=${first.error} retry=${first.reload} />
         ${first.data && list.length === 0 && html`<${Empty}><p>No campaigns yet.</p><p>Create one, upload your spreadsheet, then send your email to the campaign's address.</p></${Empty}>`}
-        ${list.length > 0 && html`<ul class="campaigns">${list.map((c) => html`<${Row} key=${c.id} c=${c} />`)}</ul>`}
+        ${gone.length > 0 && html`<p role="status" class="small">${plural(gone.length, "campaign")} deleted.</p>`}
+        ${list.length > 0 && html`<ul class="campaigns">${list.map((c) => html`<${Row} key=${c.id} c=${c} onDeleted=${(id) => setGone([...gone, id])} />`)}</ul>`}
         <${ErrorBox} error=${more.error} />
         ${next && html`<button type="button" class="secondary" onClick=${loadMore} disabled=${more.busy}>${more.busy ? "Loading…" : "Show older campaigns"}</button>`}
       </div>

@@ -1,59 +1,178 @@
 // The unsubscribe list: people who asked not to be mailed, and addresses
-// the owner added; no campaign mails them.
-import { html, useState } from "preact-htm";
+// the owner added or imported; no campaign mails them.
+import { html, useState, useRef } from "preact-htm";
 import { get, call } from "app/api";
-import { Loading, Empty, ErrorBox, when, useLoad } from "app/ui";
+import { Loading, Empty, ErrorBox, when, plural, useLoad } from "app/ui";
 
 const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", added: "added by you" };
+const perPage = 100;
+// perCall is the API's limit for one import.
+const perCall = 10000;
+const maxFile = 5 << 20;
 
-export function Suppressions() {
-  const list = useLoad(() => get("/v1/suppressions?limit=200"), []);
+// cellsOf reads a CSV or text file's cells: commas, semicolons, tabs and
+// line ends separate them; double quotes hold a cell with any of those
+// ("Doe, Jane" <jane@example.com>) and "" inside them is a quote.
+export function cellsOf(text) {
+  const cells = [];
+  let cell = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') cell += ch, i++;
+      else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (",;\t\r\n".includes(ch)) cells.push(cell), (cell = "");
+    else cell += ch;
+  }
+  cells.push(cell);
+  return cells.map((c) => c.replace(/^\uFEFF/, "").trim()).filter(Boolean);
+}
+
+// addressesOf keeps the cells that hold an address; headers and names
+// are left out.
+export const addressesOf = (text) => cellsOf(text).filter((c) => c.includes("@"));
+
+// addAll sends addresses in calls of the API's size, and adds up what it
+// answers; invalid entries keep their text, to be shown.
+async function addAll(addresses, onProgress) {
+  const out = { added: 0, invalid: [] };
+  for (let i = 0; i < addresses.length; i += perCall) {
+    const part = addresses.slice(i, i + perCall);
+    const r = await call("POST", "/v1/suppressions", { addresses: part });
+    out.added += r.added;
+    for (const x of r.invalid || []) out.invalid.push({ entry: part[x.index], message: x.message });
+    onProgress && onProgress(Math.min(i + perCall, addresses.length) / addresses.length);
+  }
+  return out;
+}
+
+function Result({ r }) {
+  if (!r) return null;
+  return html`<div role="status">
+    <p>${plural(r.added, "address", "addresses")} added.${r.invalid.length ? ` ${plural(r.invalid.length, "entry was", "entries were")} not an address:` : ""}</p>
+    ${r.invalid.length > 0 && html`<ul class="small">${r.invalid.slice(0, 20).map((x) => html`<li><code>${x.entry}</code>: ${x.message}</li>`)}
+      ${r.invalid.length > 20 && html`<li>and ${r.invalid.length - 20} more</li>`}</ul>`}
+  </div>`;
+}
+
+function Add({ onAdded }) {
   const [text, setText] = useState("");
   const [state, setState] = useState({ busy: false, error: null, result: null });
-  const add = async (e) => {
+  const submit = async (e) => {
     e.preventDefault();
-    const addresses = text.split(/[\s,;]+/).map((a) => a.trim()).filter(Boolean);
-    if (!addresses.length) return;
+    const addresses = addressesOf(text);
+    if (!addresses.length) {
+      setState({ busy: false, error: new Error("Write at least one address, such as name@example.com."), result: null });
+      return;
+    }
     setState({ busy: true, error: null, result: null });
     try {
-      const result = await call("POST", "/v1/suppressions", { addresses });
+      const result = await addAll(addresses);
       setText("");
       setState({ busy: false, error: null, result });
-      list.reload();
+      onAdded();
     } catch (error) {
       setState({ busy: false, error, result: null });
     }
   };
+  return html`<form class="card" onSubmit=${submit} aria-labelledby="supp-add">
+    <h2 id="supp-add">Add addresses</h2>
+    <label>One or more addresses (a pasted column works too)
+      <textarea rows="4" value=${text} onInput=${(e) => setText(e.target.value)} placeholder="name@example.com"></textarea></label>
+    <${ErrorBox} error=${state.error} />
+    <${Result} r=${state.result} />
+    <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Adding…" : "Add"}</button>
+  </form>`;
+}
+
+function Import({ onAdded }) {
+  const input = useRef(null);
+  const [state, setState] = useState({ busy: false, pct: 0, error: null, result: null, name: "" });
+  const read = async (file) => {
+    if (!file) return;
+    input.current.value = "";
+    if (file.size > maxFile) {
+      setState({ busy: false, pct: 0, error: new Error(`${file.name} is over 5 MB. Split it, or keep only the address column.`), result: null, name: file.name });
+      return;
+    }
+    const addresses = addressesOf(await file.text());
+    if (!addresses.length) {
+      setState({ busy: false, pct: 0, error: new Error(`No address found in ${file.name}. Save the list from Excel as CSV, or as a text file with one address per line.`), result: null, name: file.name });
+      return;
+    }
+    setState({ busy: true, pct: 0, error: null, result: null, name: file.name });
+    try {
+      const result = await addAll(addresses, (pct) => setState((s) => ({ ...s, pct })));
+      setState({ busy: false, pct: 1, error: null, result, name: file.name });
+      onAdded();
+    } catch (error) {
+      setState((s) => ({ ...s, busy: false, error }));
+    }
+  };
+  return html`<div class="card" aria-labelledby="supp-import">
+    <h2 id="supp-import">Import a list</h2>
+    <p>A CSV or text file, such as an unsubscribe list from another service. Every cell that holds an address is added; the rest (headers, names) is left out.</p>
+    <input ref=${input} id="supp-file" type="file" accept=".csv,.txt,text/csv,text/plain" class="visually-hidden" onChange=${(e) => read(e.target.files[0])} />
+    <label for="supp-file" class="button secondary" tabindex="0" onKeyDown=${(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), input.current.click())}>Choose a file</label>
+    ${state.busy && html`<p role="status">Importing ${state.name}… ${Math.round(state.pct * 100)}%</p>`}
+    <${ErrorBox} error=${state.error} />
+    <${Result} r=${state.result} />
+  </div>`;
+}
+
+export function Suppressions() {
+  const [pages, setPages] = useState([]);
+  const [more, setMore] = useState({ busy: false, error: null });
+  const [removed, setRemoved] = useState({ address: "", error: null });
+  const list = useLoad(() => { setPages([]); return get("/v1/suppressions?limit=" + perPage); }, []);
+  const rows = [...(list.data ? list.data.suppressions || [] : []), ...pages.flatMap((p) => p.suppressions || [])]
+    .filter((s) => s.address !== removed.address);
+  const next = pages.length ? pages[pages.length - 1].next : list.data && list.data.next;
+  const loadMore = async () => {
+    setMore({ busy: true, error: null });
+    try {
+      const p = await get("/v1/suppressions?limit=" + perPage + "&cursor=" + encodeURIComponent(next));
+      setPages([...pages, p]);
+      setMore({ busy: false, error: null });
+    } catch (error) {
+      setMore({ busy: false, error });
+    }
+  };
+  const added = () => {
+    setRemoved({ address: "", error: null });
+    list.reload();
+  };
   const remove = async (address) => {
     try {
       await call("DELETE", "/v1/suppressions/" + encodeURIComponent(address));
-      list.reload();
+      setRemoved({ address, error: null });
     } catch (error) {
-      setState({ ...state, error });
+      setRemoved({ address: "", error });
     }
   };
-  const rows = list.data ? list.data.suppressions || [] : [];
-  const r = state.result;
   return html`<section class="page" aria-labelledby="supp-title">
     <h1 id="supp-title">Unsubscribes</h1>
-    <p>No campaign of yours sends to these addresses. People land here when they use the unsubscribe link of a message.</p>
+    <p>No campaign of yours sends to these addresses. People land here when they use the unsubscribe link of a message; you can add and import others.</p>
     <div class="columns">
       <div class="list">
         ${list.loading && !list.data && html`<${Loading} what="the list" />`}
         <${ErrorBox} error=${list.error} retry=${list.reload} />
+        <${ErrorBox} error=${removed.error} />
+        ${removed.address && html`<p role="status">${removed.address} was taken off the list: later campaigns send to it again.</p>`}
         ${list.data && rows.length === 0 && html`<${Empty}><p>Nobody has unsubscribed.</p></${Empty}>`}
-        ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Unsubscribed addresses"><table><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
-          <tbody>${rows.map((s) => html`<tr key=${s.address}><td>${s.address}</td><td>${when(s.at)}</td><td>${sources[s.source] || s.source}</td>
+        ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Unsubscribed addresses"><table class="stack"><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
+          <tbody>${rows.map((s) => html`<tr key=${s.address}><td data-label="Address">${s.address}</td><td data-label="Since">${when(s.at)}</td><td data-label="How">${sources[s.source] || s.source}</td>
             <td><button type="button" class="link" onClick=${() => remove(s.address)} aria-label=${"Remove " + s.address}>Remove</button></td></tr>`)}</tbody></table></div>`}
+        <${ErrorBox} error=${more.error} />
+        ${next && html`<button type="button" class="secondary" onClick=${loadMore} disabled=${more.busy}>${more.busy ? "Loading…" : "Show more"}</button>`}
       </div>
-      <form class="card" onSubmit=${add} aria-labelledby="supp-add">
-        <h2 id="supp-add">Add addresses</h2>
-        <label>One or more addresses (a pasted column works too)
-          <textarea rows="5" value=${text} onInput=${(e) => setText(e.target.value)} placeholder="name@example.com"></textarea></label>
-        <${ErrorBox} error=${state.error} />
-        ${r && html`<p role="status">${r.added} added${r.invalid && r.invalid.length ? html`; ${r.invalid.length} not valid: ${r.invalid.map((i) => i.message).join("; ")}` : ""}.</p>`}
-        <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Adding…" : "Add"}</button>
-      </form>
+      <div class="side">
+        <${Add} onAdded=${added} />
+        <${Import} onAdded=${added} />
+      </div>
     </div>
   </section>`;
 }
