@@ -16,6 +16,7 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"mailmerge/handler/internal/dev/testenv"
 )
@@ -274,6 +275,38 @@ func TestWebApp(t *testing.T) {
 	run("the campaigns list", chromedp.Navigate(h.URL+"/#/"), chromedp.WaitVisible(`//ul[@class="campaigns"]//a[contains(., "Spring `+tag+`")]`),
 		chromedp.WaitVisible(`//ul[@class="campaigns"]//a[contains(., "Draft `+tag+`")]`))
 	page(t, ctx, "campaigns")
+	// By keyboard alone: Tab reaches the skip link first, then the menu,
+	// each campaign and its Delete button, and the form to create one;
+	// Enter opens the deletion's dialog and Escape closes it, nothing
+	// deleted.
+	run("load the list afresh", chromedp.Reload(), chromedp.WaitVisible(`//ul[@class="campaigns"]//a[contains(., "Draft `+tag+`")]`))
+	var stops []string
+	for range 16 {
+		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+			t.Fatal(err)
+		}
+		focused, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+			const e = document.activeElement;
+			return e.tagName.toLowerCase() + " " + (e.getAttribute("aria-label") || e.textContent || e.placeholder || "").trim().slice(0, 40);
+		})()`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		stops = append(stops, focused)
+	}
+	joined := strings.Join(stops, " | ")
+	for _, want := range []string{"a Skip to content", "a Unsubscribes", "a Account & privacy", "button Sign out", "a Draft " + tag,
+		"button Delete Draft " + tag, "a Spring " + tag, "input Spring newsletter", "button Create campaign"} {
+		if !strings.Contains(joined, want) {
+			t.Errorf("Tab never reaches %q: %s", want, joined)
+		}
+	}
+	if !strings.HasPrefix(joined, "a Skip to content") {
+		t.Errorf("Tab starts at %q, not the skip link", stops[0])
+	}
+	run("the deletion's dialog by keyboard", chromedp.Focus(chromedp.CSS(`button[aria-label="Delete Draft `+tag+`"]`)), chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)), chromedp.KeyEvent(kb.Escape), chromedp.WaitNotPresent(chromedp.CSS(`dialog[open]`)),
+		chromedp.WaitVisible(`//ul[@class="campaigns"]//a[contains(., "Draft `+tag+`")]`))
 	run("delete the draft from the list", chromedp.Click(chromedp.CSS(`button[aria-label="Delete Draft `+tag+`"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)), chromedp.Click(`//dialog//button[text()="Delete campaign"]`),
 		chromedp.WaitNotPresent(`//ul[@class="campaigns"]//a[contains(., "Draft `+tag+`")]`),

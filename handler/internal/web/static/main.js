@@ -18,9 +18,14 @@ function route() {
 function useRoute() {
   const [r, setR] = useState(route());
   useEffect(() => {
+    // A new page: back to the top, and the keyboard's and screen
+    // readers' focus to the page's content (a link click left it on a
+    // link that may be gone).
     const on = () => {
       setR(route());
       window.scrollTo(0, 0);
+      const main = document.getElementById("main");
+      if (main) main.focus({ preventScroll: true });
     };
     addEventListener("hashchange", on);
     return () => removeEventListener("hashchange", on);
