@@ -71,13 +71,19 @@ vendor-web:
 bench: $(AZURITE)
 	tools/with-azurite.sh $(GO) test -run '^$$' -bench . -benchmem ./...
 
-## package: linux/amd64 zip ready for deployment (host.json, function folders, handler)
+## package: linux/amd64 zip ready for deployment (host.json, function folders, handler), and with
+## PUBLIC_BASE_URL and ENTRA_CLIENT_ID the Outlook add-in's manifest (build/manifest.xml)
 package: functions
 	rm -rf build/package && mkdir -p build/package
 	GOOS=linux GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o build/package/handler ./handler
 	cp host.json build/package/ && cp -r functions/. build/package/
 	$(GO) run ./handler/cmd/pack -dir build/package -out build/mailmerge.zip
 	@echo "build/mailmerge.zip"
+	@if [ -n "$(PUBLIC_BASE_URL)" ] && [ -n "$(ENTRA_CLIENT_ID)" ]; then \
+	  $(GO) run ./handler/cmd/addin -base "$(PUBLIC_BASE_URL)" -client-id "$(ENTRA_CLIENT_ID)" -out build/manifest.xml; \
+	else \
+	  echo "The Outlook add-in's manifest: make package PUBLIC_BASE_URL=https://<host> ENTRA_CLIENT_ID=<application id> writes build/manifest.xml for side-loading; the app serves it at https://<host>/addin/manifest.xml"; \
+	fi
 
 clean:
 	rm -rf build .azurite

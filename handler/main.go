@@ -142,7 +142,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Links:       tracking.Links{Base: cfg.PublicBaseURL, Keys: cfg.TrackingKeys},
 		SheetLimits: sheet.DefaultLimits(),
 	})
-	site, err := web.New(web.Config{ClientID: cfg.EntraClientID, Authority: cfg.EntraAuthority})
+	site, err := web.New(web.Config{ClientID: cfg.EntraClientID, Authority: cfg.EntraAuthority, BaseURL: cfg.PublicBaseURL})
 	if err != nil {
 		return err
 	}

@@ -56,11 +56,18 @@ func headless(t *testing.T) context.Context {
 // and at 320 px (the Outlook task pane).
 func page(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
+	pageAt(t, ctx, name, 1280, 320)
+}
+
+// pageAt checks and saves a screen at the given widths, and leaves the
+// browser at the first.
+func pageAt(t *testing.T, ctx context.Context, name string, widths ...int64) {
+	t.Helper()
 	axe, err := os.ReadFile(filepath.Join("..", "internal", "web", "testdata", "vendor", "axe-core.axe.min.js"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, width := range []int64{1280, 320} {
+	for _, width := range widths {
 		err := chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Sleep(300*time.Millisecond))
 		if err == nil {
 			_, err = chromedp.Run(ctx, chromedp.Evaluate[any](string(axe)))
@@ -98,12 +105,12 @@ func page(t *testing.T, ctx context.Context, name string) {
 		for _, v := range violations {
 			t.Errorf("%s at %d px: %s", name, width, v)
 		}
-		file := filepath.Join(screenshots, name+"-"+map[int64]string{1280: "1280", 320: "320"}[width]+".png")
+		file := filepath.Join(screenshots, fmt.Sprintf("%s-%d.png", name, width))
 		if err := os.WriteFile(file, shot, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 900)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(widths[0], 900)); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
@@ -37,6 +38,9 @@ type Config struct {
 	ClientID string
 	// Authority is Entra's base URL (ENTRA_AUTHORITY), without a tenant.
 	Authority string
+	// BaseURL is where people reach the app (PUBLIC_BASE_URL): the
+	// add-in's manifest points there.
+	BaseURL string
 }
 
 // asset is one embedded file under its hashed URL, with its gzip form.
@@ -49,9 +53,13 @@ type asset struct {
 type Site struct {
 	assets map[string]asset // hashed URL path → file
 	urls   map[string]string
-	index  []byte
-	bridge []byte
-	csp    string
+	// The pages: the dashboard, the sign-in redirect bridge, the add-in's
+	// task pane and its sign-in dialog.
+	index, bridge, pane, dialog page
+	// csp is the policy of everything else (files, errors).
+	csp string
+	// addinManifest is the Outlook add-in's manifest, for BaseURL.
+	addinManifest []byte
 }
 
 // New reads the embedded files and renders the pages for c.
@@ -87,7 +95,9 @@ func New(c Config) (*Site, error) {
 		return nil, err
 	}
 	// Modules import each other as "app/<name>" (and the libraries by
-	// their names): the import map says where each is now.
+	// their names): the import map says where each is now. The add-in's
+	// task pane has its own, where "app/auth" is its sign-in (nested app
+	// authentication inside Outlook).
 	imports := map[string]string{}
 	for name, u := range s.urls {
 		if strings.HasSuffix(name, ".js") && !strings.HasPrefix(name, "vendor/") {
@@ -95,11 +105,18 @@ func New(c Config) (*Site, error) {
 		}
 	}
 	imports["preact-htm"] = s.urls["vendor/htm.standalone.module.js"]
+	paneImports := maps.Clone(imports)
+	paneImports["app/auth"] = s.urls["addin/auth.js"]
 	importMap, err := json.Marshal(map[string]any{"imports": sorted(imports)})
 	if err != nil {
 		return nil, err
 	}
-	settings, err := json.Marshal(map[string]string{"clientId": c.ClientID, "authority": strings.TrimRight(c.Authority, "/")})
+	paneImportMap, err := json.Marshal(map[string]any{"imports": sorted(paneImports)})
+	if err != nil {
+		return nil, err
+	}
+	settings, err := json.Marshal(map[string]string{"clientId": c.ClientID, "authority": strings.TrimRight(c.Authority, "/"),
+		"addinVersion": AddinVersion})
 	if err != nil {
 		return nil, err
 	}
@@ -110,37 +127,76 @@ func New(c Config) (*Site, error) {
 		}
 		return u, nil
 	}}
-	pages, err := template.New("").Funcs(funcs).ParseFS(static, "static/*.html")
+	pages, err := template.New("").Funcs(funcs).ParseFS(static, "static/*.html", "static/addin/*.html")
 	if err != nil {
 		return nil, err
 	}
-	// json.Marshal escapes <, > and &: the map cannot end the script.
-	data := map[string]any{"ImportMap": template.HTML(importMap), "Settings": string(settings)}
-	var b bytes.Buffer
-	if err := pages.ExecuteTemplate(&b, "index.html", data); err != nil {
-		return nil, err
-	}
-	s.index = bytes.Clone(b.Bytes())
-	b.Reset()
-	if err := pages.ExecuteTemplate(&b, "redirect.html", data); err != nil {
-		return nil, err
-	}
-	s.bridge = bytes.Clone(b.Bytes())
-	// The import map is the one inline script: allowed by its hash, taken
-	// from the page as rendered.
-	_, after, _ := strings.Cut(string(s.index), `<script type="importmap">`)
-	inline, _, ok := strings.Cut(after, "</script>")
-	if !ok {
-		return nil, fmt.Errorf("web: index.html has no import map")
-	}
-	sum := sha256.Sum256([]byte(inline))
 	authority := c.Authority
 	if u, err := url.Parse(c.Authority); err == nil && u.Host != "" {
 		authority = u.Scheme + "://" + u.Host
 	}
-	s.csp = strings.Join([]string{
+	// json.Marshal escapes <, > and &: a map cannot end its script.
+	render := func(name string, importMap []byte, scripts ...string) (page, error) {
+		var b bytes.Buffer
+		data := map[string]any{"ImportMap": template.HTML(importMap), "Settings": string(settings), "OfficeJS": OfficeJS}
+		if err := pages.ExecuteTemplate(&b, name, data); err != nil {
+			return page{}, err
+		}
+		// The import map is the one inline script: allowed by its hash,
+		// taken from the page as rendered.
+		if _, after, ok := strings.Cut(b.String(), `<script type="importmap">`); ok {
+			inline, _, ok := strings.Cut(after, "</script>")
+			if !ok {
+				return page{}, fmt.Errorf("web: %s: the import map does not end", name)
+			}
+			sum := sha256.Sum256([]byte(inline))
+			scripts = append(scripts, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
+		}
+		return page{body: bytes.Clone(b.Bytes()), csp: policy(authority, scripts)}, nil
+	}
+	if s.index, err = render("index.html", importMap); err != nil {
+		return nil, err
+	}
+	if s.bridge, err = render("redirect.html", nil); err != nil {
+		return nil, err
+	}
+	// The task pane and its sign-in dialog load Office.js from Microsoft,
+	// as the store requires; Office.js loads its other files from the same
+	// folder.
+	if s.pane, err = render("taskpane.html", paneImportMap, officeJSFolder); err != nil {
+		return nil, err
+	}
+	if s.dialog, err = render("dialog.html", nil, officeJSFolder); err != nil {
+		return nil, err
+	}
+	s.csp = policy(authority, nil)
+	if c.BaseURL != "" {
+		if s.addinManifest, err = s.manifest(c); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// OfficeJS is Microsoft's hosted Office.js, which add-ins must load, and
+// officeJSFolder the CSP source that allows it and the files it loads.
+const (
+	OfficeJS       = "https://appsforoffice.microsoft.com/lib/1/hosted/office.js"
+	officeJSFolder = "https://appsforoffice.microsoft.com/lib/1/hosted/"
+)
+
+// page is a rendered page and its Content-Security-Policy.
+type page struct {
+	body []byte
+	csp  string
+}
+
+// policy is the Content-Security-Policy of the pages: scripts from the
+// app itself and the named sources only.
+func policy(authority string, scripts []string) string {
+	return strings.Join([]string{
 		"default-src 'none'",
-		"script-src 'self' 'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'",
+		strings.Join(append([]string{"script-src 'self'"}, scripts...), " "),
 		// Email previews carry inline styles and remote images; they show
 		// in a sandboxed frame that runs no script.
 		"style-src 'self' 'unsafe-inline'",
@@ -154,7 +210,6 @@ func New(c Config) (*Site, error) {
 		// The Outlook add-in shows these pages in its task pane.
 		"frame-ancestors 'self' " + strings.Join(outlookOrigins, " "),
 	}, "; ")
-	return s, nil
 }
 
 // outlookOrigins are the Outlook clients that frame the task pane.
@@ -176,22 +231,40 @@ func sorted(m map[string]string) map[string]string {
 // URL is the hashed URL of an embedded file (name relative to static/).
 func (s *Site) URL(name string) string { return s.urls[name] }
 
-// CSP is the Content-Security-Policy of every answer.
+// Manifest is the Outlook add-in's manifest (nil without a base URL).
+func (s *Site) Manifest() []byte { return s.addinManifest }
+
+// CSP is the Content-Security-Policy of the files and the dashboard's
+// pages but the ones that carry an import map (they add its hash).
 func (s *Site) CSP() string { return s.csp }
 
 // Handler serves GET and HEAD of /, /app/redirect (where sign-in comes
 // back) and the hashed files under /app/.
 func (s *Site) Handler() http.Handler {
 	mux := http.NewServeMux()
-	page := func(body []byte) http.HandlerFunc {
+	serve := func(p page) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			s.headers(w, "text/html; charset=utf-8")
+			w.Header().Set("Content-Security-Policy", p.csp)
 			w.Header().Set("Cache-Control", "no-cache")
-			_, _ = w.Write(body)
+			_, _ = w.Write(p.body)
 		}
 	}
-	mux.HandleFunc("GET /{$}", page(s.index))
-	mux.HandleFunc("GET /app/redirect", page(s.bridge))
+	mux.HandleFunc("GET /{$}", serve(s.index))
+	mux.HandleFunc("GET /app/redirect", serve(s.bridge))
+	mux.HandleFunc("GET /addin/taskpane", serve(s.pane))
+	mux.HandleFunc("GET /addin/dialog", serve(s.dialog))
+	mux.HandleFunc("GET /addin/manifest.xml", func(w http.ResponseWriter, r *http.Request) {
+		if s.addinManifest == nil {
+			s.headers(w, "text/plain; charset=utf-8")
+			http.Error(w, "no manifest: the app has no public base URL (PUBLIC_BASE_URL)", http.StatusNotFound)
+			return
+		}
+		s.headers(w, "application/xml; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Header().Set("Content-Disposition", `inline; filename="manifest.xml"`)
+		_, _ = w.Write(s.addinManifest)
+	})
 	mux.HandleFunc("GET /app/", func(w http.ResponseWriter, r *http.Request) {
 		a, ok := s.assets[r.URL.Path]
 		if !ok {
@@ -234,6 +307,7 @@ func (s *Site) Mount(next http.Handler) http.Handler {
 	site := s.Handler()
 	mux.Handle("GET /{$}", site)
 	mux.Handle("GET /app/", site)
+	mux.Handle("GET /addin/", site)
 	mux.Handle("/", next)
 	return mux
 }

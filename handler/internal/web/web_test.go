@@ -64,7 +64,7 @@ func TestVendoredFiles(t *testing.T) {
 
 func newSite(t *testing.T) *httptest.Server {
 	t.Helper()
-	s, err := New(Config{ClientID: "11111111-2222-4333-8444-555555555555", Authority: "https://login.example.test"})
+	s, err := New(Config{ClientID: "11111111-2222-4333-8444-555555555555", Authority: "https://login.example.test", BaseURL: "https://mailmerge.example.test"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func newSite(t *testing.T) *httptest.Server {
 // the CSP allows exactly it.
 func TestPagesAndFiles(t *testing.T) {
 	srv := newSite(t)
-	for _, page := range []string{"/", "/app/redirect"} {
+	for _, page := range []string{"/", "/app/redirect", "/addin/taskpane", "/addin/dialog"} {
 		resp, err := http.Get(srv.URL + page)
 		if err != nil {
 			t.Fatal(err)
@@ -99,6 +99,22 @@ func TestPagesAndFiles(t *testing.T) {
 		if strings.Contains(csp, "script-src 'self' 'unsafe-inline'") || strings.Contains(csp, "unsafe-eval") {
 			t.Errorf("%s: CSP allows inline script: %s", page, csp)
 		}
+		// Scripts from elsewhere: Office.js from Microsoft's folder in the
+		// add-in's pages (as the store requires), nothing in the others.
+		var scriptSrc string
+		for _, d := range strings.Split(csp, ";") {
+			if f := strings.Fields(d); len(f) > 0 && f[0] == "script-src" {
+				scriptSrc = strings.Join(f[1:], " ")
+			}
+		}
+		external := regexp.MustCompile(`https?://\S+`).FindAllString(scriptSrc, -1)
+		addin := strings.HasPrefix(page, "/addin/")
+		if addin && (len(external) != 1 || external[0] != "https://appsforoffice.microsoft.com/lib/1/hosted/") || !addin && len(external) != 0 {
+			t.Errorf("%s: scripts allowed from %v", page, external)
+		}
+		if addin != strings.Contains(string(body), `<script src="`+OfficeJS+`"></script>`) {
+			t.Errorf("%s: Office.js loaded: %v", page, !addin)
+		}
 		scripts := regexp.MustCompile(`(?s)<script([^>]*)>(.*?)</script>`).FindAllStringSubmatch(string(body), -1)
 		for _, m := range scripts {
 			if strings.TrimSpace(m[2]) == "" {
@@ -115,6 +131,10 @@ func TestPagesAndFiles(t *testing.T) {
 			var im struct{ Imports map[string]string }
 			if err := json.Unmarshal([]byte(m[2]), &im); err != nil || im.Imports["app/main"] == "" || im.Imports["preact-htm"] == "" {
 				t.Errorf("%s: import map %s: %v", page, m[2], err)
+			}
+			// The pane signs in through Outlook: its "app/auth" is the add-in's.
+			if auth := im.Imports["app/auth"]; addin != strings.HasPrefix(auth, "/app/addin/auth.") {
+				t.Errorf("%s: app/auth is %s", page, auth)
 			}
 			for _, u := range im.Imports {
 				checkAsset(t, srv.URL+u)

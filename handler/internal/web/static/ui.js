@@ -75,7 +75,7 @@ export function useLoad(load, deps) {
 
 // Confirm asks before something that cannot be undone. With typed set,
 // the person must type it first.
-export function Confirm({ title, children, action, typed, onConfirm, onCancel }) {
+export function Confirm({ title, children, action, cancel = "Keep it", typed, onConfirm, onCancel }) {
   const ref = useRef(null);
   const [text, setText] = useState("");
   const [busy, setBusy] = useState(false);
@@ -105,7 +105,7 @@ export function Confirm({ title, children, action, typed, onConfirm, onCancel })
         <input value=${text} onInput=${(e) => setText(e.target.value)} autocomplete="off" /></label>`}
       <${ErrorBox} error=${error} />
       <div class="actions">
-        <button type="button" class="secondary" onClick=${onCancel}>Keep it</button>
+        <button type="button" class="secondary" onClick=${onCancel}>${cancel}</button>
         <button type="submit" class="danger" disabled=${!ok || busy}>${busy ? "Working…" : action}</button>
       </div>
     </form>

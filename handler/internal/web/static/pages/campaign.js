@@ -23,7 +23,7 @@ function usePolling(c, reload, moving) {
   }, [c, moving]);
 }
 
-function Upload({ c, onDone }) {
+export function Upload({ c, onDone }) {
   const [drag, setDrag] = useState(false);
   const [pct, setPct] = useState(null);
   const [error, setError] = useState(null);
@@ -57,7 +57,7 @@ function Upload({ c, onDone }) {
   </div>`;
 }
 
-function DataReport({ d }) {
+export function DataReport({ d }) {
   if (!d || d.status === "none") return null;
   if (d.status === "processing") return html`<p role="status"><span class="spinner" aria-hidden="true"></span>Reading ${d.fileName || "your file"}…</p>`;
   if (d.error) return html`<div class="error" role="alert"><p><strong>${d.fileName}:</strong> ${d.error.message}</p></div>`;
@@ -118,6 +118,29 @@ function Address({ c }) {
   </div>`;
 }
 
+// Problem says what to fix in the message: a placeholder that matches no
+// column (with the ones it may mean), a condition left open.
+function Problem({ x }) {
+  return html`<li>${x.part === "subject" ? html`<span class="small">In the subject: </span>` : ""}${x.message}</li>`;
+}
+
+// Rendered shows a preview as the row's recipient will get it: the
+// message's HTML in a frame that runs no script and reaches nothing of
+// ours (sandbox without allow-same-origin).
+export function Rendered({ p }) {
+  if (!p) return null;
+  const problems = p.problems || [];
+  return html`<div class="message">
+    ${(p.to || []).length > 0 && html`<p><strong>To:</strong> ${p.to.map((a) => a.replace(/^<(.*)>$/, "$1")).join(", ")}</p>`}
+    ${p.subject && html`<p><strong>Subject:</strong> ${p.subject}</p>`}
+    ${(p.attachments || []).length > 0 && html`<p><strong>Attached:</strong> ${p.attachments.join(", ")}</p>`}
+    ${problems.length > 0 && html`<div class="warn" role="alert"><p>Fix ${problems.length === 1 ? "this" : "these"} in your message before sending:</p>
+      <ul>${problems.map((x) => html`<${Problem} x=${x} />`)}</ul></div>`}
+    ${(p.warnings || []).map((x) => html`<p class="warn">${x.message || x}</p>`)}
+    ${(p.html || p.text) && html`<iframe title=${"Preview of row " + p.row} sandbox="" srcdoc=${p.html || "<pre>" + p.text.replace(/[&<>]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[ch]) + "</pre>"}></iframe>`}
+  </div>`;
+}
+
 function Preview({ c }) {
   const [row, setRow] = useState("");
   const [state, setState] = useState({ busy: false, error: null, p: null });
@@ -139,13 +162,7 @@ function Preview({ c }) {
       <button type="submit" class="secondary" disabled=${state.busy}>${state.busy ? "Rendering…" : "Preview"}</button>
     </form>
     <${ErrorBox} error=${state.error} />
-    ${p && html`<div class="message">
-      <p><strong>To:</strong> ${(p.to || []).join(", ")}</p>
-      <p><strong>Subject:</strong> ${p.subject}</p>
-      ${(p.problems || []).map((x) => html`<p class="warn">${x.message}</p>`)}
-      ${(p.warnings || []).map((x) => html`<p class="warn">${x.message || x}</p>`)}
-      <iframe title=${"Preview of row " + p.row} sandbox="" srcdoc=${p.html || "<pre>" + (p.text || "") + "</pre>"}></iframe>
-    </div>`}
+    <${Rendered} p=${p} />
   </div>`;
 }
 

@@ -1,0 +1,25 @@
+// The Outlook add-in's task pane: the app's frame, as in the dashboard,
+// with "This message" as its home page. Opening it tells us about the
+// Outlook it runs in (POST /v1/install: creates the account on first use,
+// keeps a short-lived debug entry, and stores the grant to send).
+import { html, render } from "preact-htm";
+import { App } from "app/shell";
+import { officeInfo } from "app/auth";
+import { call, get } from "app/api";
+import { Pane } from "app/addin/pane";
+
+const settings = JSON.parse(document.querySelector('meta[name="mm-settings"]').content);
+
+async function open() {
+  const info = await officeInfo;
+  const diag = (window.Office && Office.context && Office.context.diagnostics) || {};
+  const installed = await call("POST", "/v1/install", {
+    host: "outlook", platform: String(info.platform || diag.platform || ""), hostVersion: String(diag.version || ""),
+    addinVersion: settings.addinVersion,
+  });
+  const me = await get("/v1/me");
+  return { ...me, graph: installed.graph };
+}
+
+Pane.label = "This message";
+render(html`<${App} open=${open} home=${Pane} />`, document.getElementById("app"));
