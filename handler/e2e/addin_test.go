@@ -139,8 +139,12 @@ func TestOutlookAddin(t *testing.T) {
 	run("open the task pane", chromedp.EmulateViewport(pane, 900), chromedp.Navigate(h.URL+"/addin/taskpane"),
 		chromedp.WaitVisible(chromedp.CSS(`#pane-title`)))
 	first := loadFigures(t, ctx)
-	t.Logf("task pane first load: %.0f bytes transferred (%.0f unpacked) in %.0f files, the test double's Office.js included; ready after %.0f ms",
-		first["bytes"], first["unpacked"], first["files"], first["ms"])
+	double, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`performance.getEntriesByType("resource").filter((e) => e.name.startsWith("https://appsforoffice.")).reduce((s, e) => s + e.transferSize, 0)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("task pane first load: %.0f bytes transferred of ours (%.0f unpacked, %.0f files; Office.js, here the test double, apart), signed in through the broker and installed, ready after %.0f ms",
+		first["bytes"]-double, first["unpacked"], first["files"]-1, first["ms"])
 	if asked := eval("the broker's requests", `String(officeDoubleState.scopesAsked)`); !strings.Contains(asked, "access_as_user") {
 		t.Errorf("the broker was asked for %q", asked)
 	}
@@ -228,4 +232,58 @@ func TestOutlookAddin(t *testing.T) {
 		t.Errorf("report: %q", rep)
 	}
 	pageAt(t, ctx, "addin-report", pane)
+}
+
+// TestOutlookAddinDialogSignIn: where Outlook has no nested app
+// authentication, the pane signs in through the Office dialog. The dialog's
+// page runs as Outlook would open it (in a tab here, the double standing
+// in for Office.js): MSAL.js signs in through the dev issuer's page and
+// hands the token to Office.js. The pane, given that answer by the double's
+// dialog, comes back signed in and installs the account.
+func TestOutlookAddinDialogSignIn(t *testing.T) {
+	t.Parallel()
+	h := startHost(t, nil)
+	ctx := headless(t)
+	withOfficeDouble(t, ctx, map[string]any{"subject": "Hello", "html": "<p>Hello</p>", "attachments": []any{}, "to": []string{}, "cc": []string{}, "bcc": []string{},
+		"sets": map[string]string{"Mailbox": "1.8"}})
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		c, cancel := context.WithTimeout(ctx, 40*time.Second)
+		defer cancel()
+		if err := chromedp.Do(c, actions...); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v\npage: %s", what, err, body)
+		}
+	}
+	step("the dialog's page signs in", chromedp.EmulateViewport(350, 900), chromedp.Navigate(h.URL+"/addin/dialog"),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="alice"]`)), chromedp.Click(chromedp.CSS(`button[value="alice"]`)))
+	var answer string
+	eventually(t, 30*time.Second, "the dialog's answer", func() bool {
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](`window.officeDoubleState && officeDoubleState.parentMessages ? officeDoubleState.parentMessages[0] : ""`))
+		answer = v
+		return err == nil && v != ""
+	})
+	var handed struct{ AccessToken, ExpiresOn, Error string }
+	if err := json.Unmarshal([]byte(answer), &handed); err != nil || handed.AccessToken == "" {
+		t.Fatalf("the dialog answered %q", answer)
+	}
+	if status, body := h.call(t, "POST", "/v1/install", handed.AccessToken, `{"host":"check"}`); status != 200 && status != 201 {
+		t.Fatalf("the dialog's token: %d %v", status, body)
+	}
+	// The pane: no broker, so a sign-in button; the dialog answers. (The
+	// dialog's MSAL.js cache is on the pane's origin too, and the pane would
+	// use it: it is cleared, as where Outlook keeps the two apart.)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(localStorage.clear(), sessionStorage.clear(), "ok")`)); err != nil {
+		t.Fatal(err)
+	}
+	step("the pane asks to sign in", chromedp.Navigate(h.URL+"/addin/taskpane"), chromedp.WaitVisible(`//button[contains(., "Sign in with Microsoft")]`))
+	pageAt(t, ctx, "addin-signin", 350)
+	answerJS, _ := json.Marshal(answer)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(officeDoubleState.dialogAnswer = `+string(answerJS)+`, "ok")`)); err != nil {
+		t.Fatal(err)
+	}
+	step("sign in through the dialog", chromedp.Click(`//button[contains(., "Sign in with Microsoft")]`), chromedp.WaitVisible(chromedp.CSS(`#pane-title`)))
+	if who, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.who .email`))); who != "alice@contoso.example" {
+		t.Errorf("signed in as %q", who)
+	}
 }

@@ -54,7 +54,25 @@
           bcc: recipients("bcc"),
         },
       },
-      ui: {},
+      ui: {
+        // The sign-in dialog: Outlook opens the page in a window of its
+        // own; what the page hands back (messageParent) is given by the
+        // test, which runs the page in a tab of its own.
+        displayDialogAsync(url, options, cb) {
+          d.dialogUrl = url;
+          const handlers = {};
+          const dialog = { addEventHandler: (type, h) => { handlers[type] = h; }, close: () => { d.dialogClosed = true; } };
+          later(cb, ok(dialog));
+          setTimeout(() => {
+            // Office opens only a page of the pane's own origin (12004
+            // otherwise); the test's answer is for the sign-in page.
+            if (new URL(url).origin !== location.origin || new URL(url).pathname !== "/addin/dialog") handlers[Office.EventType.DialogEventReceived]({ error: 12004 });
+            else if (d.dialogAnswer) handlers[Office.EventType.DialogMessageReceived]({ message: d.dialogAnswer, origin: location.origin });
+            else handlers[Office.EventType.DialogEventReceived]({ error: 12006 });
+          }, 50);
+        },
+        messageParent(m) { (d.parentMessages = d.parentMessages || []).push(m); },
+      },
     },
   };
   // Outlook's broker for nested app authentication, as MSAL.js talks to
