@@ -229,8 +229,9 @@ func TestWebApp(t *testing.T) {
 	}
 	page(t, ctx, "campaign-preview")
 
-	// Opens and clicks: at once (a scanner, by the verdict rules), and
-	// later, as a person reading in Outlook.
+	// Opens and clicks: a mail gateway's link scanner (automated, by its
+	// user agent), and a person reading in Outlook, more than TooSoon
+	// after the send.
 	msgs := h.sent(t, tag)
 	if len(msgs) != 2 {
 		t.Fatalf("%d messages sent", len(msgs))
@@ -240,10 +241,10 @@ func TestWebApp(t *testing.T) {
 			t.Errorf("row 3 was sent without its correction: %s", m.Body)
 		}
 	}
-	track := func(body string) {
+	track := func(body, ua string) {
 		for _, u := range regexp.MustCompile(`http://127\.0\.0\.1:7071/[oc]/[A-Za-z0-9_-]+`).FindAllString(body, -1) {
 			req, _ := http.NewRequest("GET", strings.Replace(u, "http://127.0.0.1:7071", h.URL, 1), nil)
-			req.Header.Set("User-Agent", outlookUA)
+			req.Header.Set("User-Agent", ua)
 			resp, err := noFollow.Do(req)
 			if err != nil {
 				t.Fatal(err)
@@ -251,9 +252,9 @@ func TestWebApp(t *testing.T) {
 			resp.Body.Close()
 		}
 	}
-	track(msgs[0].Body)
+	track(msgs[0].Body, "Mozilla/5.0 (compatible; Mimecast URL Protect)")
 	time.Sleep(11 * time.Second)
-	track(msgs[1].Body)
+	track(msgs[1].Body, outlookUA)
 	id := strings.TrimPrefix(mustLocation(t, ctx), "#/campaigns/")
 	tok, _ := h.signIn(t, "alice")
 	eventually(t, 30*time.Second, "the events counted", func() bool {
