@@ -115,15 +115,7 @@ func TestOutlookAddin(t *testing.T) {
 	if err := os.WriteFile(csv, []byte("Email,First name,Company\n"+tag+".1@example.com,Ann,Contoso\n"+tag+".2@example.com,Ben,Fabrikam\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		step, cancel := context.WithTimeout(ctx, 40*time.Second)
-		defer cancel()
-		if err := chromedp.Do(step, actions...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage: %s", what, err, body)
-		}
-	}
+	run := stepper(t, ctx)
 	eval := func(what, js string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
@@ -246,15 +238,7 @@ func TestOutlookAddinDialogSignIn(t *testing.T) {
 	ctx := headless(t)
 	withOfficeDouble(t, ctx, map[string]any{"subject": "Hello", "html": "<p>Hello</p>", "attachments": []any{}, "to": []string{}, "cc": []string{}, "bcc": []string{},
 		"sets": map[string]string{"Mailbox": "1.8"}})
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		c, cancel := context.WithTimeout(ctx, 40*time.Second)
-		defer cancel()
-		if err := chromedp.Do(c, actions...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-			t.Fatalf("%s: %v\npage: %s", what, err, body)
-		}
-	}
+	step := stepper(t, ctx)
 	step("the dialog's page signs in", chromedp.EmulateViewport(350, 900), chromedp.Navigate(h.URL+"/addin/dialog"),
 		chromedp.WaitVisible(chromedp.CSS(`button[value="alice"]`)), chromedp.Click(chromedp.CSS(`button[value="alice"]`)))
 	var answer string

@@ -45,6 +45,11 @@ func headless(t *testing.T) context.Context {
 	ctx, cancel := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
 	ctx, cancelTime := context.WithTimeout(ctx, 5*time.Minute)
 	t.Cleanup(func() { cancelTime(); cancel(); cancelAlloc() })
+	// Start the browser now, on this context: one started by a step's
+	// shorter-lived context would end with the step.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(screenshots, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -132,13 +137,7 @@ func TestWebApp(t *testing.T) {
 	if err := os.WriteFile(csv, []byte("Email,First name\n"+tag+".1@example.com,Ann\n"+tag+".2@example.com,Ben\nnot-an-address,Cy\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("body")))
-			t.Fatalf("%s: %v\npage: %s", what, err, body)
-		}
-	}
+	run := stepper(t, ctx)
 	text := func(what string, sel chromedp.CSS) string {
 		t.Helper()
 		s, err := chromedp.Run(ctx, chromedp.Text(sel))
@@ -398,6 +397,21 @@ func TestWebApp(t *testing.T) {
 	}
 	if list := text("bob's campaigns", `main`); strings.Contains(list, tag) {
 		t.Errorf("bob sees alice's campaign: %q", list)
+	}
+}
+
+// stepper returns a function that runs one step of a walk through the
+// pages, given 40 seconds; a step that fails ends the test with the page's
+// text.
+func stepper(t *testing.T, ctx context.Context) func(what string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		step, cancel := context.WithTimeout(ctx, 40*time.Second)
+		defer cancel()
+		if err := chromedp.Do(step, actions...); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v\npage: %s", what, err, body)
+		}
 	}
 }
 

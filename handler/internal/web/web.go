@@ -166,7 +166,7 @@ func New(c Config) (*Site, error) {
 	if s.pane, err = render("taskpane.html", paneImportMap, officeJSFolder); err != nil {
 		return nil, err
 	}
-	if s.dialog, err = render("dialog.html", nil, officeJSFolder); err != nil {
+	if s.dialog, err = render("dialog.html", paneImportMap, officeJSFolder); err != nil {
 		return nil, err
 	}
 	s.csp = policy(authority, nil)

@@ -1,21 +1,10 @@
 // Sign-in with MSAL.js: authorization code with PKCE against the
-// deployment's Entra authority, the same code locally (the dev issuer)
-// and in Azure.
-const settings = JSON.parse(document.querySelector('meta[name="mm-settings"]').content);
+// deployment's Entra authority.
+import { scopes, msalConfig } from "app/signin";
 
-export const scopes = [`api://${settings.clientId}/access_as_user`];
+export { scopes };
 
-const pca = new msal.PublicClientApplication({
-  auth: {
-    clientId: settings.clientId,
-    authority: settings.authority + "/organizations",
-    // The authority's own OpenID configuration is used as it is.
-    knownAuthorities: [new URL(settings.authority).host],
-    redirectUri: location.origin + "/app/redirect",
-    postLogoutRedirectUri: location.origin + "/",
-  },
-  cache: { cacheLocation: "sessionStorage" },
-});
+const pca = new msal.PublicClientApplication(msalConfig("sessionStorage"));
 
 // start finishes a sign-in that just came back and returns the signed-in
 // account, or null.

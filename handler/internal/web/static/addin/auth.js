@@ -7,19 +7,11 @@
 // supported, older clients, Outlook.com), the Office dialog API opens our
 // sign-in page (addin/dialog.js), which signs in with MSAL.js as the
 // dashboard does and hands the token back to the pane.
-const settings = JSON.parse(document.querySelector('meta[name="mm-settings"]').content);
+import { scopes, msalConfig } from "app/signin";
 
-export const scopes = [`api://${settings.clientId}/access_as_user`];
+export { scopes };
 
-const config = {
-  auth: {
-    clientId: settings.clientId,
-    authority: settings.authority + "/organizations",
-    knownAuthorities: [new URL(settings.authority).host],
-    redirectUri: location.origin + "/app/redirect",
-  },
-  cache: { cacheLocation: "localStorage" },
-};
+const config = msalConfig("localStorage");
 
 // bridgeWait bounds how long Outlook's broker may take to answer the
 // first question; MSAL.js would wait for ever.

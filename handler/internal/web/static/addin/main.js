@@ -5,10 +5,9 @@
 import { html, render } from "preact-htm";
 import { App } from "app/shell";
 import { officeInfo } from "app/auth";
+import { settings } from "app/signin";
 import { call, get } from "app/api";
 import { Pane } from "app/addin/pane";
-
-const settings = JSON.parse(document.querySelector('meta[name="mm-settings"]').content);
 
 async function open() {
   const info = await officeInfo;
