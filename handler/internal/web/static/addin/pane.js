@@ -180,7 +180,20 @@ function Send({ c, onSent }) {
   </div>`;
 }
 
+// inOutlook says whether the pane runs beside a message being written.
+const inOutlook = () => !!(window.Office && Office.context && Office.context.mailbox && Office.context.mailbox.item);
+
 export function Pane({ me }) {
+  if (!inOutlook()) {
+    return html`<section class="page" aria-labelledby="pane-title"><h1 id="pane-title">Mail merge this message</h1>
+      <div class="card"><p>This pane works beside a message you are writing in Outlook: start a new message, then choose
+        <strong>Mail merge</strong> on its ribbon.</p>
+        <p><a class="button secondary" href="/" target="_blank" rel="noopener">Open the dashboard</a></p></div></section>`;
+  }
+  return html`<${Compose} me=${me} />`;
+}
+
+function Compose({ me }) {
   const [id, setId] = useState(sessionStorage.getItem(chosenKey) || "");
   const [waiting, setWaiting] = useState(false);
   const choose = (next) => {
