@@ -376,7 +376,10 @@ func TestWebApp(t *testing.T) {
 	}
 
 	// Delete the campaign, after confirming.
+	// The recipients' table loads after the page and moves what is below
+	// it: wait for it before clicking there.
 	run("delete the campaign", chromedp.Navigate(h.URL+"/#/campaigns/"+id), chromedp.WaitVisible(chromedp.CSS(`#campaign-title`)),
+		chromedp.WaitVisible(chromedp.CSS(`.recipients tbody tr`)),
 		chromedp.Click(`//button[text()="Delete campaign…"]`), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
 	page(t, ctx, "campaign-delete")
 	run("confirm", chromedp.Click(`//dialog//button[text()="Delete campaign"]`), chromedp.WaitVisible(chromedp.CSS(`#campaigns-title`)),
@@ -401,12 +404,12 @@ func TestWebApp(t *testing.T) {
 }
 
 // stepper returns a function that runs one step of a walk through the
-// pages, given 40 seconds; a step that fails ends the test with the page's
-// text.
+// pages, given 90 seconds (a loaded machine is slow); a step that fails
+// ends the test with the page's text.
 func stepper(t *testing.T, ctx context.Context) func(what string, actions ...chromedp.Action[chromedp.Void]) {
 	return func(what string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		step, cancel := context.WithTimeout(ctx, 40*time.Second)
+		step, cancel := context.WithTimeout(ctx, 90*time.Second)
 		defer cancel()
 		if err := chromedp.Do(step, actions...); err != nil {
 			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))

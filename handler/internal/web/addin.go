@@ -49,14 +49,10 @@ func (s *Site) manifest(c Config) ([]byte, error) {
 		return nil, fmt.Errorf("web: the public base URL %q is not a scheme and host", c.BaseURL)
 	}
 	base := u.Scheme + "://" + u.Host
-	authority := c.Authority
-	if a, err := url.Parse(c.Authority); err == nil && a.Host != "" {
-		authority = a.Scheme + "://" + a.Host
-	}
 	var missing error
 	d := manifestData{
 		ID: addinID(base, c.ClientID), Version: AddinVersion, Base: xmlEscape(base), Host: xmlEscape(u.Host),
-		Authority: xmlEscape(authority), ClientID: xmlEscape(c.ClientID),
+		Authority: xmlEscape(origin(c.Authority)), ClientID: xmlEscape(c.ClientID),
 		icon: func(size int) string {
 			p, ok := s.urls[fmt.Sprintf("addin/icon-%d.png", size)]
 			if !ok {

@@ -131,10 +131,7 @@ func New(c Config) (*Site, error) {
 	if err != nil {
 		return nil, err
 	}
-	authority := c.Authority
-	if u, err := url.Parse(c.Authority); err == nil && u.Host != "" {
-		authority = u.Scheme + "://" + u.Host
-	}
+	authority := origin(c.Authority)
 	// json.Marshal escapes <, > and &: a map cannot end its script.
 	render := func(name string, importMap []byte, scripts ...string) (page, error) {
 		var b bytes.Buffer
@@ -176,6 +173,15 @@ func New(c Config) (*Site, error) {
 		}
 	}
 	return s, nil
+}
+
+// origin is a URL's scheme and host (Entra's authority is configured with
+// or without a path); a value that is no URL is kept as it is.
+func origin(raw string) string {
+	if u, err := url.Parse(raw); err == nil && u.Host != "" {
+		return u.Scheme + "://" + u.Host
+	}
+	return raw
 }
 
 // OfficeJS is Microsoft's hosted Office.js, which add-ins must load, and

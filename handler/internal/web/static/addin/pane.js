@@ -7,6 +7,7 @@ import { html, useState, useEffect } from "preact-htm";
 import { get, call } from "app/api";
 import { Loading, Empty, ErrorBox, Badge, Confirm, plural, useLoad } from "app/ui";
 import { Upload, DataReport, Rendered, rememberAddress } from "app/pages/campaign";
+import { Create } from "app/pages/campaigns";
 
 const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
 const chosenKey = "mm-pane-campaign";
@@ -42,43 +43,18 @@ export async function readDraft() {
   return { subject, html: body, attachments };
 }
 
+// tidy makes a campaign's name of a subject: its placeholders left out.
+const tidy = (s) => s.replace(/\{\{[^}]*\}\}/g, " ").replace(/\s+([,.;:!?])/g, "$1").replace(/[,;:]+(?=[,;:.!?]|\s*$)/g, "")
+  .replace(/^[\s,.;:!?]+/, "").replace(/\s+/g, " ").trim();
+
 // Choose picks a campaign that has not started, or makes one named after
 // the message's subject.
 function Choose({ onChosen }) {
   const list = useLoad(() => get("/v1/campaigns?limit=50"), []);
-  const [name, setName] = useState("");
-  const [opens, setOpens] = useState(false);
-  const [clicks, setClicks] = useState(false);
-  const [state, setState] = useState({ busy: false, error: null });
-  useEffect(() => {
-    // The subject without its placeholders names the campaign.
-    const tidy = (s) => s.replace(/\{\{[^}]*\}\}/g, " ").replace(/\s+([,.;:!?])/g, "$1").replace(/[,;:]+(?=[,;:.!?]|\s*$)/g, "").replace(/^[\s,.;:!?]+/, "").replace(/\s+/g, " ").trim();
-    office("read the subject", (cb) => item().subject.getAsync(cb)).then((s) => setName((n) => n || tidy(s)), () => {});
-  }, []);
-  const create = async (e) => {
-    e.preventDefault();
-    setState({ busy: true, error: null });
-    try {
-      const c = await call("POST", "/v1/campaigns", { name: name.trim(), trackOpens: opens, trackClicks: clicks });
-      rememberAddress(c);
-      onChosen(c.id);
-    } catch (error) {
-      setState({ busy: false, error });
-    }
-  };
+  const [suggest] = useState(() => office("read the subject", (cb) => item().subject.getAsync(cb)).then(tidy));
   const open = list.data ? list.data.campaigns.filter((c) => c.status === "draft" || c.status === "ready") : [];
   return html`<div>
-    <form class="card" onSubmit=${create} aria-labelledby="pane-new">
-      <h2 id="pane-new">New campaign</h2>
-      <label>Name <input value=${name} onInput=${(e) => setName(e.target.value)} required maxlength="200" placeholder="Spring newsletter" /></label>
-      <fieldset>
-        <legend>Tracking</legend>
-        <label class="check"><input type="checkbox" checked=${opens} onChange=${(e) => setOpens(e.target.checked)} /> Count opens</label>
-        <label class="check"><input type="checkbox" checked=${clicks} onChange=${(e) => setClicks(e.target.checked)} /> Count clicks</label>
-      </fieldset>
-      <${ErrorBox} error=${state.error} />
-      <button type="submit" class="primary" disabled=${state.busy}>${state.busy ? "Creating…" : "Create campaign"}</button>
-    </form>
+    <${Create} suggest=${suggest} onCreated=${(c) => { rememberAddress(c); onChosen(c.id); }} />
     <div class="card">
       <h2>Or one not sent yet</h2>
       ${list.loading && !list.data && html`<${Loading} what="campaigns" />`}

@@ -1,11 +1,16 @@
 // Campaigns: newest first, with status, progress and counts; create one.
-import { html, useState } from "preact-htm";
+import { html, useState, useEffect } from "preact-htm";
 import { get, call } from "app/api";
 import { rememberAddress } from "app/pages/campaign";
 import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad } from "app/ui";
 
-function Create({ onCreated }) {
+// Create makes a campaign; suggest (a promise of a name) fills the name
+// while the person has not typed one.
+export function Create({ onCreated, suggest }) {
   const [name, setName] = useState("");
+  useEffect(() => {
+    if (suggest) suggest.then((n) => setName((cur) => cur || n), () => {});
+  }, [suggest]);
   const [opens, setOpens] = useState(false);
   const [clicks, setClicks] = useState(false);
   const [busy, setBusy] = useState(false);
