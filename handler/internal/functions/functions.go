@@ -52,8 +52,9 @@ func Table() []Function {
 		{Name: "open", Trigger: HTTP, Route: "o/{token}", Methods: []string{"get", "head"}},
 		{Name: "click", Trigger: HTTP, Route: "c/{token}", Methods: []string{"get", "head"}},
 		{Name: "unsubscribe", Trigger: HTTP, Route: "u/{token}", Methods: []string{"get", "head", "post"}},
-		// The web app: the dashboard at / and its files under /app/ (every
-		// other route is more specific, so this one only gets the rest).
+		// The web app: the dashboard at / and its files under /app/, the
+		// Outlook add-in's pages and manifest under /addin/ (every other
+		// route is more specific, so this one only gets the rest).
 		{Name: "web", Trigger: HTTP, Route: "{*path}", Methods: []string{"get", "head"}},
 		// Deletes everything an account has, after DELETE /v1/me.
 		{Name: "account-delete", Trigger: Queue, Queue: queue.AccountDelete},
