@@ -6,12 +6,11 @@
 import { html, useState, useEffect } from "preact-htm";
 import { get, call } from "app/api";
 import { Loading, Empty, ErrorBox, Badge, Confirm, plural, useLoad } from "app/ui";
-import { Upload, DataReport, Rendered, rememberAddress } from "app/pages/campaign";
+import { Upload, DataReport, Rendered, rememberAddress, rememberedAddress } from "app/pages/campaign";
 import { Create } from "app/pages/campaigns";
 
 const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
 const chosenKey = "mm-pane-campaign";
-const addressKey = (id) => "mm-address-" + id;
 
 // office calls an Office.js method that answers through a callback with
 // an AsyncResult, as a promise.
@@ -101,7 +100,7 @@ function DraftPreview({ c }) {
 function Send({ c, onSent }) {
   const [state, setState] = useState({ busy: false, error: null, ask: null, ready: false });
   const apply = async () => {
-    let address = sessionStorage.getItem(addressKey(c.id));
+    let address = rememberedAddress(c.id);
     if (!address) {
       const n = await call("POST", path(c.id) + "/address");
       rememberAddress(n);

@@ -83,8 +83,11 @@ export function rememberAddress(c) {
   if (c.inboundAddress) sessionStorage.setItem(addressKey(c.id), c.inboundAddress);
 }
 
+// rememberedAddress is the campaign's address if this browser saw it.
+export const rememberedAddress = (id) => sessionStorage.getItem(addressKey(id));
+
 function Address({ c }) {
-  const [address, setAddress] = useState(c.inboundAddress || sessionStorage.getItem(addressKey(c.id)) || "");
+  const [address, setAddress] = useState(c.inboundAddress || rememberedAddress(c.id) || "");
   const [copied, setCopied] = useState(false);
   const [state, setState] = useState({ busy: false, error: null });
   const copy = async () => {
