@@ -139,7 +139,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Notifier:    notify.New(cfg.PostmarkAPIURL, cfg.PostmarkServerToken, httpClient),
 		NotifyFrom:  cfg.NotifyFrom,
 		Sending:     sending,
-		Links:       tracking.Links{Base: cfg.PublicBaseURL, Keys: cfg.TrackingKeys},
+		Links:       tracking.Links{Base: cfg.PublicBaseURL, Keys: cfg.TrackingKeys, Inbound: cfg.InboundAddress},
 		SheetLimits: sheet.DefaultLimits(),
 	})
 	site, err := web.New(web.Config{ClientID: cfg.EntraClientID, Authority: cfg.EntraAuthority, BaseURL: cfg.PublicBaseURL})

@@ -46,6 +46,7 @@ var tableNames = [
   'removals'
   'events'
   'suppressions'
+  'unsubscribelinks'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

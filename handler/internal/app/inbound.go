@@ -16,6 +16,7 @@ import (
 	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/postmark"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/tracking"
 )
 
 // maxInboundBody is above Postmark's 35 MB of attachments once base64
@@ -97,6 +98,9 @@ func (a *App) acceptInbound(ctx context.Context, in postmark.Inbound) (string, e
 	hash := strings.ToLower(strings.TrimSpace(in.MailboxHash))
 	if hash == "" {
 		return "", refusal{code: "unknown_address", text: "the email was not sent to a campaign address"}
+	}
+	if id, ok := strings.CutPrefix(hash, tracking.UnsubscribePrefix); ok {
+		return a.unsubscribeByEmail(ctx, id)
 	}
 	addr, err := a.Store.LookupAddress(ctx, HashAddressToken(hash))
 	if apperr.Is(err, apperr.NotFound) {

@@ -12,9 +12,12 @@ import (
 	"mailmerge/handler/internal/store"
 )
 
-// suppressionView is one address of the suppression list.
+// suppressionView is one address of the suppression list. An unsubscribe
+// from a message of a deleted campaign knows the address only by its key:
+// the entry has no address, and is removed by its key (or its address).
 type suppressionView struct {
-	Address string    `json:"address"`
+	Address string    `json:"address,omitempty"`
+	Key     string    `json:"key"`
 	At      time.Time `json:"at"`
 	Source  string    `json:"source"`
 }
@@ -40,7 +43,7 @@ func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identit
 		Next         string            `json:"next,omitempty"`
 	}{Suppressions: []suppressionView{}, Next: page.Next}
 	for _, s := range page.Suppressions {
-		out.Suppressions = append(out.Suppressions, suppressionView(s))
+		out.Suppressions = append(out.Suppressions, suppressionView{Address: s.Address, Key: s.Key, At: s.At, Source: s.Source})
 	}
 	encode(w, http.StatusOK, out)
 }
@@ -88,24 +91,33 @@ func (a *App) addSuppressions(w http.ResponseWriter, r *http.Request, p identity
 	encode(w, http.StatusOK, map[string]any{"added": len(list), "invalid": bad})
 }
 
-// deleteSuppression takes one address off the list: later campaigns send
-// to it again.
+// deleteSuppression takes one address off the list, named by the address
+// or by its key: later campaigns send to it again.
 func (a *App) deleteSuppression(w http.ResponseWriter, r *http.Request, p identity.Principal) {
 	addr := strings.TrimSpace(r.PathValue("address"))
 	if addr == "" || len(addr) > 320 {
 		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "address_invalid", "name the address to remove"))
 		return
 	}
-	if ok, err := a.Store.Suppressed(r.Context(), keyOf(p), addr); err != nil {
+	if ok, err := a.Store.SuppressedKey(r.Context(), keyOf(p), suppressionKeyOf(addr)); err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	} else if !ok {
 		writeError(w, r, a.Logger, notFound("that address is not on your suppression list"))
 		return
 	}
-	if err := a.Store.Unsuppress(r.Context(), keyOf(p), addr); err != nil {
+	if err := a.Store.UnsuppressKey(r.Context(), keyOf(p), suppressionKeyOf(addr)); err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// suppressionKeyOf is the key of an entry named by its address or, for an
+// entry that has none, by its key (32 hex digits, as the list gives it).
+func suppressionKeyOf(s string) string {
+	if len(s) == 32 && strings.Trim(s, "0123456789abcdef") == "" {
+		return s
+	}
+	return store.SuppressionKey(s)
 }

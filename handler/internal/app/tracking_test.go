@@ -10,6 +10,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/dev/testqueue"
@@ -115,7 +116,9 @@ func TestClick(t *testing.T) {
 	signedByOld, _ := oldKey.Sign(tracking.Target{Kind: tracking.Click, CampaignID: trackedCampaign, Row: 3, Link: 2, URL: target})
 	foreign, _ := tracking.Keys{{ID: 2, Secret: []byte("someone-else's-key-0123456789abcdef")}}.Sign(tracking.Target{Kind: tracking.Click, CampaignID: trackedCampaign, Row: 3, URL: "https://evil.test/"})
 	raw, _ := base64.RawURLEncoding.DecodeString(valid)
-	changed := strings.Replace(string(raw), "contoso", "evilsso", 1)
+	// The URL is encrypted: a changed byte of it changes what it decrypts to.
+	changed := []byte(string(raw))
+	changed[len(changed)-10] ^= 0x20
 	open, _ := trackingKeys.Sign(tracking.Target{Kind: tracking.Open, CampaignID: trackedCampaign, Row: 3})
 	for _, c := range []struct {
 		name, token string
@@ -124,7 +127,7 @@ func TestClick(t *testing.T) {
 		{"valid", valid, true},
 		{"signed by the previous key", signedByOld, true},
 		{"another key", foreign, false},
-		{"changed URL", base64.RawURLEncoding.EncodeToString([]byte(changed)), false},
+		{"changed URL", base64.RawURLEncoding.EncodeToString(changed), false},
 		{"truncated", valid[:len(valid)-4], false},
 		{"an open token", open, false},
 		{"a URL", "https:%2F%2Fevil.test", false},
@@ -149,5 +152,43 @@ func TestClick(t *testing.T) {
 	req, _ := http.NewRequest("HEAD", srv.URL+"/c/"+valid, nil)
 	if resp, err := noRedirects().Do(req); err != nil || resp.StatusCode != 302 || events.events[len(events.events)-1].Method != "HEAD" {
 		t.Errorf("HEAD: %v %v", resp, err)
+	}
+}
+
+// TestTrackingEventClipped: what an event carries is clipped, however
+// long the user agent or the token's URL, so one request cannot make an
+// event too large for a queue message; the redirect still goes to the
+// whole URL.
+func TestTrackingEventClipped(t *testing.T) {
+	srv, events := trackingServer(t)
+	long := "https://contoso.example/offer?q=" + strings.Repeat("x", 5000)
+	open, _ := trackingKeys.Sign(tracking.Target{Kind: tracking.Open, CampaignID: trackedCampaign, Row: 7})
+	click, _ := trackingKeys.Sign(tracking.Target{Kind: tracking.Click, CampaignID: trackedCampaign, Row: 7, Link: 1, URL: long})
+	ua := "Mozilla/5.0 " + strings.Repeat("<é>", 16<<10/4)
+	for _, path := range []string{"/o/" + open, "/c/" + click} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.Header.Set("User-Agent", ua)
+		resp, err := noRedirects().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if path[1] == 'c' && resp.Header.Get("Location") != long {
+			t.Errorf("redirect to %d characters of %d", len(resp.Header.Get("Location")), len(long))
+		}
+	}
+	if events.len() != 2 {
+		t.Fatalf("%d events", events.len())
+	}
+	for _, e := range events.events {
+		if len(e.UserAgent) > 400 || !strings.HasPrefix(ua, e.UserAgent) || !utf8.ValidString(e.UserAgent) {
+			t.Errorf("%c: a user agent of %d bytes kept", e.Kind, len(e.UserAgent))
+		}
+		if len(e.URL) > 2000 || !strings.HasPrefix(long, e.URL) {
+			t.Errorf("%c: a URL of %d bytes kept", e.Kind, len(e.URL))
+		}
+	}
+	if e := events.events[1]; len(e.URL) != 2000 {
+		t.Errorf("the click's URL: %d bytes kept, want the first 2000", len(e.URL))
 	}
 }

@@ -1,10 +1,12 @@
 package app
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"strings"
 
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/tracking"
 )
 
@@ -44,4 +46,24 @@ func (a *App) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page(w, http.StatusOK, "You are unsubscribed", "You will not receive further emails from this sender through this service.")
+}
+
+// unsubscribeByEmail takes an email to a message's unsubscribe address
+// (List-Unsubscribe's mailto) as the one-click POST: whoever sends it,
+// since the address is the proof, as the link is. It answers once the
+// unsubscribe is queued; an address no message was sent with is refused.
+func (a *App) unsubscribeByEmail(ctx context.Context, id string) (string, error) {
+	l, err := a.Store.UnsubscribeLinkOf(ctx, id)
+	if apperr.Is(err, apperr.NotFound) {
+		return "", refusal{code: "unknown_address", text: "no message was sent with this unsubscribe address"}
+	}
+	if err != nil {
+		return "", err
+	}
+	e := tracking.Event{Kind: tracking.Unsubscribe, Account: l.Account, CampaignID: l.CampaignID, Row: l.Row,
+		At: a.Now().UTC(), Method: "EMAIL", ByEmail: true}
+	if err := a.tasks.Events(ctx, []tracking.Event{e}); err != nil {
+		return "", apperr.Wrap(err, apperr.Transient, "queue_unavailable", "the unsubscribe could not be queued")
+	}
+	return "unsubscribed", nil
 }

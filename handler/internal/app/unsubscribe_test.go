@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/config"
 	"mailmerge/handler/internal/dev/devauth"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/dev/testqueue"
@@ -120,5 +122,64 @@ func TestSuppressionsAPI(t *testing.T) {
 	}
 	if _, after := e.do(t, "GET", "/v1/suppressions", tok, ""); len(after["suppressions"].([]any)) != 1 {
 		t.Errorf("after removing: %v", after)
+	}
+}
+
+// TestUnsubscribeByEmail: mail to a message's unsubscribe address
+// (List-Unsubscribe's mailto), from anyone, queues the unsubscribe of the
+// stored message it names, as the one-click POST does; an address no
+// message was sent with is refused (403: Postmark does not retry).
+func TestUnsubscribeByEmail(t *testing.T) {
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &testqueue.Queue{}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	creds := config.BasicAuth{User: "postmark", Password: "inbound-secret"}
+	srv := httptest.NewServer(New(Deps{Logger: logger, Store: st, Lifecycle: lifecycle.New(st, q, logger, time.Now), TrackingKeys: trackingKeys,
+		PostmarkInbound: creds, InboundAddress: "campaigns@inbound.example"}))
+	t.Cleanup(srv.Close)
+	k := account.Key{TenantID: devauth.ContosoTenant, ObjectID: "a11ce000-0000-4000-8000-" + testenv.Name("")}
+	id := trackingKeys.UnsubscribeIDs(k, trackedCampaign, 4)[0]
+	if err := st.PutUnsubscribeLink(context.Background(), store.UnsubscribeLink{ID: id, Account: k, CampaignID: trackedCampaign, Row: 4,
+		Keys: []string{store.SuppressionKey("u-0@example.com")}, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(hash string) int {
+		t.Helper()
+		payload := `{"MessageID":"` + testenv.Name("m") + `","From":"stranger@elsewhere.example","FromFull":{"Email":"stranger@elsewhere.example"},` +
+			`"To":"campaigns+` + hash + `@inbound.example","MailboxHash":"` + hash + `","Subject":"unsubscribe","TextBody":"","Headers":[]}`
+		req, _ := http.NewRequest("POST", srv.URL+"/hooks/postmark/inbound", strings.NewReader(payload))
+		req.SetBasicAuth(creds.User, creds.Password)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// Mail programs may change the case of the address.
+	if code := post(strings.ToUpper(tracking.UnsubscribePrefix + id)); code != 200 {
+		t.Fatalf("mail to the unsubscribe address: %d", code)
+	}
+	events := q.On(queue.TrackingEvents)
+	if len(events) != 1 {
+		t.Fatalf("%d queued, want 1", len(events))
+	}
+	m, err := task.Decode[task.Events](events[0].Body)
+	if err != nil || len(m.Events) != 1 || m.Events[0].Kind != tracking.Unsubscribe || m.Events[0].Account != k || m.Events[0].CampaignID != trackedCampaign ||
+		m.Events[0].Row != 4 || !m.Events[0].ByEmail {
+		t.Errorf("queued %+v %v", m, err)
+	}
+	other := trackingKeys.UnsubscribeIDs(k, trackedCampaign, 5)[0]
+	for _, bad := range []string{tracking.UnsubscribePrefix + other, tracking.UnsubscribePrefix + "abc", tracking.UnsubscribePrefix} {
+		if code := post(bad); code != 403 {
+			t.Errorf("mail to %s: %d, want 403", bad, code)
+		}
+	}
+	if n := len(q.On(queue.TrackingEvents)); n != 1 {
+		t.Errorf("%d queued after refused mail, want still 1", n)
 	}
 }

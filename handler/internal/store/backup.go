@@ -255,6 +255,9 @@ func (e *Erasures) erased(b backupEntity) bool {
 		return account(owner) || e.campaigns[campaign]
 	case tableMailboxes, tableDebugLog:
 		return account(b.pk)
+	case tableUnsubscribeLinks:
+		owner, _ := b.props["Account"].(string)
+		return account(owner)
 	case tableDeletions:
 		// A deletion under way in the export but finished since is not
 		// started again: its person may have signed in again meanwhile.

@@ -8,6 +8,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/tracking"
 )
 
 // Where says how a Holding's things are found.
@@ -86,6 +87,8 @@ func AccountHoldings(k account.Key) []Holding {
 			What: "the mailbox's sending budget: how many messages and recipients went out when (counts and times only)", Keep: keepAccount},
 		{Where: Blob, Container: ContainerTokenCache, Name: TokenCacheBlob(k),
 			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)", Keep: keepAccount},
+		{Where: Partition, Table: tableUnsubscribeLinks, Partition: tracking.AccountTag(k),
+			What: "for each message sent, what its unsubscribe link and address apply to: the campaign, the row, and a one-way fingerprint (a hash) of each address it went to, never the address", Keep: "until you delete your account, also after you delete the campaign: the unsubscribe links of mail already sent keep working"},
 		{Where: Partition, Table: tableSuppressions, Partition: k.String(),
 			What: "the suppression list: addresses that unsubscribed from the account's campaigns or that the owner added, with when and how", Keep: "until you remove an address, or delete your account"},
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
@@ -143,6 +146,8 @@ func HoldingsMarkdown() string {
 		case Blobs:
 			where = fmt.Sprintf("blobs `%s/%s…`", h.Container, h.Name)
 		}
+		// A partition named by a hash of the account reads as what it is.
+		where = strings.ReplaceAll(where, tracking.AccountTag(k), "<hash of the account>")
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", of, where, h.What, h.Keep)
 	}
 	for _, h := range CampaignHoldings(c) {

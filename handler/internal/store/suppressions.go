@@ -25,11 +25,16 @@ type Suppression struct {
 	// (RFC 8058, from the mail program), or "added" (by the owner). Which
 	// campaign it came from is not kept: the list outlives campaigns.
 	Source string
+	// Key is the address's suppression key (SuppressionKey). An
+	// unsubscribe from a message of a deleted campaign knows only the
+	// keys of its addresses (UnsubscribeLink): such an entry has a Key
+	// and no Address, and stops mail to that address all the same.
+	Key string
 }
 
-// suppressionKey is the row key of an address: a hash, since addresses may
-// hold characters row keys may not.
-func suppressionKey(address string) string {
+// SuppressionKey is the row key of an address: a hash, since addresses
+// may hold characters row keys may not.
+func SuppressionKey(address string) string {
 	sum := sha256.Sum256([]byte(strings.ToLower(strings.TrimSpace(address))))
 	return hex.EncodeToString(sum[:16])
 }
@@ -38,8 +43,15 @@ func suppressionKey(address string) string {
 // when and how it was first added.
 func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression) error {
 	for _, sp := range list {
-		e := newEntity(k.String(), suppressionKey(sp.Address))
-		e.Properties["Address"], e.Properties["Source"] = strings.ToLower(strings.TrimSpace(sp.Address)), sp.Source
+		key := sp.Key
+		if sp.Address != "" {
+			key = SuppressionKey(sp.Address)
+		}
+		e := newEntity(k.String(), key)
+		e.Properties["Source"] = sp.Source
+		if sp.Address != "" {
+			e.Properties["Address"] = strings.ToLower(strings.TrimSpace(sp.Address))
+		}
 		setTime(e, "At", sp.At)
 		if err := s.addEntity(ctx, tableSuppressions, e); err != nil && !apperr.Is(err, apperr.Conflict) {
 			return err
@@ -50,16 +62,23 @@ func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression)
 
 // Suppressed reports whether address is on account k's list.
 func (s *Store) Suppressed(ctx context.Context, k account.Key, address string) (bool, error) {
-	_, _, err := s.getEntity(ctx, tableSuppressions, k.String(), suppressionKey(address))
+	return s.SuppressedKey(ctx, k, SuppressionKey(address))
+}
+
+// SuppressedKey reports whether the address of suppression key key is on
+// account k's list.
+func (s *Store) SuppressedKey(ctx context.Context, k account.Key, key string) (bool, error) {
+	_, _, err := s.getEntity(ctx, tableSuppressions, k.String(), key)
 	if apperr.Is(err, apperr.NotFound) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-// Unsuppress takes address off account k's list; one not there is fine.
-func (s *Store) Unsuppress(ctx context.Context, k account.Key, address string) error {
-	return s.deleteEntity(ctx, tableSuppressions, k.String(), suppressionKey(address))
+// UnsuppressKey takes the address of suppression key key off account k's
+// list; one not there is fine.
+func (s *Store) UnsuppressKey(ctx context.Context, k account.Key, key string) error {
+	return s.deleteEntity(ctx, tableSuppressions, k.String(), key)
 }
 
 // SuppressionPage is one page of a suppression list.
@@ -85,7 +104,7 @@ func (s *Store) Suppressions(ctx context.Context, k account.Key, limit int, curs
 			page.Next = e.RowKey
 			return errStop
 		}
-		page.Suppressions = append(page.Suppressions, Suppression{Address: getString(e, "Address"), At: getTime(e, "At"), Source: getString(e, "Source")})
+		page.Suppressions = append(page.Suppressions, Suppression{Address: getString(e, "Address"), At: getTime(e, "At"), Source: getString(e, "Source"), Key: e.RowKey})
 		return nil
 	})
 	return page, err

@@ -12,6 +12,9 @@ type Links struct {
 	// Base is where recipients reach the app (PUBLIC_BASE_URL).
 	Base string
 	Keys Keys
+	// Inbound is the Postmark inbound address (INBOUND_ADDRESS), at
+	// which a message's unsubscribe address is a plus-address.
+	Inbound string
 }
 
 // url is Base + "/" + route + "/" + the token of t ("" if t cannot be
@@ -27,6 +30,19 @@ func (l Links) url(route string, t Target) string {
 // Unsubscribe is the row's unsubscribe page.
 func (l Links) Unsubscribe(k account.Key, campaignID string, row int) string {
 	return l.url("u", Target{Kind: Unsubscribe, Account: k, CampaignID: campaignID, Row: row})
+}
+
+// UnsubscribeAddress is the address whose mail unsubscribes the
+// recipients of the row's message (List-Unsubscribe's mailto): the
+// inbound address plus "u-" and the message's unsubscribe ID; "" without
+// an inbound address.
+func (l Links) UnsubscribeAddress(k account.Key, campaignID string, row int) string {
+	local, domain, ok := strings.Cut(l.Inbound, "@")
+	ids := l.Keys.UnsubscribeIDs(k, campaignID, row)
+	if !ok || len(ids) == 0 {
+		return ""
+	}
+	return local + "+" + UnsubscribePrefix + ids[0] + "@" + domain
 }
 
 // Open is the row's open pixel.

@@ -25,6 +25,9 @@ type Event struct {
 	Prefetch   bool        `json:"prefetch,omitempty"`
 	// OneClick: an unsubscribe by the mail program (RFC 8058).
 	OneClick bool `json:"oneClick,omitempty"`
+	// ByEmail: an unsubscribe by mail to the message's unsubscribe
+	// address (List-Unsubscribe's mailto, RFC 2369).
+	ByEmail bool `json:"byEmail,omitempty"`
 }
 
 // Recorder takes events from the endpoints without making them wait: it

@@ -123,3 +123,44 @@ func TestParseKeys(t *testing.T) {
 		t.Errorf("keys %+v", ks)
 	}
 }
+
+// TestTokensRevealNothing: a recipient who decodes the URL's token finds
+// neither the owner's ids, nor the campaign, nor their row, nor the link's
+// target; and two rows' tokens share nothing but the key id.
+func TestTokensRevealNothing(t *testing.T) {
+	ks := testKeys(t, "1:"+secretA)
+	owner := account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"}
+	id, _ := campaignIDs.DecodeString(strings.ToUpper(campaignID))
+	tenant, _ := guidBytes(owner.TenantID)
+	object, _ := guidBytes(owner.ObjectID)
+	for _, tg := range []Target{
+		{Kind: Open, CampaignID: campaignID, Row: 2},
+		{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 2},
+		{Kind: Click, CampaignID: campaignID, Row: 2, Link: 1, URL: "https://contoso.example/offer"},
+	} {
+		tok, err := ks.Sign(tg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, _ := base64.RawURLEncoding.DecodeString(tok)
+		for name, secret := range map[string][]byte{"campaign id": id[:6], "tenant": tenant[:6], "object": object[:6], "URL": []byte("contoso")} {
+			if strings.Contains(string(raw), string(secret)) || strings.Contains(tok, campaignID[:8]) {
+				t.Errorf("a %c token shows the %s", tg.Kind, name)
+			}
+		}
+		other := tg
+		other.Row = 3
+		tok3, _ := ks.Sign(other)
+		raw3, _ := base64.RawURLEncoding.DecodeString(tok3)
+		same := 0
+		for i := 1; i < min(len(raw), len(raw3)); i++ {
+			if raw[i] == raw3[i] {
+				same++
+			}
+		}
+		// Random bytes agree about one time in 256.
+		if same > 4 {
+			t.Errorf("the %c tokens of rows 2 and 3 agree in %d of %d bytes", tg.Kind, same, len(raw))
+		}
+	}
+}

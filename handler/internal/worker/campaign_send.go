@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"html"
+	"net/mail"
 	"strings"
 	"time"
 
@@ -199,21 +200,23 @@ func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []s
 			fail(r, campaign.Reason{Code: "row_invalid", Text: err.Error()})
 			continue
 		}
-		n := len(msg.To) + len(msg.CC) + len(msg.BCC)
-		if n > w.Sending.Limits.PerDay {
-			fail(r, campaign.Reason{Code: "too_many_recipients",
-				Text: fmt.Sprintf("one message to %d recipients is over the mailbox's %d a day", n, w.Sending.Limits.PerDay)})
-			continue
-		}
-		if skip, err := w.suppressed(ctx, c, msg); err != nil {
+		skip, err := w.applySuppressions(ctx, c, &msg)
+		if err != nil {
 			// The list cannot be read: the row waits for the next step.
 			w.Logger.WarnContext(ctx, "suppression list unavailable", "campaign", c.ID, "error", err.Error())
 			continue
-		} else if skip {
+		}
+		if skip {
 			// Conditional: a row claimed meanwhile is that worker's.
 			if _, err := w.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, unsubscribed, w.Now().UTC()); err == nil {
 				done = append(done, campaign.RowSkipped)
 			}
+			continue
+		}
+		n := len(msg.To) + len(msg.CC) + len(msg.BCC)
+		if n > w.Sending.Limits.PerDay {
+			fail(r, campaign.Reason{Code: "too_many_recipients",
+				Text: fmt.Sprintf("one message to %d recipients is over the mailbox's %d a day", n, w.Sending.Limits.PerDay)})
 			continue
 		}
 		out = append(out, prepared{row: r, msg: msg, n: n})
@@ -221,14 +224,29 @@ func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []s
 	return out, done
 }
 
-// suppressed reports whether a To address of msg is on the account's
-// suppression list: then the row is not sent, also in a campaign that was
-// running when the person unsubscribed.
-func (w *Worker) suppressed(ctx context.Context, c store.Campaign, msg merge.Message) (bool, error) {
+// applySuppressions checks every recipient of msg against the account's
+// suppression list: a suppressed To address skips the row (skip); a
+// suppressed CC or BCC address is dropped from the message, which still
+// goes to the rest. The same holds in a campaign that was running when
+// the person unsubscribed.
+func (w *Worker) applySuppressions(ctx context.Context, c store.Campaign, msg *merge.Message) (skip bool, err error) {
 	for _, a := range msg.To {
 		if ok, err := w.Store.Suppressed(ctx, c.Account, a.Address); ok || err != nil {
 			return ok, err
 		}
+	}
+	for _, list := range []*[]*mail.Address{&msg.CC, &msg.BCC} {
+		kept := (*list)[:0:0]
+		for _, a := range *list {
+			ok, err := w.Store.Suppressed(ctx, c.Account, a.Address)
+			if err != nil {
+				return false, err
+			}
+			if !ok {
+				kept = append(kept, a)
+			}
+		}
+		*list = kept
 	}
 	return false, nil
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"net/mail"
 	"sync"
 	"time"
 
@@ -157,6 +158,18 @@ func (w *Worker) sendRow(ctx context.Context, c store.Campaign, j *job, p prepar
 	for _, i := range p.msg.Attachments {
 		files = append(files, j.files[i])
 	}
+	// What an unsubscribe from this message applies to is stored before
+	// it leaves: its links then work for as long as the account exists,
+	// also after the campaign is deleted. Without it, nothing is sent.
+	// (Without tracking keys a message has no unsubscribe link at all.)
+	if l := w.unsubscribeLink(c, p); l.ID != "" {
+		if err := w.Store.PutUnsubscribeLink(ctx, l); err != nil {
+			w.Logger.WarnContext(ctx, "unsubscribe link not stored", "campaign", c.ID, "row", p.row.Row, "error", err.Error())
+			w.unclaim(ctx, c, claimed, "storage")
+			res.wait = w.Now().Add(5 * time.Second)
+			return res
+		}
+	}
 	out := w.Mailer.Send(ctx, c.Account, p.msg, files, w.unsubscribeHeaders(c, p.row.Row))
 	res.done.At = w.Now()
 	// From here on the outcome is recorded even if the invocation ends.
@@ -270,13 +283,35 @@ func (w *Worker) recount(ctx context.Context, c store.Campaign, change func(*sto
 	return err
 }
 
-// unsubscribeHeaders are RFC 8058's one-click unsubscribe headers of a
-// row's message (Gmail and Yahoo ask them of bulk senders): its https
-// unsubscribe URL, and that a POST to it unsubscribes.
+// unsubscribeLink is what an unsubscribe from row p's message applies
+// to: the suppression keys of every address it goes to (To, CC and BCC:
+// one link cannot tell them apart, and suppressing them all is the safe
+// side), under the message's unsubscribe ID.
+func (w *Worker) unsubscribeLink(c store.Campaign, p prepared) store.UnsubscribeLink {
+	l := store.UnsubscribeLink{Account: c.Account, CampaignID: c.ID, Row: p.row.Row, At: w.Now().UTC()}
+	if ids := w.Links.Keys.UnsubscribeIDs(c.Account, c.ID, p.row.Row); len(ids) > 0 {
+		l.ID = ids[0]
+	}
+	for _, list := range [][]*mail.Address{p.msg.To, p.msg.CC, p.msg.BCC} {
+		for _, a := range list {
+			l.Keys = append(l.Keys, store.SuppressionKey(a.Address))
+		}
+	}
+	return l
+}
+
+// unsubscribeHeaders are a row's message's unsubscribe headers: RFC
+// 8058's one-click (Gmail and Yahoo ask it of bulk senders), its https
+// URL and that a POST to it unsubscribes; and RFC 2369's mailto, an
+// address whose mail unsubscribes (Outlook.com and others act on it).
 func (w *Worker) unsubscribeHeaders(c store.Campaign, row int) map[string]string {
 	u := w.Links.Unsubscribe(c.Account, c.ID, row)
 	if u == "" {
 		return nil
 	}
-	return map[string]string{"List-Unsubscribe": "<" + u + ">", "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+	list := "<" + u + ">"
+	if m := w.Links.UnsubscribeAddress(c.Account, c.ID, row); m != "" {
+		list += ", <mailto:" + m + "?subject=unsubscribe>"
+	}
+	return map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
 }

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"slices"
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
@@ -9,52 +10,96 @@ import (
 	"mailmerge/handler/internal/tracking"
 )
 
-// unsubscribe puts the To addresses of the event's row on its account's
-// suppression list, and skips the row if it is not sent yet. A campaign
-// deleted meanwhile leaves nothing to find the address by.
+// unsubscribe puts every address the event's message went to (To, CC and
+// BCC) on its account's suppression list, and skips the row if it is not
+// sent yet. What a sent message went to is kept apart from the campaign
+// (store.UnsubscribeLink), so an unsubscribe after the owner deleted the
+// campaign still holds: the list then gets the addresses' keys alone.
+// While the campaign is kept, its row names the addresses, which the
+// owner's list shows. Only a deleted account leaves nothing to do: its
+// list is gone and nothing is sent from it any more.
 func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error) {
-	c, err := w.Store.Campaign(ctx, e.Account, e.CampaignID)
-	if apperr.Is(err, apperr.NotFound) {
-		return false, nil
-	}
-	if err != nil {
+	if gone, err := w.accountGone(ctx, e.Account); gone || err != nil {
 		return false, err
 	}
-	if gone, err := w.accountGone(ctx, c.Account); gone || err != nil {
-		return false, err // its deletion removes the list too
+	var keys []string
+	for _, id := range w.Links.Keys.UnsubscribeIDs(e.Account, e.CampaignID, e.Row) {
+		l, err := w.Store.UnsubscribeLinkOf(ctx, id)
+		if apperr.Is(err, apperr.NotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if l.Account == e.Account && l.CampaignID == e.CampaignID && l.Row == e.Row {
+			keys = l.Keys
+			break
+		}
 	}
-	r, err := w.Store.Recipient(ctx, c.ID, e.Row)
-	if apperr.Is(err, apperr.NotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	to := campaign.Locate(c.Data.Columns).To
-	if to < 0 || to >= len(r.Cells) {
-		return false, nil
-	}
-	addrs, _ := campaign.ParseAddresses(r.Cells[to])
 	source := "unsubscribe"
-	if e.OneClick {
+	switch {
+	case e.ByEmail:
+		source = "email"
+	case e.OneClick:
 		source = "one-click"
 	}
-	list := make([]store.Suppression, 0, len(addrs))
-	for _, a := range addrs {
-		list = append(list, store.Suppression{Address: a.Address, At: e.At.UTC(), Source: source})
-	}
-	if err := w.Store.Suppress(ctx, c.Account, list); err != nil {
+	var list []store.Suppression
+	r, c, err := w.unsubscribedRow(ctx, e)
+	if err != nil {
 		return false, err
 	}
-	if r.Status == campaign.RowPending {
-		if _, err := w.Store.SetRecipientStatus(ctx, c.ID, r, campaign.RowSkipped, unsubscribed, w.Now().UTC()); err == nil {
+	if r != nil {
+		fields := campaign.Locate(c.Data.Columns)
+		for _, col := range []int{fields.To, fields.CC, fields.BCC} {
+			if col < 0 || col >= len(r.Cells) {
+				continue
+			}
+			addrs, _ := campaign.ParseAddresses(r.Cells[col])
+			for _, a := range addrs {
+				list = append(list, store.Suppression{Address: a.Address, At: e.At.UTC(), Source: source})
+				keys = slices.DeleteFunc(keys, func(k string) bool { return k == store.SuppressionKey(a.Address) })
+			}
+		}
+	}
+	for _, k := range keys {
+		list = append(list, store.Suppression{Key: k, At: e.At.UTC(), Source: source})
+	}
+	if len(list) == 0 {
+		w.Logger.InfoContext(ctx, "unsubscribe of a message never sent", "campaign", e.CampaignID, "row", e.Row)
+		return false, nil
+	}
+	if err := w.Store.Suppress(ctx, e.Account, list); err != nil {
+		return false, err
+	}
+	if r != nil && r.Status == campaign.RowPending {
+		if _, err := w.Store.SetRecipientStatus(ctx, c.ID, *r, campaign.RowSkipped, unsubscribed, w.Now().UTC()); err == nil {
 			_, _ = w.count(ctx, c, []campaign.RowStatus{campaign.RowSkipped})
 		} else if !apperr.Is(err, apperr.Conflict) {
 			return false, err
 		}
 	}
-	w.Logger.InfoContext(ctx, "unsubscribed", "campaign", c.ID, "row", e.Row, "oneClick", e.OneClick)
+	w.Logger.InfoContext(ctx, "unsubscribed", "campaign", e.CampaignID, "row", e.Row, "addresses", len(list), "source", source)
 	return true, nil
+}
+
+// unsubscribedRow is the event's row and campaign while they are kept;
+// nil once the campaign is deleted.
+func (w *Worker) unsubscribedRow(ctx context.Context, e tracking.Event) (*store.Recipient, store.Campaign, error) {
+	c, err := w.Store.Campaign(ctx, e.Account, e.CampaignID)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, c, nil
+	}
+	if err != nil {
+		return nil, c, err
+	}
+	r, err := w.Store.Recipient(ctx, c.ID, e.Row)
+	if apperr.Is(err, apperr.NotFound) {
+		return nil, c, nil
+	}
+	if err != nil {
+		return nil, c, err
+	}
+	return &r, c, nil
 }
 
 // unsubscribed is why a row to an address on the suppression list is

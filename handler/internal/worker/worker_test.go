@@ -30,12 +30,17 @@ type fakeMailer struct {
 	mu     sync.Mutex
 	result delivery.Result
 	sent   int
+	// msgs and headers are what each send was given.
+	msgs    []merge.Message
+	headers []map[string]string
 }
 
 func (m *fakeMailer) Send(ctx context.Context, k account.Key, msg merge.Message, files []delivery.File, headers map[string]string) delivery.Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sent++
+	m.msgs = append(m.msgs, msg)
+	m.headers = append(m.headers, headers)
 	return m.result
 }
 
@@ -56,6 +61,18 @@ func newWorker(t testing.TB, st *store.Store, q *testqueue.Queue, mailer deliver
 // returns the step's message.
 func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, invoke.Message) {
 	t.Helper()
+	cells := make([][]string, rows)
+	for i := range cells {
+		cells[i] = []string{"r" + strconv.Itoa(i) + "@example.com", "Ann"}
+	}
+	return sendingCampaignOf(t, w, []string{"Email", "First name"}, cells)
+}
+
+// sendingCampaignOf is sendingCampaign with the given columns and the
+// cells of rows 2, 3, ….
+func sendingCampaignOf(t testing.TB, w *Worker, columns []string, cells [][]string) (store.Campaign, invoke.Message) {
+	t.Helper()
+	rows := len(cells)
 	ctx := context.Background()
 	id := testenv.Name("")
 	k := account.Key{TenantID: devauth.ContosoTenant, ObjectID: "0000" + id[:4] + "-0000-4000-8000-" + id + "0000"[:12-len(id)]}
@@ -63,13 +80,15 @@ func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, invoke.
 	if err := w.Store.CreateAccount(ctx, store.Account{Key: k, Email: "u" + id + "@contoso.example", CreatedAt: now, UpdatedAt: now}); err != nil {
 		t.Fatal("account:", err)
 	}
-	c, err := w.Lifecycle.Create(ctx, store.Campaign{Account: k, ID: testenv.Name("c"), Name: "Unit", AddressHash: testenv.Name("h")})
+	// A campaign id as the API makes them (16 bytes in base32hex), which
+	// tracking tokens carry.
+	c, err := w.Lifecycle.Create(ctx, store.Campaign{Account: k, ID: testenv.Name("c") + "0000000000000", Name: "Unit", AddressHash: testenv.Name("h")})
 	if err != nil {
 		t.Fatal("campaign:", err)
 	}
 	recipients := make([]store.Recipient, rows)
 	for i := range recipients {
-		recipients[i] = store.Recipient{Row: i + 2, Cells: []string{"r" + strconv.Itoa(i) + "@example.com", "Ann"}, Status: campaign.RowPending}
+		recipients[i] = store.Recipient{Row: i + 2, Cells: cells[i], Status: campaign.RowPending}
 	}
 	if err := w.Store.ReplaceRecipients(ctx, c.ID, recipients); err != nil {
 		t.Fatal("rows:", err)
@@ -85,7 +104,7 @@ func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, invoke.
 	}); err != nil {
 		t.Fatal(err)
 	}
-	data := store.DataSummary{Status: campaign.DataReady, Columns: []string{"Email", "First name"}, Rows: rows, ValidRows: rows}
+	data := store.DataSummary{Status: campaign.DataReady, Columns: columns, Rows: rows, ValidRows: rows}
 	if _, err := w.Lifecycle.DataRead(ctx, k, c.ID, "u1", data); err != nil {
 		t.Fatal(err)
 	}

@@ -76,6 +76,7 @@ export function Privacy({ me }) {
       <ul>
         <li>We send only what you asked, from your mailbox, once per row.</li>
         <li>We keep your spreadsheet's rows and your template until you delete the campaign, and nothing of the messages we send.</li>
+        <li>People you send to can always unsubscribe, also after you delete the campaign: for that we keep, for each message sent, a one-way fingerprint of the addresses it went to (never the addresses), until you delete your account.</li>
         <li>You can see everything we keep, download it, correct it and delete it, here, yourself.</li>
       </ul>
     </div>

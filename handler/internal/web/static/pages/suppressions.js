@@ -4,7 +4,12 @@ import { html, useState, useRef } from "preact-htm";
 import { get, call } from "app/api";
 import { Loading, Empty, ErrorBox, when, plural, useLoad } from "app/ui";
 
-const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", added: "added by you" };
+const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", email: "unsubscribed by email", added: "added by you" };
+
+// An unsubscribe from a message of a campaign you deleted is kept without
+// the address (we no longer have it): it stops mail to that address all
+// the same, and is named and removed by its key.
+const hidden = "an address from a deleted campaign";
 const perPage = 100;
 // perCall is the API's limit for one import.
 const perCall = 10000;
@@ -126,10 +131,10 @@ function Import({ onAdded }) {
 export function Suppressions() {
   const [pages, setPages] = useState([]);
   const [more, setMore] = useState({ busy: false, error: null });
-  const [removed, setRemoved] = useState({ address: "", error: null });
+  const [removed, setRemoved] = useState({ key: "", address: "", error: null });
   const list = useLoad(() => { setPages([]); return get("/v1/suppressions?limit=" + perPage); }, []);
   const rows = [...(list.data ? list.data.suppressions || [] : []), ...pages.flatMap((p) => p.suppressions || [])]
-    .filter((s) => s.address !== removed.address);
+    .filter((s) => s.key !== removed.key);
   const next = pages.length ? pages[pages.length - 1].next : list.data && list.data.next;
   const loadMore = async () => {
     setMore({ busy: true, error: null });
@@ -142,15 +147,15 @@ export function Suppressions() {
     }
   };
   const added = () => {
-    setRemoved({ address: "", error: null });
+    setRemoved({ key: "", address: "", error: null });
     list.reload();
   };
-  const remove = async (address) => {
+  const remove = async (s) => {
     try {
-      await call("DELETE", "/v1/suppressions/" + encodeURIComponent(address));
-      setRemoved({ address, error: null });
+      await call("DELETE", "/v1/suppressions/" + encodeURIComponent(s.address || s.key));
+      setRemoved({ key: s.key, address: s.address || hidden, error: null });
     } catch (error) {
-      setRemoved({ address: "", error });
+      setRemoved({ key: "", address: "", error });
     }
   };
   return html`<section class="page" aria-labelledby="supp-title">
@@ -164,8 +169,8 @@ export function Suppressions() {
         ${removed.address && html`<p role="status">${removed.address} was taken off the list: later campaigns send to it again.</p>`}
         ${list.data && rows.length === 0 && html`<${Empty}><p>Nobody has unsubscribed.</p></${Empty}>`}
         ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Unsubscribed addresses"><table class="stack"><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
-          <tbody>${rows.map((s) => html`<tr key=${s.address}><td data-label="Address">${s.address}</td><td data-label="Since">${when(s.at)}</td><td data-label="How">${sources[s.source] || s.source}</td>
-            <td><button type="button" class="link" onClick=${() => remove(s.address)} aria-label=${"Remove " + s.address}>Remove</button></td></tr>`)}</tbody></table></div>`}
+          <tbody>${rows.map((s) => html`<tr key=${s.key}><td data-label="Address">${s.address || html`<em title="We no longer have the address, only what stops mail to it.">${hidden}</em>`}</td><td data-label="Since">${when(s.at)}</td><td data-label="How">${sources[s.source] || s.source}</td>
+            <td><button type="button" class="link" onClick=${() => remove(s)} aria-label=${"Remove " + (s.address || hidden)}>Remove</button></td></tr>`)}</tbody></table></div>`}
         <${ErrorBox} error=${more.error} />
         ${next && html`<button type="button" class="secondary" onClick=${loadMore} disabled=${more.busy}>${more.busy ? "Loading…" : "Show more"}</button>`}
       </div>
