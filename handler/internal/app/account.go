@@ -272,8 +272,7 @@ func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 			writeError(w, r, a.Logger, err)
 			return
 		}
-		acct.DeletionRequestedAt, acct.UpdatedAt = now, now
-		if err := a.Store.UpdateAccount(ctx, acct); err != nil && !apperr.Is(err, apperr.Conflict) {
+		if err := a.markDeleting(ctx, acct, now); err != nil {
 			writeError(w, r, a.Logger, err)
 			return
 		}
@@ -288,6 +287,28 @@ func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 	}
 	a.Logger.InfoContext(ctx, "account deletion requested")
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "your account and everything stored for it are being deleted"})
+}
+
+// markDeleting marks the account as being deleted, which stops its
+// sending (the worker checks the mark before each batch). A correction or
+// an install that wrote the row since it was read wins the ETag race: read
+// it again and retry, since answering 202 without the mark would let the
+// campaigns send on.
+func (a *App) markDeleting(ctx context.Context, acct store.Account, now time.Time) error {
+	for range 3 {
+		acct.DeletionRequestedAt, acct.UpdatedAt = now, now
+		err := a.Store.UpdateAccount(ctx, acct)
+		if !apperr.Is(err, apperr.Conflict) {
+			return err
+		}
+		if acct, err = a.Store.Account(ctx, acct.Key); err != nil {
+			return err
+		}
+		if acct.Deleting() {
+			return nil // marked concurrently
+		}
+	}
+	return apperr.E(apperr.Conflict, "busy", "the account kept changing; try again")
 }
 
 // graphConsent exchanges the caller's token for lasting Graph access (the

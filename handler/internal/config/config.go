@@ -187,10 +187,13 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	c.EntraAuthority = strings.TrimRight(getenv(EntraAuthority), "/")
+	localSignIn := false
 	if c.EntraAuthority == "" {
 		bad("%s is missing: https://login.microsoftonline.com in Azure, the dev issuer's URL locally", EntraAuthority)
 	} else if u, err := url.Parse(c.EntraAuthority); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		bad("%s=%q is not an http(s) URL", EntraAuthority, c.EntraAuthority)
+	} else {
+		localSignIn = isLoopback(u.Hostname())
 	}
 
 	c.EntraClientID = getenv(EntraClientID)
@@ -223,6 +226,9 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 
 	loadSending(&c, getenv, bad)
+	if !localSignIn {
+		refuseExampleSecrets(getenv, bad)
+	}
 
 	if len(problems) > 0 {
 		return c, errors.New("settings: " + strings.Join(problems, "; "))
@@ -294,6 +300,40 @@ func loadSending(c *Config, getenv func(string) string, bad func(string, ...any)
 		bad("%s: %v (e.g. 1:$(openssl rand -base64 32))", TrackingKeys, err)
 	}
 	c.TrackingKeys = keys
+}
+
+// exampleSecret is a secret setting's value in local.settings.example.json
+// and how to make one's own.
+type exampleSecret struct {
+	name, value, howTo string
+}
+
+// exampleSecrets lists the secrets of local.settings.example.json as the
+// file has them (a test keeps the two equal; go:embed cannot reach the
+// file from here).
+func exampleSecrets() []exampleSecret {
+	const placeholder = "local-only-not-a-secret"
+	return []exampleSecret{
+		{TrackingKeys, "1:bG9jYWwtb25seS10cmFja2luZy1rZXktbm90LWEtc2VjcmV0", "e.g. 1:$(openssl rand -base64 32)"},
+		{TokenCacheKey, "bG9jYWwtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=", "e.g. the output of: openssl rand -base64 32"},
+		{PostmarkInboundPassword, placeholder, "e.g. the output of: openssl rand -base64 24, also in the inbound webhook URL at Postmark"},
+		{PostmarkServerToken, placeholder, "the API token of the Postmark server"},
+		{EntraClientSecret, placeholder, "a client secret of the app registration"},
+	}
+}
+
+// refuseExampleSecrets names each secret that still has the example's
+// value. Those values are public, in the repository: they do for the
+// stand-ins on this machine, but with a real sign-in authority they would
+// let anyone forge tracking and unsubscribe links, decrypt the stored
+// Graph tokens or post to the inbound webhook. So outside loopback the
+// handler does not start with them; there is no mode that allows it.
+func refuseExampleSecrets(getenv func(string) string, bad func(string, ...any)) {
+	for _, s := range exampleSecrets() {
+		if getenv(s.name) == s.value {
+			bad("%s is the example value from local.settings.example.json; set a secret of your own (%s)", s.name, s.howTo)
+		}
+	}
 }
 
 // httpsURL reads an optional base URL setting: https, or http to a

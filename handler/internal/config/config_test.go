@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -25,11 +26,11 @@ func validSettings() map[string]string {
 		PostmarkInboundUser:     "postmark",
 		PostmarkInboundPassword: "a-long-enough-password",
 		EntraClientSecret:       "a-secret",
-		TokenCacheKey:           "bG9jYWwtb25seS1rZXktbm90LWEtc2VjcmV0LTAwMDA=",
+		TokenCacheKey:           "Y29uZmlnLXRlc3Qtb25seS10b2tlbi1jYWNoZS1rZXk=",
 		PostmarkServerToken:     "POSTMARK_API_TEST",
 		NotifyFrom:              "notices@example.com",
 		PublicBaseURL:           "https://mailmerge.example.com",
-		TrackingKeys:            "1:bG9jYWwtb25seS10cmFja2luZy1rZXktbm90LWEtc2VjcmV0",
+		TrackingKeys:            "1:Y29uZmlnLXRlc3Qtb25seS10cmFja2luZy1rZXktMzJi",
 	}
 }
 
@@ -149,18 +150,9 @@ func TestIdentityBasedConnections(t *testing.T) {
 // TestExampleSettingsNameExactlyWhatTheCodeReads keeps
 // local.settings.example.json and Names() equal.
 func TestExampleSettingsNameExactlyWhatTheCodeReads(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "local.settings.example.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var file struct {
-		Values map[string]string `json:"Values"`
-	}
-	if err := json.Unmarshal(raw, &file); err != nil {
-		t.Fatal(err)
-	}
+	vals := readExample(t)
 	var got []string
-	for k := range file.Values {
+	for k := range vals {
 		got = append(got, k)
 	}
 	// The host sets the port itself; it has no place in local.settings.json.
@@ -176,9 +168,85 @@ func TestExampleSettingsNameExactlyWhatTheCodeReads(t *testing.T) {
 		t.Errorf("local.settings.example.json names %v\nthe code reads %v", got, want)
 	}
 	// And the example must load as it is, plus the port the host adds.
-	vals := file.Values
 	vals[Port] = "1"
 	if _, err := Load(env(vals)); err != nil {
 		t.Errorf("the example settings do not load: %v", err)
+	}
+}
+
+// readExample returns the values of local.settings.example.json.
+func readExample(t *testing.T) map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join("..", "..", "..", "local.settings.example.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var file struct {
+		Values map[string]string `json:"Values"`
+	}
+	if err := json.Unmarshal(raw, &file); err != nil {
+		t.Fatal(err)
+	}
+	return file.Values
+}
+
+// TestExampleSecretsRefusedOutsideLoopback: the example's secrets are in
+// the repository, so they do only with a sign-in authority on this
+// machine; with any other, every one of them is named, with the other
+// problems.
+func TestExampleSecretsRefusedOutsideLoopback(t *testing.T) {
+	secrets := []string{TrackingKeys, TokenCacheKey, PostmarkInboundPassword, PostmarkServerToken, EntraClientSecret}
+	for _, authority := range []string{"https://127.0.0.1:7072", "https://127.8.0.1", "https://[::1]:7072", "https://localhost:7072/", "http://localhost"} {
+		s := readExample(t)
+		s[Port], s[EntraAuthority] = "1", authority
+		if _, err := Load(env(s)); err != nil {
+			t.Errorf("%s=%s: %v", EntraAuthority, authority, err)
+		}
+	}
+	for _, authority := range []string{"https://login.microsoftonline.com", "https://10.0.0.7", "https://127.0.0.1.example.com", "https://localhost.example.com", ""} {
+		s := readExample(t)
+		s[EntraAuthority] = authority // and no port: reported too
+		_, err := Load(env(s))
+		if err == nil {
+			t.Errorf("%s=%q: the example secrets were accepted", EntraAuthority, authority)
+			continue
+		}
+		for _, name := range append(secrets, Port) {
+			if !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%q: the error does not name %s: %v", EntraAuthority, authority, name, err)
+			}
+		}
+		if want := TrackingKeys + " is the example value from local.settings.example.json; set a secret of your own"; !strings.Contains(err.Error(), want) {
+			t.Errorf("got %v, want it to say %q", err, want)
+		}
+	}
+	// One example secret among real ones is refused alone.
+	for _, name := range secrets {
+		s := validSettings()
+		s[name] = readExample(t)[name]
+		_, err := Load(env(s))
+		if err == nil || !strings.Contains(err.Error(), name+" is the example value") {
+			t.Errorf("the example %s: got %v", name, err)
+		}
+	}
+}
+
+// TestExampleSecretsAreTheFiles keeps exampleSecrets() and the example
+// file's secrets equal, a new placeholder secret in the file included.
+func TestExampleSecretsAreTheFiles(t *testing.T) {
+	vals := readExample(t)
+	listed := map[string]bool{}
+	for _, s := range exampleSecrets() {
+		listed[s.name] = true
+		if got := vals[s.name]; got != s.value {
+			t.Errorf("local.settings.example.json has %s=%q, exampleSecrets() %q", s.name, got, s.value)
+		}
+	}
+	for name, v := range vals {
+		// The example's keys are base64 of such words, after an id.
+		plain, _ := base64.StdEncoding.DecodeString(v[strings.Index(v, ":")+1:])
+		if (strings.Contains(v, "not-a-secret") || strings.Contains(string(plain), "not-a-secret")) && !listed[name] {
+			t.Errorf("local.settings.example.json has a secret %s that exampleSecrets() does not list", name)
+		}
 	}
 }

@@ -287,12 +287,8 @@ func (p *Pacer) ReleaseN(ctx context.Context, mailbox string, done []Done, block
 // minute from when it did (Exchange counts it then); one that was not
 // sent is given back to the day.
 func (p *Pacer) end(m *store.Mailbox, d Done, now time.Time) {
-	for i, l := range m.Leases {
-		if l.ID == d.Grant.Lease.ID {
-			m.Leases = append(m.Leases[:i], m.Leases[i+1:]...)
-			break
-		}
-	}
+	m.Leases = withoutLease(m.Leases, d.Grant.Lease.ID)
+	m.Lapsed = withoutLease(m.Lapsed, d.Grant.Lease.ID)
 	start := d.Grant.Lease.Deadline.Add(-p.limits.MaxSend)
 	switch {
 	case d.Sent:
@@ -304,6 +300,15 @@ func (p *Pacer) end(m *store.Mailbox, d Done, now time.Time) {
 	case m.Hours[hourOf(start)] >= d.N:
 		m.Hours[hourOf(start)] -= d.N
 	}
+}
+
+func withoutLease(leases []store.Lease, id string) []store.Lease {
+	for i, l := range leases {
+		if l.ID == id {
+			return append(leases[:i], leases[i+1:]...)
+		}
+	}
+	return leases
 }
 
 // update reads, changes and writes the mailbox under its ETag, again on a
@@ -327,16 +332,28 @@ func (p *Pacer) update(ctx context.Context, mailbox string, change func(*store.M
 
 // prune drops what no longer counts: sends over a minute old, hours over
 // a day old, expired leases. An expired lease's send may have gone out:
-// it counts in the minute from when the lease expired.
+// it counts in the minute from when the lease expired. Its owner may also
+// be sending still, until the lease's deadline: it is kept among the
+// lapsed until then, for Settled.
 func prune(m *store.Mailbox, now time.Time, l Limits) {
+	var lapsed []store.Lease
+	for _, le := range m.Lapsed {
+		if le.Deadline.After(now) {
+			lapsed = append(lapsed, le)
+		}
+	}
 	leases := m.Leases[:0]
 	for _, le := range m.Leases {
 		if le.Expires.After(now) {
 			leases = append(leases, le)
-		} else {
-			m.Sends = append(m.Sends, le.Expires)
+			continue
+		}
+		m.Sends = append(m.Sends, le.Expires)
+		if le.Deadline.After(now) {
+			lapsed = append(lapsed, le)
 		}
 	}
+	m.Lapsed = lapsed
 	sort.Slice(leases, func(i, j int) bool { return leases[i].Expires.Before(leases[j].Expires) })
 	m.Leases = leases
 	sort.Slice(m.Sends, func(i, j int) bool { return m.Sends[i].Before(m.Sends[j]) })
@@ -385,20 +402,25 @@ func newID() string {
 }
 
 // Settled waits until the sends in flight from mailbox at the time of the
-// call have ended: released by their owner, or lapsed (their owner is
-// gone). Sends started later are not waited for. A caller that first
-// stopped what they send (paused, cancelled or deleted it; the sender
-// checks that after its lease and claim, before it sends) then knows that
-// no more messages of it leave. The wait ends at the latest of those
-// leases' deadlines at most, since a lease is never renewed past it.
+// call have ended: released by their owner, or past their deadline. Sends
+// started later are not waited for. A caller that first stopped what they
+// send (paused, cancelled or deleted it; the sender checks that after its
+// lease and claim, before it sends) then knows that no more messages of
+// it leave.
+//
+// A lease that merely expired is waited for too: expiry only says that its
+// owner stopped renewing, which a live owner with slow storage does as
+// well as a dead one, and either may be sending until the deadline (as
+// long as its row's claim lasts). So the wait ends at the latest of those
+// leases' deadlines at most: a crashed worker's leases hold it that long.
 func Settled(ctx context.Context, s Store, mailbox string, now func() time.Time) error {
 	m, err := s.Mailbox(ctx, mailbox)
 	if err != nil {
 		return err
 	}
 	waiting := map[string]bool{}
-	for _, l := range m.Leases {
-		if l.Expires.After(now()) {
+	for _, l := range append(m.Leases, m.Lapsed...) {
+		if l.Deadline.After(now()) {
 			waiting[l.ID] = true
 		}
 	}
@@ -413,9 +435,11 @@ func Settled(ctx context.Context, s Store, mailbox string, now func() time.Time)
 		if m, err = s.Mailbox(ctx, mailbox); err != nil {
 			return err
 		}
+		// A lease leaves both lists before its deadline only by its
+		// owner's release: prune keeps an expired one among the lapsed.
 		live := map[string]bool{}
-		for _, l := range m.Leases {
-			if waiting[l.ID] && l.Expires.After(now()) {
+		for _, l := range append(m.Leases, m.Lapsed...) {
+			if waiting[l.ID] && l.Deadline.After(now()) {
 				live[l.ID] = true
 			}
 		}

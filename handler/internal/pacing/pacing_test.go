@@ -31,6 +31,7 @@ func (s *memStore) Mailbox(ctx context.Context, key string) (store.Mailbox, erro
 	cp := m
 	cp.Sends = append([]time.Time(nil), m.Sends...)
 	cp.Leases = append([]store.Lease(nil), m.Leases...)
+	cp.Lapsed = append([]store.Lease(nil), m.Lapsed...)
 	cp.Hours = map[int64]int{}
 	for k, v := range m.Hours {
 		cp.Hours[k] = v
@@ -214,6 +215,9 @@ func TestDeadLeasesLapse(t *testing.T) {
 	if len(m.Leases) != 2 || len(m.Sends) != 1 || !m.Sends[0].Equal(dead[0].Lease.Expires) {
 		t.Errorf("the lapsed send should count in the minute from its expiry: %+v", m)
 	}
+	if len(m.Lapsed) != 1 || m.Lapsed[0].ID != dead[0].Lease.ID {
+		t.Errorf("the lapsed send should be kept until its deadline, for Settled: %+v", m.Lapsed)
+	}
 	// Renewed or not, a lease ends at its deadline.
 	for range 20 {
 		c.t = c.t.Add(5 * time.Second)
@@ -227,6 +231,9 @@ func TestDeadLeasesLapse(t *testing.T) {
 	}
 	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
 		t.Errorf("past every deadline: %+v", g)
+	}
+	if m, _ = p.store.Mailbox(ctx, "mb"); len(m.Lapsed) != 0 {
+		t.Errorf("lapsed sends kept past their deadline: %+v", m.Lapsed)
 	}
 }
 
@@ -392,8 +399,8 @@ func TestLongSendCountsUntilAccepted(t *testing.T) {
 }
 
 // TestSettledWaitsForSendsInFlight: Settled returns once the sends in
-// flight when it was called end, released or lapsed, and does not wait
-// for sends that start after it was called.
+// flight when it was called end, released or past their deadline, and
+// does not wait for sends that start after it was called.
 func TestSettledWaitsForSendsInFlight(t *testing.T) {
 	s := &memStore{data: map[string]store.Mailbox{}}
 	var mu sync.Mutex
@@ -433,7 +440,8 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 		t.Fatal("not settled after the send in flight ended")
 	}
 
-	// A lease nobody renews lapses: its owner is gone, and so is the wait.
+	// A lease nobody renews, past its deadline: its owner is gone (a live
+	// one has ended its send by then), and so is the wait.
 	go func() { done <- Settled(ctx, s, "m", now) }()
 	select {
 	case err := <-done:
@@ -441,7 +449,7 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 	case <-time.After(200 * time.Millisecond):
 	}
 	mu.Lock()
-	at = at.Add(16 * time.Second)
+	at = at.Add(61 * time.Second)
 	mu.Unlock()
 	select {
 	case err := <-done:
@@ -449,12 +457,92 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 			t.Fatal(err)
 		}
 	case <-time.After(2 * time.Second):
-		t.Fatal("a lapsed lease is still waited for")
+		t.Fatal("a lease past its deadline is still waited for")
 	}
 	// Nothing in flight: at once.
 	if err := Settled(ctx, s, "empty", now); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSettledWaitsForALapsedSendOnAzurite: a lease that lapsed (its
+// owner's renewals failed: slow storage) no longer holds a request slot,
+// but its owner may still be sending until the lease's deadline. Settled
+// waits for it until then, or until its owner releases it, even once
+// another worker's grant has pruned it.
+func TestSettledWaitsForALapsedSendOnAzurite(t *testing.T) {
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	at := time.Now()
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); at = at.Add(d) }
+	l := Limits{PerMinute: 600, PerDay: 1000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: time.Minute}
+	slow, other := New(st, l, "w1", now), New(st, l, "w2", now)
+	ctx := context.Background()
+	mb := testenv.Name("mb")
+	settled := func() chan error {
+		done := make(chan error, 1)
+		go func() { done <- Settled(ctx, st, mb, now) }()
+		return done
+	}
+	waits := func(done chan error, what string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			t.Fatalf("%s: settled with a send in flight (%v)", what, err)
+		case <-time.After(300 * time.Millisecond):
+		}
+	}
+	ends := func(done chan error, what string) {
+		t.Helper()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("%s: not settled", what)
+		}
+	}
+
+	g, err := slow.Acquire(ctx, mb, 1)
+	if err != nil || !g.OK {
+		t.Fatal(g, err)
+	}
+	advance(16 * time.Second) // lapsed, 44 s before its deadline
+	done := settled()
+	waits(done, "lapsed")
+	// Another worker's grant prunes the lapsed lease: its slot is free,
+	// its send may still be under way.
+	if g2, err := other.Acquire(ctx, mb, 1); err != nil || !g2.OK {
+		t.Fatal(g2, err)
+	} else if err := other.Release(ctx, mb, g2, 1, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	waits(done, "lapsed and pruned")
+	advance(45 * time.Second) // past the deadline
+	ends(done, "past the deadline")
+
+	// Lapsed and pruned before the call: waited for until released.
+	g, err = slow.Acquire(ctx, mb, 1)
+	if err != nil || !g.OK {
+		t.Fatal(g, err)
+	}
+	advance(16 * time.Second)
+	if g2, err := other.Acquire(ctx, mb, 1); err != nil || !g2.OK {
+		t.Fatal(g2, err)
+	} else if err := other.Release(ctx, mb, g2, 1, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	done = settled()
+	waits(done, "pruned before the call")
+	if err := slow.Release(ctx, mb, g, 1, true, 0); err != nil {
+		t.Fatal(err)
+	}
+	ends(done, "released")
 }
 
 // TestEstimate: the pace alone, then the rolling day's limit with what the

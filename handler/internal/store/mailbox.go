@@ -36,6 +36,11 @@ type Mailbox struct {
 	Hours map[int64]int
 	// Leases are sends in flight.
 	Leases []Lease
+	// Lapsed are leases that expired before their deadline: their owner
+	// stopped renewing (it crashed, or could not reach storage in time), so
+	// they hold no request slot, but the send may be under way until the
+	// deadline. Kept until then for pacing.Settled.
+	Lapsed []Lease
 	// BlockedUntil is set by a throttling answer from Graph.
 	BlockedUntil time.Time
 	// Next is when the next send is due, sends being spread across the
@@ -51,6 +56,7 @@ type mailboxState struct {
 	Sends  [][2]int64     `json:"sends"`
 	Hours  map[string]int `json:"hours"`
 	Leases []Lease        `json:"leases"`
+	Lapsed []Lease        `json:"lapsed,omitempty"`
 	// Next and LastStart are in unix milliseconds.
 	Next      int64 `json:"next,omitempty"`
 	LastStart int64 `json:"last,omitempty"`
@@ -92,7 +98,7 @@ func unpackSends(packed [][2]int64) []time.Time {
 // stored one by one (before they were counted per 100 ms) are still read.
 func decodeMailboxState(raw string) mailboxState {
 	var parts struct {
-		Sends, Hours, Leases, Next, Last json.RawMessage
+		Sends, Hours, Leases, Lapsed, Next, Last json.RawMessage
 	}
 	var st mailboxState
 	if raw == "" || json.Unmarshal([]byte(raw), &parts) != nil {
@@ -110,6 +116,9 @@ func decodeMailboxState(raw string) mailboxState {
 	}
 	if json.Unmarshal(parts.Leases, &st.Leases) != nil {
 		st.Leases = nil
+	}
+	if json.Unmarshal(parts.Lapsed, &st.Lapsed) != nil {
+		st.Lapsed = nil
 	}
 	for i, l := range st.Leases {
 		if l.Deadline.IsZero() {
@@ -152,7 +161,7 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 		return Mailbox{}, err
 	}
 	st := decodeMailboxState(getString(e, "State"))
-	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"),
+	m := Mailbox{Key: key, Sends: unpackSends(st.Sends), Leases: st.Leases, Lapsed: st.Lapsed, Hours: map[int64]int{}, BlockedUntil: getTime(e, "BlockedUntil"),
 		Next: fromMillis(st.Next), LastStart: fromMillis(st.LastStart), ETag: etag}
 	for h, n := range st.Hours {
 		var hour int64
@@ -166,7 +175,7 @@ func (s *Store) Mailbox(ctx context.Context, key string) (Mailbox, error) {
 // SaveMailbox writes the state if nobody changed it since it was read;
 // otherwise it returns a Conflict and the caller reads again.
 func (s *Store) SaveMailbox(ctx context.Context, m Mailbox) error {
-	st := mailboxState{Sends: packSends(m.Sends), Leases: m.Leases, Hours: map[string]int{}, Next: millis(m.Next), LastStart: millis(m.LastStart)}
+	st := mailboxState{Sends: packSends(m.Sends), Leases: m.Leases, Lapsed: m.Lapsed, Hours: map[string]int{}, Next: millis(m.Next), LastStart: millis(m.LastStart)}
 	for h, n := range m.Hours {
 		st.Hours[fmt.Sprint(h)] = n
 	}
