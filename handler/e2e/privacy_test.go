@@ -113,7 +113,26 @@ func TestDeletionLeavesNothing(t *testing.T) {
 	}
 	answered := time.Now()
 	sentBefore := len(h.sent(t, tag))
-	took := clean(t, st, 30*time.Second, "after deleting the campaign", id, tag)
+	took := clean(t, st, 30*time.Second, "after deleting the campaign", tag)
+	// What stays by design: for each sent message, the record its
+	// unsubscribe links need (the campaign's id and the hashes of the
+	// addresses, never an address or a cell), until the account goes.
+	svc, err := azqueue.NewServiceClientFromConnectionString(testenv.IsolatedStorageConnectionString(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withID, err := storagescan.Find(ctx, st, svc, []string{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range withID {
+		if f.Where != "table unsubscribelinks" {
+			t.Errorf("after deleting the campaign: %s", f)
+		}
+	}
+	if len(withID) < sentBefore {
+		t.Errorf("%d unsubscribe records of %d sent messages kept", len(withID), sentBefore)
+	}
 	t.Logf("DELETE answered in %v with %d sent; the scan was clean %v later", answered.Sub(asked).Round(time.Millisecond), sentBefore, took.Round(time.Millisecond))
 	// A send started before DELETE would have ended by now.
 	time.Sleep(max(0, 4*time.Second-time.Since(answered)))
@@ -169,6 +188,6 @@ func TestDeletionLeavesNothing(t *testing.T) {
 	}
 	eventually(t, 30*time.Second, "the handler restarted", func() bool { return len(handlerPIDs(t, h.AppDir)) == 1 })
 	h.runFunction(t, "retention", "")
-	took = clean(t, st, 60*time.Second, "after deleting the account", k.ObjectID, tag2, id2, keep)
+	took = clean(t, st, 60*time.Second, "after deleting the account", k.ObjectID, tag2, id2, keep, id)
 	t.Logf("account deletion killed mid-way and finished by the timer: clean %v after the timer ran", took.Round(time.Millisecond))
 }

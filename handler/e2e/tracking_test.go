@@ -55,7 +55,7 @@ func TestTrackingAndUnsubscribe(t *testing.T) {
 	for _, hd := range msgs[0].MIMEHeaders {
 		heads[hd.Name] = hd.Value
 	}
-	if heads["List-Unsubscribe"] != "<"+strings.Replace(unsubs[0], h.URL, "http://127.0.0.1:7071", 1)+">" || heads["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
+	if !strings.HasPrefix(heads["List-Unsubscribe"], "<"+strings.Replace(unsubs[0], h.URL, "http://127.0.0.1:7071", 1)+">, <mailto:campaigns+u-") || heads["List-Unsubscribe-Post"] != "List-Unsubscribe=One-Click" {
 		t.Errorf("headers %v, body link %s", heads, unsubs[0])
 	}
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}

@@ -304,6 +304,47 @@ func TestDeleteMeRecordsAndEnqueues(t *testing.T) {
 	}
 }
 
+// TestDeleteMeWinsARaceWithPatchMe: a correction of the account that
+// lands between the deletion's read and its write must not leave the
+// account unmarked (it would go on sending) behind a 202.
+func TestDeleteMeWinsARaceWithPatchMe(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for i := range 40 {
+		u := freshUser(devauth.ContosoTenant)
+		tok := e.token(t, u)
+		if status, body := e.do(t, "POST", "/v1/install", tok, ""); status != http.StatusCreated {
+			t.Fatalf("install: %d %v", status, body)
+		}
+		start, patched := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(patched)
+			req, _ := http.NewRequest("PATCH", e.srv.URL+"/v1/me", strings.NewReader(`{"displayName":"Renamed"}`))
+			req.Header.Set("Authorization", "Bearer "+tok)
+			req.Header.Set("Content-Type", "application/json")
+			<-start
+			if resp, err := http.DefaultClient.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		}()
+		close(start)
+		status, body := e.do(t, "DELETE", "/v1/me", tok, "")
+		<-patched
+		if status != http.StatusAccepted {
+			// Refusing is allowed; answering 202 unmarked is not.
+			t.Logf("try %d: delete answered %d %v", i, status, body)
+			continue
+		}
+		acct, err := e.store.Account(ctx, account.Key{TenantID: u.TenantID, ObjectID: u.ObjectID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !acct.Deleting() {
+			t.Errorf("try %d: DELETE /v1/me answered 202, but the account is not marked as being deleted", i)
+		}
+	}
+}
+
 func TestReadiness(t *testing.T) {
 	e := newEnv(t)
 	status, body := e.do(t, "GET", "/", "", "")
