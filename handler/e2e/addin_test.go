@@ -231,13 +231,14 @@ func TestOutlookAddin(t *testing.T) {
 // page runs as Outlook would open it (in a tab here, the double standing
 // in for Office.js): MSAL.js signs in through the dev issuer's page and
 // hands the token to Office.js. The pane, given that answer by the double's
-// dialog, comes back signed in and installs the account.
+// dialog, comes back signed in and installs the account; a message from a
+// page of another origin in the dialog, which comes first, is ignored.
 func TestOutlookAddinDialogSignIn(t *testing.T) {
 	t.Parallel()
 	h := startHost(t, nil)
 	ctx := headless(t)
 	withOfficeDouble(t, ctx, map[string]any{"subject": "Hello", "html": "<p>Hello</p>", "attachments": []any{}, "to": []string{}, "cc": []string{}, "bcc": []string{},
-		"sets": map[string]string{"Mailbox": "1.8"}})
+		"sets": map[string]string{"Mailbox": "1.8", "DialogOrigin": "1.1"}})
 	step := stepper(t, ctx)
 	step("the dialog's page signs in", chromedp.EmulateViewport(350, 900), chromedp.Navigate(h.URL+"/addin/dialog"),
 		chromedp.WaitVisible(chromedp.CSS(`button[value="alice"]`)), chromedp.Click(chromedp.CSS(`button[value="alice"]`)))
@@ -263,11 +264,15 @@ func TestOutlookAddinDialogSignIn(t *testing.T) {
 	step("the pane asks to sign in", chromedp.Navigate(h.URL+"/addin/taskpane"), chromedp.WaitVisible(`//button[contains(., "Sign in with Microsoft")]`))
 	pageAt(t, ctx, "addin-signin", 350)
 	answerJS, _ := json.Marshal(answer)
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(officeDoubleState.dialogAnswer = `+string(answerJS)+`, "ok")`)); err != nil {
+	forged, _ := json.Marshal(`{"accessToken":"forged-by-another-origin","expiresOn":"` + time.Now().Add(time.Hour).UTC().Format(time.RFC3339) + `"}`)
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(officeDoubleState.dialogAnswer = `+string(answerJS)+`, officeDoubleState.foreignAnswer = `+string(forged)+`, "ok")`)); err != nil {
 		t.Fatal(err)
 	}
 	step("sign in through the dialog", chromedp.Click(`//button[contains(., "Sign in with Microsoft")]`), chromedp.WaitVisible(chromedp.CSS(`#pane-title`)))
 	if who, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.who .email`))); who != "alice@contoso.example" {
 		t.Errorf("signed in as %q", who)
+	}
+	if kept, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`sessionStorage.getItem("mm-dialog-token") || ""`)); strings.Contains(kept, "forged") {
+		t.Errorf("the pane kept the token another origin sent: %s", kept)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/chromedp/chromedp/kb"
 
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/store"
 )
 
 // screenshots is where the browser tests save each screen.
@@ -255,7 +256,7 @@ func TestWebApp(t *testing.T) {
 	time.Sleep(11 * time.Second)
 	track(msgs[1].Body, outlookUA)
 	id := strings.TrimPrefix(mustLocation(t, ctx), "#/campaigns/")
-	tok, _ := h.signIn(t, "alice")
+	tok, alice := h.signIn(t, "alice")
 	eventually(t, 30*time.Second, "the events counted", func() bool {
 		_, rep := h.call(t, "GET", "/v1/campaigns/"+id+"/report", tok, "")
 		clicks, _ := rep["clicks"].(map[string]any)
@@ -341,6 +342,13 @@ func TestWebApp(t *testing.T) {
 	for _, a := range imported {
 		run("imported "+a, chromedp.WaitVisible(`//td[text()="`+a+`"]`))
 	}
+	// An unsubscribe from a message of a campaign deleted since: the list
+	// knows that address by its key alone, says so, and can remove it.
+	if err := openStore(t).Suppress(context.Background(), alice, []store.Suppression{{Key: store.SuppressionKey(tag + ".30@example.com"), At: time.Now(), Source: "one-click"}}); err != nil {
+		t.Fatal(err)
+	}
+	run("an entry without its address", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#supp-title`)),
+		chromedp.WaitVisible(`//td/em[text()="an address from a deleted campaign"]`))
 	page(t, ctx, "suppressions")
 
 	// Account and privacy: what is kept, and the export as a download.

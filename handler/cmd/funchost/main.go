@@ -86,7 +86,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			fmt.Fprintf(stderr, "  Dashboard: %s/   sign in as alice, bob or carol. Your browser must accept the dev sign-in's certificate (a CA made at start-up): open %s/dev/users once and proceed.\n", h.URL(), e)
 			fmt.Fprintf(stderr, "  Outlook add-in: task pane %s/addin/taskpane, manifest %s/addin/manifest.xml (Outlook side-loads add-ins only over https: see the README)\n", h.URL(), h.URL())
 		}
-		fmt.Fprintf(stderr, "  API: %s/v1/openapi.json   run a timer now: curl -X POST %s/admin/functions/retention -d '{}'\n", h.URL(), h.URL())
+		fmt.Fprintf(stderr, "  API: %s/v1/openapi.json   run a timer now: curl -X POST %s/admin/functions/retention -H 'Content-Type: application/json' -d '{}'\n", h.URL(), h.URL())
 	})
 }
 

@@ -66,9 +66,14 @@
           setTimeout(() => {
             // Office opens only a page of the pane's own origin (12004
             // otherwise); the test's answer is for the sign-in page.
+            // As Office.js does, each message says the origin of the page
+            // that sent it: a page of another origin in the dialog (one
+            // the sign-in page led to) can send one too, first.
             if (new URL(url).origin !== location.origin || new URL(url).pathname !== "/addin/dialog") handlers[Office.EventType.DialogEventReceived]({ error: 12004 });
-            else if (d.dialogAnswer) handlers[Office.EventType.DialogMessageReceived]({ message: d.dialogAnswer, origin: location.origin });
-            else handlers[Office.EventType.DialogEventReceived]({ error: 12006 });
+            else if (d.dialogAnswer) {
+              if (d.foreignAnswer) handlers[Office.EventType.DialogMessageReceived]({ message: d.foreignAnswer, origin: "https://evil.example" });
+              handlers[Office.EventType.DialogMessageReceived]({ message: d.dialogAnswer, origin: location.origin });
+            } else handlers[Office.EventType.DialogEventReceived]({ error: 12006 });
           }, 50);
         },
         messageParent(m) { (d.parentMessages = d.parentMessages || []).push(m); },

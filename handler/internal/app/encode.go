@@ -147,7 +147,9 @@ func securityHeaders(h http.Header) {
 	h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Strict-Transport-Security", "max-age=31536000")
+	// As the web app's pages say it (package web): a browser keeps the
+	// last it saw, so the host speaks with one voice.
+	h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 }
 
 // middleware sets the security headers, attaches the host's invocation id

@@ -132,8 +132,13 @@ func New(c Config) (*Site, error) {
 		return nil, err
 	}
 	authority := origin(c.Authority)
+	// Outlook frames the add-in's pages, and the sign-in bridge too: MSAL.js
+	// renews a token silently in a hidden frame of the task pane that ends
+	// there, and frame-ancestors names every ancestor, Outlook's page
+	// included. Nothing frames the dashboard.
+	inOutlook := "'self' " + strings.Join(outlookOrigins, " ")
 	// json.Marshal escapes <, > and &: a map cannot end its script.
-	render := func(name string, importMap []byte, scripts ...string) (page, error) {
+	render := func(name string, importMap []byte, ancestors string, scripts ...string) (page, error) {
 		var b bytes.Buffer
 		data := map[string]any{"ImportMap": template.HTML(importMap), "Settings": string(settings), "OfficeJS": OfficeJS}
 		if err := pages.ExecuteTemplate(&b, name, data); err != nil {
@@ -149,24 +154,24 @@ func New(c Config) (*Site, error) {
 			sum := sha256.Sum256([]byte(inline))
 			scripts = append(scripts, "'sha256-"+base64.StdEncoding.EncodeToString(sum[:])+"'")
 		}
-		return page{body: bytes.Clone(b.Bytes()), csp: policy(authority, scripts)}, nil
+		return page{body: bytes.Clone(b.Bytes()), csp: policy(authority, ancestors, scripts)}, nil
 	}
-	if s.index, err = render("index.html", importMap); err != nil {
+	if s.index, err = render("index.html", importMap, "'none'"); err != nil {
 		return nil, err
 	}
-	if s.bridge, err = render("redirect.html", nil); err != nil {
+	if s.bridge, err = render("redirect.html", nil, inOutlook); err != nil {
 		return nil, err
 	}
 	// The task pane and its sign-in dialog load Office.js from Microsoft,
 	// as the store requires; Office.js loads its other files from the same
 	// folder.
-	if s.pane, err = render("taskpane.html", paneImportMap, officeJSFolder); err != nil {
+	if s.pane, err = render("taskpane.html", paneImportMap, inOutlook, officeJSFolder); err != nil {
 		return nil, err
 	}
-	if s.dialog, err = render("dialog.html", paneImportMap, officeJSFolder); err != nil {
+	if s.dialog, err = render("dialog.html", paneImportMap, inOutlook, officeJSFolder); err != nil {
 		return nil, err
 	}
-	s.csp = policy(authority, nil)
+	s.csp = policy(authority, "'none'", nil)
 	if c.BaseURL != "" {
 		if s.addinManifest, err = s.manifest(c); err != nil {
 			return nil, err
@@ -198,8 +203,8 @@ type page struct {
 }
 
 // policy is the Content-Security-Policy of the pages: scripts from the
-// app itself and the named sources only.
-func policy(authority string, scripts []string) string {
+// app itself and the named sources only, framed by ancestors only.
+func policy(authority, ancestors string, scripts []string) string {
 	return strings.Join([]string{
 		"default-src 'none'",
 		strings.Join(append([]string{"script-src 'self'"}, scripts...), " "),
@@ -213,8 +218,7 @@ func policy(authority string, scripts []string) string {
 		"form-action 'self' " + authority,
 		"base-uri 'none'",
 		"object-src 'none'",
-		// The Outlook add-in shows these pages in its task pane.
-		"frame-ancestors 'self' " + strings.Join(outlookOrigins, " "),
+		"frame-ancestors " + ancestors,
 	}, "; ")
 }
 
@@ -253,6 +257,8 @@ func (s *Site) Handler() http.Handler {
 			s.headers(w, "text/html; charset=utf-8")
 			w.Header().Set("Content-Security-Policy", p.csp)
 			w.Header().Set("Cache-Control", "no-cache")
+			// Browsers heed it over https only (Azure), so local http is unaffected.
+			w.Header().Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 			_, _ = w.Write(p.body)
 		}
 	}

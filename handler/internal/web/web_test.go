@@ -74,11 +74,14 @@ func newSite(t *testing.T) *httptest.Server {
 }
 
 // TestPagesAndFiles: the pages are never cached and carry the security
-// headers; every file they name is served, gzipped, under a content hash
-// and cached for a year; the only inline script is the import map, and
-// the CSP allows exactly it.
+// headers (HSTS; Outlook may frame the add-in's pages and the sign-in
+// bridge, nothing frames the dashboard); every file they name is served,
+// gzipped, under a content hash and cached for a year; the only inline
+// script is the import map, and the CSP allows exactly it.
 func TestPagesAndFiles(t *testing.T) {
 	srv := newSite(t)
+	outlook := "frame-ancestors 'self' https://outlook.office.com https://outlook.office365.com https://outlook.live.com https://*.officeapps.live.com https://*.outlook.com"
+	framedBy := map[string]string{"/": "frame-ancestors 'none'", "/app/redirect": outlook, "/addin/taskpane": outlook, "/addin/dialog": outlook}
 	for _, page := range []string{"/", "/app/redirect", "/addin/taskpane", "/addin/dialog"} {
 		resp, err := http.Get(srv.URL + page)
 		if err != nil {
@@ -91,10 +94,16 @@ func TestPagesAndFiles(t *testing.T) {
 		if resp.StatusCode != 200 || h.Get("Cache-Control") != "no-cache" || h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Referrer-Policy") == "" {
 			t.Errorf("%s: %d %v", page, resp.StatusCode, h)
 		}
-		for _, want := range []string{"default-src 'none'", "frame-ancestors 'self' https://outlook.office.com", "connect-src 'self' https://login.example.test"} {
+		if got, want := h.Get("Strict-Transport-Security"), "max-age=31536000; includeSubDomains"; got != want {
+			t.Errorf("%s: Strict-Transport-Security = %q, want %q", page, got, want)
+		}
+		for _, want := range []string{"default-src 'none'", "connect-src 'self' https://login.example.test"} {
 			if !strings.Contains(csp, want) {
 				t.Errorf("%s: CSP %q lacks %q", page, csp, want)
 			}
+		}
+		if got := directive(csp, "frame-ancestors"); got != framedBy[page] {
+			t.Errorf("%s: %q, want %q", page, got, framedBy[page])
 		}
 		if strings.Contains(csp, "script-src 'self' 'unsafe-inline'") || strings.Contains(csp, "unsafe-eval") {
 			t.Errorf("%s: CSP allows inline script: %s", page, csp)
@@ -144,8 +153,9 @@ func TestPagesAndFiles(t *testing.T) {
 			checkAsset(t, srv.URL+m[1])
 		}
 	}
-	// Unknown files and paths answer 404; others go to the API.
-	for path, want := range map[string]int{"/app/main.js": 404, "/app/nope.0123456789ab.js": 404} {
+	// Unknown files and paths answer 404; others go to the API. Files and
+	// errors are framed by no one.
+	for path, want := range map[string]int{"/app/main.js": 404, "/app/nope.0123456789ab.js": 404, "/addin/manifest.xml": 200} {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
@@ -154,7 +164,21 @@ func TestPagesAndFiles(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("%s: %d, want %d", path, resp.StatusCode, want)
 		}
+		if got := directive(resp.Header.Get("Content-Security-Policy"), "frame-ancestors"); got != "frame-ancestors 'none'" {
+			t.Errorf("%s: %q, want frame-ancestors 'none'", path, got)
+		}
 	}
+}
+
+// directive is the named directive of a Content-Security-Policy, as it
+// stands there.
+func directive(csp, name string) string {
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 && f[0] == name {
+			return strings.Join(f, " ")
+		}
+	}
+	return ""
 }
 
 func checkAsset(t *testing.T, u string) {

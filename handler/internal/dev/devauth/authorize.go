@@ -21,7 +21,7 @@ import (
 // code grant with PKCE (S256 only, the code redeemed once, within 10
 // minutes, from a browser: an Origin header), SPA refresh tokens (24
 // hours) and the end-session endpoint. The token endpoint answers the
-// browser with CORS, as Entra does for SPA redirect URIs.
+// app's pages with CORS, as Entra does for SPA redirect URIs.
 
 const (
 	grantAuthorizationCode = "authorization_code"
@@ -246,19 +246,28 @@ func (i *Issuer) spaTokens(u User, scopes []string, nonce string) (map[string]an
 	return resp, nil
 }
 
-// cors lets the browser read the discovery documents (any origin) and the
-// token endpoint (the asking origin), as Entra does.
-func cors(next http.Handler) http.Handler {
+// cors lets the app's own pages (AllowOrigin) read the discovery
+// documents and the token endpoint from the browser, as Entra does for a
+// SPA's redirect URIs. A page of any other origin gets no CORS header: it
+// could otherwise read a token from POST /dev/token, which signs in
+// without a password.
+func (i *Issuer) cors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if o := r.Header.Get("Origin"); o != "" {
-			w.Header().Set("Access-Control-Allow-Origin", o)
+		o := r.Header.Get("Origin")
+		allowed := o != "" && i.AllowOrigin != nil && i.AllowOrigin(o)
+		if o != "" {
 			w.Header().Set("Vary", "Origin")
+		}
+		if allowed {
+			w.Header().Set("Access-Control-Allow-Origin", o)
 			w.Header().Set("Access-Control-Expose-Headers", "client-request-id, x-ms-request-id")
 		}
 		if r.Method == http.MethodOptions {
-			w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
-			w.Header().Set("Access-Control-Allow-Headers", r.Header.Get("Access-Control-Request-Headers"))
-			w.Header().Set("Access-Control-Max-Age", "86400")
+			if allowed {
+				w.Header().Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+				w.Header().Set("Access-Control-Allow-Headers", r.Header.Get("Access-Control-Request-Headers"))
+				w.Header().Set("Access-Control-Max-Age", "86400")
+			}
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}

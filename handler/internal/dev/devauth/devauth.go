@@ -87,6 +87,10 @@ type Issuer struct {
 	// AllowRedirect says whether a browser may be sent back to a redirect
 	// URI (the app registration's SPA redirect URIs); nil allows none.
 	AllowRedirect func(uri string) bool
+	// AllowOrigin says whether a page of that origin (scheme://host[:port])
+	// may read the issuer's answers across origins (CORS): the app's own
+	// pages; nil allows none.
+	AllowOrigin func(origin string) bool
 
 	key *rsa.PrivateKey
 	kid string
@@ -256,7 +260,7 @@ func (i *Issuer) Handler() http.Handler {
 		i.Revoke(u.TenantID, u.ObjectID)
 		w.WriteHeader(http.StatusNoContent)
 	})
-	return cors(mux)
+	return i.cors(mux)
 }
 
 // userOf reads {"user":"alice"} and finds the test user, or answers why not.

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -79,6 +80,29 @@ func TestDevIssuerOverHTTPS(t *testing.T) {
 		resp.Body.Close()
 		if want := authority + "/" + devauth.ContosoTenant + "/oauth2/v2.0/token"; conf["token_endpoint"] != want {
 			t.Errorf("token_endpoint = %v, want %s", conf["token_endpoint"], want)
+		}
+	}
+
+	// The web app's pages on this host, by its address or as localhost,
+	// may read the issuer's answers from the browser; no other page may.
+	twin := strings.Replace(h.URL(), "127.0.0.1", "localhost", 1)
+	for _, c := range []struct {
+		origin  string
+		allowed bool
+	}{{h.URL(), true}, {twin, true}, {"https://evil.example", false}, {"http://127.0.0.1:1", false}} {
+		req, _ := http.NewRequest("POST", authority+"/dev/token", strings.NewReader(`{"user":"alice"}`))
+		req.Header.Set("Origin", c.origin)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		want := ""
+		if c.allowed {
+			want = c.origin
+		}
+		if got := resp.Header.Get("Access-Control-Allow-Origin"); got != want {
+			t.Errorf("Origin %s: Access-Control-Allow-Origin = %q, want %q", c.origin, got, want)
 		}
 	}
 

@@ -215,12 +215,13 @@ func (h *Host) entraServer() (*http.Server, net.Listener, error) {
 	}
 	iss.ClientSecret = h.setting("ENTRA_CLIENT_SECRET")
 	iss.GraphTokenLifetime = h.opts.GraphTokenLifetime
-	// The app registration's SPA redirect URI: the web app on this host,
-	// by its address or as localhost.
+	// The app registration's SPA redirect URI: the web app on this host.
+	// Only its pages may read the issuer's answers in the browser.
 	iss.AllowRedirect = func(uri string) bool {
-		base := h.URL()
-		return base != "" && (uri == base+"/app/redirect" || uri == strings.Replace(base, "127.0.0.1", "localhost", 1)+"/app/redirect")
+		o, ok := strings.CutSuffix(uri, "/app/redirect")
+		return ok && h.appOrigin(o)
 	}
+	iss.AllowOrigin = h.appOrigin
 	ln, err := net.Listen("tcp", u.Host)
 	if err != nil {
 		return nil, nil, fmt.Errorf("dev issuer: listen %s: %w", u.Host, err)
@@ -237,6 +238,13 @@ func (h *Host) entraServer() (*http.Server, net.Listener, error) {
 	h.entra = strings.TrimRight(authority, "/")
 	h.mu.Unlock()
 	return &http.Server{Handler: iss.Handler(), ReadHeaderTimeout: 10 * time.Second}, ln, nil
+}
+
+// appOrigin reports whether origin is the web app's on this host: its
+// address, or the same as localhost.
+func (h *Host) appOrigin(origin string) bool {
+	base := h.URL()
+	return base != "" && (origin == base || origin == strings.Replace(base, "127.0.0.1", "localhost", 1))
 }
 
 // devEntra returns ENTRA_AUTHORITY when it is a loopback http or https

@@ -304,6 +304,83 @@ func TestHostRunsAnAppAsTheFunctionsHostDoes(t *testing.T) {
 	}
 }
 
+// TestAdminAPIRefusesCrossSiteRequests: POST /admin/functions/{name}
+// runs a function for a tool (curl, the tests) but not for a web page the
+// developer has open, which could otherwise make the browser post to it
+// (account-delete, for one): a cross-site Origin or Sec-Fetch-Site is
+// refused, and so is a body that is not JSON, which a form can send across
+// sites without asking.
+func TestAdminAPIRefusesCrossSiteRequests(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	logPath := filepath.Join(dir, "requests.log")
+	writeApp(t, dir, map[string]string{
+		"host.json":           `{"version":"2.0","customHandler":{"description":{"defaultExecutablePath":` + quote(exe) + `},"enableForwardingHttpRequest":true}}`,
+		"tick/function.json":  `{"bindings":[{"type":"timerTrigger","direction":"in","name":"timer","schedule":"0 0 0 1 1 *"}]}`,
+		"local.settings.json": `{"IsEncrypted":false,"Values":{"` + fakeHandlerVar + `":` + quote(logPath) + `}}`,
+	})
+	h := runHost(t, dir, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	const json = "application/json"
+	ran := 0
+	for _, c := range []struct {
+		name, origin, fetchSite, ctype string
+		status                         int
+	}{
+		{"curl", "", "", json, http.StatusAccepted},
+		{"JSON with a charset", "", "", "application/json; charset=utf-8", http.StatusAccepted},
+		{"a page of the host", h.URL(), "same-origin", json, http.StatusAccepted},
+		{"a page of the host as localhost", strings.Replace(h.URL(), "127.0.0.1", "localhost", 1), "same-origin", json, http.StatusAccepted},
+		{"typed by the developer", "", "none", json, http.StatusAccepted},
+		{"another site", "https://evil.example", "cross-site", json, http.StatusForbidden},
+		{"another site, no Sec-Fetch-Site", "https://evil.example", "", json, http.StatusForbidden},
+		{"another port of the host", "http://127.0.0.1:1", "same-site", json, http.StatusForbidden},
+		{"a sandboxed page", "null", "cross-site", json, http.StatusForbidden},
+		{"cross-site, no Origin", "", "cross-site", json, http.StatusForbidden},
+		{"same-site, no Origin", "", "same-site", json, http.StatusForbidden},
+		{"a form", "", "", "application/x-www-form-urlencoded", http.StatusUnsupportedMediaType},
+		{"plain text", "", "", "text/plain", http.StatusUnsupportedMediaType},
+		{"no content type", "", "", "", http.StatusUnsupportedMediaType},
+	} {
+		req, _ := http.NewRequest("POST", h.URL()+"/admin/functions/tick", strings.NewReader(`{}`))
+		if c.origin != "" {
+			req.Header.Set("Origin", c.origin)
+		}
+		if c.fetchSite != "" {
+			req.Header.Set("Sec-Fetch-Site", c.fetchSite)
+		}
+		if c.ctype != "" {
+			req.Header.Set("Content-Type", c.ctype)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.status {
+			t.Errorf("%s: %d, want %d", c.name, resp.StatusCode, c.status)
+		}
+		if resp.StatusCode == http.StatusAccepted {
+			ran++
+		}
+	}
+	ticks := func() int {
+		n := 0
+		for _, r := range readLog(t, logPath) {
+			if r.Path == "/tick" {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor(t, 10*time.Second, "the accepted runs reach the handler", func() bool { return ticks() >= ran })
+	if got := ticks(); got != ran {
+		t.Errorf("the function ran %d times, want %d (the accepted requests only)", got, ran)
+	}
+}
+
 type lockedWriter struct {
 	w  io.Writer
 	mu *sync.Mutex

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"mime"
 	"net/http"
 	"slices"
 	"sort"
@@ -66,8 +67,20 @@ func (h *Host) httpHandler(ctx context.Context) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"state": "Running", "version": Version})
 	})
 	// POST /admin/functions/{name} {"input": "..."} runs a non-HTTP function
-	// now, as the real host's admin API does (202, asynchronously).
+	// now, as the real host's admin API does (202, asynchronously). The real
+	// one asks for the master key; here, with no key, it refuses what a
+	// browser sends for another site's page (which could delete an account)
+	// and any body but JSON, which no page can send across sites without
+	// the browser asking first.
 	mux.HandleFunc("POST /admin/functions/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); (o != "" && !h.appOrigin(o)) || !sameOrigin(r.Header.Get("Sec-Fetch-Site")) {
+			writeJSON(w, http.StatusForbidden, map[string]any{"error": "the admin API runs functions for tools (curl), not for web pages"})
+			return
+		}
+		if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+			writeJSON(w, http.StatusUnsupportedMediaType, map[string]any{"error": "send Content-Type: application/json"})
+			return
+		}
 		var body struct {
 			Input string `json:"input"`
 		}
@@ -104,6 +117,13 @@ func (h *Host) httpHandler(ctx context.Context) http.Handler {
 		w.WriteHeader(http.StatusNotFound)
 	})
 	return mux
+}
+
+// sameOrigin reports whether a Sec-Fetch-Site header allows the admin
+// API: absent (not a browser), same-origin, or none (the developer's own
+// doing, not a page's).
+func sameOrigin(site string) bool {
+	return site == "" || site == "same-origin" || site == "none"
 }
 
 func (h *Host) findFunction(name string) (function, bool) {

@@ -94,6 +94,13 @@ function dialog() {
       }
       const d = res.value;
       d.addEventHandler(Office.EventType.DialogMessageReceived, (arg) => {
+        // Only our sign-in page answers. The dialog may have come to show
+        // a page of another origin (one the sign-in led to), which can
+        // call messageParent too: what it sends is ignored. Outlook gives
+        // the origin from DialogOrigin 1.1; before it, only a page of the
+        // pane's own domain could send at all.
+        const known = Office.context.requirements.isSetSupported("DialogOrigin", "1.1");
+        if (known ? arg.origin !== location.origin : arg.origin !== undefined && arg.origin !== location.origin) return;
         d.close();
         let m = {};
         try { m = JSON.parse(arg.message); } catch { /* answered below */ }
