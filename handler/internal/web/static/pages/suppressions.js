@@ -160,7 +160,7 @@ export function Suppressions() {
   };
   return html`<section class="page" aria-labelledby="supp-title">
     <h1 id="supp-title">Unsubscribes</h1>
-    <p>No campaign of yours sends to these addresses. People land here when they use the unsubscribe link of a message; you can add and import others.</p>
+    <p>No campaign of yours sends to these addresses, not even in CC or BCC. People land here when they unsubscribe from one of your messages (by its link, their mail program's button, or by email); you can add and import others.</p>
     <div class="columns">
       <div class="list">
         ${list.loading && !list.data && html`<${Loading} what="the list" />`}
