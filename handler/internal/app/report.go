@@ -23,11 +23,11 @@ type tally struct {
 	rows   map[int]bool
 }
 
-func (t *tally) add(row int) {
+func (t *tally) add(row, n int) {
 	if t.rows == nil {
 		t.rows = map[int]bool{}
 	}
-	t.Total++
+	t.Total += n
 	if !t.rows[row] {
 		t.rows[row] = true
 		t.Unique++
@@ -42,9 +42,9 @@ type split struct {
 
 func (s *split) add(e store.Event) {
 	if e.Verdict == "human" {
-		s.Human.add(e.Row)
+		s.Human.add(e.Row, 1)
 	} else {
-		s.Automated.add(e.Row)
+		s.Automated.add(e.Row, 1)
 	}
 }
 
@@ -108,7 +108,9 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// buildReport reads the campaign's rows and events once.
+// buildReport reads the campaign's rows and events once. A row's hits
+// beyond the events stored of it (store.Recipient.Hits) count as a
+// machine's: a row hit that often is a flood.
 func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 	rep := report{CampaignID: c.ID, Name: c.Name, Status: c.Status, TrackOpens: c.TrackOpens, TrackClicks: c.TrackClicks,
 		Links: []linkReport{}, Hours: []hourReport{}, Rows: []rowReport{}}
@@ -123,6 +125,13 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 	to := campaign.Locate(c.Data.Columns).To
 	byRow := map[int]int{}
 	rowCounts := map[campaign.RowStatus]int{}
+	links := map[int]*linkReport{}
+	link := func(n int) *linkReport {
+		if links[n] == nil {
+			links[n] = &linkReport{Link: n}
+		}
+		return links[n]
+	}
 	err := a.Store.ForEachRecipient(r.Context(), c.ID, func(rec store.Recipient) error {
 		rr := rowReport{Row: rec.Row, Status: rec.Status, Reason: reasonView(rec.Reason),
 			FirstOpenAt: timePtr(rec.FirstOpenAt), FirstClickAt: timePtr(rec.FirstClickAt)}
@@ -136,6 +145,20 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 		rowCounts[rec.Status]++
 		byRow[rec.Row] = len(rep.Rows)
 		rep.Rows = append(rep.Rows, rr)
+		for k, n := range rec.Hits {
+			if n.Extra == 0 {
+				continue
+			}
+			switch k.Kind {
+			case "open":
+				rep.Opens.Automated.add(rec.Row, n.Extra)
+				hour(k.Hour).AutomatedOpens += n.Extra
+			case "click":
+				rep.Clicks.Automated.add(rec.Row, n.Extra)
+				link(k.Link).Automated.add(rec.Row, n.Extra)
+				hour(k.Hour).AutomatedClicks += n.Extra
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -143,7 +166,6 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 	}
 	rep.Counts = counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows}
 	rep.Counts.add(campaign.CountsOf(rowCounts))
-	links := map[int]*linkReport{}
 	err = a.Store.ForEachEvent(r.Context(), c.ID, func(e store.Event) error {
 		human := e.Verdict == "human"
 		switch e.Kind {
@@ -156,10 +178,11 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 			}
 		case "click":
 			rep.Clicks.add(e)
-			if links[e.Link] == nil {
-				links[e.Link] = &linkReport{Link: e.Link, URL: e.URL}
+			l := link(e.Link)
+			if l.URL == "" {
+				l.URL = e.URL
 			}
-			links[e.Link].add(e)
+			l.add(e)
 			if human {
 				hour(e.At).Clicks++
 			} else {
@@ -257,10 +280,11 @@ func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Princ
 }
 
 // safeCell keeps a spreadsheet from reading a cell as a formula (OWASP
-// CSV injection): one that starts with = + - @, a tab or a carriage return
-// is prefixed with a single quote.
+// CSV injection): one that starts with = + - @, a tab, a carriage return
+// or a line feed is prefixed with a single quote, and so is one that
+// starts with NUL, which a reader may drop, leaving the formula behind.
 func safeCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+	if s != "" && strings.ContainsRune("=+-@\t\r\n\x00", rune(s[0])) {
 		return "'" + s
 	}
 	return s

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/tracking"
 )
 
@@ -17,11 +18,21 @@ type recorder interface {
 // pixel is a transparent 1×1 GIF89a: 43 bytes.
 var pixel = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff\x21\xf9\x04\x01\x00\x00\x00\x00\x2c\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02\x44\x01\x00\x3b")
 
-// event is the tracking event of a verified token's request.
+// event is the tracking event of a verified token's request, its user
+// agent and URL clipped (tracking.MaxUserAgent, tracking.MaxURL).
 func (a *App) event(r *http.Request, t tracking.Target) tracking.Event {
 	purpose := strings.ToLower(r.Header.Get("Sec-Purpose") + " " + r.Header.Get("Purpose") + " " + r.Header.Get("X-Purpose"))
-	return tracking.Event{Kind: t.Kind, CampaignID: t.CampaignID, Row: t.Row, Link: t.Link, URL: t.URL, At: a.Now().UTC(),
-		Method: r.Method, UserAgent: r.UserAgent(), Prefetch: strings.Contains(purpose, "prefetch") || strings.Contains(purpose, "preview")}
+	return tracking.Event{Kind: t.Kind, CampaignID: t.CampaignID, Row: t.Row, Link: t.Link, URL: clip(t.URL, tracking.MaxURL), At: a.Now().UTC(),
+		Method: r.Method, UserAgent: clip(r.UserAgent(), tracking.MaxUserAgent), Prefetch: strings.Contains(purpose, "prefetch") || strings.Contains(purpose, "preview")}
+}
+
+// clip is s cut to at most n bytes, copied when cut: a part of a string
+// keeps the whole of it in memory while the event waits for the queue.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return strings.Clone(campaign.Clip(s, n))
 }
 
 // openPixel answers the pixel, whatever the token: a valid one is

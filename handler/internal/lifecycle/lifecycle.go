@@ -32,7 +32,7 @@ func New(st *store.Store, q task.Sender, logger *slog.Logger, now func() time.Ti
 	if now == nil {
 		now = time.Now
 	}
-	return &Lifecycle{Store: st, Tasks: task.Queue{Sender: q, Now: now}, Logger: logger, Now: now}
+	return &Lifecycle{Store: st, Tasks: task.Queue{Sender: q, Now: now, Logger: logger}, Logger: logger, Now: now}
 }
 
 func (l *Lifecycle) now() time.Time { return l.Now().UTC() }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
+
+	"mailmerge/handler/internal/apperr"
 )
 
 const tableEvents = "events"
@@ -28,9 +30,13 @@ type Event struct {
 	ID string
 }
 
+// eventTimeKey is an event's time in its row key: to the nanosecond,
+// sorting as text.
+const eventTimeKey = "20060102T150405.000000000Z"
+
 // eventRowKey sorts a campaign's events by row, then time.
 func eventRowKey(row int, at time.Time, id string) string {
-	return RecipientRowKey(row) + "|" + at.UTC().Format("20060102T150405.000000000Z") + "|" + id
+	return RecipientRowKey(row) + "|" + at.UTC().Format(eventTimeKey) + "|" + id
 }
 
 // AddEvent stores e in its campaign's partition.
@@ -92,17 +98,25 @@ func (s *Store) DeleteEvents(ctx context.Context, events []Event) error {
 }
 
 func eventFrom(e entity) Event {
-	id := e.RowKey[strings.LastIndexByte(e.RowKey, '|')+1:]
+	_, rest, _ := strings.Cut(e.RowKey, "|")
+	stamp, id, _ := strings.Cut(rest, "|")
+	// The time as the row key has it: the At property keeps 100 ns (a
+	// table's dates do), and an event written back with that time would
+	// be another row, next to the one it was to replace.
+	at, err := time.Parse(eventTimeKey, stamp)
+	if err != nil {
+		at = getTime(e, "At")
+	}
 	return Event{CampaignID: e.PartitionKey, Row: getInt(e, "Row"), Kind: getString(e, "Kind"), Link: getInt(e, "Link"),
-		URL: getString(e, "URL"), At: getTime(e, "At"), UserAgent: getString(e, "UserAgent"),
+		URL: getString(e, "URL"), At: at, UserAgent: getString(e, "UserAgent"),
 		Verdict: getString(e, "Verdict"), Rule: getString(e, "Rule"), ID: id}
 }
 
 // RowEventsBetween returns the events of one row from from to to, oldest
 // first: a range of row keys, however many events the row has.
 func (s *Store) RowEventsBetween(ctx context.Context, campaignID string, row int, from, to time.Time) ([]Event, error) {
-	lo := RecipientRowKey(row) + "|" + from.UTC().Format("20060102T150405.000000000Z")
-	hi := RecipientRowKey(row) + "|" + to.UTC().Format("20060102T150405.000000000Z") + "~"
+	lo := RecipientRowKey(row) + "|" + from.UTC().Format(eventTimeKey)
+	hi := RecipientRowKey(row) + "|" + to.UTC().Format(eventTimeKey) + "~"
 	filter := fmt.Sprintf("PartitionKey eq '%s' and RowKey ge '%s' and RowKey le '%s'", escapeFilter(campaignID), lo, hi)
 	var out []Event
 	err := s.query(ctx, tableEvents, filter, func(e entity) error {
@@ -119,26 +133,22 @@ func (s *Store) ForEachEvent(ctx context.Context, campaignID string, fn func(Eve
 	})
 }
 
-// MarkRecipient notes a row's first human open and click (either may be
-// zero), each only if earlier than the one noted, without creating a row
-// that is gone: a row deleted with its campaign is NotFound. It returns
-// the row as it was (its send time is UpdatedAt when it is sent).
-func (s *Store) MarkRecipient(ctx context.Context, campaignID string, row int, firstOpen, firstClick time.Time) (Recipient, error) {
-	r, err := s.Recipient(ctx, campaignID, row)
-	if err != nil {
+// CountHits writes row r's hit counts (Hits, HitsFrom) and its first
+// human open and click (FirstOpenAt, FirstClickAt; zero: none) under the
+// ETag r was read with: a row changed meanwhile is a Conflict (read it
+// again and count again), a row that is gone NotFound.
+func (s *Store) CountHits(ctx context.Context, campaignID string, r Recipient) (Recipient, error) {
+	if r.ETag == "" {
+		return r, apperr.E(apperr.Internal, "count_unguarded", "a row's hits are counted only as it was read")
+	}
+	e := newEntity(campaignID, RecipientRowKey(r.Row))
+	// A merge cannot remove a property: no time is an empty string,
+	// which reads as none.
+	e.Properties["FirstOpenAt"], e.Properties["FirstClickAt"] = "", ""
+	setTime(e, "FirstOpenAt", r.FirstOpenAt)
+	setTime(e, "FirstClickAt", r.FirstClickAt)
+	if err := setHits(e, r.Hits, r.HitsFrom); err != nil {
 		return r, err
 	}
-	e := newEntity(campaignID, RecipientRowKey(row))
-	if !firstOpen.IsZero() && (r.FirstOpenAt.IsZero() || firstOpen.Before(r.FirstOpenAt)) {
-		setTime(e, "FirstOpenAt", firstOpen)
-	}
-	if !firstClick.IsZero() && (r.FirstClickAt.IsZero() || firstClick.Before(r.FirstClickAt)) {
-		setTime(e, "FirstClickAt", firstClick)
-	}
-	if len(e.Properties) == 0 {
-		return r, nil
-	}
-	// Unconditional but never creating: a row deleted meanwhile is NotFound.
-	_, err = s.mergeRecipient(ctx, campaignID, Recipient{Row: row}, e)
-	return r, err
+	return s.mergeRecipient(ctx, campaignID, r, e)
 }

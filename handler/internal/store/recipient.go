@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,8 +42,152 @@ type Recipient struct {
 	// click (zero when none), for the report.
 	FirstOpenAt  time.Time
 	FirstClickAt time.Time
+	// Hits counts the row's opens and clicks: how many of each kind,
+	// link and hour are stored as events, and how many more came and were
+	// only counted (the tracking worker stores a bounded number). HitsFrom
+	// names the last queue messages whose hits are in Hits, so a message
+	// delivered again is not counted twice.
+	Hits     Hits
+	HitsFrom []string
 	// ETag guards the status change of a claim.
 	ETag string
+}
+
+// HitKey names a row's hits of one kind ("open", "click"), link (0 for
+// opens) and UTC hour.
+type HitKey struct {
+	Kind string
+	Link int
+	Hour time.Time
+}
+
+// HitCount counts a row's hits of one HitKey: those stored as events,
+// and those only counted.
+type HitCount struct {
+	Stored int
+	Extra  int
+}
+
+// Hits are a row's hit counts.
+type Hits map[HitKey]HitCount
+
+// Add counts stored and extra more hits of k.
+func (h Hits) Add(k HitKey, stored, extra int) {
+	c := h[k]
+	c.Stored, c.Extra = c.Stored+stored, c.Extra+extra
+	h[k] = c
+}
+
+// What a row keeps of its hit counts, so that they fit its entity
+// whatever a flood does: maxHitKeys counts (about 60 KB), maxHitChunks
+// properties of chunkRunes, and the last maxHitsFrom message ids.
+const (
+	maxHitKeys   = 2000
+	maxHitChunks = 4
+	maxHitsFrom  = 20
+)
+
+// hitKeyText is k as stored: kind/link/hour, the hour as yyyymmddhh.
+func hitKeyText(k HitKey) string {
+	return k.Kind + "/" + strconv.Itoa(k.Link) + "/" + k.Hour.UTC().Format("2006010215")
+}
+
+func parseHitKey(s string) (HitKey, bool) {
+	kind, rest, ok1 := strings.Cut(s, "/")
+	link, hour, ok2 := strings.Cut(rest, "/")
+	n, err := strconv.Atoi(link)
+	t, terr := time.Parse("2006010215", hour)
+	return HitKey{Kind: kind, Link: n, Hour: t}, ok1 && ok2 && err == nil && terr == nil
+}
+
+// trimmed is what of h is kept. A count of hours more than a day before
+// the newest that only counts stored events is left out: the bound it
+// serves is for hits now, and the events are counted where they are.
+// Beyond maxHitKeys, the oldest count is added to the next one of its
+// kind and link: a flood kept up for months keeps its totals, its oldest
+// hours put together.
+func (h Hits) trimmed() Hits {
+	var newest time.Time
+	for k := range h {
+		if k.Hour.After(newest) {
+			newest = k.Hour
+		}
+	}
+	out := Hits{}
+	for k, c := range h {
+		if c.Extra > 0 || !k.Hour.Before(newest.Add(-24*time.Hour)) {
+			out[k] = c
+		}
+	}
+	if len(out) <= maxHitKeys {
+		return out
+	}
+	keys := slices.Collect(maps.Keys(out))
+	slices.SortFunc(keys, func(a, b HitKey) int { return a.Hour.Compare(b.Hour) })
+	for i, k := range keys {
+		if len(out) <= maxHitKeys {
+			break
+		}
+		for _, next := range keys[i+1:] {
+			if next.Kind == k.Kind && next.Link == k.Link {
+				out.Add(next, out[k].Stored, out[k].Extra)
+				delete(out, k)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// setHits puts the row's hit counts on e: every chunk property, empty
+// when unused, so a merge leaves no longer chunk of an earlier write.
+func setHits(e entity, h Hits, from []string) error {
+	text := map[string][2]int{}
+	for k, c := range h.trimmed() {
+		text[hitKeyText(k)] = [2]int{c.Stored, c.Extra}
+	}
+	raw, err := json.Marshal(text)
+	if err != nil {
+		return err
+	}
+	chunks := splitRunes(string(raw), chunkRunes)
+	if len(chunks) > maxHitChunks {
+		return fmt.Errorf("row %s: hit counts of %d bytes", e.RowKey, len(raw))
+	}
+	for i := range maxHitChunks {
+		e.Properties["Hits"+strconv.Itoa(i)] = ""
+		if i < len(chunks) {
+			e.Properties["Hits"+strconv.Itoa(i)] = chunks[i]
+		}
+	}
+	e.Properties["HitsFrom"] = strings.Join(from[max(0, len(from)-maxHitsFrom):], ",")
+	return nil
+}
+
+// hitsFrom reads the hit counts setHits wrote (none when it never did).
+func hitsFrom(e entity) (Hits, []string, error) {
+	var b strings.Builder
+	for i := range maxHitChunks {
+		b.WriteString(getString(e, "Hits"+strconv.Itoa(i)))
+	}
+	var from []string
+	if f := getString(e, "HitsFrom"); f != "" {
+		from = strings.Split(f, ",")
+	}
+	if b.Len() == 0 {
+		return nil, from, nil
+	}
+	var text map[string][2]int
+	if err := json.Unmarshal([]byte(b.String()), &text); err != nil {
+		return nil, from, fmt.Errorf("recipient row %s hits: %w", e.RowKey, err)
+	}
+	h := make(Hits, len(text))
+	for s, c := range text {
+		if k, ok := parseHitKey(s); ok {
+			h[k] = HitCount{Stored: c[0], Extra: c[1]}
+		}
+	}
+	return h, from, nil
 }
 
 // Table storage limits one string property to 64 KB (32K UTF-16 units) and
@@ -112,7 +258,8 @@ func recipientFrom(e entity) (Recipient, error) {
 			return r, fmt.Errorf("recipient row %d cells: %w", row, err)
 		}
 	}
-	return r, nil
+	r.Hits, r.HitsFrom, err = hitsFrom(e)
+	return r, err
 }
 
 // splitRunes cuts s into pieces of at most n runes (whole runes only).

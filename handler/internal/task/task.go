@@ -7,6 +7,7 @@ package task
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"time"
 
 	"mailmerge/handler/internal/account"
@@ -135,6 +136,9 @@ type Sender interface {
 type Queue struct {
 	Sender Sender
 	Now    func() time.Time
+	// Logger notes the tracking events dropped for their size (nil: not
+	// noted).
+	Logger *slog.Logger
 }
 
 func (q Queue) send(ctx context.Context, name string, p any, id string, at time.Time) error {
@@ -187,7 +191,10 @@ const maxEventsMessage = 40 << 10
 
 // Events enqueues tracking events, as many messages as their size needs.
 // If one fails, the ones before it were sent: sending all again stores
-// nothing twice (the worker names each event by what it is).
+// nothing twice (the worker names each event by what it is). An event
+// that alone does not fit a message is dropped and logged, not sent: no
+// queue would take it, and failing for it would keep the events around it
+// from ever being sent.
 func (q Queue) Events(ctx context.Context, events []tracking.Event) error {
 	var chunk []tracking.Event
 	size := 0
@@ -195,6 +202,13 @@ func (q Queue) Events(ctx context.Context, events []tracking.Event) error {
 		raw, err := json.Marshal(e)
 		if err != nil {
 			return err
+		}
+		if len(raw)+1 > maxEventsMessage-32 {
+			if q.Logger != nil {
+				q.Logger.ErrorContext(ctx, "tracking event dropped: too large for a queue message", "campaign", e.CampaignID, "row", e.Row,
+					"kind", string(e.Kind), "bytes", len(raw))
+			}
+			continue
 		}
 		if len(chunk) > 0 && size+len(raw)+1 > maxEventsMessage-32 {
 			if err := q.send(ctx, queue.TrackingEvents, Events{Events: chunk}, "", time.Time{}); err != nil {

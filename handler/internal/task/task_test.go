@@ -1,11 +1,16 @@
 package task
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
+	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/dev/testqueue"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/tracking"
@@ -39,5 +44,53 @@ func TestEventsFitAQueueMessage(t *testing.T) {
 	}
 	if len(seen) != len(events) || len(msgs) < 10 {
 		t.Errorf("%d events in %d messages", len(seen), len(msgs))
+	}
+}
+
+// storageQueue refuses what a Storage queue refuses: a message over 64 KB
+// once base64-encoded.
+type storageQueue struct {
+	testqueue.Queue
+}
+
+func (q *storageQueue) Send(ctx context.Context, m queue.Message) error {
+	if base64.StdEncoding.EncodedLen(len(m.Body)) > 64<<10 {
+		return apperr.E(apperr.Internal, "queue_refused", "the queue refused the message")
+	}
+	return q.Queue.Send(ctx, m)
+}
+
+// TestEventTooLargeIsDropped: an event that alone does not fit a queue
+// message is dropped and logged (ids and counts, not its user agent), and
+// the events around it are sent: the flush does not fail for it.
+func TestEventTooLargeIsDropped(t *testing.T) {
+	q := &storageQueue{}
+	var logs bytes.Buffer
+	at := time.Now()
+	huge := "Mozilla/5.0 " + strings.Repeat("<>", 8<<10) // 16 KB, six times that in JSON
+	events := []tracking.Event{
+		{Kind: tracking.Open, CampaignID: "vpesgnag4anvpt7rjbfeu91ho8", Row: 2, At: at, Method: "GET", UserAgent: "Mozilla/5.0 (Windows NT 10.0)"},
+		{Kind: tracking.Open, CampaignID: "vpesgnag4anvpt7rjbfeu91ho8", Row: 3, At: at, Method: "GET", UserAgent: huge},
+		{Kind: tracking.Open, CampaignID: "vpesgnag4anvpt7rjbfeu91ho8", Row: 4, At: at, Method: "GET", UserAgent: "Mozilla/5.0 (Windows NT 10.0)"},
+	}
+	err := (Queue{Sender: q, Now: time.Now, Logger: slog.New(slog.NewJSONHandler(&logs, nil))}).Events(context.Background(), events)
+	if err != nil {
+		t.Fatalf("the flush failed: %v", err)
+	}
+	var rows []int
+	for _, m := range q.On(queue.TrackingEvents) {
+		p, err := Decode[Events](m.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range p.Events {
+			rows = append(rows, e.Row)
+		}
+	}
+	if !slices.Equal(rows, []int{2, 4}) {
+		t.Errorf("rows sent %v, want [2 4]", rows)
+	}
+	if !strings.Contains(logs.String(), `"row":3`) || !strings.Contains(logs.String(), "vpesgnag4anvpt7rjbfeu91ho8") || strings.Contains(logs.String(), "Mozilla") {
+		t.Errorf("log: %s", logs.String())
 	}
 }

@@ -164,3 +164,39 @@ func TestTokensRevealNothing(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkTokens: making a click token (once per link per row sent) and
+// reading an open token (once per pixel hit).
+func BenchmarkTokens(b *testing.B) {
+	ks, err := ParseKeys("1:" + secretA)
+	if err != nil {
+		b.Fatal(err)
+	}
+	owner := account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"}
+	click := Target{Kind: Click, CampaignID: campaignID, Row: 12345, Link: 3, URL: "https://contoso.example/products/spring-offer?utm_source=mail"}
+	b.Run("sign-click", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ks.Sign(click); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("sign-unsubscribe", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ks.Sign(Target{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 12345}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	open, _ := ks.Sign(Target{Kind: Open, CampaignID: campaignID, Row: 12345})
+	b.Run("verify-open", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := ks.Verify(open, Open); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

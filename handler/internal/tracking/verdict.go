@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type Hit struct {
 	// OtherLinksAt are the times of clicks on other links of the same
 	// message (same row), for the burst rule.
 	OtherLinksAt []time.Time
+	// SameKindAt are the times of the row's other hits of the same kind
+	// (opens, or clicks on any of its links), for the flood rule.
+	SameKindAt []time.Time
 }
 
 // The windows of the timing rules.
@@ -41,6 +45,14 @@ const (
 	// second; a scanner follows them all (craft-campaign #546: 5 clicks
 	// within 1 s).
 	Burst = time.Second
+	// FloodHits, FloodWindow: a person does not open one message, or
+	// click in it, more than FloodHits times within FloodWindow; a load
+	// tool or a script does, thousands of times (an outside test hit one
+	// pixel 80,000 times with ApacheBench). FloodHits stays above what
+	// mail proxies repeat on their own (Litmus: Yahoo's proxy fetched a
+	// pixel up to 4 times); the window is craft-campaign #546's.
+	FloodHits   = 5
+	FloodWindow = 10 * time.Second
 )
 
 // Judge says whether h was a person or a machine, and by which rule
@@ -60,12 +72,18 @@ const (
 //   - scanner: a link scanner named in its user agent: Mimecast,
 //     Proofpoint (urldefense), Barracuda (cudasvc), Cisco, Microsoft
 //     Safe Links (safelinks), or a generic bot, crawler, script or
-//     headless browser.
+//     headless browser; or a program that fetches URLs: curl, Wget,
+//     python-requests, Go-http-client, OkHttp, Java, libwww-perl
+//     (matomo-org/device-detector's regexes/client/libraries.yml, which
+//     Mautic judges user agents with), and ApacheBench (an outside test
+//     hit one pixel 80,000 times with it).
 //   - old_chrome: Chrome below version 100 (2022), the user agents
 //     Defender for Office 365 Safe Links was seen detonating links with
 //     (Chrome 57, 79, 80, 96: gophish #973, #2446, #2646).
 //   - too_soon: within TooSoon of the send.
 //   - burst: another link of the same message within Burst.
+//   - flood: more than FloodHits hits of one kind on one row within
+//     FloodWindow, this one among them.
 func Judge(h Hit) (Verdict, string) {
 	ua := strings.TrimSpace(h.UserAgent)
 	lower := strings.ToLower(ua)
@@ -96,14 +114,41 @@ func Judge(h Hit) (Verdict, string) {
 			}
 		}
 	}
+	if flood(h.At, h.SameKindAt) {
+		return Automated, "flood"
+	}
 	return Human, ""
+}
+
+// flood reports whether some FloodWindow holds at and more than FloodHits
+// hits in all (at's own and others').
+func flood(at time.Time, others []time.Time) bool {
+	near := []time.Time{at}
+	for _, t := range others {
+		if d := t.Sub(at); d < FloodWindow && d > -FloodWindow {
+			near = append(near, t)
+		}
+	}
+	if len(near) <= FloodHits {
+		return false
+	}
+	slices.SortFunc(near, time.Time.Compare)
+	// Each run of FloodHits+1 hits in a row that spans less than the
+	// window and has at within it.
+	for i := 0; i+FloodHits < len(near); i++ {
+		first, last := near[i], near[i+FloodHits]
+		if last.Sub(first) < FloodWindow && !at.Before(first) && !at.After(last) {
+			return true
+		}
+	}
+	return false
 }
 
 // scannerWords name link scanners and programs in user agents.
 var scannerWords = []string{
 	"mimecast", "proofpoint", "urldefense", "barracuda", "cudasvc", "cisco", "ironport", "safelinks",
 	"bot", "crawler", "spider", "scanner", "headlesschrome", "phantomjs", "python-", "curl/", "wget/",
-	"go-http-client", "java/", "okhttp", "libwww", "httpclient", "axios/", "node-fetch",
+	"go-http-client", "java/", "okhttp", "libwww", "httpclient", "axios/", "node-fetch", "apachebench",
 }
 
 func scanner(lowerUA string) bool {

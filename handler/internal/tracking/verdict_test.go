@@ -37,6 +37,16 @@ func TestJudge(t *testing.T) {
 		{"Proofpoint", Hit{Kind: Click, Method: "GET", UserAgent: "Proofpoint URL Defense", At: later}, Automated, "scanner"},
 		{"Barracuda", Hit{Kind: Click, Method: "GET", UserAgent: "Barracuda Sentinel (EE)", At: later}, Automated, "scanner"},
 		{"a script", Hit{Kind: Click, Method: "GET", UserAgent: "python-requests/2.31", At: later}, Automated, "scanner"},
+		{"curl", Hit{Kind: Open, Method: "GET", UserAgent: "curl/8.5.0", At: later}, Automated, "scanner"},
+		{"Wget", Hit{Kind: Open, Method: "GET", UserAgent: "Wget/1.21.4", At: later}, Automated, "scanner"},
+		{"python-requests", Hit{Kind: Open, Method: "GET", UserAgent: "python-requests/2.32.3", At: later}, Automated, "scanner"},
+		{"Go", Hit{Kind: Open, Method: "GET", UserAgent: "Go-http-client/1.1", At: later}, Automated, "scanner"},
+		{"ApacheBench", Hit{Kind: Open, Method: "GET", UserAgent: "ApacheBench/2.3", At: later}, Automated, "scanner"},
+		{"OkHttp", Hit{Kind: Click, Method: "GET", UserAgent: "okhttp/4.12.0", At: later}, Automated, "scanner"},
+		{"Java", Hit{Kind: Click, Method: "GET", UserAgent: "Java/17.0.10", At: later}, Automated, "scanner"},
+		{"Apache HttpClient", Hit{Kind: Click, Method: "GET", UserAgent: "Apache-HttpClient/4.5.14 (Java/17.0.10)", At: later}, Automated, "scanner"},
+		{"libwww-perl", Hit{Kind: Click, Method: "GET", UserAgent: "libwww-perl/6.77", At: later}, Automated, "scanner"},
+		{"blank user agent", Hit{Kind: Open, Method: "GET", UserAgent: "   ", At: later}, Automated, "no_user_agent"},
 		{"headless browser", Hit{Kind: Click, Method: "GET", UserAgent: "Mozilla/5.0 HeadlessChrome/120.0", At: later}, Automated, "scanner"},
 		{"Safe Links' old Chrome", Hit{Kind: Click, Method: "GET", UserAgent: safeLinks, At: later}, Automated, "old_chrome"},
 		{"within seconds of the send", Hit{Kind: Click, Method: "GET", UserAgent: outlook, At: sent.Add(4 * time.Second), SentAt: sent}, Automated, "too_soon"},
@@ -46,6 +56,35 @@ func TestJudge(t *testing.T) {
 	} {
 		if v, rule := Judge(tt.hit); v != tt.want || rule != tt.rule {
 			t.Errorf("%s: %s %q, want %s %q", tt.name, v, rule, tt.want, tt.rule)
+		}
+	}
+}
+
+// TestJudgeFlood: more than FloodHits hits of one kind within
+// FloodWindow are a machine's; as many spread wider are a person's.
+func TestJudgeFlood(t *testing.T) {
+	at := time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC)
+	times := func(n int, gap time.Duration) []time.Time {
+		var out []time.Time
+		for i := 1; i <= n; i++ {
+			out = append(out, at.Add(-time.Duration(i)*gap))
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name   string
+		others []time.Time
+		want   Verdict
+	}{
+		{"five others within a second each", times(5, time.Second), Automated},
+		{"five others, 1.9 s apart (9.5 s in all)", times(5, 1900*time.Millisecond), Automated},
+		{"four others within seconds", times(4, time.Second), Human},
+		{"five others, 3 s apart", times(5, 3*time.Second), Human},
+		{"five others later", []time.Time{at.Add(time.Second), at.Add(2 * time.Second), at.Add(3 * time.Second), at.Add(4 * time.Second), at.Add(5 * time.Second)}, Automated},
+	} {
+		h := Hit{Kind: Open, Method: "GET", UserAgent: outlook, At: at, SameKindAt: tt.others}
+		if v, rule := Judge(h); v != tt.want || (v == Automated && rule != "flood") {
+			t.Errorf("%s: %s %q, want %s", tt.name, v, rule, tt.want)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/dev/testqueue"
+	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
 	"mailmerge/handler/internal/tracking"
@@ -144,4 +146,85 @@ func TestUnsubscribeSkipsRows(t *testing.T) {
 // rowEvents are all the stored events of a row.
 func rowEvents(st *store.Store, campaignID string, row int) ([]store.Event, error) {
 	return st.RowEventsBetween(context.Background(), campaignID, row, time.Time{}, time.Now().AddDate(1, 0, 0))
+}
+
+// TestTrackingFlood: a row hit many times within seconds is a machine's
+// (the hits and the earlier ones of the burst, even from an earlier
+// message, which then is no first open), and however often a row is hit,
+// at most storedPerHour of its events per kind, link and hour are
+// stored; the rest are counted on the row, once however often their
+// message is delivered.
+func TestTrackingFlood(t *testing.T) {
+	st, err := store.Open(testenv.Storage(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorker(t, st, &testqueue.Queue{}, &fakeMailer{result: delivery.Result{Outcome: delivery.Sent}})
+	c, msg := sendingCampaign(t, w, 2)
+	ctx := context.Background()
+	if err := w.send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := st.Recipient(ctx, c.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Whole hours after the send, so every hit of a part is in one UTC hour.
+	base := sent.UpdatedAt.Truncate(time.Hour).Add(2 * time.Hour)
+	deliver := func(id string, events []tracking.Event) {
+		t.Helper()
+		body, _ := json.Marshal(task.Events{Events: events})
+		if err := w.trackingEvents(ctx, invoke.Message{Body: body, ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A flood of opens on row 3: ten within five seconds, a browser's.
+	var flood []tracking.Event
+	for i := range 10 {
+		flood = append(flood, tracking.Event{Kind: tracking.Open, CampaignID: c.ID, Row: 3, At: base.Add(time.Duration(i) * 500 * time.Millisecond), Method: "GET", UserAgent: outlookUA})
+	}
+	deliver("flood-1", flood[:4])
+	deliver("flood-2", flood[4:])
+	events, _ := rowEvents(st, c.ID, 3)
+	if len(events) != 10 {
+		t.Fatalf("%d of 10 events stored", len(events))
+	}
+	for i, e := range events {
+		if e.Verdict != "automated" || e.Rule != "flood" {
+			t.Errorf("hit %d of the flood: %s %q", i, e.Verdict, e.Rule)
+		}
+	}
+
+	// 120 opens on row 2 in one hour, 25 s apart (no flood), in three
+	// messages: at most 50 stored.
+	var hits []tracking.Event
+	for i := range 120 {
+		hits = append(hits, tracking.Event{Kind: tracking.Open, CampaignID: c.ID, Row: 2, At: base.Add(time.Duration(i) * 25 * time.Second), Method: "GET", UserAgent: outlookUA})
+	}
+	for i := range 3 {
+		deliver("hits-"+strconv.Itoa(i), hits[i*40:(i+1)*40])
+	}
+	events, _ = rowEvents(st, c.ID, 2)
+	if len(events) != storedPerHour {
+		t.Errorf("%d events of one row, kind and hour stored, want %d", len(events), storedPerHour)
+	}
+	// The rest are counted on the row, once however often delivered.
+	deliver("hits-1", hits[40:80])
+	r, err := st.Recipient(ctx, c.ID, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := r.Hits[store.HitKey{Kind: "open", Hour: base}], (store.HitCount{Stored: storedPerHour, Extra: 120 - storedPerHour}); len(r.Hits) != 1 || got != want {
+		t.Errorf("row 2 counts %v, want %v", r.Hits, want)
+	}
+	if events, _ = rowEvents(st, c.ID, 2); len(events) != storedPerHour {
+		t.Errorf("%d events stored after a message came again", len(events))
+	}
+	if !r.FirstOpenAt.Equal(base) {
+		t.Errorf("first open %v, want %v", r.FirstOpenAt, base)
+	}
+	if r3, _ := st.Recipient(ctx, c.ID, 3); !r3.FirstOpenAt.IsZero() {
+		t.Errorf("a flood's hits made row 3's first open %v", r3.FirstOpenAt)
+	}
 }
