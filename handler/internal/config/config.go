@@ -98,6 +98,12 @@ func Names() []string {
 		PublicBaseURL, TrackingKeys}
 }
 
+// MaxInboundLocal bounds the part of INBOUND_ADDRESS before @: "+u-" and
+// a 26-letter unsubscribe ID follow it in a message's unsubscribe address
+// (tracking.UnsubscribeIDs), whose part before @ may have 64 characters
+// (RFC 5321 §4.5.3.1.1).
+const MaxInboundLocal = 64 - 3 - 26
+
 // The queue transports.
 const (
 	TransportServiceBus = "servicebus"
@@ -215,6 +221,9 @@ func Load(getenv func(string) string) (Config, error) {
 		bad("%s is missing: the Postmark inbound address, e.g. 1a2b3c@inbound.postmarkapp.com", InboundAddress)
 	} else if !ok || local == "" || strings.ContainsAny(local, "+ ") || !strings.Contains(domain, ".") || strings.Contains(domain, "@") {
 		bad("%s=%q must be a plain address without a + part, e.g. 1a2b3c@inbound.postmarkapp.com", InboundAddress, c.InboundAddress)
+	} else if len(local) > MaxInboundLocal {
+		bad("%s=%q: the part before @ has %d characters, at most %d: a message's unsubscribe address adds 29 to it, and mail programs refuse an address whose part before @ is over 64 (Postmark's own inbound addresses have 32)",
+			InboundAddress, c.InboundAddress, len(local), MaxInboundLocal)
 	}
 
 	c.PostmarkInbound = BasicAuth{User: getenv(PostmarkInboundUser), Password: getenv(PostmarkInboundPassword)}

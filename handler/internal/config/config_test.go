@@ -101,6 +101,7 @@ func TestLoadRejectsMalformedValues(t *testing.T) {
 		{"servicebus without connection", QueueTransport, "servicebus", ServiceBus},
 		{"inbound address with a plus", InboundAddress, "a+b@inbound.example.com", "without a + part"},
 		{"inbound address without domain", InboundAddress, "campaigns", "plain address"},
+		{"inbound address too long for its unsubscribe addresses", InboundAddress, strings.Repeat("a", 36) + "@inbound.example.com", "at most 35"},
 		{"short webhook password", PostmarkInboundPassword, "short", "at least 16"},
 	}
 	for _, tt := range tests {
