@@ -88,7 +88,7 @@ func AccountHoldings(k account.Key) []Holding {
 		{Where: Blob, Container: ContainerTokenCache, Name: TokenCacheBlob(k),
 			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)", Keep: keepAccount},
 		{Where: Partition, Table: tableUnsubscribeLinks, Partition: tracking.AccountTag(k),
-			What: "for each message sent, what its unsubscribe link and address apply to: the campaign, the row, and a one-way fingerprint (a hash) of each address it went to, never the address", Keep: "until you delete your account, also after you delete the campaign: the unsubscribe links of mail already sent keep working"},
+			What: "for each message sent, what its unsubscribe link and address apply to: which campaign and row it was, and a one-way fingerprint of each address it went to, never the address itself", Keep: "until you delete your account, also after you delete the campaign: the unsubscribe links of mail already sent keep working"},
 		{Where: Partition, Table: tableSuppressions, Partition: k.String(),
 			What: "the suppression list: addresses that unsubscribed from the account's campaigns or that the owner added, with when and how", Keep: "until you remove an address, or delete your account"},
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
