@@ -224,7 +224,7 @@ func checkTemplate(c store.Campaign, in postmark.Inbound, files [][]byte) *refus
 	case campaign.Ready:
 	case campaign.Draft:
 		return &refusal{code: "campaign_not_ready", owner: true,
-			text: "the campaign is draft; it can start only when its recipients are uploaded and valid (ready)"}
+			text: "The email arrived before the campaign's recipients were ready, so nothing was sent. Upload the spreadsheet first (its rows must be valid)."}
 	default:
 		return &refusal{code: codeAlreadyStarted, owner: true,
 			text: "the campaign had already started with an earlier email (it is " + string(c.Status) + "); this email was not used"}

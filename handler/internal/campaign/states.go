@@ -64,9 +64,10 @@ var (
 		Draft: {Draft, Ready},
 		Ready: {Draft, Queued},
 		// The template email queued it; the start worker starts it, or
-		// fails it when the template does not fit, or pauses it when we
-		// may not send from the mailbox yet.
-		Queued:  {Sending, Paused, Failed, Cancelled},
+		// gives it back (ready, the email refused) when the template does
+		// not fit the rows, or pauses it when we may not send from the
+		// mailbox yet; it fails only when it cannot start at all.
+		Queued:  {Sending, Ready, Paused, Failed, Cancelled},
 		Sending: {Paused, Completed, Failed, Cancelled},
 		// Resume goes back to where it paused: queued when it never
 		// started, sending otherwise.

@@ -18,7 +18,7 @@ func TestTransitions(t *testing.T) {
 	allowed := map[string]bool{}
 	for _, m := range []string{
 		"draft>draft", "draft>ready", "ready>draft", "ready>queued",
-		"queued>sending", "queued>paused", "queued>failed", "queued>cancelled",
+		"queued>sending", "queued>ready", "queued>paused", "queued>failed", "queued>cancelled",
 		"sending>paused", "sending>completed", "sending>failed", "sending>cancelled",
 		"paused>queued", "paused>sending", "paused>cancelled",
 	} {

@@ -3,6 +3,8 @@ package lifecycle
 import (
 	"context"
 	"slices"
+	"strings"
+	"time"
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
@@ -32,6 +34,41 @@ func (l *Lifecycle) Accept(ctx context.Context, k account.Key, id, inboundID, or
 	}
 	return c, l.Tasks.Start(ctx, task.Start{Campaign: ref(c)}, "start-"+c.ID+"-"+inboundID)
 }
+
+// Refuse gives back a queued campaign whose template email cannot be sent
+// as it is (a placeholder that is no column, an attachment a row names
+// that the email lacks): the email is refused, not the campaign. The
+// campaign goes back to ready with the reason kept on it, naming every
+// problem; no row changes; the held email is deleted; and the owner is
+// told, in the same words, to send the corrected email to the same
+// address, which is then accepted.
+func (l *Lifecycle) Refuse(ctx context.Context, c store.Campaign, why campaign.Reason, problems []string) error {
+	text := why.Text
+	if len(problems) > 0 {
+		text = strings.Join(problems, "\n") // a line each
+	}
+	refused := campaign.Reason{Code: why.Code, Text: campaign.Clip(text, 2000) + "\n" + fixByEmail}
+	original := c.OriginalID
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Queued}, campaign.Ready, campaign.Reason{},
+		func(c *store.Campaign) error {
+			c.Refused, c.OriginalID, c.QueuedAt = refused, "", time.Time{}
+			return nil
+		})
+	if err != nil || !moved {
+		return err
+	}
+	if original != "" {
+		if err := l.Store.DeleteOriginal(ctx, c.Account, c.ID, original); err != nil {
+			// It goes with the campaign at the latest.
+			l.Logger.WarnContext(ctx, "refused email not deleted", "campaign", c.ID, "error", err.Error())
+		}
+	}
+	l.Logger.InfoContext(ctx, "template email refused", "campaign", c.ID, "code", why.Code, "problems", len(problems))
+	return l.Notify(ctx, c, notify.Notice{Kind: notify.Refused, Reason: campaign.Clip(text, 2000), Action: fixByEmail, Counts: notify.Counts{Total: c.Data.ValidRows}})
+}
+
+// fixByEmail ends every reason for a refused template email: what to do.
+const fixByEmail = "Nothing was sent. Correct the email in Outlook and send it to this campaign's address again."
 
 // Start turns a queued campaign into a sending one and hands it its first
 // step. A campaign no longer queued (started by a second delivery,

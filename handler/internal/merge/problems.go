@@ -27,6 +27,26 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s, line %d, column %d: %s", p.Part, p.Line, p.Column, p.Message)
 }
 
+// Sentence says the problem for the owner in plain words, the same in the
+// dashboard, the add-in and the notice: for a placeholder that is no
+// column, the placeholder as written and the columns it may mean
+// ("`{{Frist name}}` is not a column: did you mean `{{First name}}`?").
+func (p Problem) Sentence() string {
+	where := map[string]string{"subject": "the subject", "html": "the email", "text": "the plain-text email"}[p.Part]
+	if where == "" {
+		where = "the email"
+	}
+	if p.Code == "unknown_column" {
+		s := "`{{" + p.Placeholder + "}}` in " + where + " is not a column"
+		if len(p.Suggestions) > 0 {
+			// The closest only: the others are often far off.
+			return s + ": did you mean `{{" + p.Suggestions[0] + "}}`?"
+		}
+		return s + " of the spreadsheet."
+	}
+	return "In " + where + ", line " + fmt.Sprint(p.Line) + ": " + strings.TrimRight(p.Message, ".") + "."
+}
+
 // CompileError lists every problem Compile found. It unwraps to an
 // *apperr.Error of kind Invalid with code "template_invalid".
 type CompileError struct {

@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -122,8 +123,10 @@ func TestCountsOncePerBatch(t *testing.T) {
 
 // TestStartWorker: a queued campaign whose template fits its columns starts
 // sending (a step queued, the owner told); one whose placeholders name no
-// column fails, its rows skipped, the owner told what to fix; a start
-// delivered twice starts it once.
+// column is ready again, its rows untouched, the email refused and
+// deleted, the reason on the campaign naming the placeholder and the
+// column meant, and the owner told the same; a start delivered twice
+// starts it once.
 func TestStartWorker(t *testing.T) {
 	st, err := store.Open(testenv.Storage(t))
 	if err != nil {
@@ -136,7 +139,7 @@ func TestStartWorker(t *testing.T) {
 		notice        string
 	}{
 		{"fits", "Hi {{First name}}", campaign.Sending, campaign.RowPending, "started"},
-		{"unknown placeholder", "Hi {{Frist name}}", campaign.Failed, campaign.RowSkipped, "failed"},
+		{"unknown placeholder", "Hi {{Frist name}}", campaign.Ready, campaign.RowPending, "refused"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			q := &testqueue.Queue{}
@@ -185,6 +188,18 @@ func TestStartWorker(t *testing.T) {
 			}
 			if len(notices) != 1 || string(n.Notice.Kind) != tt.notice {
 				t.Errorf("notices %d (%+v), want one %s", len(notices), n.Notice, tt.notice)
+			}
+			if tt.status == campaign.Ready {
+				const want = "`{{Frist name}}` in the subject is not a column: did you mean `{{First name}}`?"
+				if !strings.HasPrefix(got.Refused.Text, want) || got.Refused.Code != "template_invalid" || !strings.HasPrefix(n.Notice.Reason, want) {
+					t.Errorf("refused %+v, notice %q; want both to start %q", got.Refused, n.Notice.Reason, want)
+				}
+				if got.OriginalID != "" {
+					t.Errorf("the campaign still holds the refused email %s", got.OriginalID)
+				}
+				if _, err := st.Original(ctx, store.Campaign{Account: c.Account, ID: c.ID, OriginalID: id}); err == nil {
+					t.Error("the refused email is still stored")
+				}
 			}
 		})
 	}

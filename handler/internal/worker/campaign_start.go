@@ -15,14 +15,14 @@ import (
 	"mailmerge/handler/internal/task"
 )
 
-// templateInvalid is why a campaign whose placeholders do not fit its
-// columns fails.
-var templateInvalid = campaign.Reason{Code: "template_invalid", Text: "the email's placeholders do not match the spreadsheet's columns"}
+// templateInvalid is why a template email whose placeholders do not fit
+// the columns is refused.
+var templateInvalid = campaign.Reason{Code: "template_invalid", Text: "The email's placeholders do not match the spreadsheet's columns."}
 
 // start runs campaign-start: it turns a queued campaign into a sending
 // one. The template must compile against the columns and every row's
-// attachments must resolve; otherwise the campaign fails and the owner is
-// told what to fix.
+// attachments must resolve; otherwise the email is refused, the campaign
+// is ready again, and the owner is told what to fix.
 func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
 	m, err := task.Decode[task.Start](msg.Body)
 	if err != nil {
@@ -42,14 +42,17 @@ func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
 		w.Logger.InfoContext(ctx, "start skipped", "campaign", c.ID, "status", c.Status)
 		return nil
 	}
+	// A template that does not fit the rows is the email's problem, not
+	// the campaign's: the email is refused and the campaign waits, ready,
+	// for a corrected one.
 	j, err := w.compile(ctx, c)
 	var ce *merge.CompileError
 	if errors.As(err, &ce) {
 		problems := make([]string, 0, len(ce.Problems))
 		for _, p := range ce.Problems {
-			problems = append(problems, p.String())
+			problems = append(problems, p.Sentence())
 		}
-		return w.Lifecycle.Fail(ctx, c, templateInvalid, problems)
+		return w.Lifecycle.Refuse(ctx, c, templateInvalid, problems)
 	}
 	if err != nil {
 		return err
@@ -57,7 +60,7 @@ func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
 	if problems, err := w.checkAttachments(ctx, c, j); err != nil {
 		return err
 	} else if len(problems) > 0 {
-		return w.Lifecycle.Fail(ctx, c, campaign.Reason{Code: "attachments_invalid", Text: "some rows name attachments the email does not have"}, problems)
+		return w.Lifecycle.Refuse(ctx, c, campaign.Reason{Code: "attachments_invalid", Text: "Some rows name attachments the email does not have."}, problems)
 	}
 	if w.Grants != nil {
 		ok, err := w.Grants.Has(ctx, c.Account)
@@ -84,7 +87,7 @@ func (w *Worker) checkAttachments(ctx context.Context, c store.Campaign, j *job)
 		}
 		// The row's cell is not quoted: notices carry no spreadsheet data.
 		if _, err := merge.ResolveAttachments(r.Cells, j.fields, j.atts); err != nil && len(problems) < 20 {
-			problems = append(problems, fmt.Sprintf("row %d names an attachment the email does not have (it has: %s)", r.Row, attachmentList(j.atts)))
+			problems = append(problems, fmt.Sprintf("Row %d names an attachment the email does not have (it has: %s).", r.Row, attachmentList(j.atts)))
 		}
 		return nil
 	})

@@ -257,6 +257,23 @@ function Recipients({ c }) {
   </div>`;
 }
 
+// Refused shows why the last template email was not used and what to do:
+// the campaign is waiting for a corrected one at the same address. A
+// placeholder, written `{{…}}` in the reason, is shown as code.
+function Refused({ r }) {
+  const code = (line) => line.split(/(`[^`]*`)/).filter((p) => p !== "")
+    .map((p) => p.startsWith("`") && p.endsWith("`") ? html`<code>${p.slice(1, -1)}</code>` : p);
+  // A line per problem, then what to do.
+  const lines = (r.message || "").split("\n").filter((l) => l.trim() !== "");
+  const last = lines.pop();
+  return html`<div class="card refused" role="alert">
+    <h2>Your email was not used</h2>
+    ${lines.length > 0 && html`<ul>${lines.map((l) => html`<li>${code(l)}</li>`)}</ul>`}
+    <p>${code(last || "")}</p>
+    <p class="small">The campaign is still ready: no row has changed. If you no longer have its address, make a new one below.</p>
+  </div>`;
+}
+
 export function Campaign({ id }) {
   const view = useLoad(() => get(path(id)), [id]);
   const data = useLoad(() => get(path(id) + "/data"), [id]);
@@ -277,6 +294,7 @@ export function Campaign({ id }) {
     <p class="crumbs"><a href="#/">Campaigns</a></p>
     <div class="title"><h1 id="campaign-title">${c.name}</h1><${Badge} status=${c.status} /></div>
     ${c.reason && html`<p class=${c.status === "failed" ? "error" : "warn"}>${c.reason.message || c.reason.text}</p>`}
+    ${c.refused && editable && html`<${Refused} r=${c.refused} />`}
     <${ErrorBox} error=${view.error} />
     ${total(counts) > 0 && !editable && html`<div class="card">
       <h2>Progress</h2>
