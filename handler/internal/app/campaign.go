@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +36,10 @@ type campaignView struct {
 	QueuedAt    *time.Time      `json:"queuedAt,omitempty"`
 	StartedAt   *time.Time      `json:"startedAt,omitempty"`
 	CompletedAt *time.Time      `json:"completedAt,omitempty"`
+	// Start is the start mode: "onEmail" or "review".
+	Start campaign.StartMode `json:"start"`
+	// StartAt is when the campaign starts, when the owner chose a time.
+	StartAt *time.Time `json:"startAt,omitempty"`
 	// Reason says why the campaign is paused, failed or cancelled.
 	Reason *errorDetail `json:"reason,omitempty"`
 	// Refused says why the owner's last template email did not start the
@@ -91,6 +96,13 @@ func viewCampaign(c store.Campaign) campaignView {
 	if !c.CompletedAt.IsZero() {
 		v.CompletedAt = &c.CompletedAt
 	}
+	v.Start = c.StartMode
+	if v.Start == "" {
+		v.Start = campaign.OnEmail
+	}
+	if !c.StartAt.IsZero() {
+		v.StartAt = &c.StartAt
+	}
 	if c.Status == campaign.Paused || c.Status == campaign.Failed || c.Status == campaign.Cancelled {
 		v.Reason = reasonView(c.Reason)
 	}
@@ -129,9 +141,51 @@ func (a *App) inboundAddress(token string) string {
 }
 
 type campaignRequest struct {
-	Name        *string `json:"name"`
-	TrackOpens  *bool   `json:"trackOpens"`
-	TrackClicks *bool   `json:"trackClicks"`
+	Name        *string             `json:"name"`
+	TrackOpens  *bool               `json:"trackOpens"`
+	TrackClicks *bool               `json:"trackClicks"`
+	Start       *campaign.StartMode `json:"start"`
+	// StartAt is an RFC 3339 time; "" takes the start time away.
+	StartAt *string `json:"startAt"`
+}
+
+// startOptions checks the start mode and time of req and sets them on c.
+func (req campaignRequest) startOptions(c *store.Campaign, now time.Time) error {
+	if req.Start != nil {
+		if !slices.Contains(campaign.StartModes, *req.Start) {
+			return apperr.E(apperr.Invalid, "start_invalid", "start is \"onEmail\" (the campaign starts when its email arrives) or \"review\" (the email is held until you start it)")
+		}
+		c.StartMode = *req.Start
+	}
+	if req.StartAt != nil {
+		at, err := startTime(*req.StartAt, now)
+		if err != nil {
+			return err
+		}
+		c.StartAt = at
+	}
+	return nil
+}
+
+// maxStartAhead bounds how far ahead a campaign may be scheduled.
+const maxStartAhead = 366 * 24 * time.Hour
+
+// startTime reads a start time: RFC 3339, not past, at most a year
+// ahead; "" is none.
+func startTime(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	at, err := time.Parse(time.RFC3339, s)
+	switch {
+	case err != nil:
+		return at, apperr.E(apperr.Invalid, "start_at_invalid", "startAt is a time such as 2026-12-07T09:00:00+01:00")
+	case at.Before(now.Add(-time.Minute)):
+		return at, apperr.E(apperr.Invalid, "start_at_invalid", "startAt is in the past")
+	case at.After(now.Add(maxStartAhead)):
+		return at, apperr.E(apperr.Invalid, "start_at_invalid", "startAt is at most a year ahead")
+	}
+	return at.UTC(), nil
 }
 
 func validName(s string) (string, error) {
@@ -169,10 +223,15 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		return
 	}
 	token, hash := newAddressToken()
-	c, err := a.Lifecycle.Create(ctx, store.Campaign{
+	nc := store.Campaign{
 		Account: keyOf(p), ID: newCampaignID(a.Now()), Name: name, AddressHash: hash,
 		TrackOpens: req.TrackOpens != nil && *req.TrackOpens, TrackClicks: req.TrackClicks != nil && *req.TrackClicks,
-	})
+	}
+	if err := req.startOptions(&nc, a.Now()); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	c, err := a.Lifecycle.Create(ctx, nc)
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
@@ -248,8 +307,8 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens and/or trackClicks"))
+	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil && req.Start == nil && req.StartAt == nil {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens, trackClicks, start and/or startAt"))
 		return
 	}
 	var name string
@@ -263,6 +322,16 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
 		if req.TrackOpens != nil || req.TrackClicks != nil {
 			if err := lifecycle.Editable(*c, "its tracking options can no longer change"); err != nil {
+				return err
+			}
+		}
+		if req.Start != nil || req.StartAt != nil {
+			// Once its email is in, the campaign is started (or
+			// rescheduled) with POST .../start.
+			if err := lifecycle.Editable(*c, "start it or change its start time with POST /v1/campaigns/{id}/start"); err != nil {
+				return err
+			}
+			if err := req.startOptions(c, a.Now()); err != nil {
 				return err
 			}
 		}
@@ -306,8 +375,11 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 	token, hash := newAddressToken()
 	var old string
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
-		if err := lifecycle.Editable(*c, "its address no longer matters"); err != nil {
-			return err
+		// A campaign held for review or scheduled takes a newer email.
+		if c.Status != campaign.Review && c.Status != campaign.Scheduled {
+			if err := lifecycle.Editable(*c, "its address no longer matters"); err != nil {
+				return err
+			}
 		}
 		old, c.AddressHash = c.AddressHash, hash
 		return a.Store.PutAddress(r.Context(), hash, c.Account, c.ID)

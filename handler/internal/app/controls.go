@@ -35,6 +35,42 @@ func (a *App) pauseCampaignRoute(w http.ResponseWriter, r *http.Request, p ident
 	a.writeCampaign(w, r, c)
 }
 
+// startCampaignRoute starts a campaign held for review or scheduled: now,
+// or at the time {"at": RFC 3339} names (scheduled; again to reschedule).
+// The caller's token is exchanged for Graph access first, as on resume:
+// the owner starting the campaign is the moment we learn we may send.
+func (a *App) startCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+	var req struct {
+		At string `json:"at"`
+	}
+	if err := decode(w, r, &req, true); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	at, err := startTime(req.At, a.Now())
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	cur, err := a.ownCampaign(r, p)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	if cur.Status == campaign.Review || cur.Status == campaign.Scheduled {
+		if err := a.captureGrant(r, p); err != nil {
+			writeError(w, r, a.Logger, err)
+			return
+		}
+	}
+	c, err := a.Lifecycle.StartByOwner(r.Context(), cur.Account, cur.ID, at)
+	if err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
+	a.writeCampaign(w, r, c)
+}
+
 // resumeCampaignRoute continues a paused campaign. The caller's token is
 // exchanged for Graph access first: reopening the add-in after an expired
 // grant and pressing Resume is all the owner has to do.

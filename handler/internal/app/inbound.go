@@ -221,7 +221,8 @@ func decodeAttachments(in postmark.Inbound) ([][]byte, *refusal) {
 // start, or attachments too large to send.
 func checkTemplate(c store.Campaign, in postmark.Inbound, files [][]byte) *refusal {
 	switch c.Status {
-	case campaign.Ready:
+	case campaign.Ready, campaign.Review, campaign.Scheduled:
+		// Held or waiting: a newer email replaces the held one.
 	case campaign.Draft:
 		return &refusal{code: "campaign_not_ready", owner: true,
 			text: "The email arrived before the campaign's recipients were ready, so nothing was sent. Upload the spreadsheet first (its rows must be valid)."}

@@ -11,9 +11,14 @@ type Status string
 
 // Campaign states.
 const (
-	Draft     Status = "draft"
-	Ready     Status = "ready"
-	Queued    Status = "queued"
+	Draft  Status = "draft"
+	Ready  Status = "ready"
+	Queued Status = "queued"
+	// Review: the template email is accepted and held; nothing is sent
+	// until the owner starts the campaign (start mode "review").
+	Review Status = "review"
+	// Scheduled: it starts by itself at its start time.
+	Scheduled Status = "scheduled"
 	Sending   Status = "sending"
 	Paused    Status = "paused"
 	Completed Status = "completed"
@@ -50,7 +55,7 @@ const (
 // Statuses, DataStatuses and RowStatuses list every state, in the order
 // docs/states.md gives them.
 var (
-	Statuses     = []Status{Draft, Ready, Queued, Sending, Paused, Completed, Failed, Cancelled}
+	Statuses     = []Status{Draft, Ready, Queued, Review, Scheduled, Sending, Paused, Completed, Failed, Cancelled}
 	DataStatuses = []DataStatus{DataNone, DataProcessing, DataReady, DataInvalid, DataFailed}
 	RowStatuses  = []RowStatus{RowPending, RowSending, RowSent, RowFailed, RowSkipped, RowUnknown}
 )
@@ -64,11 +69,20 @@ var (
 		Draft: {Draft, Ready},
 		Ready: {Draft, Queued},
 		// The template email queued it; the start worker starts it, or
-		// gives it back (ready, the email refused) when the template does
-		// not fit the rows, or pauses it when we may not send from the
-		// mailbox yet; it fails only when it cannot start at all.
-		Queued:  {Sending, Ready, Paused, Failed, Cancelled},
-		Sending: {Paused, Completed, Failed, Cancelled},
+		// holds it for the owner's review, or schedules it for its start
+		// time, or gives it back (ready, the email refused) when the
+		// template does not fit the rows, or pauses it when we may not send
+		// from the mailbox yet; it fails only when it cannot start at all.
+		Queued: {Sending, Review, Scheduled, Ready, Paused, Failed, Cancelled},
+		// The owner starts it now or at a time (queued again, checked
+		// again), or sends a newer template email (queued, then held
+		// again), or cancels it.
+		Review: {Queued, Cancelled},
+		// Its time came (it starts), or the owner starts it now,
+		// reschedules it or sends a newer email (queued again); it can be
+		// paused or cancelled while it waits.
+		Scheduled: {Sending, Queued, Paused, Cancelled},
+		Sending:   {Paused, Completed, Failed, Cancelled},
 		// Resume goes back to where it paused: queued when it never
 		// started, sending otherwise.
 		Paused: {Queued, Sending, Cancelled},
@@ -120,6 +134,22 @@ func check[S ~string](what string, moves map[S][]S, from, to S) error {
 	}
 	return &TransitionError{What: what, From: string(from), To: string(to)}
 }
+
+// StartMode says what an accepted template email does.
+type StartMode string
+
+// The start modes.
+const (
+	// OnEmail: the campaign starts when its template email is accepted
+	// (at its start time, if it has one).
+	OnEmail StartMode = "onEmail"
+	// HoldForReview: the accepted email is held (state review) until the
+	// owner starts the campaign.
+	HoldForReview StartMode = "review"
+)
+
+// StartModes lists the start modes.
+var StartModes = []StartMode{OnEmail, HoldForReview}
 
 // Reason says why something stopped, failed or was refused: a code for
 // programs and a sentence for people.

@@ -18,7 +18,9 @@ func TestTransitions(t *testing.T) {
 	allowed := map[string]bool{}
 	for _, m := range []string{
 		"draft>draft", "draft>ready", "ready>draft", "ready>queued",
-		"queued>sending", "queued>ready", "queued>paused", "queued>failed", "queued>cancelled",
+		"queued>sending", "queued>review", "queued>scheduled", "queued>ready", "queued>paused", "queued>failed", "queued>cancelled",
+		"review>queued", "review>cancelled",
+		"scheduled>sending", "scheduled>queued", "scheduled>paused", "scheduled>cancelled",
 		"sending>paused", "sending>completed", "sending>failed", "sending>cancelled",
 		"paused>queued", "paused>sending", "paused>cancelled",
 	} {
@@ -72,7 +74,7 @@ func TestTransitions(t *testing.T) {
 			t.Errorf("row %s: final %v", from, from.Final())
 		}
 	}
-	if walked != 8*8+5*5+6*6 {
+	if walked != 10*10+5*5+6*6 {
 		t.Errorf("walked %d pairs", walked)
 	}
 	// A state the tables do not know goes nowhere.

@@ -10,18 +10,19 @@ import (
 	"mailmerge/handler/internal/task"
 )
 
-// PauseByOwner pauses a queued or sending campaign at its owner's request:
-// sending stops after the messages in flight. A paused one stays paused.
+// PauseByOwner pauses a queued, scheduled or sending campaign at its
+// owner's request: sending stops after the messages in flight (a
+// scheduled one does not start). A paused one stays paused.
 func (l *Lifecycle) PauseByOwner(ctx context.Context, k account.Key, id string) (store.Campaign, error) {
 	why := campaign.Reason{Code: "paused_by_user", Text: "you paused the campaign"}
 	c, err := l.Store.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error {
 		switch c.Status {
 		case campaign.Paused:
 			return store.ErrUnchanged
-		case campaign.Queued, campaign.Sending:
+		case campaign.Queued, campaign.Scheduled, campaign.Sending:
 			return Move(c, campaign.Paused, why, l.now())
 		}
-		return apperr.E(apperr.Conflict, "campaign_not_running", "only a queued or sending campaign can be paused (it is %s)", c.Status)
+		return apperr.E(apperr.Conflict, "campaign_not_running", "only a queued, scheduled or sending campaign can be paused (it is %s)", c.Status)
 	})
 	if err == nil {
 		l.Logger.InfoContext(ctx, "campaign paused", "campaign", c.ID, "code", why.Code)
@@ -58,16 +59,16 @@ func (l *Lifecycle) Resume(ctx context.Context, k account.Key, id string) (store
 	return c, nil
 }
 
-// Cancel ends a queued, sending or paused campaign for good: a step
-// settles it (rows not yet sent are skipped).
+// Cancel ends a queued, held, scheduled, sending or paused campaign for
+// good: a step settles it (rows not yet sent are skipped).
 func (l *Lifecycle) Cancel(ctx context.Context, k account.Key, id string) (store.Campaign, error) {
 	why := campaign.Reason{Code: "cancelled_by_user", Text: "you cancelled the campaign"}
 	c, err := l.Store.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error {
 		switch c.Status {
-		case campaign.Queued, campaign.Sending, campaign.Paused:
+		case campaign.Queued, campaign.Review, campaign.Scheduled, campaign.Sending, campaign.Paused:
 			return Move(c, campaign.Cancelled, why, l.now())
 		}
-		return apperr.E(apperr.Conflict, "campaign_not_running", "only a queued, sending or paused campaign can be cancelled (it is %s)", c.Status)
+		return apperr.E(apperr.Conflict, "campaign_not_running", "only a campaign that has its email and is not finished can be cancelled (it is %s)", c.Status)
 	})
 	if err != nil {
 		return c, err

@@ -18,19 +18,35 @@ import (
 // accepted, stored under originalID, is the one it sends. ok checks the
 // campaign as read again (after a lost race) and may refuse. The start
 // message's id makes a resent start a duplicate Service Bus drops.
+//
+// A campaign held for review or scheduled takes a newer email too: it
+// replaces the held one (deleted), and the campaign is checked and held
+// (or scheduled) again: a campaign in review waits for its owner to start
+// it once more.
 func (l *Lifecycle) Accept(ctx context.Context, k account.Key, id, inboundID, originalID string, ok func(store.Campaign) error) (store.Campaign, error) {
+	var replaced string
 	c, err := l.Store.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error {
 		if err := ok(*c); err != nil {
 			return err
+		}
+		replaced = ""
+		if c.Status == campaign.Review || c.Status == campaign.Scheduled {
+			replaced = c.OriginalID
 		}
 		if err := Move(c, campaign.Queued, campaign.Reason{}, l.now()); err != nil {
 			return err
 		}
 		c.InboundMessageID, c.OriginalID, c.QueuedAt, c.Refused = inboundID, originalID, l.now(), campaign.Reason{}
+		c.StartConfirmedAt = time.Time{}
 		return nil
 	})
 	if err != nil {
 		return c, err
+	}
+	if replaced != "" && replaced != originalID {
+		if err := l.Store.DeleteOriginal(ctx, c.Account, c.ID, replaced); err != nil {
+			l.Logger.WarnContext(ctx, "replaced email not deleted", "campaign", c.ID, "error", err.Error())
+		}
 	}
 	return c, l.Tasks.Start(ctx, task.Start{Campaign: ref(c)}, "start-"+c.ID+"-"+inboundID)
 }
@@ -70,12 +86,13 @@ func (l *Lifecycle) Refuse(ctx context.Context, c store.Campaign, why campaign.R
 // fixByEmail ends every reason for a refused template email: what to do.
 const fixByEmail = "Nothing was sent. Correct the email in Outlook and send it to this campaign's address again."
 
-// Start turns a queued campaign into a sending one and hands it its first
-// step. A campaign no longer queued (started by a second delivery,
-// paused or cancelled meanwhile) is left alone.
+// Start turns a queued (or scheduled, now due) campaign into a sending
+// one and hands it its first step. A campaign no longer in that state
+// (started by a second delivery, paused or cancelled meanwhile) is left
+// alone.
 func (l *Lifecycle) Start(ctx context.Context, c store.Campaign, subject string) error {
 	now := l.now()
-	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Queued}, campaign.Sending, campaign.Reason{},
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{c.Status}, campaign.Sending, campaign.Reason{},
 		func(c *store.Campaign) error {
 			c.StartedAt, c.NextStepAt, c.Subject = now, now, campaign.Clip(subject, 200)
 			c.Counts = campaign.Counts{Pending: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows}

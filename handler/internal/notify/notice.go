@@ -30,6 +30,9 @@ const (
 	Failed    Kind = "failed"
 	Paused    Kind = "paused"
 	Refused   Kind = "refused"
+	// Held: the template email is accepted and held for the owner's
+	// review; nothing is sent until they start the campaign.
+	Held Kind = "held"
 	// NotUsed: an email sent to a campaign that another email started.
 	NotUsed Kind = "not_used"
 )
@@ -106,6 +109,8 @@ func lead(k Kind) (text string, ok bool) {
 		return "Your mail merge is paused. Nothing more is sent until it is resumed.", true
 	case Refused:
 		return "Your mail merge was not started, and nothing was sent.", true
+	case Held:
+		return "Your email arrived and is held for your review: nothing is sent until you start the mail merge. If you had sent an email before, this one replaces it.", true
 	case NotUsed:
 		return "Your mail merge had already started with an earlier email, so your latest email to its address was not used. Nothing was sent because of it.", true
 	}
@@ -133,6 +138,8 @@ func subject(n Notice) string {
 		return label + " is paused: " + progress + " so far"
 	case NotUsed:
 		return label + ": your latest email was not used"
+	case Held:
+		return label + " is ready for your review"
 	default: // Refused
 		return label + " was not started"
 	}

@@ -48,6 +48,17 @@ type Campaign struct {
 	Refused campaign.Reason
 	// Subject is the template email's subject, for the owner's notices.
 	Subject string
+	// StartMode says whether an accepted template email starts the
+	// campaign or is held for review (empty: on email).
+	StartMode campaign.StartMode
+	// StartAt, when set, is when the campaign starts: an accepted email
+	// waits in scheduled until then.
+	StartAt time.Time
+	// StartConfirmedAt is when the owner started a campaign held for
+	// review; a newer template email clears it (held again).
+	StartConfirmedAt time.Time
+	// TestsAt are the times of the test messages of the last hour.
+	TestsAt []time.Time
 	// StartedAt, CompletedAt: when sending began and ended.
 	StartedAt   time.Time
 	CompletedAt time.Time
@@ -102,6 +113,16 @@ func campaignEntity(c Campaign) (entity, error) {
 	setTime(e, "QueuedAt", c.QueuedAt)
 	p["InboundMessageID"], p["OriginalID"], p["RefusedCode"], p["RefusedText"] = c.InboundMessageID, c.OriginalID, c.Refused.Code, c.Refused.Text
 	p["Subject"], p["StatusCode"], p["StatusText"] = c.Subject, c.Reason.Code, c.Reason.Text
+	p["StartMode"] = string(c.StartMode)
+	setTime(e, "StartAt", c.StartAt)
+	setTime(e, "StartConfirmedAt", c.StartConfirmedAt)
+	if len(c.TestsAt) > 0 {
+		tests, err := json.Marshal(c.TestsAt)
+		if err != nil {
+			return e, err
+		}
+		p["TestsAt"] = string(tests)
+	}
 	setTime(e, "StartedAt", c.StartedAt)
 	setTime(e, "CompletedAt", c.CompletedAt)
 	setTime(e, "NextStepAt", c.NextStepAt)
@@ -150,6 +171,9 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		QueuedAt:            getTime(e, "QueuedAt"),
 		Refused:             campaign.Reason{Code: getString(e, "RefusedCode"), Text: getString(e, "RefusedText")},
 		Subject:             getString(e, "Subject"),
+		StartMode:           campaign.StartMode(getString(e, "StartMode")),
+		StartAt:             getTime(e, "StartAt"),
+		StartConfirmedAt:    getTime(e, "StartConfirmedAt"),
 		StartedAt:           getTime(e, "StartedAt"),
 		CompletedAt:         getTime(e, "CompletedAt"),
 		NextStepAt:          getTime(e, "NextStepAt"),
@@ -182,6 +206,11 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 	if cols := getString(e, "DataColumns"); cols != "" {
 		if err := json.Unmarshal([]byte(cols), &c.Data.Columns); err != nil {
 			return c, fmt.Errorf("campaign %s columns: %w", c.ID, err)
+		}
+	}
+	if tests := getString(e, "TestsAt"); tests != "" {
+		if err := json.Unmarshal([]byte(tests), &c.TestsAt); err != nil {
+			return c, fmt.Errorf("campaign %s tests: %w", c.ID, err)
 		}
 	}
 	return c, nil
@@ -289,11 +318,11 @@ func (s *Store) Campaigns(ctx context.Context, k account.Key, limit int, cursor 
 }
 
 // CampaignsToSweep lists the campaigns of every account that the sweep
-// looks at: queued and sending ones, and cancelled ones whose last step
+// looks at: queued, scheduled and sending ones, and cancelled ones whose last step
 // is more recent than since (a settled cancellation is left alone after
 // that). It is a scan across partitions.
 func (s *Store) CampaignsToSweep(ctx context.Context, since time.Time) ([]Campaign, error) {
-	filter := "Status eq 'queued' or Status eq 'sending' or (Status eq 'cancelled' and NextStepAt ge " + filterTime(since) + ")"
+	filter := "Status eq 'queued' or Status eq 'scheduled' or Status eq 'sending' or (Status eq 'cancelled' and NextStepAt ge " + filterTime(since) + ")"
 	var out []Campaign
 	err := s.query(ctx, tableCampaigns, filter, func(e entity) error {
 		c, err := campaignFrom(e, e.ETag)

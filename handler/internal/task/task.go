@@ -33,7 +33,13 @@ func (c Campaign) check() error {
 // Start asks the start worker to start a queued campaign (campaign-start).
 type Start struct {
 	Campaign
+	// At is the start time of a scheduled campaign this start is for: a
+	// start of an earlier schedule (rescheduled since) does nothing.
+	At time.Time `json:"at,omitzero"`
 }
+
+// Queue is campaign-start.
+func (Start) Queue() string { return queue.CampaignStart }
 
 // Step asks the send worker to run one send step (campaign-send). Step is
 // the step's token: a step whose token is no longer the campaign's ends at
@@ -47,6 +53,9 @@ type Step struct {
 	// rows put back behind it).
 	Row int `json:"row,omitempty"`
 }
+
+// Queue is campaign-send.
+func (Step) Queue() string { return queue.CampaignSend }
 
 // Data asks the data worker to read an upload, or to copy the rows of
 // campaign From of the same account (campaign-data).
@@ -63,6 +72,9 @@ func (d Data) check() error {
 	return nil
 }
 
+// Queue is campaign-data.
+func (Data) Queue() string { return queue.CampaignData }
+
 // Notice asks the notify worker to tell the account's owner something
 // (notify). The address is looked up when it is sent, so a corrected one
 // is used.
@@ -78,6 +90,9 @@ func (n Notice) check() error {
 	return nil
 }
 
+// Queue is notify.
+func (Notice) Queue() string { return queue.Notify }
+
 // DeleteAccount asks for everything of an account to be deleted
 // (account-delete).
 type DeleteAccount struct {
@@ -91,10 +106,16 @@ func (d DeleteAccount) check() error {
 	return nil
 }
 
+// Queue is account-delete.
+func (DeleteAccount) Queue() string { return queue.AccountDelete }
+
 // DeleteCampaign asks for one campaign to be deleted (campaign-delete).
 type DeleteCampaign struct {
 	Campaign
 }
+
+// Queue is campaign-delete.
+func (DeleteCampaign) Queue() string { return queue.CampaignDelete }
 
 // Events asks the events worker to judge and store tracking events
 // (tracking-events). They name campaigns, not accounts: the row each
@@ -110,9 +131,15 @@ func (e Events) check() error {
 	return nil
 }
 
+// Queue is tracking-events.
+func (Events) Queue() string { return queue.TrackingEvents }
+
 // Payload is any of the payloads above.
 type Payload interface {
 	Start | Step | Data | Notice | DeleteAccount | DeleteCampaign | Events
+	// Queue names the payload's queue, drained by the function of the
+	// same name (functions.Table).
+	Queue() string
 	check() error
 }
 
@@ -141,12 +168,14 @@ type Queue struct {
 	Logger *slog.Logger
 }
 
-func (q Queue) send(ctx context.Context, name string, p any, id string, at time.Time) error {
+// send puts p on its queue; id, when set, lets Service Bus drop a
+// duplicate, and at, when later than now, delays it.
+func send[P Payload](ctx context.Context, q Queue, p P, id string, at time.Time) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err
 	}
-	m := queue.Message{Queue: name, Body: body, ID: id}
+	m := queue.Message{Queue: p.Queue(), Body: body, ID: id}
 	if at.After(q.Now()) {
 		m.NotBefore = at
 	}
@@ -155,33 +184,38 @@ func (q Queue) send(ctx context.Context, name string, p any, id string, at time.
 
 // Start enqueues a start; id, when set, lets Service Bus drop a duplicate.
 func (q Queue) Start(ctx context.Context, s Start, id string) error {
-	return q.send(ctx, queue.CampaignStart, s, id, time.Time{})
+	return send(ctx, q, s, id, time.Time{})
+}
+
+// StartAt enqueues a start due at (a scheduled campaign's).
+func (q Queue) StartAt(ctx context.Context, s Start, id string, at time.Time) error {
+	return send(ctx, q, s, id, at)
 }
 
 // Step enqueues a send step, due at.
 func (q Queue) Step(ctx context.Context, s Step, at time.Time) error {
-	return q.send(ctx, queue.CampaignSend, s, "send-"+s.CampaignID+"-"+s.Step, at)
+	return send(ctx, q, s, "send-"+s.CampaignID+"-"+s.Step, at)
 }
 
 // Data enqueues the reading of an upload.
 func (q Queue) Data(ctx context.Context, d Data) error {
-	return q.send(ctx, queue.CampaignData, d, "", time.Time{})
+	return send(ctx, q, d, "", time.Time{})
 }
 
 // Notice enqueues a notice; id tells it from the campaign's other notices
 // (Service Bus drops a second one with the same).
 func (q Queue) Notice(ctx context.Context, n Notice, id string) error {
-	return q.send(ctx, queue.Notify, n, id, time.Time{})
+	return send(ctx, q, n, id, time.Time{})
 }
 
 // DeleteAccount enqueues an account's deletion.
 func (q Queue) DeleteAccount(ctx context.Context, d DeleteAccount) error {
-	return q.send(ctx, queue.AccountDelete, d, "", time.Time{})
+	return send(ctx, q, d, "", time.Time{})
 }
 
 // DeleteCampaign enqueues a campaign's deletion.
 func (q Queue) DeleteCampaign(ctx context.Context, d DeleteCampaign) error {
-	return q.send(ctx, queue.CampaignDelete, d, "", time.Time{})
+	return send(ctx, q, d, "", time.Time{})
 }
 
 // maxEventsMessage bounds the JSON of one tracking-events message: a
@@ -211,7 +245,7 @@ func (q Queue) Events(ctx context.Context, events []tracking.Event) error {
 			continue
 		}
 		if len(chunk) > 0 && size+len(raw)+1 > maxEventsMessage-32 {
-			if err := q.send(ctx, queue.TrackingEvents, Events{Events: chunk}, "", time.Time{}); err != nil {
+			if err := send(ctx, q, Events{Events: chunk}, "", time.Time{}); err != nil {
 				return err
 			}
 			chunk, size = nil, 0
@@ -221,7 +255,7 @@ func (q Queue) Events(ctx context.Context, events []tracking.Event) error {
 	if len(chunk) == 0 {
 		return nil
 	}
-	return q.send(ctx, queue.TrackingEvents, Events{Events: chunk}, "", time.Time{})
+	return send(ctx, q, Events{Events: chunk}, "", time.Time{})
 }
 
 // Deletion enqueues the deletion of campaign campaignID of account k, or

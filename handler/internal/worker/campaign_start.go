@@ -38,7 +38,11 @@ func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
 	if gone, err := w.accountGone(ctx, c.Account); gone || err != nil {
 		return err // its deletion removes the campaign
 	}
-	if c.Status != campaign.Queued {
+	switch c.Status {
+	case campaign.Queued:
+	case campaign.Scheduled:
+		return w.startScheduled(ctx, c, m)
+	default:
 		w.Logger.InfoContext(ctx, "start skipped", "campaign", c.ID, "status", c.Status)
 		return nil
 	}
@@ -62,16 +66,51 @@ func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
 	} else if len(problems) > 0 {
 		return w.Lifecycle.Refuse(ctx, c, campaign.Reason{Code: "attachments_invalid", Text: "Some rows name attachments the email does not have."}, problems)
 	}
+	// Checked: held for the owner's review, or waiting for its time, or
+	// started now.
+	if c.StartMode == campaign.HoldForReview && c.StartConfirmedAt.IsZero() {
+		return w.Lifecycle.Hold(ctx, c)
+	}
+	if c.StartAt.After(w.Now()) {
+		return w.Lifecycle.Schedule(ctx, c)
+	}
+	return w.startNow(ctx, c, j.subject)
+}
+
+// startNow starts a checked campaign, queued or scheduled, if we may send
+// from its mailbox; else it pauses it until the owner gives the grant.
+func (w *Worker) startNow(ctx context.Context, c store.Campaign, subject string) error {
 	if w.Grants != nil {
 		ok, err := w.Grants.Has(ctx, c.Account)
 		if err != nil {
 			return err
 		}
 		if !ok {
-			return w.Lifecycle.Pause(ctx, c, campaign.Queued, campaign.Reason{Code: "grant_missing", Text: "we have no permission to send from your mailbox yet"})
+			return w.Lifecycle.Pause(ctx, c, c.Status, campaign.Reason{Code: "grant_missing", Text: "we have no permission to send from your mailbox yet"})
 		}
 	}
-	return w.Lifecycle.Start(ctx, c, j.subject)
+	return w.Lifecycle.Start(ctx, c, subject)
+}
+
+// startScheduled starts a scheduled campaign whose time has come. A start
+// queued for an earlier schedule (the owner rescheduled since) does
+// nothing; one that came early, as a Storage queue holds a message back
+// at most 7 days, is queued again for the time.
+func (w *Worker) startScheduled(ctx context.Context, c store.Campaign, m task.Start) error {
+	if !m.At.IsZero() && !m.At.Equal(c.StartAt) {
+		w.Logger.InfoContext(ctx, "start of an earlier schedule skipped", "campaign", c.ID)
+		return nil
+	}
+	if c.StartAt.After(w.Now()) {
+		return w.Lifecycle.StartWhenDue(ctx, c)
+	}
+	// Checked when it was scheduled: the template and the rows have not
+	// changed since (a newer email queues it again).
+	j, err := w.compile(ctx, c)
+	if err != nil {
+		return err
+	}
+	return w.startNow(ctx, c, j.subject)
 }
 
 // checkAttachments resolves every sendable row's Attachments cell against

@@ -53,6 +53,13 @@ func (w *Worker) sweepCampaign(ctx context.Context, c store.Campaign, now time.T
 		}
 		w.Logger.InfoContext(ctx, "sweep: start again", "campaign", c.ID)
 		return w.Lifecycle.StartAgain(ctx, c)
+	case campaign.Scheduled:
+		// Its start is due and was lost (or the queue held it back).
+		if now.Sub(c.StartAt) < stepGrace {
+			return nil
+		}
+		w.Logger.InfoContext(ctx, "sweep: start a scheduled campaign again", "campaign", c.ID)
+		return w.Lifecycle.StartWhenDue(ctx, c)
 	case campaign.Cancelled:
 		if !c.CompletedAt.IsZero() || now.Sub(c.NextStepAt) < stepGrace {
 			return nil
