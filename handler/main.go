@@ -108,6 +108,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	sending := worker.DefaultSending(graphTimeout)
 	sending.Limits = limits(sending.Limits, cfg)
 	life := lifecycle.New(st, q, logger, time.Now)
+	// One name and one budget per process: the send steps and the API's
+	// test messages share the mailboxes' pacing.
+	host, _ := os.Hostname()
+	instance := host + "-" + lifecycle.NewStep()
+	pacer := pacing.New(st, sending.Limits, instance, time.Now)
+	mailer := graphmail.NewSender(graph, grants, cfg.GraphApplication, grant.Expired)
 	// Tracking events are kept in memory and handed to the events queue in
 	// batches; the recorder stops after the server, flushing what is left.
 	events := tracking.NewRecorder(life.Tasks.Events, logger)
@@ -128,13 +134,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		TrackingKeys:      cfg.TrackingKeys,
 		Recorder:          events,
 		Pace:              sending.Limits,
+		Tester:            mailer,
+		Pacer:             pacer,
+		PublicBaseURL:     cfg.PublicBaseURL,
 	})
 	workers := worker.New(worker.Deps{
 		Logger:      logger,
 		Store:       st,
 		Backups:     backups,
 		Lifecycle:   life,
-		Mailer:      graphmail.NewSender(graph, grants, cfg.GraphApplication, grant.Expired),
+		Mailer:      mailer,
+		Pacer:       pacer,
+		Instance:    instance,
 		Grants:      grants,
 		Notifier:    notify.New(cfg.PostmarkAPIURL, cfg.PostmarkServerToken, httpClient),
 		NotifyFrom:  cfg.NotifyFrom,

@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -13,7 +15,9 @@ import (
 
 // TestReviewThenStart: a campaign in review mode holds its accepted
 // template email (state review, nothing sent, the owner told), takes a
-// newer email in its place, and sends every row once its owner starts it.
+// newer email in its place, sends the owner a test of row 3 ("[Test] ",
+// to them alone, no row changed), and sends every row once its owner
+// starts it.
 func TestReviewThenStart(t *testing.T) {
 	t.Parallel()
 	h := startHost(t, nil)
@@ -48,12 +52,33 @@ func TestReviewThenStart(t *testing.T) {
 	if n := len(h.sent(t, tag)); n != 0 {
 		t.Fatalf("%d messages sent while in review", n)
 	}
+	// A test of row 3, to the owner, from the owner's mailbox.
+	asked := time.Now()
+	status, res := h.call(t, "POST", "/v1/campaigns/"+id+"/test", tok, `{"row":3}`)
+	roundTrip := time.Since(asked)
+	if status != 200 || res["to"] != "alice@contoso.example" || res["subject"] != "[Test] Hi Person2 "+tag {
+		t.Fatalf("test: %d %v", status, res)
+	}
+	t.Logf("the test's round trip: %v", roundTrip.Round(time.Millisecond))
+	tests := h.sent(t, tag)
+	if len(tests) != 1 || len(tests[0].To) != 1 || tests[0].To[0].Address != "alice@contoso.example" || len(tests[0].Cc)+len(tests[0].Bcc) != 0 ||
+		!strings.Contains(tests[0].Body, "New Firm 2") || tests[0].Mailbox != "alice@contoso.example" {
+		t.Fatalf("the test message: %+v", tests)
+	}
+	if got := h.campaign(t, tok, id); got["status"] != "review" {
+		t.Errorf("after the test the campaign is %v", got["status"])
+	}
+	for row, r := range h.rowStates(t, tok, id) {
+		if r["status"] != "pending" {
+			t.Errorf("row %d is %v after the test", row, r["status"])
+		}
+	}
 	started := time.Now()
 	if status, body := h.call(t, "POST", "/v1/campaigns/"+id+"/start", tok, ""); status != 200 {
 		t.Fatalf("start: %d %v", status, body)
 	}
 	got := h.waitStatus(t, tok, id, 60*time.Second, "completed")
-	msgs := h.sent(t, tag)
+	msgs := h.sent(t, tag)[1:] // after the test
 	if counts := got["counts"].(map[string]any); counts["sent"] != float64(3) || len(msgs) != 3 {
 		t.Fatalf("counts %v, %d messages", counts, len(msgs))
 	}
@@ -61,6 +86,9 @@ func TestReviewThenStart(t *testing.T) {
 		if !strings.HasPrefix(m.Subject, "Hi ") || !strings.Contains(m.Body, "New Firm") {
 			t.Errorf("a message of the replaced email: %q", m.Subject)
 		}
+	}
+	if status, _ := h.call(t, "POST", "/v1/campaigns/"+id+"/test", tok, `{"row":3}`); status != 409 {
+		t.Errorf("a test after the campaign completed: %d", status)
 	}
 	t.Logf("from start to the first message: %v", firstSent(msgs).Sub(started).Round(time.Millisecond))
 }
@@ -121,4 +149,55 @@ func firstSent(msgs []graphsandbox.Accepted) time.Time {
 		}
 	}
 	return first
+}
+
+// TestTestMessages: in ready, before its template email, a campaign sends
+// a test of the add-in's draft; a campaign sends at most 20 tests an hour
+// (429 and Retry-After beyond); a draft with a misspelt placeholder is
+// refused with the problem named; another account's campaign is not
+// found.
+func TestTestMessages(t *testing.T) {
+	t.Parallel()
+	h := startHost(t, map[string]string{"SEND_PER_MINUTE": "6000", "SEND_ABOVE_EXCHANGE_LIMITS": "true"})
+	tok, _ := h.signIn(t, "alice")
+	tag := testenv.Name("tests")
+	id, _ := h.readyCampaign(t, tok, people(tag, 2))
+	draft := func(subject string) string {
+		return fmt.Sprintf(`{"row":2,"subject":%q,"html":"<p>Dear {{First name}}</p>"}`, subject+" "+tag)
+	}
+	if status, res := h.call(t, "POST", "/v1/campaigns/"+id+"/test", tok, draft("Hi {{Frist name}}")); status != 400 || !strings.Contains(fmt.Sprint(res), "Frist name") {
+		t.Errorf("a draft with a typo: %d %v", status, res)
+	}
+	for i := 1; i <= 20; i++ {
+		var status int
+		var res map[string]any
+		eventually(t, 10*time.Second, "test sent", func() bool {
+			status, res = h.call(t, "POST", "/v1/campaigns/"+id+"/test", tok, draft("Hi {{First name}}"))
+			return status != 429 || res["error"].(map[string]any)["code"] != "mailbox_busy"
+		})
+		if status != 200 || res["subject"] != "[Test] Hi Person1 "+tag {
+			t.Fatalf("test %d: %d %v", i, status, res)
+		}
+	}
+	req, _ := http.NewRequest("POST", h.URL+"/v1/campaigns/"+id+"/test", strings.NewReader(draft("Hi {{First name}}")))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if wait, _ := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != 429 || wait < 3000 || wait > 3600 {
+		t.Errorf("the 21st test: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	if n := len(h.sent(t, tag)); n != 20 {
+		t.Errorf("%d test messages sent, want 20", n)
+	}
+	bob, _ := h.signIn(t, "bob")
+	if status, _ := h.call(t, "POST", "/v1/campaigns/"+id+"/test", bob, draft("Hi {{First name}}")); status != 404 {
+		t.Errorf("bob's test of alice's campaign: %d", status)
+	}
+	if got := h.campaign(t, tok, id); got["status"] != "ready" {
+		t.Errorf("after the tests the campaign is %v", got["status"])
+	}
 }

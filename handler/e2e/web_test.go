@@ -289,7 +289,7 @@ func TestWebApp(t *testing.T) {
 	// deleted.
 	run("load the list afresh", chromedp.Reload(), chromedp.WaitVisible(`//ul[@class="campaigns"]//a[contains(., "Draft `+tag+`")]`))
 	var stops []string
-	for range 16 {
+	for range 26 { // the start time's input has a stop per field
 		if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
 			t.Fatal(err)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/config"
+	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/pacing"
@@ -55,6 +56,13 @@ type Deps struct {
 	// Pace are the mailboxes' sending limits, for the reports' estimates
 	// of when a campaign will finish (zero: Exchange Online's).
 	Pace pacing.Limits
+	// Tester sends test messages from the owner's mailbox, and Pacer
+	// keeps them within its budget (nil: tests cannot be sent).
+	Tester delivery.Mailer
+	Pacer  pacer
+	// PublicBaseURL is where recipients reach the app: the links of a
+	// test message.
+	PublicBaseURL string
 }
 
 // grants keep the delegated Graph access of each account.

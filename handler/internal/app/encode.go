@@ -91,6 +91,8 @@ func statusOf(k apperr.Kind) int {
 		return http.StatusRequestEntityTooLarge
 	case apperr.Unsupported:
 		return http.StatusUnsupportedMediaType
+	case apperr.TooMany:
+		return http.StatusTooManyRequests
 	case apperr.Transient:
 		return http.StatusServiceUnavailable
 	}

@@ -16,6 +16,7 @@ import (
 	"mailmerge/handler/internal/dev/storagescan"
 	"mailmerge/handler/internal/postmark"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/tracking"
 )
 
 func (e *env) export(t *testing.T, tok string) map[string]string {
@@ -61,7 +62,7 @@ func TestExport(t *testing.T) {
 	if err := e.store.ReplaceRecipients(ctx, id, rows); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.AddEvent(ctx, store.Event{CampaignID: id, Row: 2, Kind: "open", At: time.Now(), Verdict: "human", UserAgent: "Outlook"}); err != nil {
+	if err := e.store.AddEvents(ctx, []store.Event{{CampaignID: id, Row: 2, Kind: tracking.Open, At: time.Now(), Verdict: tracking.Human, UserAgent: "Outlook"}}); err != nil {
 		t.Fatal(err)
 	}
 	in := postmark.Inbound{MessageID: "m-export", Subject: "Hello {{First name}}",

@@ -14,6 +14,7 @@ import (
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/tracking"
 )
 
 // tally counts events of one kind: how many, and of how many rows.
@@ -41,7 +42,7 @@ type split struct {
 }
 
 func (s *split) add(e store.Event) {
-	if e.Verdict == "human" {
+	if e.Verdict == tracking.Human {
 		s.Human.add(e.Row, 1)
 	} else {
 		s.Automated.add(e.Row, 1)
@@ -150,10 +151,10 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 				continue
 			}
 			switch k.Kind {
-			case "open":
+			case tracking.Open:
 				rep.Opens.Automated.add(rec.Row, n.Extra)
 				hour(k.Hour).AutomatedOpens += n.Extra
-			case "click":
+			case tracking.Click:
 				rep.Clicks.Automated.add(rec.Row, n.Extra)
 				link(k.Link).Automated.add(rec.Row, n.Extra)
 				hour(k.Hour).AutomatedClicks += n.Extra
@@ -167,16 +168,16 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 	rep.Counts = counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows}
 	rep.Counts.add(campaign.CountsOf(rowCounts))
 	err = a.Store.ForEachEvent(r.Context(), c.ID, func(e store.Event) error {
-		human := e.Verdict == "human"
+		human := e.Verdict == tracking.Human
 		switch e.Kind {
-		case "open":
+		case tracking.Open:
 			rep.Opens.add(e)
 			if human {
 				hour(e.At).Opens++
 			} else {
 				hour(e.At).AutomatedOpens++
 			}
-		case "click":
+		case tracking.Click:
 			rep.Clicks.add(e)
 			l := link(e.Link)
 			if l.URL == "" {
@@ -192,7 +193,7 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 			return nil
 		}
 		if i, ok := byRow[e.Row]; ok && human {
-			if e.Kind == "open" {
+			if e.Kind == tracking.Open {
 				rep.Rows[i].Opens++
 			} else {
 				rep.Rows[i].Clicks++

@@ -48,14 +48,14 @@ func TestReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, ev := range []store.Event{
-		{Row: 2, Kind: "open", At: sent.Add(10 * time.Minute), Verdict: "human"},
-		{Row: 2, Kind: "open", At: sent.Add(11 * time.Minute), Verdict: "human"},
-		{Row: 2, Kind: "open", At: sent.Add(time.Second), Verdict: "automated", Rule: "too_soon"},
-		{Row: 2, Kind: "click", Link: 1, URL: "https://contoso.example/offer", At: sent.Add(12 * time.Minute), Verdict: "human"},
-		{Row: 2, Kind: "click", Link: 0, URL: "https://contoso.example/", At: sent.Add(2 * time.Second), Verdict: "automated", Rule: "too_soon"},
+		{Row: 2, Kind: tracking.Open, At: sent.Add(10 * time.Minute), Verdict: tracking.Human},
+		{Row: 2, Kind: tracking.Open, At: sent.Add(11 * time.Minute), Verdict: tracking.Human},
+		{Row: 2, Kind: tracking.Open, At: sent.Add(time.Second), Verdict: tracking.Automated, Rule: "too_soon"},
+		{Row: 2, Kind: tracking.Click, Link: 1, URL: "https://contoso.example/offer", At: sent.Add(12 * time.Minute), Verdict: tracking.Human},
+		{Row: 2, Kind: tracking.Click, Link: 0, URL: "https://contoso.example/", At: sent.Add(2 * time.Second), Verdict: tracking.Automated, Rule: "too_soon"},
 	} {
 		ev.CampaignID = id
-		if err := e.store.AddEvent(ctx, ev); err != nil {
+		if err := e.store.AddEvents(ctx, []store.Event{ev}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -215,7 +215,7 @@ func TestReportCountsEveryHit(t *testing.T) {
 
 	stored := map[string]int{}
 	if err := e.store.ForEachEvent(ctx, id, func(ev store.Event) error {
-		stored[fmt.Sprintf("%s %d", ev.Kind, ev.Link)]++
+		stored[fmt.Sprintf("%c %d", ev.Kind, ev.Link)]++
 		return nil
 	}); err != nil {
 		t.Fatal(err)

@@ -57,6 +57,7 @@ func (a *App) routes() []route {
 		{method: "PATCH", pattern: "/v1/campaigns/{id}/recipients/{row}", authed: a.correctRow},
 		{method: "GET", pattern: "/v1/campaigns/{id}/report", authed: a.getReport},
 		{method: "POST", pattern: "/v1/campaigns/{id}/start", authed: a.startCampaignRoute},
+		{method: "POST", pattern: "/v1/campaigns/{id}/test", authed: a.sendTest},
 		{method: "POST", pattern: "/v1/campaigns/{id}/pause", authed: a.pauseCampaignRoute},
 		{method: "POST", pattern: "/v1/campaigns/{id}/resume", authed: a.resumeCampaignRoute},
 		{method: "POST", pattern: "/v1/campaigns/{id}/cancel", authed: a.cancelCampaignRoute},

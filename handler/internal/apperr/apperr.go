@@ -20,8 +20,10 @@ const (
 	Unauthorized Kind = "unauthorized"
 	TooLarge     Kind = "too_large"
 	Unsupported  Kind = "unsupported"
-	Transient    Kind = "transient"
-	Internal     Kind = "internal"
+	// TooMany: a limit of how many or how often; try again later.
+	TooMany   Kind = "too_many"
+	Transient Kind = "transient"
+	Internal  Kind = "internal"
 )
 
 // Error is an error with a kind, a machine-readable code and a message that is

@@ -92,7 +92,8 @@ const fixByEmail = "Nothing was sent. Correct the email in Outlook and send it t
 // alone.
 func (l *Lifecycle) Start(ctx context.Context, c store.Campaign, subject string) error {
 	now := l.now()
-	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{c.Status}, campaign.Sending, campaign.Reason{},
+	// Called only once its start time, if any, has come: from either.
+	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Queued, campaign.Scheduled}, campaign.Sending, campaign.Reason{},
 		func(c *store.Campaign) error {
 			c.StartedAt, c.NextStepAt, c.Subject = now, now, campaign.Clip(subject, 200)
 			c.Counts = campaign.Counts{Pending: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows}

@@ -3,7 +3,7 @@
 // recipients per rolling 24 hours and requests in flight. The state lives
 // in Table storage under ETag concurrency, so any number of workers on any
 // number of instances agree. Nothing here sleeps: when the budget is spent,
-// Acquire says when to come back and the worker schedules itself.
+// AcquireN says when to come back and the worker schedules itself.
 package pacing
 
 import (
@@ -98,7 +98,7 @@ func New(s Store, limits Limits, owner string, now func() time.Time) *Pacer {
 // Owner names this process in its leases.
 func (p *Pacer) Owner() string { return p.owner }
 
-// Grant is the answer of Acquire: either a lease to send now, or the time
+// Grant is an answer of AcquireN: either a lease to send now, or the time
 // before which the mailbox has no budget for this message.
 type Grant struct {
 	Lease     store.Lease
@@ -108,20 +108,11 @@ type Grant struct {
 	Reason string
 }
 
-// Acquire asks to send one message to n recipients from mailbox now. On
-// success the message is counted in the minute and the day and a lease is
-// held until Release.
-func (p *Pacer) Acquire(ctx context.Context, mailbox string, n int) (Grant, error) {
-	gs, denied, err := p.AcquireN(ctx, mailbox, []int{n})
-	if err != nil || len(gs) == 0 {
-		return denied, err
-	}
-	return gs[0], nil
-}
-
-// AcquireN asks to send messages to ns[i] recipients each, in order, in
-// one read and write of the mailbox's state. It grants a prefix of them;
-// when it stops short, denied says why and until when.
+// AcquireN asks to send messages to ns[i] recipients each, in order, from
+// mailbox now, in one read and write of the mailbox's state. It grants a
+// prefix of them; when it stops short, denied says why and until when.
+// Each message granted is counted in the minute and the day and holds a
+// lease until ReleaseN.
 func (p *Pacer) AcquireN(ctx context.Context, mailbox string, ns []int) (granted []Grant, denied Grant, err error) {
 	for _, n := range ns {
 		if n > p.limits.PerDay {
@@ -250,14 +241,6 @@ func (p *Pacer) Renew(ctx context.Context, mailbox string, grants []Grant) error
 	})
 }
 
-// Release ends a lease. sent=true counts the message in the minute from
-// now, when Graph accepted it; sent=false gives it back to the budget
-// (Graph answered 429 or 503: nothing was sent). blockFor (from
-// Retry-After) pauses the whole mailbox.
-func (p *Pacer) Release(ctx context.Context, mailbox string, g Grant, n int, sent bool, blockFor time.Duration) error {
-	return p.ReleaseN(ctx, mailbox, []Done{{Grant: g, N: n, Sent: sent}}, blockFor)
-}
-
 // Done is the end of one granted send.
 type Done struct {
 	Grant Grant
@@ -269,7 +252,11 @@ type Done struct {
 	At time.Time
 }
 
-// ReleaseN ends several leases in one read and write (see Release).
+// ReleaseN ends leases, in one read and write of the mailbox's state. A
+// message sent (Done.Sent) counts in the minute from when Graph accepted
+// it; one not sent is given back to the budget (Graph answered 429 or
+// 503: nothing was sent). blockFor (from Retry-After) pauses the whole
+// mailbox.
 func (p *Pacer) ReleaseN(ctx context.Context, mailbox string, done []Done, blockFor time.Duration) error {
 	return p.update(ctx, mailbox, func(m *store.Mailbox, now time.Time) bool {
 		for _, d := range done {

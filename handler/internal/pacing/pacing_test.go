@@ -71,10 +71,10 @@ func TestPerMinute(t *testing.T) {
 	ctx := context.Background()
 	var firstAccepted time.Time
 	for i := range 30 {
-		g, err := p.Acquire(ctx, "mb", 1)
+		g, err := acquire(ctx, p, "mb", 1)
 		if err == nil && !g.OK && g.Reason == ReasonSpacing {
 			c.t = g.NotBefore
-			g, err = p.Acquire(ctx, "mb", 1)
+			g, err = acquire(ctx, p, "mb", 1)
 		}
 		if err != nil || !g.OK {
 			t.Fatalf("send %d: %+v %v", i, g, err)
@@ -83,16 +83,16 @@ func TestPerMinute(t *testing.T) {
 		if i == 0 {
 			firstAccepted = c.t
 		}
-		if err := p.Release(ctx, "mb", g, 1, true, 0); err != nil {
+		if err := release(ctx, p, "mb", g, 1, true, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
-	g, _ := p.Acquire(ctx, "mb", 1)
+	g, _ := acquire(ctx, p, "mb", 1)
 	if g.OK || !g.NotBefore.Equal(firstAccepted.Add(time.Minute)) || g.Reason != ReasonPerMinute {
 		t.Fatalf("31st within the minute of the first acceptance: %+v", g)
 	}
 	c.t = g.NotBefore
-	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
+	if g, _ := acquire(ctx, p, "mb", 1); !g.OK {
 		t.Errorf("at NotBefore: %+v", g)
 	}
 }
@@ -197,7 +197,7 @@ func TestDeadLeasesLapse(t *testing.T) {
 	if len(dead) != 1 || len(live) != 1 || live[0].Lease.Owner != "test-owner" || !live[0].Lease.Deadline.Equal(c.t.Add(75*time.Second)) {
 		t.Fatalf("leases: %+v %+v", dead, live)
 	}
-	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || g.Reason != "requests in flight" {
+	if g, _ := acquire(ctx, p, "mb", 1); g.OK || g.Reason != "requests in flight" {
 		t.Fatalf("a third in flight: %+v", g)
 	}
 	for range 3 {
@@ -207,7 +207,7 @@ func TestDeadLeasesLapse(t *testing.T) {
 		}
 	}
 	c.t = c.t.Add(time.Second)
-	g, _ := p.Acquire(ctx, "mb", 1)
+	g, _ := acquire(ctx, p, "mb", 1)
 	if !g.OK {
 		t.Fatalf("16 s after the dead worker's last word, its slot is still held: %+v", g)
 	}
@@ -229,7 +229,7 @@ func TestDeadLeasesLapse(t *testing.T) {
 			t.Errorf("renewed past its deadline: %+v", l)
 		}
 	}
-	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
+	if g, _ := acquire(ctx, p, "mb", 1); !g.OK {
 		t.Errorf("past every deadline: %+v", g)
 	}
 	if m, _ = p.store.Mailbox(ctx, "mb"); len(m.Lapsed) != 0 {
@@ -242,20 +242,20 @@ func TestConcurrencyAndRefund(t *testing.T) {
 	ctx := context.Background()
 	var held []Grant
 	for range 4 {
-		g, _ := p.Acquire(ctx, "mb", 1)
+		g, _ := acquire(ctx, p, "mb", 1)
 		if !g.OK {
 			t.Fatalf("in flight %d: %+v", len(held), g)
 		}
 		held = append(held, g)
 	}
-	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || g.Reason != "requests in flight" || !g.NotBefore.Equal(c.t.Add(InFlightRetry)) {
+	if g, _ := acquire(ctx, p, "mb", 1); g.OK || g.Reason != "requests in flight" || !g.NotBefore.Equal(c.t.Add(InFlightRetry)) {
 		t.Fatalf("fifth in flight: %+v (asks again after %v, not when the leases expire)", g, InFlightRetry)
 	}
 	// A 429: nothing sent, the mailbox waits Retry-After, the budget is refunded.
-	if err := p.Release(ctx, "mb", held[0], 1, false, 10*time.Second); err != nil {
+	if err := release(ctx, p, "mb", held[0], 1, false, 10*time.Second); err != nil {
 		t.Fatal(err)
 	}
-	g, _ := p.Acquire(ctx, "mb", 1)
+	g, _ := acquire(ctx, p, "mb", 1)
 	if g.OK || g.Reason != "throttled by Microsoft Graph" || !g.NotBefore.Equal(c.t.Add(10*time.Second)) {
 		t.Fatalf("after a 429: %+v", g)
 	}
@@ -265,7 +265,7 @@ func TestConcurrencyAndRefund(t *testing.T) {
 	}
 	// A crashed worker's lease ends by itself.
 	c.t = c.t.Add(2 * time.Minute)
-	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
+	if g, _ := acquire(ctx, p, "mb", 1); !g.OK {
 		t.Errorf("after the leases expired: %+v", g)
 	}
 }
@@ -274,23 +274,23 @@ func TestPerDayRecipients(t *testing.T) {
 	p, c := newPacer(Limits{PerMinute: 1000, PerDay: 100, Concurrent: 100, LeaseTTL: time.Minute})
 	ctx := context.Background()
 	for i := range 2 {
-		g, _ := p.Acquire(ctx, "mb", 40)
+		g, _ := acquire(ctx, p, "mb", 40)
 		if !g.OK {
 			t.Fatalf("message %d: %+v", i, g)
 		}
 		c.t = c.t.Add(2 * time.Hour)
 	}
-	g, _ := p.Acquire(ctx, "mb", 40)
+	g, _ := acquire(ctx, p, "mb", 40)
 	// 80 used: the first hour's 40 must leave the 24-hour window.
 	want := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
 	if g.OK || g.Reason != "recipients per 24 hours" || !g.NotBefore.Equal(want) {
 		t.Fatalf("third: %+v, want not before %v", g, want)
 	}
 	c.t = want
-	if g, _ := p.Acquire(ctx, "mb", 40); !g.OK {
+	if g, _ := acquire(ctx, p, "mb", 40); !g.OK {
 		t.Errorf("a day later: %+v", g)
 	}
-	if _, err := p.Acquire(ctx, "mb", 101); !apperr.Is(err, apperr.Invalid) {
+	if _, err := acquire(ctx, p, "mb", 101); !apperr.Is(err, apperr.Invalid) {
 		t.Errorf("a message over the daily budget: %v", err)
 	}
 }
@@ -310,7 +310,7 @@ func TestSharedAcrossWorkersOnAzurite(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 12 {
 		wg.Go(func() {
-			g, err := p.Acquire(ctx, mb, 1)
+			g, err := acquire(ctx, p, mb, 1)
 			if err != nil {
 				t.Error(err)
 				return
@@ -379,21 +379,21 @@ func TestSendsStoredCompactlyOnAzurite(t *testing.T) {
 func TestLongSendCountsUntilAccepted(t *testing.T) {
 	p, c := newPacer(Limits{PerMinute: 2, PerDay: 100, Concurrent: 4, LeaseTTL: 3 * time.Minute})
 	ctx := context.Background()
-	slow, _ := p.Acquire(ctx, "mb", 1)
+	slow, _ := acquire(ctx, p, "mb", 1)
 	c.t = c.t.Add(61 * time.Second)
-	if g, _ := p.Acquire(ctx, "mb", 1); !g.OK {
+	if g, _ := acquire(ctx, p, "mb", 1); !g.OK {
 		t.Fatalf("second send: %+v", g)
 	}
-	if g, _ := p.Acquire(ctx, "mb", 1); g.OK {
+	if g, _ := acquire(ctx, p, "mb", 1); g.OK {
 		t.Fatalf("a third send while the slow one is in flight exceeds 2 a minute: %+v", g)
 	}
 	c.t = c.t.Add(9 * time.Second)
-	if err := p.Release(ctx, "mb", slow, 1, true, 0); err != nil {
+	if err := release(ctx, p, "mb", slow, 1, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	// Accepted at 70 s, with the second still in flight: a third may go
 	// only once the slow one's minute is over.
-	if g, _ := p.Acquire(ctx, "mb", 1); g.OK || !g.NotBefore.Equal(c.t.Add(60*time.Second)) {
+	if g, _ := acquire(ctx, p, "mb", 1); g.OK || !g.NotBefore.Equal(c.t.Add(60*time.Second)) {
 		t.Fatalf("after the slow send was accepted: %+v", g)
 	}
 }
@@ -408,7 +408,7 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return at }
 	p := New(s, Limits{PerMinute: 600, PerDay: 1000, Concurrent: 4, LeaseTTL: 15 * time.Second, MaxSend: time.Minute}, "w1", now)
 	ctx := context.Background()
-	first, err := p.Acquire(ctx, "m", 1)
+	first, err := acquire(ctx, p, "m", 1)
 	if err != nil || !first.OK {
 		t.Fatal(first, err)
 	}
@@ -419,7 +419,7 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 	mu.Lock()
 	at = at.Add(3 * time.Second)
 	mu.Unlock()
-	later, err := p.Acquire(ctx, "m", 1)
+	later, err := acquire(ctx, p, "m", 1)
 	if err != nil || !later.OK {
 		t.Fatal(later, err)
 	}
@@ -428,7 +428,7 @@ func TestSettledWaitsForSendsInFlight(t *testing.T) {
 		t.Fatalf("settled with a send in flight: %v", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	if err := p.Release(ctx, "m", first, 1, true, 0); err != nil {
+	if err := release(ctx, p, "m", first, 1, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -508,7 +508,7 @@ func TestSettledWaitsForALapsedSendOnAzurite(t *testing.T) {
 		}
 	}
 
-	g, err := slow.Acquire(ctx, mb, 1)
+	g, err := acquire(ctx, slow, mb, 1)
 	if err != nil || !g.OK {
 		t.Fatal(g, err)
 	}
@@ -517,9 +517,9 @@ func TestSettledWaitsForALapsedSendOnAzurite(t *testing.T) {
 	waits(done, "lapsed")
 	// Another worker's grant prunes the lapsed lease: its slot is free,
 	// its send may still be under way.
-	if g2, err := other.Acquire(ctx, mb, 1); err != nil || !g2.OK {
+	if g2, err := acquire(ctx, other, mb, 1); err != nil || !g2.OK {
 		t.Fatal(g2, err)
-	} else if err := other.Release(ctx, mb, g2, 1, true, 0); err != nil {
+	} else if err := release(ctx, other, mb, g2, 1, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	waits(done, "lapsed and pruned")
@@ -527,19 +527,19 @@ func TestSettledWaitsForALapsedSendOnAzurite(t *testing.T) {
 	ends(done, "past the deadline")
 
 	// Lapsed and pruned before the call: waited for until released.
-	g, err = slow.Acquire(ctx, mb, 1)
+	g, err = acquire(ctx, slow, mb, 1)
 	if err != nil || !g.OK {
 		t.Fatal(g, err)
 	}
 	advance(16 * time.Second)
-	if g2, err := other.Acquire(ctx, mb, 1); err != nil || !g2.OK {
+	if g2, err := acquire(ctx, other, mb, 1); err != nil || !g2.OK {
 		t.Fatal(g2, err)
-	} else if err := other.Release(ctx, mb, g2, 1, true, 0); err != nil {
+	} else if err := release(ctx, other, mb, g2, 1, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	done = settled()
 	waits(done, "pruned before the call")
-	if err := slow.Release(ctx, mb, g, 1, true, 0); err != nil {
+	if err := release(ctx, slow, mb, g, 1, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	ends(done, "released")
@@ -570,4 +570,18 @@ func TestEstimate(t *testing.T) {
 	if got, want := Estimate(l, blocked, 1, now), now.Add(10*time.Minute+l.Interval()); !got.Equal(want) {
 		t.Errorf("throttled: %v, want %v", got, want)
 	}
+}
+
+// acquire asks p for one message to n recipients: its grant, or why not.
+func acquire(ctx context.Context, p *Pacer, mailbox string, n int) (Grant, error) {
+	gs, denied, err := p.AcquireN(ctx, mailbox, []int{n})
+	if err != nil || len(gs) == 0 {
+		return denied, err
+	}
+	return gs[0], nil
+}
+
+// release ends one lease of p.
+func release(ctx context.Context, p *Pacer, mailbox string, g Grant, n int, sent bool, blockFor time.Duration) error {
+	return p.ReleaseN(ctx, mailbox, []Done{{Grant: g, N: n, Sent: sent}}, blockFor)
 }

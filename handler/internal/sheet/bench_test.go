@@ -157,9 +157,9 @@ func BenchmarkParseXLSX100k(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	limits := benchLimits()
 	for b.Loop() {
-		tab, err := Parse(data, "bench.xlsx", limits)
+		tab, err := ParseSheet(data, "bench.xlsx", "", limits)
 		if err != nil || len(tab.Rows) != benchRows {
-			b.Fatalf("Parse: %v", err)
+			b.Fatalf("ParseSheet: %v", err)
 		}
 	}
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
@@ -170,9 +170,9 @@ func BenchmarkParseCSV100k(b *testing.B) {
 	b.SetBytes(int64(len(data)))
 	limits := benchLimits()
 	for b.Loop() {
-		tab, err := Parse(data, "bench.csv", limits)
+		tab, err := ParseSheet(data, "bench.csv", "", limits)
 		if err != nil || len(tab.Rows) != benchRows {
-			b.Fatalf("Parse: %v", err)
+			b.Fatalf("ParseSheet: %v", err)
 		}
 	}
 	b.ReportMetric(float64(benchRows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
@@ -272,7 +272,7 @@ func TestPeakMemoryChild(t *testing.T) {
 		rows, err = readTealeg(data)
 	default:
 		var tab *Table
-		tab, err = Parse(data, "input."+os.Getenv("SHEET_PEAK_MODE"), benchLimits())
+		tab, err = ParseSheet(data, "input."+os.Getenv("SHEET_PEAK_MODE"), "", benchLimits())
 		if err == nil {
 			rows = len(tab.Rows)
 		}

@@ -91,7 +91,7 @@ func TestCSVErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(tt.data), "x.csv", DefaultLimits())
+			_, err := ParseSheet([]byte(tt.data), "x.csv", "", DefaultLimits())
 			e := wantCode(t, err, tt.kind, tt.code)
 			if !strings.Contains(e.Message, tt.contains) {
 				t.Errorf("message %q does not say %q", e.Message, tt.contains)
@@ -143,7 +143,7 @@ func TestCSVTooManyRows(t *testing.T) {
 	for i := range 101_000 {
 		b.WriteString("a" + itoa(i) + "@example.com\n")
 	}
-	_, err := Parse([]byte(b.String()), "big.csv", DefaultLimits())
+	_, err := ParseSheet([]byte(b.String()), "big.csv", "", DefaultLimits())
 	e := wantCode(t, err, apperr.TooLarge, "too_many_rows")
 	if !strings.Contains(e.Message, "101000") || !strings.Contains(e.Message, "100000") {
 		t.Errorf("message %q does not give the count and the limit", e.Message)

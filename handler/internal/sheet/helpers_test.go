@@ -148,9 +148,9 @@ func row(r int, cells ...string) string {
 // mustParse parses with the default limits and fails the test on error.
 func mustParse(t *testing.T, data []byte, name string) *Table {
 	t.Helper()
-	tab, err := Parse(data, name, DefaultLimits())
+	tab, err := ParseSheet(data, name, "", DefaultLimits())
 	if err != nil {
-		t.Fatalf("Parse: %v", err)
+		t.Fatalf("ParseSheet: %v", err)
 	}
 	return tab
 }

@@ -113,14 +113,9 @@ func Check(data []byte, name string, limits Limits) (string, error) {
 	}
 }
 
-// Parse checks the file (see Check) and reads it: a CSV file, or the
-// first visible worksheet of a workbook.
-func Parse(data []byte, name string, limits Limits) (*Table, error) {
-	return ParseSheet(data, name, "", limits)
-}
-
-// ParseSheet is Parse reading the worksheet named sheet (any case) of a
-// workbook; "" reads the first visible one, and a CSV file ignores it.
+// ParseSheet checks the file (see Check) and reads it: a CSV file, or the
+// worksheet named sheet (any case) of a workbook; "" reads the first
+// visible one, and a CSV file ignores it.
 func ParseSheet(data []byte, name, sheet string, limits Limits) (t *Table, err error) {
 	format, err := Check(data, name, limits)
 	if err != nil {

@@ -79,7 +79,7 @@ func TestWorksheetChoice(t *testing.T) {
 	}
 	// Every worksheet hidden: the first.
 	data = tealegBook(t, []string{"A", "B"}, map[string]bool{"A": true, "B": true}, nil)
-	if tab, err := Parse(data, "h.xlsx", DefaultLimits()); err != nil || listOf(t, tab) != "A" {
+	if tab, err := ParseSheet(data, "h.xlsx", "", DefaultLimits()); err != nil || listOf(t, tab) != "A" {
 		t.Errorf("all hidden: %+v %v", tab, err)
 	}
 }
@@ -101,7 +101,7 @@ func chartFirst(t *testing.T) []byte {
 
 func TestChartSheetFirst(t *testing.T) {
 	data := chartFirst(t)
-	tab, err := Parse(data, "c.xlsx", DefaultLimits())
+	tab, err := ParseSheet(data, "c.xlsx", "", DefaultLimits())
 	if err != nil || listOf(t, tab) != "Recipients" || len(tab.Sheets) != 1 {
 		t.Fatalf("%+v %v", tab, err)
 	}
@@ -121,7 +121,7 @@ func TestMergedHeader(t *testing.T) {
 		c.SetString("List name")
 		c.Merge(1, 0)
 	})
-	tab, err := Parse(data, "m.xlsx", DefaultLimits())
+	tab, err := ParseSheet(data, "m.xlsx", "", DefaultLimits())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,7 +153,7 @@ func TestDuplicatePartNames(t *testing.T) {
 		if err := zw.Close(); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Parse(buf.Bytes(), "twin.xlsx", DefaultLimits())
+		_, err := ParseSheet(buf.Bytes(), "twin.xlsx", "", DefaultLimits())
 		wantCode(t, err, apperr.Invalid, "file_unreadable")
 	}
 }
@@ -241,11 +241,11 @@ func compoundFile(streams ...string) []byte {
 // TestPasswordProtectedWorkbook: a workbook saved with a password to open
 // is an OLE container, like a legacy .xls; the person is told which it is.
 func TestPasswordProtectedWorkbook(t *testing.T) {
-	_, err := Parse(compoundFile("EncryptionInfo", "EncryptedPackage"), "secret.xlsx", DefaultLimits())
+	_, err := ParseSheet(compoundFile("EncryptionInfo", "EncryptedPackage"), "secret.xlsx", "", DefaultLimits())
 	wantCode(t, err, apperr.Unsupported, "file_encrypted")
 	if err == nil || !strings.Contains(err.Error(), "password") {
 		t.Errorf("error %v should say the file has a password", err)
 	}
-	_, err = Parse(compoundFile("Workbook"), "old.xls", DefaultLimits())
+	_, err = ParseSheet(compoundFile("Workbook"), "old.xls", "", DefaultLimits())
 	wantCode(t, err, apperr.Unsupported, "xls_not_supported")
 }

@@ -31,7 +31,7 @@ func TestXLSXZipBomb(t *testing.T) {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Parse(buf.Bytes(), "bomb.xlsx", DefaultLimits())
+	_, err = ParseSheet(buf.Bytes(), "bomb.xlsx", "", DefaultLimits())
 	wantCode(t, err, apperr.TooLarge, "zip_too_large")
 }
 
@@ -65,7 +65,7 @@ func TestXLSXEntryLiesAboutSize(t *testing.T) {
 		}
 	}
 	zw.Close()
-	_, err = Parse(out.Bytes(), "liar.xlsx", DefaultLimits())
+	_, err = ParseSheet(out.Bytes(), "liar.xlsx", "", DefaultLimits())
 	wantCode(t, err, apperr.Invalid, "file_unreadable")
 }
 
@@ -75,7 +75,7 @@ func TestXLSXTooManyEntries(t *testing.T) {
 		extra["xl/media/image"+itoa(i)+".png"] = []byte("x")
 	}
 	data := book{extra: extra, sheetData: row(1, inl("A1", "H"))}.bytes(t)
-	_, err := Parse(data, "many.xlsx", DefaultLimits())
+	_, err := ParseSheet(data, "many.xlsx", "", DefaultLimits())
 	wantCode(t, err, apperr.TooLarge, "zip_too_many_entries")
 }
 
@@ -116,15 +116,15 @@ func TestNotAWorkbook(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse(tt.data, tt.file, DefaultLimits())
+			_, err := ParseSheet(tt.data, tt.file, "", DefaultLimits())
 			wantCode(t, err, tt.kind, tt.code)
 		})
 	}
 }
 
 // Damaged sheets must give an error or a table, never a panic: this calls
-// parseXLSX directly, without Parse's recover, on thousands of mutations of
-// an uncompressed workbook.
+// parseXLSX directly, without ParseSheet's recover, on thousands of
+// mutations of an uncompressed workbook.
 func TestXLSXMutationsDoNotPanic(t *testing.T) {
 	b := book{
 		store:     true,
@@ -161,7 +161,7 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, name string) {
 		limits := DefaultLimits()
 		limits.MaxUnzippedBytes = 64 << 20
-		tab, err := Parse(data, name, limits)
+		tab, err := ParseSheet(data, name, "", limits)
 		var e *apperr.Error
 		if err != nil && !errors.As(err, &e) {
 			t.Fatalf("error %v is not an *apperr.Error", err)

@@ -193,7 +193,7 @@ func TestXLSXEmptyFirstRow(t *testing.T) {
 		"starts at row 3": row(3, inl("A3", "x")),
 	} {
 		t.Run(name, func(t *testing.T) {
-			_, err := Parse(book{sheetData: data}.bytes(t), "e.xlsx", DefaultLimits())
+			_, err := ParseSheet(book{sheetData: data}.bytes(t), "e.xlsx", "", DefaultLimits())
 			wantCode(t, err, apperr.Invalid, "header_missing")
 		})
 	}
@@ -205,7 +205,7 @@ func TestXLSXLimits(t *testing.T) {
 	for r := 2; r <= 101_001; r++ {
 		rows.WriteString(row(r, num("A"+itoa(r), 0, itoa(r))))
 	}
-	_, err := Parse(book{sheetData: rows.String()}.bytes(t), "big.xlsx", DefaultLimits())
+	_, err := ParseSheet(book{sheetData: rows.String()}.bytes(t), "big.xlsx", "", DefaultLimits())
 	e := wantCode(t, err, apperr.TooLarge, "too_many_rows")
 	if !strings.Contains(e.Message, "101000") || !strings.Contains(e.Message, "100000") {
 		t.Errorf("message %q does not give the count and the limit", e.Message)
@@ -215,7 +215,7 @@ func TestXLSXLimits(t *testing.T) {
 	for c := 1; c <= 201; c++ {
 		wide = append(wide, inl(colName(c)+"1", "h"+itoa(c)))
 	}
-	_, err = Parse(book{sheetData: row(1, wide...)}.bytes(t), "wide.xlsx", DefaultLimits())
+	_, err = ParseSheet(book{sheetData: row(1, wide...)}.bytes(t), "wide.xlsx", "", DefaultLimits())
 	e = wantCode(t, err, apperr.TooLarge, "too_many_columns")
 	if !strings.Contains(e.Message, "GS") {
 		t.Errorf("message %q does not name column GS", e.Message)
@@ -223,13 +223,13 @@ func TestXLSXLimits(t *testing.T) {
 
 	big := strings.Repeat("x", 33<<10)
 	b := book{shared: []string{"<t>" + big + "</t>"}, sheetData: row(1, inl("A1", "H")) + row(17, `<c r="C17" t="s"><v>0</v></c>`)}
-	_, err = Parse(b.bytes(t), "cell.xlsx", DefaultLimits())
+	_, err = ParseSheet(b.bytes(t), "cell.xlsx", "", DefaultLimits())
 	e = wantCode(t, err, apperr.TooLarge, "cell_too_large")
 	if !strings.Contains(e.Message, "cell C17") {
 		t.Errorf("message %q does not name cell C17", e.Message)
 	}
 	b = book{sheetData: row(1, inl("A1", "H")) + row(2, inl("B2", big))}
-	_, err = Parse(b.bytes(t), "cell.xlsx", DefaultLimits())
+	_, err = ParseSheet(b.bytes(t), "cell.xlsx", "", DefaultLimits())
 	wantCode(t, err, apperr.TooLarge, "cell_too_large")
 }
 

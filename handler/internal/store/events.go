@@ -10,6 +10,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/tracking"
 )
 
 const tableEvents = "events"
@@ -19,12 +20,12 @@ const tableEvents = "events"
 type Event struct {
 	CampaignID string
 	Row        int
-	Kind       string // "open", "click", "unsubscribe"
+	Kind       tracking.Kind // stored by name (kindName)
 	Link       int
 	URL        string
 	At         time.Time
 	UserAgent  string
-	Verdict    string // "human" or "automated"
+	Verdict    tracking.Verdict
 	Rule       string // the rule that judged it automated
 	// id tells events of one row at one instant apart.
 	ID string
@@ -39,9 +40,28 @@ func eventRowKey(row int, at time.Time, id string) string {
 	return RecipientRowKey(row) + "|" + at.UTC().Format(eventTimeKey) + "|" + id
 }
 
-// AddEvent stores e in its campaign's partition.
-func (s *Store) AddEvent(ctx context.Context, e Event) error {
-	return s.AddEvents(ctx, []Event{e})
+// kindName is an event kind as stored (in events and in a row's hit
+// counts): "open", "click" or "unsubscribe".
+func kindName(k tracking.Kind) string {
+	switch k {
+	case tracking.Open:
+		return "open"
+	case tracking.Click:
+		return "click"
+	case tracking.Unsubscribe:
+		return "unsubscribe"
+	}
+	return ""
+}
+
+// kindNamed is the kind kindName names (false: none).
+func kindNamed(name string) (tracking.Kind, bool) {
+	for _, k := range []tracking.Kind{tracking.Open, tracking.Click, tracking.Unsubscribe} {
+		if kindName(k) == name {
+			return k, true
+		}
+	}
+	return 0, false
 }
 
 func eventEntity(e Event) entity {
@@ -50,8 +70,8 @@ func eventEntity(e Event) entity {
 	}
 	en := newEntity(e.CampaignID, eventRowKey(e.Row, e.At, e.ID))
 	p := en.Properties
-	p["Row"], p["Kind"], p["Link"], p["URL"] = int32(e.Row), e.Kind, int32(e.Link), e.URL
-	p["UserAgent"], p["Verdict"], p["Rule"] = e.UserAgent, e.Verdict, e.Rule
+	p["Row"], p["Kind"], p["Link"], p["URL"] = int32(e.Row), kindName(e.Kind), int32(e.Link), e.URL
+	p["UserAgent"], p["Verdict"], p["Rule"] = e.UserAgent, string(e.Verdict), e.Rule
 	setTime(en, "At", e.At)
 	return en
 }
@@ -107,9 +127,10 @@ func eventFrom(e entity) Event {
 	if err != nil {
 		at = getTime(e, "At")
 	}
-	return Event{CampaignID: e.PartitionKey, Row: getInt(e, "Row"), Kind: getString(e, "Kind"), Link: getInt(e, "Link"),
+	kind, _ := kindNamed(getString(e, "Kind")) // none: an event no report counts
+	return Event{CampaignID: e.PartitionKey, Row: getInt(e, "Row"), Kind: kind, Link: getInt(e, "Link"),
 		URL: getString(e, "URL"), At: at, UserAgent: getString(e, "UserAgent"),
-		Verdict: getString(e, "Verdict"), Rule: getString(e, "Rule"), ID: id}
+		Verdict: tracking.Verdict(getString(e, "Verdict")), Rule: getString(e, "Rule"), ID: id}
 }
 
 // RowEventsBetween returns the events of one row from from to to, oldest

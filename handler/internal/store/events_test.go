@@ -9,6 +9,7 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/dev/testenv"
+	"mailmerge/handler/internal/tracking"
 )
 
 // TestEventRewrittenInPlace: an event read back and written again (the
@@ -18,14 +19,14 @@ func TestEventRewrittenInPlace(t *testing.T) {
 	s, ctx := open(t), context.Background()
 	id := testenv.Name("c")
 	at := time.Date(2026, 12, 2, 10, 0, 0, 123456789, time.UTC)
-	if err := s.AddEvent(ctx, Event{CampaignID: id, Row: 2, Kind: "click", Link: 1, At: at, Verdict: "human", ID: "abc"}); err != nil {
+	if err := s.AddEvents(ctx, []Event{{CampaignID: id, Row: 2, Kind: tracking.Click, Link: 1, At: at, Verdict: tracking.Human, ID: "abc"}}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := s.RowEventsBetween(ctx, id, 2, at.Add(-time.Second), at.Add(time.Second))
 	if err != nil || len(got) != 1 {
 		t.Fatalf("read back %+v %v", got, err)
 	}
-	got[0].Verdict, got[0].Rule = "automated", "burst"
+	got[0].Verdict, got[0].Rule = tracking.Automated, "burst"
 	if err := s.AddEvents(ctx, got); err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +34,43 @@ func TestEventRewrittenInPlace(t *testing.T) {
 	if err := s.ForEachEvent(ctx, id, func(e Event) error { all = append(all, e); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if len(all) != 1 || all[0].Verdict != "automated" || !all[0].At.Equal(at) {
+	if len(all) != 1 || all[0].Verdict != tracking.Automated || !all[0].At.Equal(at) {
 		t.Errorf("after the rewrite: %+v", all)
+	}
+}
+
+// TestEventsStoredByName: an event's kind and verdict, and a row's hit
+// counts, are stored as the words they always were ("open", "click";
+// "human", "automated"), so what was stored before reads back.
+func TestEventsStoredByName(t *testing.T) {
+	at := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		kind    tracking.Kind
+		verdict tracking.Verdict
+		name    string
+		word    string
+	}{
+		{tracking.Open, tracking.Human, "open", "human"},
+		{tracking.Click, tracking.Automated, "click", "automated"},
+	} {
+		en := eventEntity(Event{CampaignID: "c", Row: 2, Kind: tt.kind, At: at, Verdict: tt.verdict, ID: "abc"})
+		if got := en.Properties["Kind"]; got != tt.name {
+			t.Errorf("kind %c stored as %v, want %q", tt.kind, got, tt.name)
+		}
+		if got := en.Properties["Verdict"]; got != tt.word {
+			t.Errorf("verdict %s stored as %v, want %q", tt.verdict, got, tt.word)
+		}
+		if back := eventFrom(en); back.Kind != tt.kind || back.Verdict != tt.verdict {
+			t.Errorf("read back %c %s, want %c %s", back.Kind, back.Verdict, tt.kind, tt.verdict)
+		}
+		k := HitKey{Kind: tt.kind, Link: 3, Hour: at}
+		text := hitKeyText(k)
+		if want := tt.name + "/3/2026120210"; text != want {
+			t.Errorf("hit key stored as %q, want %q", text, want)
+		}
+		if back, ok := parseHitKey(text); !ok || back != k {
+			t.Errorf("hit key %q read back as %+v %v", text, back, ok)
+		}
 	}
 }
 
@@ -53,7 +89,7 @@ func TestCountHits(t *testing.T) {
 	}
 	hour := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	first := hour.Add(90 * time.Second)
-	r.Hits = Hits{{Kind: "open", Hour: hour}: {Stored: 50, Extra: 12}, {Kind: "click", Link: 3, Hour: hour}: {Stored: 2}}
+	r.Hits = Hits{{Kind: tracking.Open, Hour: hour}: {Stored: 50, Extra: 12}, {Kind: tracking.Click, Link: 3, Hour: hour}: {Stored: 2}}
 	for i := range 25 {
 		r.HitsFrom = append(r.HitsFrom, fmt.Sprintf("m%d", i))
 	}
@@ -74,9 +110,9 @@ func TestCountHits(t *testing.T) {
 	}
 
 	// A flood of 3,000 hours, and a count of stored events two days old.
-	got.Hits = Hits{{Kind: "open", Hour: hour.Add(-48 * time.Hour)}: {Stored: 7}}
+	got.Hits = Hits{{Kind: tracking.Open, Hour: hour.Add(-48 * time.Hour)}: {Stored: 7}}
 	for i := range 3000 {
-		got.Hits.Add(HitKey{Kind: "open", Hour: hour.Add(time.Duration(i) * time.Hour)}, 0, 2)
+		got.Hits.Add(HitKey{Kind: tracking.Open, Hour: hour.Add(time.Duration(i) * time.Hour)}, 0, 2)
 	}
 	got.FirstOpenAt = time.Time{}
 	if _, err := s.CountHits(ctx, id, got); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/tracking"
 )
 
 const tableRecipients = "recipients"
@@ -53,10 +54,10 @@ type Recipient struct {
 	ETag string
 }
 
-// HitKey names a row's hits of one kind ("open", "click"), link (0 for
-// opens) and UTC hour.
+// HitKey names a row's hits of one kind (tracking.Open or Click), link
+// (0 for opens) and UTC hour.
 type HitKey struct {
-	Kind string
+	Kind tracking.Kind
 	Link int
 	Hour time.Time
 }
@@ -89,15 +90,16 @@ const (
 
 // hitKeyText is k as stored: kind/link/hour, the hour as yyyymmddhh.
 func hitKeyText(k HitKey) string {
-	return k.Kind + "/" + strconv.Itoa(k.Link) + "/" + k.Hour.UTC().Format("2006010215")
+	return kindName(k.Kind) + "/" + strconv.Itoa(k.Link) + "/" + k.Hour.UTC().Format("2006010215")
 }
 
 func parseHitKey(s string) (HitKey, bool) {
-	kind, rest, ok1 := strings.Cut(s, "/")
+	name, rest, ok1 := strings.Cut(s, "/")
 	link, hour, ok2 := strings.Cut(rest, "/")
+	kind, ok3 := kindNamed(name)
 	n, err := strconv.Atoi(link)
 	t, terr := time.Parse("2006010215", hour)
-	return HitKey{Kind: kind, Link: n, Hour: t}, ok1 && ok2 && err == nil && terr == nil
+	return HitKey{Kind: kind, Link: n, Hour: t}, ok1 && ok2 && ok3 && err == nil && terr == nil
 }
 
 // trimmed is what of h is kept. A count of hours more than a day before

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/dev/testqueue"
+	"mailmerge/handler/internal/functions"
 	"mailmerge/handler/internal/queue"
 	"mailmerge/handler/internal/tracking"
 )
@@ -92,5 +94,52 @@ func TestEventTooLargeIsDropped(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"row":3`) || !strings.Contains(logs.String(), "vpesgnag4anvpt7rjbfeu91ho8") || strings.Contains(logs.String(), "Mozilla") {
 		t.Errorf("log: %s", logs.String())
+	}
+}
+
+// TestEveryPayloadHasItsQueue: each payload names its queue, one that the
+// queue function of the same name drains, no two the same, and is sent
+// there.
+func TestEveryPayloadHasItsQueue(t *testing.T) {
+	drained := map[string]string{}
+	for _, f := range functions.Table() {
+		if f.Trigger == functions.Queue {
+			drained[f.Queue] = f.Name
+		}
+	}
+	q := &testqueue.Queue{}
+	tasks := Queue{Sender: q, Now: time.Now}
+	ctx := context.Background()
+	c := Campaign{Key: account.Key{TenantID: "t", ObjectID: "o"}, CampaignID: "c"}
+	events := []tracking.Event{{Kind: tracking.Open, CampaignID: "c", Row: 2}}
+	for _, tt := range []struct {
+		got, want string
+		send      func() error
+	}{
+		{Start{}.Queue(), "campaign-start", func() error { return tasks.Start(ctx, Start{Campaign: c}, "") }},
+		{Step{}.Queue(), "campaign-send", func() error { return tasks.Step(ctx, Step{Campaign: c, Step: "s"}, time.Time{}) }},
+		{Data{}.Queue(), "campaign-data", func() error { return tasks.Data(ctx, Data{Campaign: c, UploadID: "u"}) }},
+		{Notice{}.Queue(), "notify", func() error { return tasks.Notice(ctx, Notice{Key: c.Key}, "") }},
+		{DeleteAccount{}.Queue(), "account-delete", func() error { return tasks.DeleteAccount(ctx, DeleteAccount{Key: c.Key}) }},
+		{DeleteCampaign{}.Queue(), "campaign-delete", func() error { return tasks.DeleteCampaign(ctx, DeleteCampaign{c}) }},
+		{Events{}.Queue(), "tracking-events", func() error { return tasks.Events(ctx, events) }},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("a payload of %s names queue %q", tt.want, tt.got)
+		}
+		if name := drained[tt.want]; name != tt.want {
+			t.Errorf("queue %q is drained by %q, want the function of that name (once)", tt.want, name)
+		}
+		delete(drained, tt.want)
+		q.Reset()
+		if err := tt.send(); err != nil {
+			t.Fatal(err)
+		}
+		if all := q.All(); len(all) != 1 || all[0].Queue != tt.want {
+			t.Errorf("a payload of %s sent as %+v", tt.want, all)
+		}
+	}
+	if len(drained) != 0 {
+		t.Errorf("queues no payload names: %v", drained)
 	}
 }

@@ -61,3 +61,19 @@ func (l Links) Click(campaignID string, row, link int, target string) string {
 	}
 	return target
 }
+
+// UnsubscribeHeaders are a row's message's unsubscribe headers: RFC
+// 8058's one-click (Gmail and Yahoo ask it of bulk senders), its https
+// URL and that a POST to it unsubscribes; and RFC 2369's mailto, an
+// address whose mail unsubscribes (Outlook.com and others act on it).
+func (l Links) UnsubscribeHeaders(k account.Key, campaignID string, row int) map[string]string {
+	u := l.Unsubscribe(k, campaignID, row)
+	if u == "" {
+		return nil
+	}
+	list := "<" + u + ">"
+	if m := l.UnsubscribeAddress(k, campaignID, row); m != "" {
+		list += ", <mailto:" + m + "?subject=unsubscribe>"
+	}
+	return map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+}

@@ -19,7 +19,9 @@ const (
 // Hit is one request to the pixel, a tracked link or the unsubscribe page,
 // with what is known about it when it is judged.
 type Hit struct {
-	Kind      Kind
+	Kind Kind
+	// Link is a click's link: its index in the message (0 for an open).
+	Link      int
 	Method    string
 	UserAgent string
 	// Prefetch: the request said it is a prefetch (Sec-Purpose or Purpose).
@@ -118,6 +120,36 @@ func Judge(h Hit) (Verdict, string) {
 		return Automated, "flood"
 	}
 	return Human, ""
+}
+
+// Other is another hit of the same row and kind as one judged: when it
+// came, its link (a click's), and how it was judged.
+type Other struct {
+	At      time.Time
+	Link    int
+	Verdict Verdict
+}
+
+// Relabel says which of others (their indexes) turn automated, by rule,
+// when Judge found h automated by rule: the hits h came with, which were
+// the same machine's. For "burst", the clicks on the message's other links
+// within Burst of h; for "flood", the hits within FloodWindow of h; for
+// any other rule (or none), none. Hits judged automated already are left
+// as they are (with their own rule).
+func Relabel(h Hit, rule string, others []Other) []int {
+	var out []int
+	for i, o := range others {
+		if o.Verdict == Automated {
+			continue
+		}
+		d := h.At.Sub(o.At)
+		switch {
+		case rule == "burst" && h.Kind == Click && o.Link != h.Link && d < Burst && d > -Burst,
+			rule == "flood" && d < FloodWindow && d > -FloodWindow:
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // flood reports whether some FloodWindow holds at and more than FloodHits

@@ -1,6 +1,7 @@
 package tracking
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -85,6 +86,41 @@ func TestJudgeFlood(t *testing.T) {
 		h := Hit{Kind: Open, Method: "GET", UserAgent: outlook, At: at, SameKindAt: tt.others}
 		if v, rule := Judge(h); v != tt.want || (v == Automated && rule != "flood") {
 			t.Errorf("%s: %s %q, want %s", tt.name, v, rule, tt.want)
+		}
+	}
+}
+
+// TestRelabel: a burst brings along the clicks on other links within
+// Burst, a flood the hits within FloodWindow; a hit judged automated
+// already keeps its rule, and no other rule brings any along.
+func TestRelabel(t *testing.T) {
+	at := time.Date(2026, 12, 2, 11, 0, 0, 0, time.UTC)
+	others := []Other{
+		{At: at.Add(-300 * time.Millisecond), Link: 0, Verdict: Human},     // 0: another link, within Burst
+		{At: at.Add(-300 * time.Millisecond), Link: 1, Verdict: Human},     // 1: the same link, within Burst
+		{At: at.Add(900 * time.Millisecond), Link: 2, Verdict: Human},      // 2: another link, within Burst, after
+		{At: at.Add(-time.Second), Link: 2, Verdict: Human},                // 3: another link, Burst before
+		{At: at.Add(-200 * time.Millisecond), Link: 2, Verdict: Automated}, // 4: another link, a machine's already
+		{At: at.Add(-9 * time.Second), Link: 1, Verdict: Human},            // 5: within FloodWindow
+		{At: at.Add(10 * time.Second), Link: 1, Verdict: Human},            // 6: FloodWindow after
+	}
+	click := Hit{Kind: Click, Link: 1, Method: "GET", UserAgent: outlook, At: at}
+	open := Hit{Kind: Open, Method: "GET", UserAgent: outlook, At: at}
+	for _, tt := range []struct {
+		name string
+		hit  Hit
+		rule string
+		want []int
+	}{
+		{"a burst of clicks", click, "burst", []int{0, 2}},
+		{"a flood of clicks", click, "flood", []int{0, 1, 2, 3, 5}},
+		{"a flood of opens", open, "flood", []int{0, 1, 2, 3, 5}},
+		{"a burst is of clicks", open, "burst", nil},
+		{"too soon", click, "too_soon", nil},
+		{"a person", click, "", nil},
+	} {
+		if got := Relabel(tt.hit, tt.rule, others); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: relabels %v, want %v", tt.name, got, tt.want)
 		}
 	}
 }

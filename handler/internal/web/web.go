@@ -255,10 +255,6 @@ func (s *Site) URL(name string) string { return s.urls[name] }
 // Manifest is the Outlook add-in's manifest (nil without a base URL).
 func (s *Site) Manifest() []byte { return s.addinManifest }
 
-// CSP is the Content-Security-Policy of the files and the dashboard's
-// pages but the ones that carry an import map (they add its hash).
-func (s *Site) CSP() string { return s.csp }
-
 // Handler serves GET and HEAD of /, /app/redirect (where sign-in comes
 // back) and the hashed files under /app/.
 func (s *Site) Handler() http.Handler {

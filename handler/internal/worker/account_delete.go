@@ -15,11 +15,7 @@ import (
 // campaign with its data, then the account's own holdings, the account
 // row last. Each step tolerates what an earlier, interrupted run already
 // deleted; the deletion record goes last of all.
-func (w *Worker) deleteAccount(ctx context.Context, m invoke.Message) error {
-	msg, err := task.Decode[task.DeleteAccount](m.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) deleteAccount(ctx context.Context, msg task.DeleteAccount, m invoke.Message) error {
 	k := msg.Key
 	// What export reads and the inventory measures: each campaign's
 	// holdings (its row last), then the account's (the account row last).

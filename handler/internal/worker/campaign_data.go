@@ -9,7 +9,6 @@ import (
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
-	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
@@ -20,11 +19,7 @@ import (
 // on the campaign. The upload
 // blob is deleted as soon as processing ends, successfully or not; only a
 // transient failure keeps it, for the retry.
-func (w *Worker) readData(ctx context.Context, m invoke.Message) error {
-	msg, err := task.Decode[task.Data](m.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) readData(ctx context.Context, msg task.Data) error {
 	k := msg.Key
 	blob := store.UploadBlob(k, msg.CampaignID, msg.UploadID)
 	done := func() error { return w.Store.DeleteBlob(ctx, store.ContainerUploads, blob) }

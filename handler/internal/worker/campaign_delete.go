@@ -10,11 +10,7 @@ import (
 
 // deleteCampaign runs campaign-delete: it deletes one campaign and
 // everything stored for it.
-func (w *Worker) deleteCampaign(ctx context.Context, m invoke.Message) error {
-	msg, err := task.Decode[task.DeleteCampaign](m.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) deleteCampaign(ctx context.Context, msg task.DeleteCampaign, m invoke.Message) error {
 	if err := w.removeCampaign(ctx, msg.Key, msg.CampaignID); err != nil {
 		return err
 	}

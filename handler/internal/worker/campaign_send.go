@@ -4,15 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
 	"net/mail"
-	"strings"
 	"time"
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
-	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
@@ -22,11 +19,7 @@ import (
 // send runs campaign-send, one send step of a campaign: it sends pending
 // rows while the mailbox's budget allows and the step's time lasts, then
 // schedules the next step. It never sleeps to wait.
-func (w *Worker) send(ctx context.Context, msg invoke.Message) error {
-	m, err := task.Decode[task.Step](msg.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) send(ctx context.Context, m task.Step) error {
 	c, err := w.Store.Campaign(ctx, m.Key, m.CampaignID)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil
@@ -159,28 +152,9 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 	}
 }
 
-// renderOptions are a row's: its unsubscribe link always; with clicks
-// tracked, its links through /c/ (not the unsubscribe link, not a link
-// that shows a URL: rewritten, it would look like phishing); with opens
-// tracked, the /o/ pixel before </body>. Without tracking the HTML is
-// exactly the template's.
+// renderOptions are a row's tracking (merge.Template.Tracked).
 func (w *Worker) renderOptions(c store.Campaign, j *job, row int) merge.RenderOptions {
-	o := merge.RenderOptions{Unsubscribe: w.Links.Unsubscribe(c.Account, c.ID, row)}
-	if c.TrackClicks {
-		links := j.tpl.Links()
-		o.LinkRewriter = func(i int, u string) string {
-			if i < 0 || i >= len(links) || links[i].Unsubscribe || links[i].TextIsURL {
-				return u
-			}
-			return w.Links.Click(c.ID, row, i, strings.TrimSpace(u))
-		}
-	}
-	if c.TrackOpens {
-		if src := w.Links.Open(c.ID, row); src != "" {
-			o.BeforeBodyEnd = `<img src="` + html.EscapeString(src) + `" width="1" height="1" alt="" style="display:block;width:1px;height:1px;border:0">`
-		}
-	}
-	return o
+	return j.tpl.Tracked(w.Links, c.Account, c.ID, row, c.TrackOpens, c.TrackClicks)
 }
 
 // prepare renders rows; a row that cannot become a message fails here,

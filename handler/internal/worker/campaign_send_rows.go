@@ -300,18 +300,8 @@ func (w *Worker) unsubscribeLink(c store.Campaign, p prepared) store.Unsubscribe
 	return l
 }
 
-// unsubscribeHeaders are a row's message's unsubscribe headers: RFC
-// 8058's one-click (Gmail and Yahoo ask it of bulk senders), its https
-// URL and that a POST to it unsubscribes; and RFC 2369's mailto, an
-// address whose mail unsubscribes (Outlook.com and others act on it).
+// unsubscribeHeaders are a row's message's unsubscribe headers
+// (tracking.Links.UnsubscribeHeaders).
 func (w *Worker) unsubscribeHeaders(c store.Campaign, row int) map[string]string {
-	u := w.Links.Unsubscribe(c.Account, c.ID, row)
-	if u == "" {
-		return nil
-	}
-	list := "<" + u + ">"
-	if m := w.Links.UnsubscribeAddress(c.Account, c.ID, row); m != "" {
-		list += ", <mailto:" + m + "?subject=unsubscribe>"
-	}
-	return map[string]string{"List-Unsubscribe": list, "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+	return w.Links.UnsubscribeHeaders(c.Account, c.ID, row)
 }

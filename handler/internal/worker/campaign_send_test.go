@@ -169,7 +169,7 @@ func TestStartWorker(t *testing.T) {
 			q.Reset()
 			body, _ := json.Marshal(task.Start{Campaign: task.Campaign{Key: c.Account, CampaignID: c.ID}})
 			for range 2 {
-				if err := w.start(ctx, invokeMessage(body)); err != nil {
+				if err := handle(w.start)(ctx, invokeMessage(body)); err != nil {
 					t.Fatalf("start: %v", err)
 				}
 			}

@@ -9,7 +9,6 @@ import (
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
-	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
@@ -23,11 +22,7 @@ var templateInvalid = campaign.Reason{Code: "template_invalid", Text: "The email
 // one. The template must compile against the columns and every row's
 // attachments must resolve; otherwise the email is refused, the campaign
 // is ready again, and the owner is told what to fix.
-func (w *Worker) start(ctx context.Context, msg invoke.Message) error {
-	m, err := task.Decode[task.Start](msg.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) start(ctx context.Context, m task.Start) error {
 	c, err := w.Store.Campaign(ctx, m.Key, m.CampaignID)
 	if apperr.Is(err, apperr.NotFound) {
 		return nil // deleted meanwhile

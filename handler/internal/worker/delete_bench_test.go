@@ -41,7 +41,7 @@ func BenchmarkDeleteCampaign100k(b *testing.B) {
 			b.Fatal(err)
 		}
 		body, _ := json.Marshal(task.DeleteCampaign{Campaign: task.Campaign{Key: c.Account, CampaignID: c.ID}})
-		if err := w.deleteCampaign(ctx, invoke.Message{Body: body}); err != nil {
+		if err := handleDelivery(w.deleteCampaign)(ctx, invoke.Message{Body: body}); err != nil {
 			b.Fatal(err)
 		}
 		deleted := time.Since(start)

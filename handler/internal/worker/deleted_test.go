@@ -9,6 +9,7 @@ import (
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/dev/testqueue"
+	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
@@ -60,16 +61,16 @@ func TestQueuedWorkOfDeletedDataDoesNothing(t *testing.T) {
 				"notify":          task.Notice{Key: c.Account, Notice: notify.Notice{Kind: notify.Completed, CampaignID: c.ID}},
 				"tracking-events": task.Events{Events: []tracking.Event{{Kind: tracking.Unsubscribe, Account: c.Account, CampaignID: c.ID, Row: 2, At: now}}},
 			}
-			fns := map[string]func(context.Context, []byte) error{
-				"campaign-send":   func(ctx context.Context, b []byte) error { return w.send(ctx, invokeMessage(b)) },
-				"campaign-start":  func(ctx context.Context, b []byte) error { return w.start(ctx, invokeMessage(b)) },
-				"campaign-data":   func(ctx context.Context, b []byte) error { return w.readData(ctx, invokeMessage(b)) },
-				"notify":          func(ctx context.Context, b []byte) error { return w.notify(ctx, invokeMessage(b)) },
-				"tracking-events": func(ctx context.Context, b []byte) error { return w.trackingEvents(ctx, invokeMessage(b)) },
+			fns := map[string]invoke.QueueFunc{
+				"campaign-send":   handle(w.send),
+				"campaign-start":  handle(w.start),
+				"campaign-data":   handle(w.readData),
+				"notify":          handle(w.notify),
+				"tracking-events": handleDelivery(w.trackingEvents),
 			}
 			for name, m := range msgs {
 				body, _ := json.Marshal(m)
-				if err := fns[name](ctx, body); err != nil {
+				if err := fns[name](ctx, invokeMessage(body)); err != nil {
 					t.Errorf("%s: %v, want it acknowledged", name, err)
 				}
 			}

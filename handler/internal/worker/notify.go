@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"mailmerge/handler/internal/apperr"
-	"mailmerge/handler/internal/invoke"
 	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/task"
 )
@@ -12,11 +11,7 @@ import (
 // notify runs notify: it sends a notice through Postmark. A refusal Postmark will
 // repeat (an inactive address, an invalid request) is logged and dropped;
 // an outage is retried by the queue a bounded number of times.
-func (w *Worker) notify(ctx context.Context, msg invoke.Message) error {
-	m, err := task.Decode[task.Notice](msg.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) notify(ctx context.Context, m task.Notice) error {
 	acct, err := w.Store.Account(ctx, m.Key)
 	if apperr.Is(err, apperr.NotFound) || err == nil && acct.Deleting() {
 		return nil // deleted: nobody to tell

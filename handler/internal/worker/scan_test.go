@@ -57,7 +57,7 @@ func TestDeletionLeavesNothing(t *testing.T) {
 	if err := w.send(ctx, msg); err != nil { // sent: the mailbox's budget, the counts
 		t.Fatal(err)
 	}
-	if err := st.AddEvent(ctx, store.Event{CampaignID: c.ID, Row: 2, Kind: "click", URL: "https://contoso.example/?u=" + tag, At: time.Now(), Verdict: "human"}); err != nil {
+	if err := st.AddEvents(ctx, []store.Event{{CampaignID: c.ID, Row: 2, Kind: tracking.Click, URL: "https://contoso.example/?u=" + tag, At: time.Now(), Verdict: tracking.Human}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.Suppress(ctx, k, []store.Suppression{{Address: tag + ".9@example.com", At: time.Now(), Source: "added"}}); err != nil {
@@ -88,7 +88,7 @@ func TestDeletionLeavesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(task.DeleteCampaign{Campaign: task.Campaign{Key: k, CampaignID: c.ID}})
-	if err := w.deleteCampaign(ctx, invoke.Message{Body: body}); err != nil {
+	if err := handleDelivery(w.deleteCampaign)(ctx, invoke.Message{Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	// Only what the unsubscribe links of the sent messages need is kept
@@ -111,7 +111,7 @@ func TestDeletionLeavesNothing(t *testing.T) {
 
 	// DELETE /v1/me: everything else of the account.
 	body, _ = json.Marshal(task.DeleteAccount{Key: k})
-	if err := w.deleteAccount(ctx, invoke.Message{Body: body}); err != nil {
+	if err := handleDelivery(w.deleteAccount)(ctx, invoke.Message{Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	acct := []string{k.String(), k.ObjectID, tag, c.ID}

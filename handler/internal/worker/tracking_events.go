@@ -28,11 +28,7 @@ import (
 // is gone (its campaign was deleted) is not kept. A batch delivered again
 // stores nothing twice (an event's id is made from the event) and counts
 // nothing twice (the row names the messages it counted).
-func (w *Worker) trackingEvents(ctx context.Context, m invoke.Message) error {
-	msg, err := task.Decode[task.Events](m.Body)
-	if err != nil {
-		return err
-	}
+func (w *Worker) trackingEvents(ctx context.Context, msg task.Events, m invoke.Message) error {
 	byRow := map[rowKey][]tracking.Event{}
 	var order []rowKey
 	kept, counted := 0, 0
@@ -71,9 +67,6 @@ type rowKey struct {
 	row      int
 }
 
-// kinds name the event kinds as stored.
-var kinds = map[tracking.Kind]string{tracking.Open: "open", tracking.Click: "click"}
-
 // storedPerHour bounds the events stored of one row, kind, link and UTC
 // hour. A person opens a message or follows a link a few times; a flood
 // (an outside test hit one pixel 80,000 times) would otherwise fill the
@@ -110,7 +103,7 @@ func (w *Worker) trackRow(ctx context.Context, msgID string, k rowKey, events []
 		return 0, 0, err
 	}
 	seen := map[string]bool{}
-	byKind := map[string][]*store.Event{} // stored and new, for the burst and flood rules
+	byKind := map[tracking.Kind][]*store.Event{} // stored and new, for the burst and flood rules
 	for i := range stored {
 		seen[stored[i].ID] = true
 		byKind[stored[i].Kind] = append(byKind[stored[i].Kind], &stored[i])
@@ -121,48 +114,32 @@ func (w *Worker) trackRow(ctx context.Context, msgID string, k rowKey, events []
 	}
 	var out []*store.Event
 	relabelled := map[*store.Event]bool{}
-	relabel := func(others []*store.Event, rule string) {
-		// The hits it came with were the same machine's.
-		for _, o := range others {
-			if o.Verdict != string(tracking.Automated) {
-				o.Verdict, o.Rule = string(tracking.Automated), rule
-				relabelled[o] = true
-			}
-		}
-	}
 	for _, e := range events {
 		id := eventID(e)
 		if seen[id] {
 			continue // delivered before: judged and kept then
 		}
 		seen[id] = true
-		kind := kinds[e.Kind]
-		hit := tracking.Hit{Kind: e.Kind, Method: e.Method, UserAgent: e.UserAgent, Prefetch: e.Prefetch, At: e.At, SentAt: sentAt}
-		var burst, flood []*store.Event
-		for _, o := range byKind[kind] {
-			d := e.At.Sub(o.At)
+		hit := tracking.Hit{Kind: e.Kind, Link: e.Link, Method: e.Method, UserAgent: e.UserAgent, Prefetch: e.Prefetch, At: e.At, SentAt: sentAt}
+		same := byKind[e.Kind]
+		others := make([]tracking.Other, len(same))
+		for i, o := range same {
+			others[i] = tracking.Other{At: o.At, Link: o.Link, Verdict: o.Verdict}
 			hit.SameKindAt = append(hit.SameKindAt, o.At)
-			if d < tracking.FloodWindow && d > -tracking.FloodWindow {
-				flood = append(flood, o)
-			}
 			if e.Kind == tracking.Click && o.Link != e.Link {
 				hit.OtherLinksAt = append(hit.OtherLinksAt, o.At)
-				if d < tracking.Burst && d > -tracking.Burst {
-					burst = append(burst, o)
-				}
 			}
 		}
 		verdict, rule := tracking.Judge(hit)
-		se := &store.Event{CampaignID: k.campaign, Row: k.row, Kind: kind, Link: e.Link, URL: e.URL, At: e.At.UTC(),
-			UserAgent: campaign.Clip(e.UserAgent, tracking.MaxUserAgent), Verdict: string(verdict), Rule: rule, ID: id}
-		switch rule {
-		case "burst":
-			relabel(burst, rule)
-		case "flood":
-			relabel(flood, rule)
+		// The hits a burst or flood came with were the same machine's.
+		for _, i := range tracking.Relabel(hit, rule, others) {
+			same[i].Verdict, same[i].Rule = tracking.Automated, rule
+			relabelled[same[i]] = true
 		}
+		se := &store.Event{CampaignID: k.campaign, Row: k.row, Kind: e.Kind, Link: e.Link, URL: e.URL, At: e.At.UTC(),
+			UserAgent: campaign.Clip(e.UserAgent, tracking.MaxUserAgent), Verdict: verdict, Rule: rule, ID: id}
 		out = append(out, se)
-		byKind[kind] = append(byKind[kind], se)
+		byKind[e.Kind] = append(byKind[e.Kind], se)
 	}
 	if len(out) == 0 {
 		return 0, 0, nil
@@ -216,10 +193,10 @@ func (w *Worker) trackRow(ctx context.Context, msgID string, k rowKey, events []
 		if msgID != "" {
 			next.HitsFrom = append(slices.Clip(r.HitsFrom), msgID)
 		}
-		if next.FirstOpenAt, err = w.firstHuman(ctx, k, "open", r.FirstOpenAt, relabelled, out, keep); err != nil {
+		if next.FirstOpenAt, err = w.firstHuman(ctx, k, tracking.Open, r.FirstOpenAt, relabelled, out, keep); err != nil {
 			return 0, 0, err
 		}
-		if next.FirstClickAt, err = w.firstHuman(ctx, k, "click", r.FirstClickAt, relabelled, out, keep); err != nil {
+		if next.FirstClickAt, err = w.firstHuman(ctx, k, tracking.Click, r.FirstClickAt, relabelled, out, keep); err != nil {
 			return 0, 0, err
 		}
 		// Written first, counted after: a campaign deleted meanwhile has
@@ -255,7 +232,7 @@ func (w *Worker) trackRow(ctx context.Context, msgID string, k rowKey, events []
 // A noted one that a flood or burst turned out to be part of is not one
 // any more; the row's next stored human hit is, if any (read after this
 // message's events were written, so with their verdicts).
-func (w *Worker) firstHuman(ctx context.Context, k rowKey, kind string, noted time.Time, relabelled map[*store.Event]bool,
+func (w *Worker) firstHuman(ctx context.Context, k rowKey, kind tracking.Kind, noted time.Time, relabelled map[*store.Event]bool,
 	out []*store.Event, keep map[*store.Event]bool) (time.Time, error) {
 	first := noted
 	for o := range relabelled {
@@ -266,7 +243,7 @@ func (w *Worker) firstHuman(ctx context.Context, k rowKey, kind string, noted ti
 			}
 			first = time.Time{}
 			for _, e := range later {
-				if e.Kind == kind && e.Verdict == string(tracking.Human) {
+				if e.Kind == kind && e.Verdict == tracking.Human {
 					first = e.At
 					break
 				}
@@ -275,7 +252,7 @@ func (w *Worker) firstHuman(ctx context.Context, k rowKey, kind string, noted ti
 		}
 	}
 	for _, se := range out {
-		if keep[se] && se.Kind == kind && se.Verdict == string(tracking.Human) && (first.IsZero() || se.At.Before(first)) {
+		if keep[se] && se.Kind == kind && se.Verdict == tracking.Human && (first.IsZero() || se.At.Before(first)) {
 			first = se.At
 		}
 	}

@@ -52,7 +52,7 @@ func TestTrackingEvents(t *testing.T) {
 	}
 	body, _ := json.Marshal(task.Events{Events: batch})
 	for range 2 { // delivered twice
-		if err := w.trackingEvents(ctx, invokeMessage(body)); err != nil {
+		if err := handleDelivery(w.trackingEvents)(ctx, invokeMessage(body)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -60,16 +60,20 @@ func TestTrackingEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []struct{ kind, verdict, rule string }{
-		{"open", "automated", "too_soon"}, {"open", "automated", "apple_mpp"}, {"open", "human", ""},
-		{"click", "automated", "burst"}, {"click", "automated", "burst"}, {"click", "human", ""},
+	want := []struct {
+		kind    tracking.Kind
+		verdict tracking.Verdict
+		rule    string
+	}{
+		{tracking.Open, tracking.Automated, "too_soon"}, {tracking.Open, tracking.Automated, "apple_mpp"}, {tracking.Open, tracking.Human, ""},
+		{tracking.Click, tracking.Automated, "burst"}, {tracking.Click, tracking.Automated, "burst"}, {tracking.Click, tracking.Human, ""},
 	}
 	if len(events) != len(want) {
 		t.Fatalf("%d events stored: %+v", len(events), events)
 	}
 	for i, e := range events {
 		if e.Kind != want[i].kind || e.Verdict != want[i].verdict || e.Rule != want[i].rule {
-			t.Errorf("event %d: %s %s %q, want %+v", i, e.Kind, e.Verdict, e.Rule, want[i])
+			t.Errorf("event %d: %c %s %q, want %c %s %q", i, e.Kind, e.Verdict, e.Rule, want[i].kind, want[i].verdict, want[i].rule)
 		}
 	}
 	if other, _ := rowEvents(st, c.ID, 99); len(other) != 0 {
@@ -84,7 +88,7 @@ func TestTrackingEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ = json.Marshal(task.Events{Events: []tracking.Event{ev(tracking.Click, 3, 0, later.Add(time.Hour), outlookUA)}})
-	if err := w.trackingEvents(ctx, invokeMessage(body)); err != nil {
+	if err := handleDelivery(w.trackingEvents)(ctx, invokeMessage(body)); err != nil {
 		t.Fatal(err)
 	}
 	if gone, _ := rowEvents(st, c.ID, 3); len(gone) != 0 {
@@ -106,7 +110,7 @@ func TestUnsubscribeSkipsRows(t *testing.T) {
 	ctx := context.Background()
 	body, _ := json.Marshal(task.Events{Events: []tracking.Event{{Kind: tracking.Unsubscribe, Account: c.Account, CampaignID: c.ID, Row: 3,
 		At: time.Now(), Method: "POST", OneClick: true}}})
-	if err := w.trackingEvents(ctx, invokeMessage(body)); err != nil {
+	if err := handleDelivery(w.trackingEvents)(ctx, invokeMessage(body)); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := st.Suppressed(ctx, c.Account, "R1@example.com"); !ok || err != nil {
@@ -174,7 +178,7 @@ func TestTrackingFlood(t *testing.T) {
 	deliver := func(id string, events []tracking.Event) {
 		t.Helper()
 		body, _ := json.Marshal(task.Events{Events: events})
-		if err := w.trackingEvents(ctx, invoke.Message{Body: body, ID: id}); err != nil {
+		if err := handleDelivery(w.trackingEvents)(ctx, invoke.Message{Body: body, ID: id}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,7 +195,7 @@ func TestTrackingFlood(t *testing.T) {
 		t.Fatalf("%d of 10 events stored", len(events))
 	}
 	for i, e := range events {
-		if e.Verdict != "automated" || e.Rule != "flood" {
+		if e.Verdict != tracking.Automated || e.Rule != "flood" {
 			t.Errorf("hit %d of the flood: %s %q", i, e.Verdict, e.Rule)
 		}
 	}
@@ -215,7 +219,7 @@ func TestTrackingFlood(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := r.Hits[store.HitKey{Kind: "open", Hour: base}], (store.HitCount{Stored: storedPerHour, Extra: 120 - storedPerHour}); len(r.Hits) != 1 || got != want {
+	if got, want := r.Hits[store.HitKey{Kind: tracking.Open, Hour: base}], (store.HitCount{Stored: storedPerHour, Extra: 120 - storedPerHour}); len(r.Hits) != 1 || got != want {
 		t.Errorf("row 2 counts %v, want %v", r.Hits, want)
 	}
 	if events, _ = rowEvents(st, c.ID, 2); len(events) != storedPerHour {

@@ -46,7 +46,7 @@ func unsubscribeEvent(t *testing.T, w *Worker, c store.Campaign, row int) {
 	t.Helper()
 	body, _ := json.Marshal(task.Events{Events: []tracking.Event{{Kind: tracking.Unsubscribe, Account: c.Account, CampaignID: c.ID, Row: row,
 		At: time.Now(), Method: "POST", OneClick: true}}})
-	if err := w.trackingEvents(context.Background(), invokeMessage(body)); err != nil {
+	if err := handleDelivery(w.trackingEvents)(context.Background(), invokeMessage(body)); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -139,7 +139,7 @@ func TestUnsubscribeAfterCampaignDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, _ := json.Marshal(task.DeleteCampaign{Campaign: task.Campaign{Key: c.Account, CampaignID: c.ID}})
-	if err := w.deleteCampaign(ctx, invoke.Message{Body: body}); err != nil {
+	if err := handleDelivery(w.deleteCampaign)(ctx, invoke.Message{Body: body}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := st.Campaign(ctx, c.Account, c.ID); err == nil {

@@ -1,7 +1,8 @@
 // Package worker holds the queue and timer functions of the function
-// table, one file per function: each is a plain func(ctx, message) that
+// table, one file per function: each is a plain func(ctx, payload) (a
+// task payload, decoded and checked by handle) or func(ctx, timer) that
 // invoke adapts to the Functions host. Status changes go through the
-// campaign lifecycle; what a function is asked to do is a task payload.
+// campaign lifecycle.
 package worker
 
 import (
@@ -20,6 +21,7 @@ import (
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/sheet"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
 	"mailmerge/handler/internal/tracking"
 )
 
@@ -103,16 +105,35 @@ func New(d Deps) *Worker {
 // their invocation handlers (functions.Serve checks that none is missing).
 func (w *Worker) Functions() map[string]http.Handler {
 	return map[string]http.Handler{
-		"account-delete":  invoke.Queue(w.Logger, "account-delete", functions.QueueBinding, w.deleteAccount),
-		"campaign-delete": invoke.Queue(w.Logger, "campaign-delete", functions.QueueBinding, w.deleteCampaign),
-		"campaign-data":   invoke.Queue(w.Logger, "campaign-data", functions.QueueBinding, w.readData),
-		"campaign-start":  invoke.Queue(w.Logger, "campaign-start", functions.QueueBinding, w.start),
-		"campaign-send":   invoke.Queue(w.Logger, "campaign-send", functions.QueueBinding, w.send),
-		"notify":          invoke.Queue(w.Logger, "notify", functions.QueueBinding, w.notify),
-		"tracking-events": invoke.Queue(w.Logger, "tracking-events", functions.QueueBinding, w.trackingEvents),
+		"account-delete":  invoke.Queue(w.Logger, "account-delete", functions.QueueBinding, handleDelivery(w.deleteAccount)),
+		"campaign-delete": invoke.Queue(w.Logger, "campaign-delete", functions.QueueBinding, handleDelivery(w.deleteCampaign)),
+		"campaign-data":   invoke.Queue(w.Logger, "campaign-data", functions.QueueBinding, handle(w.readData)),
+		"campaign-start":  invoke.Queue(w.Logger, "campaign-start", functions.QueueBinding, handle(w.start)),
+		"campaign-send":   invoke.Queue(w.Logger, "campaign-send", functions.QueueBinding, handle(w.send)),
+		"notify":          invoke.Queue(w.Logger, "notify", functions.QueueBinding, handle(w.notify)),
+		"tracking-events": invoke.Queue(w.Logger, "tracking-events", functions.QueueBinding, handleDelivery(w.trackingEvents)),
 		"retention":       invoke.TimerHandler(w.Logger, "retention", functions.TimerBinding, w.retention),
 		"sweep":           invoke.TimerHandler(w.Logger, "sweep", functions.TimerBinding, w.sweep),
 		"backup":          invoke.TimerHandler(w.Logger, "backup", functions.TimerBinding, w.backupTables),
+	}
+}
+
+// handle adapts fn, the work of one payload type, to a queue function:
+// every queue's message is decoded and checked here, once, and a body
+// that is not a T is Invalid (dropped, not retried).
+func handle[T task.Payload](fn func(context.Context, T) error) invoke.QueueFunc {
+	return handleDelivery(func(ctx context.Context, p T, _ invoke.Message) error { return fn(ctx, p) })
+}
+
+// handleDelivery is handle for work that also reads the delivery: the
+// transport's message id, or how often the message was delivered.
+func handleDelivery[T task.Payload](fn func(context.Context, T, invoke.Message) error) invoke.QueueFunc {
+	return func(ctx context.Context, m invoke.Message) error {
+		p, err := task.Decode[T](m.Body)
+		if err != nil {
+			return err
+		}
+		return fn(ctx, p, m)
 	}
 }
 

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"log/slog"
 	"strconv"
@@ -58,8 +57,8 @@ func newWorker(t testing.TB, st *store.Store, q *testqueue.Queue, mailer deliver
 
 // sendingCampaign stores an account and a campaign of rows (cells: an
 // address and a first name each) in state sending with a live step, and
-// returns the step's message.
-func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, invoke.Message) {
+// returns the step's payload.
+func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, task.Step) {
 	t.Helper()
 	cells := make([][]string, rows)
 	for i := range cells {
@@ -70,7 +69,7 @@ func sendingCampaign(t testing.TB, w *Worker, rows int) (store.Campaign, invoke.
 
 // sendingCampaignOf is sendingCampaign with the given columns and the
 // cells of rows 2, 3, ….
-func sendingCampaignOf(t testing.TB, w *Worker, columns []string, cells [][]string) (store.Campaign, invoke.Message) {
+func sendingCampaignOf(t testing.TB, w *Worker, columns []string, cells [][]string) (store.Campaign, task.Step) {
 	t.Helper()
 	rows := len(cells)
 	ctx := context.Background()
@@ -117,8 +116,7 @@ func sendingCampaignOf(t testing.TB, w *Worker, columns []string, cells [][]stri
 	if c, err = w.Store.Campaign(ctx, k, c.ID); err != nil || c.Status != campaign.Sending {
 		t.Fatalf("campaign %s %v, want sending", c.Status, err)
 	}
-	body, _ := json.Marshal(task.Step{Campaign: task.Campaign{Key: k, CampaignID: c.ID}, Step: c.StepToken})
-	return c, invoke.Message{Body: body}
+	return c, task.Step{Campaign: task.Campaign{Key: k, CampaignID: c.ID}, Step: c.StepToken}
 }
 
 func invokeMessage(body []byte) invoke.Message { return invoke.Message{Body: body} }

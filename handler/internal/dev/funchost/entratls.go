@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math/big"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -24,7 +23,6 @@ import (
 // Go's crypto/x509 reads on Linux, with no code of its own.
 type entraTLS struct {
 	config *tls.Config
-	pool   *x509.CertPool
 	caFile string // the CA, followed by the system's roots
 }
 
@@ -98,14 +96,11 @@ func newEntraTLS(dir string) (*entraTLS, error) {
 	if err := os.WriteFile(caFile, bundle, 0o644); err != nil {
 		return nil, fmt.Errorf("dev issuer CA file: %w", err)
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(caCert)
 	return &entraTLS{
 		config: &tls.Config{
 			MinVersion:   tls.VersionTLS12,
 			Certificates: []tls.Certificate{{Certificate: [][]byte{leafDER, caDER}, PrivateKey: key}},
 		},
-		pool:   pool,
 		caFile: caFile,
 	}, nil
 }
@@ -125,18 +120,4 @@ func (h *Host) EntraCAFile() string {
 		return ""
 	}
 	return h.entraTLS.caFile
-}
-
-// EntraClient returns an HTTP client that trusts the dev issuer's
-// certificate, for tests that call the issuer (or hand the client to code
-// that does). Without https it is a plain client.
-func (h *Host) EntraClient() *http.Client {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.entraTLS == nil {
-		return &http.Client{Timeout: 30 * time.Second}
-	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: h.entraTLS.pool}
-	return &http.Client{Transport: t, Timeout: 30 * time.Second}
 }

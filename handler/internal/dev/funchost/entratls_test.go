@@ -70,17 +70,15 @@ func TestDevIssuerOverHTTPS(t *testing.T) {
 	if _, err := http.Get(authority + "/common/discovery/v2.0/keys"); err == nil {
 		t.Error("the system roots trust the dev issuer; want only the CA file to")
 	}
-	for _, c := range []*http.Client{client, h.EntraClient()} {
-		resp, err := c.Get(authority + "/" + devauth.ContosoTenant + "/v2.0/.well-known/openid-configuration")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var conf map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&conf)
-		resp.Body.Close()
-		if want := authority + "/" + devauth.ContosoTenant + "/oauth2/v2.0/token"; conf["token_endpoint"] != want {
-			t.Errorf("token_endpoint = %v, want %s", conf["token_endpoint"], want)
-		}
+	resp, err := client.Get(authority + "/" + devauth.ContosoTenant + "/v2.0/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conf map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&conf)
+	resp.Body.Close()
+	if want := authority + "/" + devauth.ContosoTenant + "/oauth2/v2.0/token"; conf["token_endpoint"] != want {
+		t.Errorf("token_endpoint = %v, want %s", conf["token_endpoint"], want)
 	}
 
 	// The web app's pages on this host, by its address or as localhost,

@@ -399,18 +399,6 @@ func (h *Host) stopHandler() {
 	}
 }
 
-// KillHandler kills the handler process without warning, to test crashes.
-// The supervisor starts a new one.
-func (h *Host) KillHandler() error {
-	h.mu.Lock()
-	cmd := h.cmd
-	h.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return errors.New("no handler running")
-	}
-	return cmd.Process.Kill()
-}
-
 func (h *Host) handlerURL(path string) string {
 	h.mu.Lock()
 	defer h.mu.Unlock()

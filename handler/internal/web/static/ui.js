@@ -19,7 +19,7 @@ export function ErrorBox({ error, retry }) {
 }
 
 const statusWords = {
-  draft: "Draft", ready: "Ready", queued: "Starting", sending: "Sending", paused: "Paused",
+  draft: "Draft", ready: "Ready", queued: "Starting", review: "Waiting for you", scheduled: "Scheduled", sending: "Sending", paused: "Paused",
   completed: "Completed", failed: "Failed", cancelled: "Cancelled",
   pending: "Pending", sent: "Sent", skipped: "Skipped", unknown: "Unknown",
 };
@@ -51,6 +51,17 @@ export function when(iso) {
   if (!iso) return "";
   const d = new Date(iso);
   return d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+// zone names the person's time zone, for times shown in it.
+export function zone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || "your time zone";
+}
+
+// localInput turns a datetime-local input's value (the person's own
+// time) into an RFC 3339 time; "" stays "".
+export function localInput(v) {
+  return v ? new Date(v).toISOString() : "";
 }
 
 export function plural(n, one, many) {

@@ -66,27 +66,37 @@ function Choose({ onChosen }) {
   </div>`;
 }
 
-// DraftPreview renders the message being written for one row.
+// DraftPreview renders the message being written for one row, and sends
+// it to the person as a test, before they press Send.
 function DraftPreview({ c }) {
   const [row, setRow] = useState("");
-  const [state, setState] = useState({ busy: false, error: null, p: null });
-  const show = async (e) => {
-    e.preventDefault();
-    setState((s) => ({ ...s, busy: true, error: null }));
+  const [state, setState] = useState({ busy: "", error: null, p: null, sent: null });
+  const run = async (what) => {
+    setState((s) => ({ ...s, busy: what, error: null, sent: null }));
     try {
       const draft = await readDraft();
-      const p = await call("POST", path(c.id) + "/preview", { ...draft, row: row ? Number(row) : undefined });
-      setState({ busy: false, error: null, p });
+      const body = { ...draft, row: row ? Number(row) : undefined };
+      if (what === "test") {
+        delete body.attachments;
+        delete body.text;
+        const sent = await call("POST", path(c.id) + "/test", body);
+        setState((s) => ({ ...s, busy: "", sent }));
+      } else {
+        const p = await call("POST", path(c.id) + "/preview", body);
+        setState({ busy: "", error: null, p, sent: null });
+      }
     } catch (error) {
-      setState({ busy: false, error, p: null });
+      setState((s) => ({ ...s, busy: "", error }));
     }
   };
   return html`<div class="preview">
     <p class="small">What this message will look like for a row of your spreadsheet, as it is written now.</p>
-    <form class="inline" onSubmit=${show}>
+    <form class="inline" onSubmit=${(e) => { e.preventDefault(); run("preview"); }}>
       <label>Row <input type="number" min="2" value=${row} onInput=${(e) => setRow(e.target.value)} placeholder="first" /></label>
-      <button type="submit" class="secondary" disabled=${state.busy}>${state.busy ? "Rendering…" : "Preview"}</button>
+      <button type="submit" class="secondary" disabled=${!!state.busy}>${state.busy === "preview" ? "Rendering…" : "Preview"}</button>
+      <button type="button" class="secondary" disabled=${!!state.busy} onClick=${() => run("test")}>${state.busy === "test" ? "Sending…" : "Send me a test"}</button>
     </form>
+    ${state.sent && html`<p role="status" class="ok">Row ${state.sent.row}'s message went to you (${state.sent.to}), marked “[Test]”. Attachments go with the real email only.</p>`}
     <${ErrorBox} error=${state.error} />
     <${Rendered} p=${state.p} />
   </div>`;

@@ -3,7 +3,7 @@
 // with pause, resume and cancel, and the recipients by state.
 import { html, useState, useEffect, useRef } from "preact-htm";
 import { get, call, upload } from "app/api";
-import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput } from "app/ui";
 
 const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
 const live = ["queued", "sending"];
@@ -169,6 +169,60 @@ function Preview({ c }) {
   </div>`;
 }
 
+// Held is a campaign whose email waits: in review until its owner starts
+// it, or scheduled. Preview any row (below), send yourself a test, then
+// start it now or at a time.
+function Held({ c, onChange }) {
+  const [row, setRow] = useState("");
+  const [at, setAt] = useState("");
+  const [state, setState] = useState({ busy: "", error: null, sent: null });
+  const [confirming, setConfirming] = useState(false);
+  const rows = (c.counts && c.counts.valid) || 0;
+  const act = async (what, run) => {
+    setState({ busy: what, error: null, sent: null });
+    try {
+      const sent = await run();
+      setState({ busy: "", error: null, sent: what === "test" ? sent : null });
+    } catch (error) {
+      setState({ busy: "", error, sent: null });
+    }
+  };
+  const test = (e) => {
+    e.preventDefault();
+    act("test", () => call("POST", path(c.id) + "/test", row ? { row: Number(row) } : {}));
+  };
+  const schedule = (e) => {
+    e.preventDefault();
+    act("schedule", async () => onChange(await call("POST", path(c.id) + "/start", { at: localInput(at) })));
+  };
+  const startNow = async () => {
+    onChange(await call("POST", path(c.id) + "/start", {}));
+    setConfirming(false);
+  };
+  return html`<div class="card held">
+    <h2>${c.status === "review" ? "Your email is waiting for you" : "Scheduled"}</h2>
+    ${c.status === "review"
+      ? html`<p>Nothing is sent until you start the campaign. Preview any row below, send yourself a test, then start it now or at a time. To change the email, send the new one to the campaign's address: it takes the place of this one.</p>`
+      : html`<p>It starts on its own <strong>${when(c.startAt)}</strong> (${zone()}). Nothing is sent before.</p>`}
+    <form class="inline" onSubmit=${test}>
+      <label>Row <input type="number" min="2" value=${row} onInput=${(e) => setRow(e.target.value)} placeholder="first" /></label>
+      <button type="submit" class="secondary" disabled=${!!state.busy}>${state.busy === "test" ? "Sending…" : "Send me a test"}</button>
+    </form>
+    ${state.sent && html`<p role="status" class="ok">Row ${state.sent.row}'s message went to ${state.sent.to}, marked “[Test]”. It is in your Sent Items too.</p>`}
+    <div class="controls">
+      <button type="button" class="primary" disabled=${!!state.busy} onClick=${() => setConfirming(true)}>Start now…</button>
+      <form class="inline" onSubmit=${schedule}>
+        <label>Start at (${zone()}) <input type="datetime-local" required value=${at} onInput=${(e) => setAt(e.target.value)} /></label>
+        <button type="submit" class="secondary" disabled=${!!state.busy}>${c.status === "scheduled" ? "Change the time" : "Schedule"}</button>
+      </form>
+    </div>
+    <${ErrorBox} error=${state.error} />
+    <${Controls} c=${c} onChange=${onChange} />
+    ${confirming && html`<${Confirm} title="Start sending now?" action="Start now" onCancel=${() => setConfirming(false)} onConfirm=${startNow}>
+      <p>${plural(rows, "message")} will go from your mailbox, one row each, at your mailbox's pace.</p></${Confirm}>`}
+  </div>`;
+}
+
 function Controls({ c, onChange }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -184,9 +238,9 @@ function Controls({ c, onChange }) {
     setBusy(false);
   };
   return html`<div class="controls">
-    ${c.status === "sending" && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => act("pause")}>Pause</button>`}
+    ${["sending", "scheduled"].includes(c.status) && html`<button type="button" class="secondary" disabled=${busy} onClick=${() => act("pause")}>Pause</button>`}
     ${c.status === "paused" && html`<button type="button" class="primary" disabled=${busy} onClick=${() => act("resume")}>Resume</button>`}
-    ${["queued", "sending", "paused"].includes(c.status) && html`<button type="button" class="danger" disabled=${busy} onClick=${() => setCancelling(true)}>Cancel…</button>`}
+    ${["queued", "review", "scheduled", "sending", "paused"].includes(c.status) && html`<button type="button" class="danger" disabled=${busy} onClick=${() => setCancelling(true)}>Cancel…</button>`}
     <${ErrorBox} error=${error} />
     ${cancelling && html`<${Confirm} title="Cancel this campaign?" action="Cancel campaign"
         onCancel=${() => setCancelling(false)} onConfirm=${async () => { onChange(await call("POST", path(c.id) + "/cancel")); setCancelling(false); }}>
@@ -285,7 +339,7 @@ export function Campaign({ id }) {
   // One call per poll: the campaign (its counts are kept as it goes); the
   // file's report only while it is being read.
   usePolling(c, () => { view.reload(); if (d && d.status === "processing") data.reload(); },
-    c && (live.includes(c.status) || c.status === "ready" || (d && d.status === "processing")));
+    c && (live.includes(c.status) || ["ready", "review", "scheduled"].includes(c.status) || (d && d.status === "processing")));
   if (view.loading && !c) return html`<${Loading} what="the campaign" />`;
   if (!c) return html`<section class="page"><${ErrorBox} error=${view.error} retry=${view.reload} /><p><a href="#/">Back to campaigns</a></p></section>`;
   const counts = c.counts || {};
@@ -295,8 +349,9 @@ export function Campaign({ id }) {
     <div class="title"><h1 id="campaign-title">${c.name}</h1><${Badge} status=${c.status} /></div>
     ${c.reason && html`<p class=${c.status === "failed" ? "error" : "warn"}>${c.reason.message || c.reason.text}</p>`}
     ${c.refused && editable && html`<${Refused} r=${c.refused} />`}
+    ${["review", "scheduled"].includes(c.status) && html`<${Held} c=${c} onChange=${(n) => view.set(n)} />`}
     <${ErrorBox} error=${view.error} />
-    ${total(counts) > 0 && !editable && html`<div class="card">
+    ${total(counts) > 0 && !editable && !["review", "scheduled"].includes(c.status) && html`<div class="card">
       <h2>Progress</h2>
       <${Progress} value=${done(counts)} label="Sending progress" />
       <p>${`${plural(counts.sent, "sent", "sent")}${counts.pending + (counts.sending || 0) ? `, ${counts.pending + (counts.sending || 0)} to go` : ""}, ${counts.failed} failed, ${counts.unknown} unknown, ${counts.skipped} skipped.`}

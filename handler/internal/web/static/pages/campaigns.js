@@ -2,7 +2,7 @@
 import { html, useState, useEffect } from "preact-htm";
 import { get, call } from "app/api";
 import { rememberAddress } from "app/pages/campaign";
-import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput } from "app/ui";
 
 // Create makes a campaign; suggest (a promise of a name) fills the name
 // while the person has not typed one.
@@ -13,6 +13,8 @@ export function Create({ onCreated, suggest }) {
   }, [suggest]);
   const [opens, setOpens] = useState(false);
   const [clicks, setClicks] = useState(false);
+  const [start, setStart] = useState("onEmail");
+  const [startAt, setStartAt] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const submit = async (e) => {
@@ -20,7 +22,9 @@ export function Create({ onCreated, suggest }) {
     setBusy(true);
     setError(null);
     try {
-      const c = await call("POST", "/v1/campaigns", { name: name.trim(), trackOpens: opens, trackClicks: clicks });
+      const body = { name: name.trim(), trackOpens: opens, trackClicks: clicks, start };
+      if (startAt) body.startAt = localInput(startAt);
+      const c = await call("POST", "/v1/campaigns", body);
       onCreated(c);
     } catch (err) {
       setError(err);
@@ -34,6 +38,12 @@ export function Create({ onCreated, suggest }) {
       <legend>Tracking</legend>
       <label class="check"><input type="checkbox" checked=${opens} onChange=${(e) => setOpens(e.target.checked)} /> Count opens (a tiny image in each message)</label>
       <label class="check"><input type="checkbox" checked=${clicks} onChange=${(e) => setClicks(e.target.checked)} /> Count clicks (links go through us)</label>
+    </fieldset>
+    <fieldset>
+      <legend>When your email arrives</legend>
+      <label class="check"><input type="radio" name="start" value="onEmail" checked=${start === "onEmail"} onChange=${() => setStart("onEmail")} /> Start sending</label>
+      <label class="check"><input type="radio" name="start" value="review" checked=${start === "review"} onChange=${() => setStart("review")} /> Hold it: I preview it, send myself a test, then start it</label>
+      <label>Not before (optional, ${zone()}) <input type="datetime-local" value=${startAt} onInput=${(e) => setStartAt(e.target.value)} /></label>
     </fieldset>
     <${ErrorBox} error=${error} />
     <button type="submit" class="primary" disabled=${busy}>${busy ? "Creating…" : "Create campaign"}</button>
@@ -57,6 +67,8 @@ function Row({ c, onDeleted }) {
     ${t > 0 && html`<${Progress} value=${done(counts)} label=${"Progress of " + c.name} />`}
     <p class="meta">
       ${t > 0 ? html`${plural(counts.sent, "sent", "sent")} of ${plural(t, "row")}${counts.failed ? html` · ${plural(counts.failed, "failed", "failed")}` : ""}${counts.unknown ? html` · ${counts.unknown} unknown` : ""}` : "No rows yet"}
+      ${c.status === "scheduled" && c.startAt ? html`<span> · starts ${when(c.startAt)}</span>` : ""}
+      ${c.status === "review" ? html`<span> · waiting for you to start it</span>` : ""}
       <span> · created ${when(c.createdAt)}</span>
     </p>
   </li>`;
