@@ -184,6 +184,14 @@ func TestOutlookAddin(t *testing.T) {
 	run("preview the fixed draft", chromedp.Click(`//button[text()="Preview"]`), chromedp.WaitNotPresent(`//div[@role="alert"]//li[contains(., "Compnay")]`),
 		chromedp.WaitVisible(chromedp.CSS(`.preview iframe`)))
 
+	// A test of the draft as it is now, to the person, before they send it.
+	run("send me a test", chromedp.Click(`//button[text()="Send me a test"]`),
+		chromedp.WaitVisible(`//p[@role="status" and contains(., "marked “[Test]”")]`))
+	pageAt(t, ctx, "addin-test", pane)
+	if tests := h.sent(t, tag); len(tests) != 1 || !strings.HasPrefix(tests[0].Subject, "[Test] Your seat, Ann") || tests[0].To[0].Address != "alice@contoso.example" {
+		t.Errorf("the draft's test: %+v", tests)
+	}
+
 	// Send: the campaign's address replaces To, CC is cleared, after asking.
 	run("set up the message", chromedp.Click(`//button[text()="Set up the message to send"]`), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)))
 	asked := eval("the question", `document.querySelector("dialog[open]").textContent`)
@@ -209,9 +217,9 @@ func TestOutlookAddin(t *testing.T) {
 	run("the pane follows the campaign", chromedp.WaitVisible(chromedp.CSS(`#campaign-title`)),
 		chromedp.WaitVisible(`//div[@class="title"]//span[contains(., "Completed")]`))
 	pageAt(t, ctx, "addin-progress", pane)
-	msgs := h.sent(t, tag)
+	msgs := h.sent(t, tag)[1:] // after the test
 	if len(msgs) != 2 {
-		t.Fatalf("%d messages sent", len(msgs))
+		t.Fatalf("%d messages sent after the test", len(msgs))
 	}
 	for _, m := range msgs {
 		if m.To[0].Address == tag+".2@example.com" && (!strings.Contains(m.Body, "Hi Ben,") || !strings.Contains(m.Subject, "Your seat, Ben")) {
