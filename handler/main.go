@@ -4,6 +4,10 @@
 package main
 
 import (
+	// The sending windows name IANA time zones: the zone database goes
+	// with the binary, whatever the host has.
+	_ "time/tzdata"
+
 	"context"
 	"errors"
 	"fmt"

@@ -201,3 +201,70 @@ func TestTestMessages(t *testing.T) {
 		t.Errorf("after the tests the campaign is %v", got["status"])
 	}
 }
+
+// TestSendingWindow: a campaign whose sending window is closed when its
+// email arrives sends nothing and says when the window opens
+// (nextWindowAt); a kill -9 of the handler while it waits loses nothing;
+// when the window opens every row goes, once, and none before.
+func TestSendingWindow(t *testing.T) {
+	t.Parallel()
+	h := startHost(t, nil)
+	tok, _ := h.signIn(t, "alice")
+	tag := testenv.Name("window")
+	// A window that opens at the next whole minute at least 20 s away,
+	// for two minutes, in a zone where that is not near midnight.
+	var zone *time.Location
+	for _, name := range []string{"UTC", "Asia/Tokyo", "America/New_York"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hr := time.Now().In(loc).Hour(); hr > 0 && hr < 23 {
+			zone = loc
+			break
+		}
+	}
+	opens := time.Now().Add(20 * time.Second).In(zone).Truncate(time.Minute).Add(time.Minute)
+	window := fmt.Sprintf(`{"days":["mon","tue","wed","thu","fri","sat","sun"],"from":%q,"to":%q,"timeZone":%q}`,
+		opens.Format("15:04"), opens.Add(2*time.Minute).Format("15:04"), zone.String())
+	id, c := h.newCampaign(t, tok, `{"name":"Window `+tag+`","window":`+window+`}`)
+	if c["window"] == nil {
+		t.Fatalf("window not kept: %v", c)
+	}
+	token := strings.TrimPrefix(strings.Split(c["inboundAddress"].(string), "@")[0], "campaigns+")
+	h.upload(t, tok, id, "list.csv", people(tag, 3))
+	if data := h.processed(t, tok, id); data["status"] != "ready" {
+		t.Fatalf("data %v", data)
+	}
+	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hello</p>"})
+	got := h.waitStatus(t, tok, id, 15*time.Second, "sending")
+	if got["nextWindowAt"] != opens.UTC().Format(time.RFC3339) {
+		t.Errorf("nextWindowAt %v, want %s", got["nextWindowAt"], opens.UTC().Format(time.RFC3339))
+	}
+	// The handler dies while the campaign waits for its window.
+	time.Sleep(2 * time.Second)
+	pids := handlerPIDs(t, h.AppDir)
+	if len(pids) != 1 {
+		t.Fatalf("handler processes: %v", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	for time.Now().Before(opens.Add(-time.Second)) {
+		if n := len(h.sent(t, tag)); n != 0 {
+			t.Fatalf("%d messages sent %v before the window opens", n, time.Until(opens))
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	got = h.waitStatus(t, tok, id, 60*time.Second, "completed")
+	msgs := h.sent(t, tag)
+	if counts := got["counts"].(map[string]any); counts["sent"] != float64(3) || len(msgs) != 3 {
+		t.Fatalf("counts %v, %d messages (each row once)", counts, len(msgs))
+	}
+	if first := firstSent(msgs); first.Before(opens) || first.After(opens.Add(10*time.Second)) {
+		t.Errorf("the first message left %v after the window opened", first.Sub(opens))
+	}
+	if got["nextWindowAt"] != nil {
+		t.Errorf("a completed campaign shows nextWindowAt %v", got["nextWindowAt"])
+	}
+}

@@ -31,9 +31,17 @@ func TestWebAppReviewAndSchedule(t *testing.T) {
 		chromedp.Click(`//button[contains(., "Sign in with Microsoft")]`),
 		chromedp.WaitVisible(chromedp.CSS(`button[value="alice"]`)), chromedp.Click(chromedp.CSS(`button[value="alice"]`)),
 		chromedp.WaitVisible(chromedp.CSS(`#campaigns-title`)))
-	run("fill the form", chromedp.SendKeys(chromedp.CSS(`form.create input:not([type])`), "Held "+tag),
-		chromedp.Click(`//label[contains(., "Hold it")]/input`))
+	run("fill the form", chromedp.SendKeys(chromedp.CSS(`form.create input[placeholder="Spring newsletter"]`), "Held "+tag),
+		chromedp.Click(`//label[contains(., "Hold it")]/input`),
+		chromedp.Click(`//label[contains(., "Send only on some days and hours")]/input`),
+		chromedp.WaitVisible(`//div[@class="window"]//input[@placeholder="Europe/Paris"]`))
+	if tz, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('.window input[placeholder="Europe/Paris"]').value`)); err != nil || tz == "" {
+		t.Errorf("the time zone is not proposed: %q %v", tz, err)
+	}
 	page(t, ctx, "campaigns-create-options")
+	// Sent at any hour in this test: it must not wait for a window.
+	run("no window", chromedp.Click(`//label[contains(., "Send only on some days and hours")]/input`),
+		chromedp.WaitNotPresent(`//div[@class="window"]`))
 	run("create", chromedp.Click(`//button[contains(., "Create campaign")]`), chromedp.WaitVisible(chromedp.CSS(`#campaign-title`)))
 	address, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`#inbound`)))
 	if err != nil {
@@ -44,6 +52,9 @@ func TestWebAppReviewAndSchedule(t *testing.T) {
 	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Dear {{First name}} of {{Company}}</p>"})
 	run("held for review", chromedp.WaitVisible(`//h2[text()="Your email is waiting for you"]`))
 	page(t, ctx, "campaign-review")
+	run("the sending hours", chromedp.Click(`//button[text()="Change the sending hours"]`), chromedp.WaitVisible(`//button[text()="Save the hours"]`))
+	page(t, ctx, "campaign-review-hours")
+	run("keep them", chromedp.Click(`//button[text()="Keep as it is"]`), chromedp.WaitNotPresent(`//button[text()="Save the hours"]`))
 	run("send a test", chromedp.SendKeys(`//div[contains(@class,"held")]//input[@type="number"]`, "3"),
 		chromedp.Click(`//button[text()="Send me a test"]`),
 		chromedp.WaitVisible(`//p[@role="status" and contains(., "went to alice@contoso.example")]`))

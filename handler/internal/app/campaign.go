@@ -40,6 +40,10 @@ type campaignView struct {
 	Start campaign.StartMode `json:"start"`
 	// StartAt is when the campaign starts, when the owner chose a time.
 	StartAt *time.Time `json:"startAt,omitempty"`
+	// Window is when the campaign may send; NextWindowAt, while it is
+	// closed, when it opens.
+	Window       *campaign.Window `json:"window,omitempty"`
+	NextWindowAt *time.Time       `json:"nextWindowAt,omitempty"`
 	// Reason says why the campaign is paused, failed or cancelled.
 	Reason *errorDetail `json:"reason,omitempty"`
 	// Refused says why the owner's last template email did not start the
@@ -73,7 +77,7 @@ type dataBrief struct {
 	FileName string              `json:"fileName,omitempty"`
 }
 
-func viewCampaign(c store.Campaign) campaignView {
+func viewCampaign(c store.Campaign, now time.Time) campaignView {
 	status := c.Data.Status
 	if status == "" {
 		status = campaign.DataNone
@@ -102,6 +106,12 @@ func viewCampaign(c store.Campaign) campaignView {
 	}
 	if !c.StartAt.IsZero() {
 		v.StartAt = &c.StartAt
+	}
+	if !c.Window.IsZero() {
+		v.Window = &c.Window
+		if open, until := c.Window.At(now); !open && !c.Status.Final() {
+			v.NextWindowAt = &until
+		}
 	}
 	if c.Status == campaign.Paused || c.Status == campaign.Failed || c.Status == campaign.Cancelled {
 		v.Reason = reasonView(c.Reason)
@@ -147,6 +157,8 @@ type campaignRequest struct {
 	Start       *campaign.StartMode `json:"start"`
 	// StartAt is an RFC 3339 time; "" takes the start time away.
 	StartAt *string `json:"startAt"`
+	// Window is when the campaign may send; {} takes it away.
+	Window *campaign.Window `json:"window"`
 }
 
 // startOptions checks the start mode and time of req and sets them on c.
@@ -164,6 +176,22 @@ func (req campaignRequest) startOptions(c *store.Campaign, now time.Time) error 
 		}
 		c.StartAt = at
 	}
+	return nil
+}
+
+// window checks the sending window of req and sets it on c: any time but
+// once the campaign is over, a running one's next step keeping to it.
+func (req campaignRequest) window(c *store.Campaign) error {
+	if req.Window == nil {
+		return nil
+	}
+	if c.Status != "" && c.Status.Final() { // "": being created
+		return apperr.E(apperr.Conflict, "campaign_over", "the campaign is over (it is %s)", c.Status)
+	}
+	if err := req.Window.Check(); err != nil {
+		return err
+	}
+	c.Window = *req.Window
 	return nil
 }
 
@@ -231,13 +259,17 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		writeError(w, r, a.Logger, err)
 		return
 	}
+	if err := req.window(&nc); err != nil {
+		writeError(w, r, a.Logger, err)
+		return
+	}
 	c, err := a.Lifecycle.Create(ctx, nc)
 	if err != nil {
 		writeError(w, r, a.Logger, err)
 		return
 	}
 	a.Logger.InfoContext(ctx, "campaign created", "campaign", c.ID)
-	v := viewCampaign(c)
+	v := viewCampaign(c, a.Now())
 	v.InboundAddress = a.inboundAddress(token)
 	encode(w, http.StatusCreated, v)
 }
@@ -275,7 +307,7 @@ func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.P
 		Next      string         `json:"next,omitempty"`
 	}{Campaigns: []campaignView{}, Next: page.Next}
 	for _, c := range page.Campaigns {
-		out.Campaigns = append(out.Campaigns, viewCampaign(c))
+		out.Campaigns = append(out.Campaigns, viewCampaign(c, a.Now()))
 	}
 	encode(w, http.StatusOK, out)
 }
@@ -307,8 +339,8 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil && req.Start == nil && req.StartAt == nil {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens, trackClicks, start and/or startAt"))
+	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil && req.Start == nil && req.StartAt == nil && req.Window == nil {
+		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens, trackClicks, start, startAt and/or window"))
 		return
 	}
 	var name string
@@ -335,6 +367,9 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 				return err
 			}
 		}
+		if err := req.window(c); err != nil {
+			return err
+		}
 		if req.Name != nil {
 			c.Name = name
 		}
@@ -350,7 +385,7 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		writeError(w, r, a.Logger, err)
 		return
 	}
-	encode(w, http.StatusOK, viewCampaign(c))
+	encode(w, http.StatusOK, viewCampaign(c, a.Now()))
 }
 
 // updateCampaign applies change (which sets no status: that is the
@@ -391,7 +426,7 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 	if err := a.Store.DeleteAddress(r.Context(), old); err != nil {
 		a.Logger.WarnContext(r.Context(), "old address not removed", "campaign", c.ID, "error", err.Error())
 	}
-	v := viewCampaign(c)
+	v := viewCampaign(c, a.Now())
 	v.InboundAddress = a.inboundAddress(token)
 	encode(w, http.StatusOK, v)
 }

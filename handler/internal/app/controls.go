@@ -129,7 +129,7 @@ func (a *App) captureGrant(r *http.Request, p identity.Principal) error {
 
 // writeCampaign answers with the campaign and its row counts.
 func (a *App) writeCampaign(w http.ResponseWriter, r *http.Request, c store.Campaign) {
-	v := viewCampaign(c)
+	v := viewCampaign(c, a.Now())
 	if !campaign.Editable(c.Status) && c.CountedAt.IsZero() {
 		// A campaign started before counts were kept on it: count its rows.
 		counts, err := a.Store.RecipientCounts(r.Context(), c.ID)

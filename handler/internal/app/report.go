@@ -229,7 +229,7 @@ func (a *App) pace(ctx context.Context, c store.Campaign, remaining int) (pace, 
 	if err != nil {
 		return p, err
 	}
-	finish := pacing.Estimate(a.Pace, m, remaining, a.Now()).UTC().Truncate(time.Second)
+	finish := pacing.Estimate(a.Pace, m, remaining, a.Now(), c.Window).UTC().Truncate(time.Second)
 	p.FinishBy = &finish
 	return p, nil
 }

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/store"
 )
 
@@ -439,8 +440,9 @@ func Settled(ctx context.Context, s Store, mailbox string, now func() time.Time)
 // been sent from mailbox m, starting at now, at the limits' pace: one per
 // Interval, and no more than PerDay recipients in any 24 hours, counting
 // those the mailbox sent already. It ignores throttling and other
-// campaigns to come, so it is the earliest finish, not a promise.
-func Estimate(l Limits, m store.Mailbox, remaining int, now time.Time) time.Time {
+// campaigns to come, so it is the earliest finish, not a promise. Only
+// the times inside the campaign's sending window w count (zero: any).
+func Estimate(l Limits, m store.Mailbox, remaining int, now time.Time, w campaign.Window) time.Time {
 	interval := l.Interval()
 	if remaining <= 0 || interval <= 0 {
 		return now
@@ -458,6 +460,11 @@ func Estimate(l Limits, m store.Mailbox, remaining int, now time.Time) time.Time
 	// Hour by hour: as many as the spacing fits in what is left of the
 	// hour, and the rolling day allows.
 	for remaining > 0 {
+		open, until := w.At(at)
+		if !open {
+			at = until
+			continue
+		}
 		h := hourOf(at)
 		inDay := 0
 		for k, n := range used {
@@ -466,6 +473,9 @@ func Estimate(l Limits, m store.Mailbox, remaining int, now time.Time) time.Time
 			}
 		}
 		end := time.Unix((h+1)*3600, 0)
+		if !until.IsZero() && until.Before(end) {
+			end = until // the window closes within the hour
+		}
 		fits := int(end.Sub(at) / interval)
 		if room := l.PerDay - inDay; room < fits {
 			fits = max(room, 0)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/store"
 )
@@ -550,25 +551,37 @@ func TestSettledWaitsForALapsedSendOnAzurite(t *testing.T) {
 func TestEstimate(t *testing.T) {
 	l := Limits{PerMinute: 30, PerDay: 10_000, Concurrent: 4}
 	now := time.Date(2026, 12, 3, 9, 0, 0, 0, time.UTC)
-	if got := Estimate(l, store.Mailbox{}, 0, now); !got.Equal(now) {
+	if got := Estimate(l, store.Mailbox{}, 0, now, campaign.Window{}); !got.Equal(now) {
 		t.Errorf("nothing left: %v, want now", got)
 	}
 	// 300 messages at 2.02 s each: 10 minutes and 6 seconds.
-	if got, want := Estimate(l, store.Mailbox{}, 300, now), now.Add(300*l.Interval()); !got.Equal(want) {
+	if got, want := Estimate(l, store.Mailbox{}, 300, now, campaign.Window{}), now.Add(300*l.Interval()); !got.Equal(want) {
 		t.Errorf("300 messages: %v, want %v", got, want)
 	}
 	// 9,900 recipients sent an hour ago: 100 go now, the rest wait until
 	// that hour leaves the rolling day (23 hours on), then go at the pace.
 	m := store.Mailbox{Hours: map[int64]int{hourOf(now) - 1: 9_900}}
-	got := Estimate(l, m, 1_100, now)
+	got := Estimate(l, m, 1_100, now, campaign.Window{})
 	freed := time.Unix((hourOf(now)+23)*3600, 0)
 	if want := freed.Add(1_000 * l.Interval()); !got.Equal(want) {
 		t.Errorf("over the day's limit: %v, want %v", got, want)
 	}
 	// Throttled: nothing starts before the block ends.
 	blocked := store.Mailbox{BlockedUntil: now.Add(10 * time.Minute)}
-	if got, want := Estimate(l, blocked, 1, now), now.Add(10*time.Minute+l.Interval()); !got.Equal(want) {
+	if got, want := Estimate(l, blocked, 1, now, campaign.Window{}), now.Add(10*time.Minute+l.Interval()); !got.Equal(want) {
 		t.Errorf("throttled: %v, want %v", got, want)
+	}
+	// A window of 09:00 to 09:05 UTC on weekdays: 148 fit in each (at
+	// 2.02 s), Thursday's and Friday's; the last 4 go on Monday.
+	w := campaign.Window{Days: []string{"mon", "tue", "wed", "thu", "fri"}, From: "09:00", To: "09:05", TimeZone: "UTC"}
+	inFirst := int(5 * time.Minute / l.Interval())
+	if got, want := Estimate(l, store.Mailbox{}, 300, now, w), time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC).Add(time.Duration(300-2*inFirst)*l.Interval()); !got.Equal(want) {
+		t.Errorf("in a window: %v, want %v", got, want)
+	}
+	// Saturday: nothing before Monday 09:00.
+	sat := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	if got, want := Estimate(l, store.Mailbox{}, 1, sat, w), time.Date(2026, 12, 7, 9, 0, 0, 0, time.UTC).Add(l.Interval()); !got.Equal(want) {
+		t.Errorf("from a Saturday: %v, want %v", got, want)
 	}
 }
 

@@ -59,6 +59,8 @@ type Campaign struct {
 	StartConfirmedAt time.Time
 	// TestsAt are the times of the test messages of the last hour.
 	TestsAt []time.Time
+	// Window is when the campaign may send (zero: any time).
+	Window campaign.Window
 	// StartedAt, CompletedAt: when sending began and ended.
 	StartedAt   time.Time
 	CompletedAt time.Time
@@ -116,6 +118,13 @@ func campaignEntity(c Campaign) (entity, error) {
 	p["StartMode"] = string(c.StartMode)
 	setTime(e, "StartAt", c.StartAt)
 	setTime(e, "StartConfirmedAt", c.StartConfirmedAt)
+	if !c.Window.IsZero() {
+		win, err := json.Marshal(c.Window)
+		if err != nil {
+			return e, err
+		}
+		p["Window"] = string(win)
+	}
 	if len(c.TestsAt) > 0 {
 		tests, err := json.Marshal(c.TestsAt)
 		if err != nil {
@@ -206,6 +215,11 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 	if cols := getString(e, "DataColumns"); cols != "" {
 		if err := json.Unmarshal([]byte(cols), &c.Data.Columns); err != nil {
 			return c, fmt.Errorf("campaign %s columns: %w", c.ID, err)
+		}
+	}
+	if win := getString(e, "Window"); win != "" {
+		if err := json.Unmarshal([]byte(win), &c.Window); err != nil {
+			return c, fmt.Errorf("campaign %s window: %w", c.ID, err)
 		}
 	}
 	if tests := getString(e, "TestsAt"); tests != "" {

@@ -77,6 +77,16 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 	}
 	start := w.Now()
 	deadline := start.Add(w.Sending.StepBudget)
+	// Outside its sending window the campaign waits: the next step comes
+	// when the window opens (a queue that delivers it early meets a
+	// closed window again, and waits again). Inside, the step ends when
+	// the window closes.
+	if open, until := c.Window.At(start); !open {
+		w.Logger.InfoContext(ctx, "outside the sending window", "campaign", c.ID, "opensInMin", int(until.Sub(start).Minutes()))
+		return w.Lifecycle.AdvanceStep(ctx, c, step, until.UTC(), max(from, 0))
+	} else if !until.IsZero() && until.Before(deadline) {
+		deadline = until
+	}
 	sent := 0
 	// Pending rows are read a window at a time, going down the sheet from
 	// where the last step stopped; the claim of each row settles any race
@@ -102,6 +112,10 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 				return w.completeIfDone(ctx, c, step)
 			}
 			next = window[len(window)-1].Row + 1
+		}
+		// No batch starts once the window has closed.
+		if open, until := c.Window.At(w.Now()); !open {
+			return w.Lifecycle.AdvanceStep(ctx, c, step, until.UTC(), window[0].Row)
 		}
 		rows := window[:min(len(window), w.Sending.Limits.Concurrent)]
 		window = window[len(rows):]

@@ -122,3 +122,35 @@ export function Confirm({ title, children, action, cancel = "Keep it", typed, on
     </form>
   </dialog>`;
 }
+
+const days = [["mon", "Mon"], ["tue", "Tue"], ["wed", "Wed"], ["thu", "Thu"], ["fri", "Fri"], ["sat", "Sat"], ["sun", "Sun"]];
+
+// newWindow is the sending window proposed first: weekdays, office hours,
+// in the person's own time zone.
+export function newWindow() {
+  return { days: ["mon", "tue", "wed", "thu", "fri"], from: "09:00", to: "17:00", timeZone: zone() };
+}
+
+// WindowFields edits a sending window: the days, the hours and the time
+// zone (proposed from the browser).
+export function WindowFields({ value, onChange }) {
+  const set = (k, v) => onChange({ ...value, [k]: v });
+  const toggle = (d) => set("days", value.days.includes(d) ? value.days.filter((x) => x !== d) : [...value.days, d]);
+  return html`<div class="window">
+    <div class="days" role="group" aria-label="Days">
+      ${days.map(([d, label]) => html`<label class="check"><input type="checkbox" checked=${value.days.includes(d)} onChange=${() => toggle(d)} /> ${label}</label>`)}
+    </div>
+    <div class="hours">
+      <label>From <input type="time" required value=${value.from} onInput=${(e) => set("from", e.target.value)} /></label>
+      <label>To <input type="time" required value=${value.to} onInput=${(e) => set("to", e.target.value)} /></label>
+    </div>
+    <label>Time zone <input required value=${value.timeZone} onInput=${(e) => set("timeZone", e.target.value)} placeholder="Europe/Paris" /></label>
+  </div>`;
+}
+
+// windowWords says a sending window in a sentence.
+export function windowWords(w) {
+  if (!w) return "";
+  const names = days.filter(([d]) => w.days.includes(d)).map(([, l]) => l).join(", ");
+  return `${names}, ${w.from} to ${w.to} (${w.timeZone})`;
+}

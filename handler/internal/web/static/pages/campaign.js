@@ -3,7 +3,7 @@
 // with pause, resume and cancel, and the recipients by state.
 import { html, useState, useEffect, useRef } from "preact-htm";
 import { get, call, upload } from "app/api";
-import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput, newWindow, WindowFields, windowWords } from "app/ui";
 
 const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
 const live = ["queued", "sending"];
@@ -217,9 +217,42 @@ function Held({ c, onChange }) {
       </form>
     </div>
     <${ErrorBox} error=${state.error} />
+    <${SendingHours} c=${c} onChange=${onChange} />
     <${Controls} c=${c} onChange=${onChange} />
     ${confirming && html`<${Confirm} title="Start sending now?" action="Start now" onCancel=${() => setConfirming(false)} onConfirm=${startNow}>
       <p>${plural(rows, "message")} will go from your mailbox, one row each, at your mailbox's pace.</p></${Confirm}>`}
+  </div>`;
+}
+
+// SendingHours shows the campaign's sending window and changes it: the
+// next step keeps to it.
+function SendingHours({ c, onChange }) {
+  const [editing, setEditing] = useState(null);
+  const [state, setState] = useState({ busy: false, error: null });
+  const put = async (window) => {
+    setState({ busy: true, error: null });
+    try {
+      onChange(await call("PATCH", path(c.id), { window }));
+      setEditing(null);
+      setState({ busy: false, error: null });
+    } catch (error) {
+      setState({ busy: false, error });
+    }
+  };
+  const save = (e) => { e.preventDefault(); put(editing); };
+  return html`<div class="sending-hours">
+    <p>${c.window ? html`Sends only ${windowWords(c.window)}.` : "Sends at any time of day."}
+      ${c.nextWindowAt && html` <strong>Waiting: it opens ${when(c.nextWindowAt)}</strong> (${zone()}).`}</p>
+    ${!editing && html`<button type="button" class="link" onClick=${() => setEditing(c.window || newWindow())}>Change the sending hours</button>`}
+    ${editing && html`<form onSubmit=${save}>
+      <${WindowFields} value=${editing} onChange=${setEditing} />
+      <div class="controls">
+        <button type="submit" class="secondary" disabled=${state.busy}>Save the hours</button>
+        ${c.window && html`<button type="button" class="link" disabled=${state.busy} onClick=${() => put({})}>Any time</button>`}
+        <button type="button" class="link" onClick=${() => setEditing(null)}>Keep as it is</button>
+      </div>
+      <${ErrorBox} error=${state.error} />
+    </form>`}
   </div>`;
 }
 
@@ -356,6 +389,7 @@ export function Campaign({ id }) {
       <${Progress} value=${done(counts)} label="Sending progress" />
       <p>${`${plural(counts.sent, "sent", "sent")}${counts.pending + (counts.sending || 0) ? `, ${counts.pending + (counts.sending || 0)} to go` : ""}, ${counts.failed} failed, ${counts.unknown} unknown, ${counts.skipped} skipped.`}
         ${c.completedAt ? html` <span class="small">Ended ${when(c.completedAt)}.</span>` : c.startedAt ? html` <span class="small">Started ${when(c.startedAt)}.</span>` : ""}</p>
+      ${(c.window || c.nextWindowAt) && html`<${SendingHours} c=${c} onChange=${(n) => view.set(n)} />`}
       <${Controls} c=${c} onChange=${(n) => view.set(n)} />
       <p><a class="button secondary" href=${"#/campaigns/" + encodeURIComponent(c.id) + "/report"}>See the report</a></p>
     </div>`}

@@ -2,7 +2,7 @@
 import { html, useState, useEffect } from "preact-htm";
 import { get, call } from "app/api";
 import { rememberAddress } from "app/pages/campaign";
-import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput, newWindow, WindowFields } from "app/ui";
 
 // Create makes a campaign; suggest (a promise of a name) fills the name
 // while the person has not typed one.
@@ -15,6 +15,7 @@ export function Create({ onCreated, suggest }) {
   const [clicks, setClicks] = useState(false);
   const [start, setStart] = useState("onEmail");
   const [startAt, setStartAt] = useState("");
+  const [hours, setHours] = useState(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
   const submit = async (e) => {
@@ -24,6 +25,7 @@ export function Create({ onCreated, suggest }) {
     try {
       const body = { name: name.trim(), trackOpens: opens, trackClicks: clicks, start };
       if (startAt) body.startAt = localInput(startAt);
+      if (hours) body.window = hours;
       const c = await call("POST", "/v1/campaigns", body);
       onCreated(c);
     } catch (err) {
@@ -44,6 +46,11 @@ export function Create({ onCreated, suggest }) {
       <label class="check"><input type="radio" name="start" value="onEmail" checked=${start === "onEmail"} onChange=${() => setStart("onEmail")} /> Start sending</label>
       <label class="check"><input type="radio" name="start" value="review" checked=${start === "review"} onChange=${() => setStart("review")} /> Hold it: I preview it, send myself a test, then start it</label>
       <label>Not before (optional, ${zone()}) <input type="datetime-local" value=${startAt} onInput=${(e) => setStartAt(e.target.value)} /></label>
+    </fieldset>
+    <fieldset>
+      <legend>Sending hours</legend>
+      <label class="check"><input type="checkbox" checked=${!!hours} onChange=${(e) => setHours(e.target.checked ? newWindow() : null)} /> Send only on some days and hours</label>
+      ${hours && html`<${WindowFields} value=${hours} onChange=${setHours} />`}
     </fieldset>
     <${ErrorBox} error=${error} />
     <button type="submit" class="primary" disabled=${busy}>${busy ? "Creating…" : "Create campaign"}</button>
