@@ -68,8 +68,10 @@ func TestTypoRefusedThenFixed(t *testing.T) {
 	})
 
 	// The corrected email, to the same address.
+	accepted := time.Now()
 	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Dear {{First name}} of {{Company}}</p>"})
 	got = h.waitStatus(t, tok, id, 60*time.Second, "completed")
+	t.Logf("from the accepted template email to the first message: %v", firstSent(h.sent(t, tag)).Sub(accepted).Round(time.Millisecond))
 	if counts := got["counts"].(map[string]any); counts["sent"] != float64(3) || got["refused"] != nil {
 		t.Errorf("after the fix: counts %v, refused %v", counts, got["refused"])
 	}
