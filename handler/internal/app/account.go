@@ -76,24 +76,21 @@ type graphStatus struct {
 
 // install creates the account on first sign-in (or refreshes its sign-in
 // address) and writes an expiring debug entry about the add-in's environment.
-func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req installRequest
 	if err := decode(w, r, &req, true); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	for _, s := range []string{req.Host, req.Platform, req.HostVersion, req.AddinVersion} {
 		if utf8.RuneCountInString(s) > 100 {
-			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "field_too_long", "install fields are at most 100 characters"))
-			return
+			return apperr.E(apperr.Invalid, "field_too_long", "install fields are at most 100 characters")
 		}
 	}
 	ctx := r.Context()
 	now := a.Now().UTC()
 	acct, created, err := a.ensureAccount(ctx, p, now)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	detail, _ := json.Marshal(map[string]any{
 		"host":         req.Host,
@@ -107,8 +104,7 @@ func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Princip
 	})
 	entry := store.DebugEntry{Kind: "install", Detail: string(detail), CreatedAt: now, ExpiresAt: now.Add(a.DebugLogRetention)}
 	if err := a.Store.AddDebugEntry(ctx, acct.Key, entry); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	a.Logger.InfoContext(ctx, "install check", "created", created)
 	status := http.StatusOK
@@ -116,6 +112,7 @@ func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Princip
 		status = http.StatusCreated
 	}
 	encode(w, status, installResponse{Account: viewAccount(acct), Created: created, Graph: a.graphConsent(r, p)})
+	return nil
 }
 
 // ensureAccount returns the caller's account, creating it on first sign-in.
@@ -150,13 +147,13 @@ func (a *App) ensureAccount(ctx context.Context, p identity.Principal, now time.
 	return store.Account{}, false, apperr.E(apperr.Transient, "busy", "the account changed while we were updating it; try again")
 }
 
-func (a *App) getMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) getMe(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	acct, err := a.Store.Account(r.Context(), keyOf(p))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	encode(w, http.StatusOK, viewAccount(acct))
+	return nil
 }
 
 // patchRequest holds the fields a person may correct. A null or empty
@@ -179,23 +176,20 @@ func (p *presentValue) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req patchRequest
 	if err := decode(w, r, &req, false); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	name, email, err := validatePatch(req)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	for range 3 {
 		acct, err := a.activeAccount(ctx, p)
 		if err != nil {
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 		if name != nil {
 			acct.DisplayName = *name
@@ -209,13 +203,12 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 			continue
 		}
 		if err != nil {
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 		encode(w, http.StatusOK, viewAccount(acct))
-		return
+		return nil
 	}
-	writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "busy", "the account kept changing; try again"))
+	return apperr.E(apperr.Conflict, "busy", "the account kept changing; try again")
 }
 
 // validatePatch checks the corrections and returns the values to store.
@@ -258,57 +251,21 @@ func validatePatch(req patchRequest) (name, email *string, err error) {
 // deleteMe records the deletion, marks the account, and hands the work to the
 // account-delete worker. The record comes first: if anything after it fails,
 // the retention timer still finds and finishes the deletion.
-func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) deleteMe(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	ctx := r.Context()
 	acct, err := a.Store.Account(ctx, keyOf(p))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	now := a.Now().UTC()
-	d := store.Deletion{Account: acct.Key, RequestedAt: now}
-	if !acct.Deleting() {
-		if err := a.Store.RecordDeletion(ctx, d); err != nil {
-			writeError(w, r, a.Logger, err)
-			return
-		}
-		if err := a.markDeleting(ctx, acct, now); err != nil {
-			writeError(w, r, a.Logger, err)
-			return
-		}
+	if err := a.Lifecycle.RequestAccountDeletion(ctx, acct); err != nil {
+		return err
 	}
-	if err := a.tasks.Deletion(ctx, d.Account, ""); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
-	}
-	if err := a.settled(ctx, d.Account); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+	if err := a.settled(ctx, acct.Key); err != nil {
+		return err
 	}
 	a.Logger.InfoContext(ctx, "account deletion requested")
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "your account and everything stored for it are being deleted"})
-}
-
-// markDeleting marks the account as being deleted, which stops its
-// sending (the worker checks the mark before each batch). A correction or
-// an install that wrote the row since it was read wins the ETag race: read
-// it again and retry, since answering 202 without the mark would let the
-// campaigns send on.
-func (a *App) markDeleting(ctx context.Context, acct store.Account, now time.Time) error {
-	for range 3 {
-		acct.DeletionRequestedAt, acct.UpdatedAt = now, now
-		err := a.Store.UpdateAccount(ctx, acct)
-		if !apperr.Is(err, apperr.Conflict) {
-			return err
-		}
-		if acct, err = a.Store.Account(ctx, acct.Key); err != nil {
-			return err
-		}
-		if acct.Deleting() {
-			return nil // marked concurrently
-		}
-	}
-	return apperr.E(apperr.Conflict, "busy", "the account kept changing; try again")
+	return nil
 }
 
 // graphConsent exchanges the caller's token for lasting Graph access (the

@@ -102,8 +102,8 @@ func New(d Deps) http.Handler {
 	for pattern, allow := range allowedMethods(a.routes()) {
 		mux.Handle(pattern, methodNotAllowed(allow))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, d.Logger, notFound("no such route: "+r.Method+" "+r.URL.Path))
-	})
+	mux.Handle("/", a.serve(func(w http.ResponseWriter, r *http.Request) error {
+		return notFound("no such route: " + r.Method + " " + r.URL.Path)
+	}))
 	return a.middleware(mux)
 }

@@ -230,25 +230,21 @@ func validName(s string) (string, error) {
 }
 
 // createCampaign makes a draft and its inbound address.
-func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req campaignRequest
 	if err := decode(w, r, &req, false); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if req.Name == nil {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "name_invalid", "send a name for the campaign"))
-		return
+		return apperr.E(apperr.Invalid, "name_invalid", "send a name for the campaign")
 	}
 	name, err := validName(*req.Name)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	if _, err := a.activeAccount(ctx, p); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	token, hash := newAddressToken()
 	nc := store.Campaign{
@@ -256,22 +252,20 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 		TrackOpens: req.TrackOpens != nil && *req.TrackOpens, TrackClicks: req.TrackClicks != nil && *req.TrackClicks,
 	}
 	if err := req.startOptions(&nc, a.Now()); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if err := req.window(&nc); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	c, err := a.Lifecycle.Create(ctx, nc)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	a.Logger.InfoContext(ctx, "campaign created", "campaign", c.ID)
 	v := viewCampaign(c, a.Now())
 	v.InboundAddress = a.inboundAddress(token)
 	encode(w, http.StatusCreated, v)
+	return nil
 }
 
 // activeAccount returns the caller's account unless it does not exist or is
@@ -287,20 +281,18 @@ func (a *App) activeAccount(ctx context.Context, p identity.Principal) (store.Ac
 	return acct, nil
 }
 
-func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	limit := 50
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 100"))
-			return
+			return apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 100")
 		}
 		limit = n
 	}
 	page, err := a.Store.Campaigns(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	out := struct {
 		Campaigns []campaignView `json:"campaigns"`
@@ -310,6 +302,7 @@ func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.P
 		out.Campaigns = append(out.Campaigns, viewCampaign(c, a.Now()))
 	}
 	encode(w, http.StatusOK, out)
+	return nil
 }
 
 // ownCampaign loads the caller's campaign named in the path. Another
@@ -322,33 +315,29 @@ func (a *App) ownCampaign(r *http.Request, p identity.Principal) (store.Campaign
 	return a.Store.Campaign(r.Context(), keyOf(p), id)
 }
 
-func (a *App) getCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) getCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	a.writeCampaign(w, r, c)
+	return a.writeCampaign(w, r, c)
 }
 
 // patchCampaign renames a campaign (any time) or changes its tracking
 // options (only before it started).
-func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req campaignRequest
 	if err := decode(w, r, &req, false); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil && req.Start == nil && req.StartAt == nil && req.Window == nil {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens, trackClicks, start, startAt and/or window"))
-		return
+		return apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens, trackClicks, start, startAt and/or window")
 	}
 	var name string
 	if req.Name != nil {
 		var err error
 		if name, err = validName(*req.Name); err != nil {
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 	}
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
@@ -382,10 +371,10 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		return nil
 	})
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	encode(w, http.StatusOK, viewCampaign(c, a.Now()))
+	return nil
 }
 
 // updateCampaign applies change (which sets no status: that is the
@@ -406,7 +395,7 @@ func (a *App) updateCampaign(r *http.Request, p identity.Principal, change func(
 
 // newAddress replaces the campaign's inbound address; the old one stops
 // working at once.
-func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	token, hash := newAddressToken()
 	var old string
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
@@ -420,8 +409,7 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 		return a.Store.PutAddress(r.Context(), hash, c.Account, c.ID)
 	})
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if err := a.Store.DeleteAddress(r.Context(), old); err != nil {
 		a.Logger.WarnContext(r.Context(), "old address not removed", "campaign", c.ID, "error", err.Error())
@@ -429,35 +417,24 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 	v := viewCampaign(c, a.Now())
 	v.InboundAddress = a.inboundAddress(token)
 	encode(w, http.StatusOK, v)
+	return nil
 }
 
 // deleteCampaign records the deletion, hides the campaign, and hands the
 // work to the campaign-delete worker.
-func (a *App) deleteCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) deleteCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	ctx := r.Context()
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	now := a.Now().UTC()
-	d := store.Deletion{Account: c.Account, CampaignID: c.ID, RequestedAt: now}
-	if err := a.Store.RecordDeletion(ctx, d); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
-	}
-	if _, err := a.updateCampaign(r, p, func(c *store.Campaign) error { c.DeletionRequestedAt = now; return nil }); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
-	}
-	if err := a.tasks.Deletion(ctx, d.Account, d.CampaignID); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+	if err := a.Lifecycle.RequestCampaignDeletion(ctx, c.Account, c.ID); err != nil {
+		return err
 	}
 	if err := a.settled(ctx, c.Account); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	a.Logger.InfoContext(ctx, "campaign deletion requested", "campaign", c.ID)
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "the campaign and everything stored for it are being deleted"})
+	return nil
 }

@@ -20,7 +20,7 @@ import (
 // pauseCampaignRoute stops sending: it answers once the messages in
 // flight have gone, and none leaves after that. Resume continues where it
 // stopped.
-func (a *App) pauseCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) pauseCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	c, err := a.ownCampaign(r, p)
 	if err == nil {
 		c, err = a.Lifecycle.PauseByOwner(r.Context(), c.Account, c.ID)
@@ -29,77 +29,67 @@ func (a *App) pauseCampaignRoute(w http.ResponseWriter, r *http.Request, p ident
 		err = a.settled(r.Context(), c.Account)
 	}
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	a.writeCampaign(w, r, c)
+	return a.writeCampaign(w, r, c)
 }
 
 // startCampaignRoute starts a campaign held for review or scheduled: now,
 // or at the time {"at": RFC 3339} names (scheduled; again to reschedule).
 // The caller's token is exchanged for Graph access first, as on resume:
 // the owner starting the campaign is the moment we learn we may send.
-func (a *App) startCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) startCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req struct {
 		At string `json:"at"`
 	}
 	if err := decode(w, r, &req, true); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	at, err := startTime(req.At, a.Now())
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	cur, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if cur.Status == campaign.Review || cur.Status == campaign.Scheduled {
 		if err := a.captureGrant(r, p); err != nil {
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 	}
 	c, err := a.Lifecycle.StartByOwner(r.Context(), cur.Account, cur.ID, at)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	a.writeCampaign(w, r, c)
+	return a.writeCampaign(w, r, c)
 }
 
 // resumeCampaignRoute continues a paused campaign. The caller's token is
 // exchanged for Graph access first: reopening the add-in after an expired
 // grant and pressing Resume is all the owner has to do.
-func (a *App) resumeCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) resumeCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	cur, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if cur.Status != campaign.Paused {
-		writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "campaign_not_paused", "only a paused campaign can be resumed (it is %s)", cur.Status))
-		return
+		return apperr.E(apperr.Conflict, "campaign_not_paused", "only a paused campaign can be resumed (it is %s)", cur.Status)
 	}
 	if err := a.captureGrant(r, p); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	c, err := a.Lifecycle.Resume(r.Context(), cur.Account, cur.ID)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	a.writeCampaign(w, r, c)
+	return a.writeCampaign(w, r, c)
 }
 
 // cancelCampaignRoute ends a campaign for good: rows not yet sent are
 // marked skipped by the next step. Like pause, it answers once the
 // messages in flight have gone.
-func (a *App) cancelCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) cancelCampaignRoute(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	c, err := a.ownCampaign(r, p)
 	if err == nil {
 		c, err = a.Lifecycle.Cancel(r.Context(), c.Account, c.ID)
@@ -108,10 +98,9 @@ func (a *App) cancelCampaignRoute(w http.ResponseWriter, r *http.Request, p iden
 		err = a.settled(r.Context(), c.Account)
 	}
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
-	a.writeCampaign(w, r, c)
+	return a.writeCampaign(w, r, c)
 }
 
 // captureGrant exchanges the request's bearer token for lasting Graph
@@ -128,18 +117,18 @@ func (a *App) captureGrant(r *http.Request, p identity.Principal) error {
 }
 
 // writeCampaign answers with the campaign and its row counts.
-func (a *App) writeCampaign(w http.ResponseWriter, r *http.Request, c store.Campaign) {
+func (a *App) writeCampaign(w http.ResponseWriter, r *http.Request, c store.Campaign) error {
 	v := viewCampaign(c, a.Now())
 	if !campaign.Editable(c.Status) && c.CountedAt.IsZero() {
 		// A campaign started before counts were kept on it: count its rows.
 		counts, err := a.Store.RecipientCounts(r.Context(), c.ID)
 		if err != nil {
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 		v.Counts.add(campaign.CountsOf(counts))
 	}
 	encode(w, http.StatusOK, v)
+	return nil
 }
 
 // recipientView is one row's sending state. Cells are not shown: the
@@ -160,29 +149,25 @@ type recipientList struct {
 }
 
 // listRecipients pages through a campaign's rows with their states.
-func (a *App) listRecipients(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) listRecipients(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	q := r.URL.Query()
 	limit := 100
 	if s := q.Get("limit"); s != "" {
 		if limit, err = strconv.Atoi(s); err != nil || limit < 1 || limit > 1000 {
-			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 1000"))
-			return
+			return apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 1000")
 		}
 	}
 	status := campaign.RowStatus(q.Get("status"))
 	if status != "" && !slices.Contains(campaign.RowStatuses, status) {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "status_invalid", "status is one of pending, sending, sent, failed, skipped, unknown"))
-		return
+		return apperr.E(apperr.Invalid, "status_invalid", "status is one of pending, sending, sent, failed, skipped, unknown")
 	}
 	page, err := a.Store.Recipients(r.Context(), c.ID, status, limit, q.Get("cursor"))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	to := campaign.Locate(c.Data.Columns).To
 	out := recipientList{Recipients: make([]recipientView, 0, len(page.Recipients)), Next: page.Next}
@@ -204,6 +189,7 @@ func (a *App) listRecipients(w http.ResponseWriter, r *http.Request, p identity.
 		out.Recipients = append(out.Recipients, v)
 	}
 	encode(w, http.StatusOK, out)
+	return nil
 }
 
 // settled waits until the messages the account's mailbox had in flight

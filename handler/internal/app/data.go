@@ -74,13 +74,13 @@ func viewData(d store.DataSummary) dataView {
 	return v
 }
 
-func (a *App) getData(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) getData(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	encode(w, http.StatusOK, viewData(c.Data))
+	return nil
 }
 
 // dataMessage asks the campaign-data worker to extract an upload's rows,
@@ -106,46 +106,39 @@ func uploadName(r *http.Request) string {
 
 // putData stores an upload and hands it to the campaign-data worker. What
 // cannot be a spreadsheet is refused here, before anything is stored.
-func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	ctx := r.Context()
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if err := dataLocked(c); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	limits := a.SheetLimits
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limits.MaxFileBytes))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeError(w, r, a.Logger, apperr.E(apperr.TooLarge, "file_too_large", "the file is over %d MB; split it or remove unused columns", limits.MaxFileBytes>>20))
-		return
+		return apperr.E(apperr.TooLarge, "file_too_large", "the file is over %d MB; split it or remove unused columns", limits.MaxFileBytes>>20)
 	}
 	if err != nil {
-		writeError(w, r, a.Logger, apperr.Wrap(err, apperr.Invalid, "upload_incomplete", "the upload did not arrive whole; try again"))
-		return
+		return apperr.Wrap(err, apperr.Invalid, "upload_incomplete", "the upload did not arrive whole; try again")
 	}
 	name := uploadName(r)
 	format, err := sheet.Check(body, name, limits)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	// ?sheet= names the worksheet of a workbook to read (Excel allows 31
 	// characters); without it, the first visible one is.
 	want := strings.TrimSpace(r.URL.Query().Get("sheet"))
 	if utf8.RuneCountInString(want) > 31 || !utf8.ValidString(want) {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "sheet_invalid", "sheet is the name of a worksheet: at most 31 characters"))
-		return
+		return apperr.E(apperr.Invalid, "sheet_invalid", "sheet is the name of a worksheet: at most 31 characters")
 	}
 	uploadID := randomID()
 	blob := store.UploadBlob(c.Account, c.ID, uploadID)
 	if err := a.Store.PutBlob(ctx, store.ContainerUploads, blob, body); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	now := a.Now().UTC()
 	// Until the new rows are in, the campaign cannot be sent.
@@ -161,43 +154,37 @@ func (a *App) putData(w http.ResponseWriter, r *http.Request, p identity.Princip
 		if derr := a.Store.DeleteBlob(context.WithoutCancel(ctx), store.ContainerUploads, blob); derr != nil {
 			a.Logger.ErrorContext(ctx, "upload not removed after a failed start", "campaign", c.ID, "error", derr.Error())
 		}
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	a.Logger.InfoContext(ctx, "upload received", "campaign", c.ID, "bytes", len(body), "format", format)
 	encode(w, http.StatusAccepted, viewData(c.Data))
+	return nil
 }
 
 // reuseData copies the rows of another campaign of the same account.
-func (a *App) reuseData(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) reuseData(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req struct {
 		From string `json:"from"`
 	}
 	if err := decode(w, r, &req, false); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	ctx := r.Context()
 	if _, err := a.ownCampaign(r, p); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if req.From == "" || strings.ContainsAny(req.From, "/\\#?'") {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "from_invalid", "send {\"from\": \"<id of the earlier campaign>\"}"))
-		return
+		return apperr.E(apperr.Invalid, "from_invalid", "send {\"from\": \"<id of the earlier campaign>\"}")
 	}
 	src, err := a.Store.Campaign(ctx, keyOf(p), req.From)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if src.Data.Status != campaign.DataReady {
-		writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "source_has_no_data", "campaign %q has no usable data to copy", src.Name))
-		return
+		return apperr.E(apperr.Conflict, "source_has_no_data", "campaign %q has no usable data to copy", src.Name)
 	}
 	if src.ID == r.PathValue("id") {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "from_invalid", "a campaign cannot copy its own data"))
-		return
+		return apperr.E(apperr.Invalid, "from_invalid", "a campaign cannot copy its own data")
 	}
 	uploadID := randomID()
 	c, err := a.Lifecycle.Upload(ctx, src.Account, r.PathValue("id"), func(store.Campaign) store.DataSummary {
@@ -208,10 +195,10 @@ func (a *App) reuseData(w http.ResponseWriter, r *http.Request, p identity.Princ
 		err = a.tasks.Data(ctx, task.Data{Campaign: task.Campaign{Key: c.Account, CampaignID: c.ID}, UploadID: uploadID, From: src.ID})
 	}
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	encode(w, http.StatusAccepted, viewData(c.Data))
+	return nil
 }
 
 // dataLocked refuses new data once the template email started the campaign.

@@ -48,12 +48,11 @@ How long we keep it
 // read from the one list of what an account owns (store.AccountHoldings
 // and store.CampaignHoldings, the same that deletion removes). It is
 // written as it is read: memory stays flat however many rows.
-func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	ctx := r.Context()
 	owned, err := a.Store.OwnedBy(ctx, keyOf(p))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "application/zip")
 	w.Header().Set("Content-Disposition", `attachment; filename="mailmerge-export-`+a.Now().UTC().Format("2006-01-02")+`.zip"`)
@@ -64,13 +63,14 @@ func (a *App) exportMe(w http.ResponseWriter, r *http.Request, p identity.Princi
 		// The status is sent: an export cut short is an invalid zip, which
 		// every unzip program says.
 		a.Logger.ErrorContext(ctx, "export cut short", "error", err.Error())
-		return
+		return nil
 	}
 	if err := zw.Close(); err != nil {
 		a.Logger.ErrorContext(ctx, "export not finished", "error", err.Error())
-		return
+		return nil
 	}
 	a.Logger.InfoContext(ctx, "account exported", "campaigns", len(owned)-1)
+	return nil
 }
 
 func (a *App) writeExport(ctx context.Context, zw *zip.Writer, k account.Key, owned []store.Owned) error {

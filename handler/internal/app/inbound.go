@@ -56,27 +56,24 @@ func sameSecret(got, want string) bool {
 // It answers 200 only once the email is stored and the campaign queued, 403
 // (Postmark stops retrying) for anything that must not start a campaign,
 // and 5xx (Postmark retries) when storage fails.
-func (a *App) postmarkInbound(w http.ResponseWriter, r *http.Request) {
+func (a *App) postmarkInbound(w http.ResponseWriter, r *http.Request) error {
 	user, pass, ok := r.BasicAuth()
 	if !ok || !sameSecret(user, a.PostmarkInbound.User) || !sameSecret(pass, a.PostmarkInbound.Password) {
 		a.Logger.WarnContext(r.Context(), "inbound webhook: bad credentials")
 		encode(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "forbidden", Message: "bad credentials"}})
-		return
+		return nil
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxInboundBody))
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
-		writeError(w, r, a.Logger, apperr.E(apperr.TooLarge, "payload_too_large", "the inbound email is over %d MB", maxInboundBody>>20))
-		return
+		return apperr.E(apperr.TooLarge, "payload_too_large", "the inbound email is over %d MB", maxInboundBody>>20)
 	}
 	if err != nil {
-		writeError(w, r, a.Logger, apperr.Wrap(err, apperr.Transient, "read_failed", "the body did not arrive whole"))
-		return
+		return apperr.Wrap(err, apperr.Transient, "read_failed", "the body did not arrive whole")
 	}
 	in, err := postmark.ParseInbound(body)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	status, err := a.acceptInbound(r.Context(), in)
 	var ref refusal
@@ -85,11 +82,12 @@ func (a *App) postmarkInbound(w http.ResponseWriter, r *http.Request) {
 		a.Logger.InfoContext(r.Context(), "inbound email refused", "reason", ref.code)
 		encode(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: ref.code, Message: ref.text}})
 	case err != nil:
-		writeError(w, r, a.Logger, err)
+		return err
 	default:
 		a.Logger.InfoContext(r.Context(), "inbound email", "outcome", status, "attachments", len(in.Attachments))
 		encode(w, http.StatusOK, map[string]string{"status": status})
 	}
+	return nil
 }
 
 // acceptInbound checks the email and queues its campaign. It returns
@@ -198,7 +196,7 @@ func (a *App) refuse(ctx context.Context, c store.Campaign, in postmark.Inbound,
 		}
 		return
 	}
-	a.recordRefusal(ctx, c, ref)
+	a.Lifecycle.RecordRefusal(ctx, c, campaign.Reason{Code: ref.code, Text: ref.text})
 }
 
 // decodeAttachments decodes the email's attachments. One that did not
@@ -242,26 +240,6 @@ func checkTemplate(c store.Campaign, in postmark.Inbound, files [][]byte) *refus
 		return &refusal{code: "attachments_too_large", owner: true, text: "the attachments add up to over 3 MB; share some as links instead"}
 	}
 	return nil
-}
-
-// recordRefusal keeps the reason on the campaign, where the add-in shows
-// it, and emails it to the owner.
-func (a *App) recordRefusal(ctx context.Context, c store.Campaign, ref refusal) {
-	c, err := a.Store.ModifyCampaign(ctx, c.Account, c.ID, func(c *store.Campaign) error {
-		if !campaign.Editable(c.Status) {
-			return store.ErrUnchanged // started meanwhile: not this email's to mark
-		}
-		c.Refused, c.UpdatedAt = campaign.Reason{Code: ref.code, Text: ref.text}, a.Now().UTC()
-		return nil
-	})
-	if err != nil {
-		a.Logger.WarnContext(ctx, "refusal not recorded", "campaign", c.ID, "error", err.Error())
-	}
-	n := notify.Notice{Kind: notify.Refused, Reason: ref.text, Counts: notify.Counts{Total: c.Data.ValidRows},
-		Action: "Fix this, then send the email to the campaign's address again."}
-	if err := a.Lifecycle.Notify(ctx, c, n); err != nil {
-		a.Logger.WarnContext(ctx, "refusal notice not queued", "campaign", c.ID, "error", err.Error())
-	}
 }
 
 // storeOriginal keeps the template email and its attachments (files,

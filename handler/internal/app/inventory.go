@@ -22,12 +22,11 @@ type kindView struct {
 // inventory lists each kind of data held for the caller's account, with
 // how much of it there is, where it lives and until when it is kept: read
 // from storage through the one list of what an account owns.
-func (a *App) inventory(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) inventory(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	ctx := r.Context()
 	owned, err := a.Store.OwnedBy(ctx, keyOf(p))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	out := struct {
 		Kinds     []kindView    `json:"kinds"`
@@ -40,8 +39,7 @@ func (a *App) inventory(w http.ResponseWriter, r *http.Request, p identity.Princ
 			}
 			n, size, err := a.Store.Measure(ctx, h)
 			if err != nil {
-				writeError(w, r, a.Logger, err)
-				return
+				return err
 			}
 			if n == 0 {
 				continue
@@ -54,4 +52,5 @@ func (a *App) inventory(w http.ResponseWriter, r *http.Request, p identity.Princ
 		}
 	}
 	encode(w, http.StatusOK, out)
+	return nil
 }

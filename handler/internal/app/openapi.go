@@ -10,8 +10,9 @@ import (
 //go:embed openapi.json
 var openAPIDocument []byte
 
-func serveOpenAPI(w http.ResponseWriter, r *http.Request) {
+func serveOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	_, _ = w.Write(openAPIDocument)
+	return nil
 }

@@ -61,27 +61,23 @@ type previewResponse struct {
 
 // preview renders the draft for one row. Nothing of it is stored or logged:
 // the request and the render live in this function only.
-func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req previewRequest
 	if err := decodeLimited(w, r, &req, false, maxPreviewBody); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if len(c.Data.Columns) == 0 || (c.Data.Status != campaign.DataReady && c.Data.Status != campaign.DataInvalid) {
-		writeError(w, r, a.Logger, apperr.E(apperr.Conflict, "no_data", "upload the recipients first; the preview needs their columns"))
-		return
+		return apperr.E(apperr.Conflict, "no_data", "upload the recipients first; the preview needs their columns")
 	}
 	if req.Subject == "" && req.HTML == "" && req.Text == "" {
 		// No draft: the template email the campaign received, as the
 		// dashboard shows it.
 		if err := a.storedTemplate(r, c, &req); err != nil {
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 	}
 	out := previewResponse{To: []string{}, CC: []string{}, BCC: []string{}, Attachments: []string{}, Placeholders: []string{},
@@ -92,17 +88,15 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 		// Problems are the answer of a preview, not a failure of it.
 		out.Problems = ce.Problems
 		encode(w, http.StatusOK, out)
-		return
+		return nil
 	}
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	out.Placeholders = append(out.Placeholders, tpl.Columns()...)
 	row, err := a.previewRow(r, c, req.Row)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	out.Row = row.Row
 	if w := rowState(row); w != nil {
@@ -141,6 +135,7 @@ func (a *App) preview(w http.ResponseWriter, r *http.Request, p identity.Princip
 			"{{%s}} is empty in %d of %d rows and has no fallback; write {{%s | something}} or wrap it in {{#if %s}}", n, empty[n], c.Data.ValidRows, n, n)})
 	}
 	encode(w, http.StatusOK, out)
+	return nil
 }
 
 // rowState is the warning of a preview of a row that will not be sent by

@@ -236,25 +236,22 @@ func (a *App) pace(ctx context.Context, c store.Campaign, remaining int) (pace, 
 
 // getReport answers the campaign's report: JSON, or with ?format=csv one
 // line per row, every cell safe to open in a spreadsheet.
-func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	format := r.URL.Query().Get("format")
 	if format != "" && format != "json" && format != "csv" {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "format_invalid", "format is json or csv"))
-		return
+		return apperr.E(apperr.Invalid, "format_invalid", "format is json or csv")
 	}
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	rep, err := a.buildReport(r, c)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if format != "csv" {
 		encode(w, http.StatusOK, rep)
-		return
+		return nil
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="report-`+c.ID+`.csv"`)
@@ -278,6 +275,7 @@ func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Princ
 			stamp(row.FirstOpenAt), stamp(row.FirstClickAt), strconv.Itoa(row.Opens), strconv.Itoa(row.Clicks)})
 	}
 	cw.Flush()
+	return nil
 }
 
 // safeCell keeps a spreadsheet from reading a cell as a formula (OWASP

@@ -8,8 +8,15 @@ import (
 	"mailmerge/handler/internal/identity"
 )
 
+// handlerFunc is a route's handler: parse, call, encode. An error it
+// returns is answered by serve, the one place handlers' errors become
+// answers. A handler that has started its answer (a streamed export or
+// CSV report) can no longer return one: it logs what went wrong and
+// returns nil.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
 // authedFunc is a handler for a signed-in caller.
-type authedFunc func(w http.ResponseWriter, r *http.Request, p identity.Principal)
+type authedFunc func(w http.ResponseWriter, r *http.Request, p identity.Principal) error
 
 // route is one API route. Deny by default: a route runs authed after a valid
 // token, and only a route that sets public instead is reachable without one.
@@ -17,7 +24,7 @@ type route struct {
 	method  string
 	pattern string
 	authed  authedFunc
-	public  http.HandlerFunc
+	public  handlerFunc
 	// beforeAccount lets an authed route run for a caller without an
 	// account (install creates it). Every other authed route answers 404
 	// account_not_found then, the same everywhere (before the first
@@ -70,23 +77,30 @@ func (a *App) routes() []route {
 // guard wraps a route with authentication unless it is public.
 func (a *App) guard(rt route) http.Handler {
 	if rt.public != nil {
-		return rt.public
+		return a.serve(rt.public)
 	}
 	authed := rt.authed
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return a.serve(func(w http.ResponseWriter, r *http.Request) error {
 		p, err := a.Auth.FromRequest(r)
 		if err != nil {
 			a.Logger.InfoContext(r.Context(), "sign-in refused", "route", rt.pattern, "error", err.Error())
-			writeError(w, r, a.Logger, err)
-			return
+			return err
 		}
 		if !rt.beforeAccount {
 			if _, err := a.Store.Account(r.Context(), keyOf(p)); err != nil {
-				writeError(w, r, a.Logger, err)
-				return
+				return err
 			}
 		}
-		authed(w, r, p)
+		return authed(w, r, p)
+	})
+}
+
+// serve answers the error h returns with the JSON error body (writeError).
+func (a *App) serve(h handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, a.Logger, err)
+		}
 	})
 }
 

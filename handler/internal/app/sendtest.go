@@ -53,17 +53,15 @@ type testResponse struct {
 // unsubscribing from it counts for no one and suppresses no one. The row
 // does not change and the test is not counted as sent; it counts against
 // the mailbox's budget, and a campaign sends at most 20 an hour.
-func (a *App) sendTest(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) sendTest(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	// Another account's campaign is not found, whatever the body.
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	var req testRequest
 	if err := decodeLimited(w, r, &req, true, maxPreviewBody); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	res, err := a.test(r.Context(), r, p, c, req)
 	if err != nil {
@@ -71,11 +69,11 @@ func (a *App) sendTest(w http.ResponseWriter, r *http.Request, p identity.Princi
 		if errors.As(err, &limited) {
 			w.Header().Set("Retry-After", strconv.Itoa(int(max(time.Second, limited.wait).Seconds()+0.5)))
 		}
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	a.Logger.InfoContext(r.Context(), "test sent", "row", res.Row)
 	encode(w, http.StatusOK, res)
+	return nil
 }
 
 // retryAfter is an error whose answer says when to try again.

@@ -23,20 +23,18 @@ type suppressionView struct {
 }
 
 // listSuppressions pages through the account's suppression list.
-func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	limit := 100
 	if s := r.URL.Query().Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > 1000 {
-			writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 1000"))
-			return
+			return apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 1000")
 		}
 		limit = n
 	}
 	page, err := a.Store.Suppressions(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	out := struct {
 		Suppressions []suppressionView `json:"suppressions"`
@@ -46,6 +44,7 @@ func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identit
 		out.Suppressions = append(out.Suppressions, suppressionView{Address: s.Address, Key: s.Key, At: s.At, Source: s.Source})
 	}
 	encode(w, http.StatusOK, out)
+	return nil
 }
 
 // maxImport bounds one import.
@@ -53,17 +52,15 @@ const maxImport = 10_000
 
 // addSuppressions adds addresses to the list (an import): every valid one
 // is added, and the invalid ones are named with their place in the list.
-func (a *App) addSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) addSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req struct {
 		Addresses []string `json:"addresses"`
 	}
 	if err := decodeLimited(w, r, &req, false, 2<<20); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	if len(req.Addresses) == 0 || len(req.Addresses) > maxImport {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "addresses_invalid", "send {\"addresses\": [...]} with 1 to %d addresses", maxImport))
-		return
+		return apperr.E(apperr.Invalid, "addresses_invalid", "send {\"addresses\": [...]} with 1 to %d addresses", maxImport)
 	}
 	now := a.Now().UTC()
 	var list []store.Suppression
@@ -84,33 +81,30 @@ func (a *App) addSuppressions(w http.ResponseWriter, r *http.Request, p identity
 		list = append(list, store.Suppression{Address: addrs[0].Address, At: now, Source: "added"})
 	}
 	if err := a.Store.Suppress(r.Context(), keyOf(p), list); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	a.Logger.InfoContext(r.Context(), "suppressions added", "added", len(list), "invalid", len(bad))
 	encode(w, http.StatusOK, map[string]any{"added": len(list), "invalid": bad})
+	return nil
 }
 
 // deleteSuppression takes one address off the list, named by the address
 // or by its key: later campaigns send to it again.
-func (a *App) deleteSuppression(w http.ResponseWriter, r *http.Request, p identity.Principal) {
+func (a *App) deleteSuppression(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	addr := strings.TrimSpace(r.PathValue("address"))
 	if addr == "" || len(addr) > 320 {
-		writeError(w, r, a.Logger, apperr.E(apperr.Invalid, "address_invalid", "name the address to remove"))
-		return
+		return apperr.E(apperr.Invalid, "address_invalid", "name the address to remove")
 	}
 	if ok, err := a.Store.SuppressedKey(r.Context(), keyOf(p), suppressionKeyOf(addr)); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	} else if !ok {
-		writeError(w, r, a.Logger, notFound("that address is not on your suppression list"))
-		return
+		return notFound("that address is not on your suppression list")
 	}
 	if err := a.Store.UnsuppressKey(r.Context(), keyOf(p), suppressionKeyOf(addr)); err != nil {
-		writeError(w, r, a.Logger, err)
-		return
+		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 // suppressionKeyOf is the key of an entry named by its address or, for an

@@ -37,7 +37,7 @@ func clip(s string, n int) string {
 
 // openPixel answers the pixel, whatever the token: a valid one is
 // recorded (handed to the recorder, which needs no storage to take it).
-func (a *App) openPixel(w http.ResponseWriter, r *http.Request) {
+func (a *App) openPixel(w http.ResponseWriter, r *http.Request) error {
 	if t, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Open); err == nil && a.Recorder != nil {
 		a.Recorder.Record(a.event(r, t))
 	}
@@ -49,17 +49,18 @@ func (a *App) openPixel(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(pixel)
 	}
+	return nil
 }
 
 // click redirects to the URL its token carries, and only to one a valid
 // token carries: anything else gets a small page and no redirect. It needs
 // no storage: a click after the campaign was deleted, or while storage is
 // down, still goes where it should.
-func (a *App) click(w http.ResponseWriter, r *http.Request) {
+func (a *App) click(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Click)
 	if err != nil {
 		page(w, http.StatusNotFound, "Link not found", "This link is not valid. If you copied it from an email, check that it was copied whole.")
-		return
+		return nil
 	}
 	if a.Recorder != nil {
 		a.Recorder.Record(a.event(r, t))
@@ -67,6 +68,7 @@ func (a *App) click(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Location", t.URL)
 	w.WriteHeader(http.StatusFound)
+	return nil
 }
 
 // pageTemplate is the small HTML page of the tracking and unsubscribe

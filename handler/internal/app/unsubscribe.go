@@ -13,14 +13,15 @@ import (
 // unsubscribePage shows what the unsubscribe link does and a button that
 // does it: a link scanner that follows the link unsubscribes no one. The
 // page carries no tracking.
-func (a *App) unsubscribePage(w http.ResponseWriter, r *http.Request) {
+func (a *App) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
 	if _, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Unsubscribe); err != nil {
 		page(w, http.StatusNotFound, "Link not found", "This unsubscribe link is not valid. If you copied it from an email, check that it was copied whole.")
-		return
+		return nil
 	}
 	writePage(w, http.StatusOK, pageData{Title: "Unsubscribe",
 		Text:   "Stop receiving these emails from this sender? The sender will not send you further emails through this service.",
 		Button: "Unsubscribe", Action: true})
+	return nil
 }
 
 // unsubscribe takes the address of the token's row off the sender's
@@ -29,11 +30,11 @@ func (a *App) unsubscribePage(w http.ResponseWriter, r *http.Request) {
 // redirect). The request is queued before it is answered, so an
 // unsubscribe that was confirmed is never lost; if the queue cannot take
 // it, the page says to try again.
-func (a *App) unsubscribe(w http.ResponseWriter, r *http.Request) {
+func (a *App) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 	t, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Unsubscribe)
 	if err != nil {
 		page(w, http.StatusNotFound, "Link not found", "This unsubscribe link is not valid. If you copied it from an email, check that it was copied whole.")
-		return
+		return nil
 	}
 	body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 4096))
 	e := a.event(r, t)
@@ -43,9 +44,10 @@ func (a *App) unsubscribe(w http.ResponseWriter, r *http.Request) {
 		a.Logger.ErrorContext(r.Context(), "unsubscribe not queued", "campaign", t.CampaignID, "error", err.Error())
 		w.Header().Set("Retry-After", "30")
 		page(w, http.StatusServiceUnavailable, "Please try again", "We could not take your request just now. Please try again in a minute.")
-		return
+		return nil
 	}
 	page(w, http.StatusOK, "You are unsubscribed", "You will not receive further emails from this sender through this service.")
+	return nil
 }
 
 // unsubscribeByEmail takes an email to a message's unsubscribe address

@@ -2,8 +2,9 @@
 // status happens here, through Move and campaign's transition table, on
 // behalf of both the HTTP API (create, upload, pause, resume, cancel, the
 // template email) and the workers (data read, start, fail, complete).
-// It also hands the send step from one invocation to the next and queues
-// the owner's notices about each change.
+// It also hands the send step from one invocation to the next, queues
+// the owner's notices about each change, and corrects a row only while
+// its sending state allows it (Correct).
 package lifecycle
 
 import (

@@ -83,6 +83,29 @@ func (l *Lifecycle) Refuse(ctx context.Context, c store.Campaign, why campaign.R
 	return l.Notify(ctx, c, notify.Notice{Kind: notify.Refused, Reason: campaign.Clip(text, 2000), Action: fixByEmail, Counts: notify.Counts{Total: c.Data.ValidRows}})
 }
 
+// RecordRefusal keeps on a campaign not yet started why the owner's
+// latest template email was refused by the inbound webhook (an email
+// before the data, an attachment too large or damaged), where the
+// dashboard and the add-in show it, and tells the owner. A campaign
+// started meanwhile is not this email's to mark.
+func (l *Lifecycle) RecordRefusal(ctx context.Context, c store.Campaign, why campaign.Reason) {
+	c, err := l.Store.ModifyCampaign(ctx, c.Account, c.ID, func(c *store.Campaign) error {
+		if !campaign.Editable(c.Status) {
+			return store.ErrUnchanged
+		}
+		c.Refused, c.UpdatedAt = why, l.now()
+		return nil
+	})
+	if err != nil {
+		l.Logger.WarnContext(ctx, "refusal not recorded", "campaign", c.ID, "error", err.Error())
+	}
+	n := notify.Notice{Kind: notify.Refused, Reason: why.Text, Counts: notify.Counts{Total: c.Data.ValidRows},
+		Action: "Fix this, then send the email to the campaign's address again."}
+	if err := l.Notify(ctx, c, n); err != nil {
+		l.Logger.WarnContext(ctx, "refusal notice not queued", "campaign", c.ID, "error", err.Error())
+	}
+}
+
 // fixByEmail ends every reason for a refused template email: what to do.
 const fixByEmail = "Nothing was sent. Correct the email in Outlook and send it to this campaign's address again."
 
