@@ -92,10 +92,7 @@ func TestWebAppRefusedEmail(t *testing.T) {
 	}
 	ctx := headless(t)
 	run := stepper(t, ctx)
-	run("sign in", chromedp.Navigate(h.URL+"/"), chromedp.WaitVisible(`//button[contains(., "Sign in with Microsoft")]`),
-		chromedp.Click(`//button[contains(., "Sign in with Microsoft")]`),
-		chromedp.WaitVisible(chromedp.CSS(`button[value="alice"]`)), chromedp.Click(chromedp.CSS(`button[value="alice"]`)),
-		chromedp.WaitVisible(chromedp.CSS(`#campaigns-title`)))
+	signInBrowser(run, h, "alice")
 	run("open the campaign", chromedp.Navigate(h.URL+"/#/campaigns/"+id), chromedp.WaitVisible(chromedp.CSS(`.refused`)))
 	banner, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(`.refused`)))
 	if err != nil {

@@ -115,19 +115,8 @@ func TestScheduledStart(t *testing.T) {
 	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hello</p>"})
 	h.waitStatus(t, tok, id, 15*time.Second, "scheduled")
 	// The handler dies while the campaign waits.
-	pids := handlerPIDs(t, h.AppDir)
-	if len(pids) != 1 {
-		t.Fatalf("handler processes: %v", pids)
-	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	for time.Now().Before(at.Add(-time.Second)) {
-		if n := len(h.sent(t, tag)); n != 0 {
-			t.Fatalf("%d messages sent %v before the start time", n, time.Until(at))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	h.killHandler(t)
+	h.nothingSentBefore(t, tag, at)
 	got := h.waitStatus(t, tok, id, 60*time.Second, "completed")
 	msgs := h.sent(t, tag)
 	if counts := got["counts"].(map[string]any); counts["sent"] != float64(3) || len(msgs) != 3 {
@@ -243,19 +232,8 @@ func TestSendingWindow(t *testing.T) {
 	}
 	// The handler dies while the campaign waits for its window.
 	time.Sleep(2 * time.Second)
-	pids := handlerPIDs(t, h.AppDir)
-	if len(pids) != 1 {
-		t.Fatalf("handler processes: %v", pids)
-	}
-	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	for time.Now().Before(opens.Add(-time.Second)) {
-		if n := len(h.sent(t, tag)); n != 0 {
-			t.Fatalf("%d messages sent %v before the window opens", n, time.Until(opens))
-		}
-		time.Sleep(500 * time.Millisecond)
-	}
+	h.killHandler(t)
+	h.nothingSentBefore(t, tag, opens)
 	got = h.waitStatus(t, tok, id, 60*time.Second, "completed")
 	msgs := h.sent(t, tag)
 	if counts := got["counts"].(map[string]any); counts["sent"] != float64(3) || len(msgs) != 3 {
@@ -266,5 +244,30 @@ func TestSendingWindow(t *testing.T) {
 	}
 	if got["nextWindowAt"] != nil {
 		t.Errorf("a completed campaign shows nextWindowAt %v", got["nextWindowAt"])
+	}
+}
+
+// killHandler kills the handler with SIGKILL (kill -9); the local host
+// starts it again, as the Functions host does.
+func (h *host) killHandler(t *testing.T) {
+	t.Helper()
+	pids := handlerPIDs(t, h.AppDir)
+	if len(pids) != 1 {
+		t.Fatalf("handler processes: %v", pids)
+	}
+	if err := syscall.Kill(pids[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nothingSentBefore watches that no message of tag leaves until a second
+// before at.
+func (h *host) nothingSentBefore(t *testing.T, tag string, at time.Time) {
+	t.Helper()
+	for time.Now().Before(at.Add(-time.Second)) {
+		if n := len(h.sent(t, tag)); n != 0 {
+			t.Fatalf("%d messages sent %v before %v", n, time.Until(at), at)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 }
