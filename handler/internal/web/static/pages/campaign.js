@@ -347,7 +347,7 @@ function Recipients({ c }) {
 // Refused shows why the last template email was not used and what to do:
 // the campaign is waiting for a corrected one at the same address. A
 // placeholder, written `{{…}}` in the reason, is shown as code.
-function Refused({ r }) {
+function Refused({ c, r }) {
   const code = (line) => line.split(/(`[^`]*`)/).filter((p) => p !== "")
     .map((p) => p.startsWith("`") && p.endsWith("`") ? html`<code>${p.slice(1, -1)}</code>` : p);
   // A line per problem, then what to do.
@@ -357,7 +357,7 @@ function Refused({ r }) {
     <h2>Your email was not used</h2>
     ${lines.length > 0 && html`<ul>${lines.map((l) => html`<li>${code(l)}</li>`)}</ul>`}
     <p>${code(last || "")}</p>
-    <p class="small">The campaign is still ready: no row has changed. If you no longer have its address, make a new one below.</p>
+    <p class="small">${c.status === "ready" ? "The campaign is still ready: no row has changed. " : ""}If you no longer have its address, make a new one below.</p>
   </div>`;
 }
 
@@ -381,7 +381,7 @@ export function Campaign({ id }) {
     <p class="crumbs"><a href="#/">Campaigns</a></p>
     <div class="title"><h1 id="campaign-title">${c.name}</h1><${Badge} status=${c.status} /></div>
     ${c.reason && html`<p class=${c.status === "failed" ? "error" : "warn"}>${c.reason.message || c.reason.text}</p>`}
-    ${c.refused && editable && html`<${Refused} r=${c.refused} />`}
+    ${c.refused && editable && html`<${Refused} c=${c} r=${c.refused} />`}
     ${["review", "scheduled"].includes(c.status) && html`<${Held} c=${c} onChange=${(n) => view.set(n)} />`}
     <${ErrorBox} error=${view.error} />
     ${total(counts) > 0 && !editable && !["review", "scheduled"].includes(c.status) && html`<div class="card">
