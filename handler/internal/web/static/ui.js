@@ -28,16 +28,19 @@ export function Badge({ status }) {
   return html`<span class="badge badge-${status}">${statusWords[status] || status}</span>`;
 }
 
-// done is the share of a campaign's rows that are settled (sent, failed,
-// unknown or skipped), and total the rows it has.
+// done is the share of a campaign's rows to send that have gone (sent,
+// failed or unknown), and total the rows it has.
 export function total(c) {
   if (!c) return 0;
   return (c.pending || 0) + (c.sending || 0) + (c.sent || 0) + (c.failed || 0) + (c.unknown || 0) + (c.skipped || 0);
 }
 
+// (done counts only the rows that were to be sent: those skipped, for a
+// bad address or an unsubscribe, are neither done nor to do.)
 export function done(c) {
-  const t = total(c);
-  return t ? (t - (c.pending || 0) - (c.sending || 0)) / t : 0;
+  const ended = (c.sent || 0) + (c.failed || 0) + (c.unknown || 0);
+  const toSend = ended + (c.pending || 0) + (c.sending || 0);
+  return toSend ? ended / toSend : 0;
 }
 
 export function Progress({ value, label }) {

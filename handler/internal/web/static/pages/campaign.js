@@ -8,15 +8,19 @@ import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, 
 const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
 const live = ["queued", "sending"];
 
-// usePolling reloads while the campaign moves: every 2 s at first, backing
-// off to 15 s while nothing changes; not at all once it has settled.
+// usePolling reloads while the campaign may move: every 2 s while it is
+// queued or sending (one small request: a change shows within 2 s);
+// otherwise (waiting for its email, held, scheduled, or for its sending
+// window) every 2 s at first, backing off to 5 s, or 15 s while its window
+// is closed, as long as nothing changes; not at all once it has settled.
 function usePolling(c, reload, moving) {
   const delay = useRef(2000);
   const last = useRef("");
   useEffect(() => {
     if (!moving) return undefined;
     const sig = JSON.stringify([c && c.status, c && c.counts, c && c.data && c.data.status]);
-    delay.current = sig === last.current ? Math.min(delay.current * 1.5, 15000) : 2000;
+    const most = c && c.nextWindowAt ? 15000 : live.includes(c && c.status) ? 2000 : 5000;
+    delay.current = sig === last.current ? Math.min(delay.current * 1.5, most) : 2000;
     last.current = sig;
     const t = setTimeout(reload, delay.current);
     return () => clearTimeout(t);

@@ -87,6 +87,13 @@ export function Campaigns() {
   const [gone, setGone] = useState([]);
   const first = useLoad(() => get("/v1/campaigns?limit=20"), []);
   const list = [...(first.data ? first.data.campaigns : []), ...pages.flatMap((p) => p.campaigns)].filter((c) => !gone.includes(c.id));
+  // While a campaign of the first page starts or sends, the page follows it.
+  const moving = list.some((c) => ["queued", "sending"].includes(c.status) && !c.nextWindowAt);
+  useEffect(() => {
+    if (!moving) return undefined;
+    const t = setTimeout(first.reload, 3000);
+    return () => clearTimeout(t);
+  }, [first.data, moving]);
   const next = pages.length ? pages[pages.length - 1].next : first.data && first.data.next;
   const loadMore = async () => {
     setMore({ busy: true, error: null });
