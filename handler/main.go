@@ -141,6 +141,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Tester:            mailer,
 		Pacer:             pacer,
 		PublicBaseURL:     cfg.PublicBaseURL,
+		AddressKey:        cfg.TokenCacheKey,
 	})
 	workers := worker.New(worker.Deps{
 		Logger:      logger,

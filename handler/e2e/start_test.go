@@ -271,3 +271,44 @@ func (h *host) nothingSentBefore(t *testing.T, tag string, at time.Time) {
 		time.Sleep(500 * time.Millisecond)
 	}
 }
+
+// TestAddressShownAgain: a campaign's address is shown to its owner
+// whenever asked until the campaign starts (another device, another day),
+// a new one replaces it, and the old one then starts nothing.
+func TestAddressShownAgain(t *testing.T) {
+	t.Parallel()
+	h := startHost(t, nil)
+	tok, _ := h.signIn(t, "alice")
+	tag := testenv.Name("addr")
+	id, c := h.newCampaign(t, tok, `{"name":"Address `+tag+`"}`)
+	first := c["inboundAddress"].(string)
+	if got := h.campaign(t, tok, id); got["inboundAddress"] != first {
+		t.Fatalf("the address read again: %v, want %s", got["inboundAddress"], first)
+	}
+	bob, _ := h.signIn(t, "bob")
+	if status, _ := h.call(t, "GET", "/v1/campaigns/"+id, bob, ""); status != 404 {
+		t.Errorf("bob reads alice's campaign: %d", status)
+	}
+	status, renewed := h.call(t, "POST", "/v1/campaigns/"+id+"/address", tok, "")
+	second, _ := renewed["inboundAddress"].(string)
+	if status != 200 || second == "" || second == first {
+		t.Fatalf("new address: %d %v", status, renewed)
+	}
+	if got := h.campaign(t, tok, id); got["inboundAddress"] != second {
+		t.Errorf("after a new address: %v, want %s", got["inboundAddress"], second)
+	}
+	h.upload(t, tok, id, "list.csv", people(tag, 1))
+	if data := h.processed(t, tok, id); data["status"] != "ready" {
+		t.Fatalf("data %v", data)
+	}
+	oldToken := strings.TrimPrefix(strings.Split(first, "@")[0], "campaigns+")
+	if status, _ := h.postInbound(t, "postmark", "e2e-webhook-password", templatePayload(testenv.Name("msg-"), oldToken, "alice@contoso.example",
+		template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hi</p>"})); status != 403 {
+		t.Errorf("the old address: %d, want 403", status)
+	}
+	h.sendTemplate(t, "alice", strings.TrimPrefix(strings.Split(second, "@")[0], "campaigns+"), template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hi</p>"})
+	got := h.waitStatus(t, tok, id, 60*time.Second, "completed")
+	if got["inboundAddress"] != nil {
+		t.Errorf("a completed campaign still shows its address")
+	}
+}

@@ -63,6 +63,9 @@ type Deps struct {
 	// PublicBaseURL is where recipients reach the app: the links of a
 	// test message.
 	PublicBaseURL string
+	// AddressKey keeps campaign addresses retrievable by their owners
+	// (TOKEN_CACHE_KEY; empty: an address is shown only when made).
+	AddressKey []byte
 }
 
 // grants keep the delegated Graph access of each account.
@@ -77,6 +80,8 @@ type grants interface {
 type App struct {
 	Deps
 	tasks task.Queue
+	// addresses seals campaign addresses (nil: not kept).
+	addresses *addressSealer
 }
 
 // New returns the handler of every API route.
@@ -91,6 +96,12 @@ func New(d Deps) http.Handler {
 		d.SheetLimits = sheet.DefaultLimits()
 	}
 	a := &App{Deps: d, tasks: d.Lifecycle.Tasks}
+	if len(d.AddressKey) > 0 {
+		var err error
+		if a.addresses, err = newAddressSealer(d.AddressKey); err != nil {
+			d.Logger.Error("campaign addresses will be shown only when made", "error", err.Error())
+		}
+	}
 	mux := http.NewServeMux()
 
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {

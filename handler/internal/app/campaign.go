@@ -49,8 +49,9 @@ type campaignView struct {
 	// Refused says why the owner's last template email did not start the
 	// campaign, when they can fix it.
 	Refused *errorDetail `json:"refused,omitempty"`
-	// InboundAddress is shown when it is made (create, new address): only
-	// its hash is stored, so it cannot be shown again.
+	// InboundAddress is the address the template email goes to: shown
+	// to its owner until the campaign starts (kept encrypted beside its
+	// hash).
 	InboundAddress string `json:"inboundAddress,omitempty"`
 }
 
@@ -254,6 +255,7 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 	if err := req.startOptions(&nc, a.Now()); err != nil {
 		return err
 	}
+	nc.AddressSealed = a.sealAddress(nc.ID, token)
 	if err := req.window(&nc); err != nil {
 		return err
 	}
@@ -405,7 +407,7 @@ func (a *App) newAddress(w http.ResponseWriter, r *http.Request, p identity.Prin
 				return err
 			}
 		}
-		old, c.AddressHash = c.AddressHash, hash
+		old, c.AddressHash, c.AddressSealed = c.AddressHash, hash, a.sealAddress(c.ID, token)
 		return a.Store.PutAddress(r.Context(), hash, c.Account, c.ID)
 	})
 	if err != nil {
@@ -437,4 +439,28 @@ func (a *App) deleteCampaign(w http.ResponseWriter, r *http.Request, p identity.
 	a.Logger.InfoContext(ctx, "campaign deletion requested", "campaign", c.ID)
 	encode(w, http.StatusAccepted, map[string]string{"status": "deleting", "message": "the campaign and everything stored for it are being deleted"})
 	return nil
+}
+
+// sealAddress is token sealed for campaignID, "" when addresses are not
+// kept.
+func (a *App) sealAddress(campaignID, token string) string {
+	if a.addresses == nil {
+		return ""
+	}
+	return a.addresses.seal(campaignID, token)
+}
+
+// addressOf is the campaign's address while it may take a template email
+// (until the campaign starts), if it is kept.
+func (a *App) addressOf(c store.Campaign) string {
+	awaits := campaign.Editable(c.Status) || c.Status == campaign.Review || c.Status == campaign.Scheduled
+	if a.addresses == nil || c.AddressSealed == "" || !awaits {
+		return ""
+	}
+	token, err := a.addresses.open(c.ID, c.AddressSealed)
+	if err != nil {
+		a.Logger.Warn("campaign address not readable", "campaign", c.ID, "error", err.Error())
+		return ""
+	}
+	return a.inboundAddress(token)
 }

@@ -127,6 +127,7 @@ func (a *App) writeCampaign(w http.ResponseWriter, r *http.Request, c store.Camp
 		}
 		v.Counts.add(campaign.CountsOf(counts))
 	}
+	v.InboundAddress = a.addressOf(c)
 	encode(w, http.StatusOK, v)
 	return nil
 }

@@ -28,9 +28,11 @@ type Campaign struct {
 	TrackOpens  bool
 	TrackClicks bool
 	Status      campaign.Status
-	// AddressHash is the SHA-256 of the inbound address token; the token
-	// itself is never stored.
+	// AddressHash is the SHA-256 of the inbound address token, which
+	// finds the campaign; AddressSealed is the token encrypted, so that
+	// its owner can see the address again.
 	AddressHash         string
+	AddressSealed       string
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 	DeletionRequestedAt time.Time
@@ -109,6 +111,7 @@ func campaignEntity(c Campaign) (entity, error) {
 	e := newEntity(c.Account.String(), c.ID)
 	p := e.Properties
 	p["Name"], p["TrackOpens"], p["TrackClicks"], p["Status"], p["AddressHash"] = c.Name, c.TrackOpens, c.TrackClicks, string(c.Status), c.AddressHash
+	p["AddressSealed"] = c.AddressSealed
 	setTime(e, "CreatedAt", c.CreatedAt)
 	setTime(e, "UpdatedAt", c.UpdatedAt)
 	setTime(e, "DeletionRequestedAt", c.DeletionRequestedAt)
@@ -172,6 +175,7 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		TrackClicks:         getBool(e, "TrackClicks"),
 		Status:              campaign.Status(getString(e, "Status")),
 		AddressHash:         getString(e, "AddressHash"),
+		AddressSealed:       getString(e, "AddressSealed"),
 		CreatedAt:           getTime(e, "CreatedAt"),
 		UpdatedAt:           getTime(e, "UpdatedAt"),
 		DeletionRequestedAt: getTime(e, "DeletionRequestedAt"),

@@ -69,7 +69,7 @@ func CampaignHoldings(c Campaign) []Holding {
 		Holding{Where: Blobs, Container: ContainerOriginals, Name: OriginalsOf(c.Account, c.ID),
 			What: "the template email (subject, body, attachments) the campaign sends", Keep: keepCampaign},
 		Holding{Where: Entity, Table: tableCampaigns, Partition: c.Account.String(), Row: c.ID,
-			What: "the campaign: its name, options, state, counts, the uploaded file's name and columns, the template's subject", Keep: keepCampaign},
+			What: "the campaign: its name, options, state, counts, the uploaded file's name and columns, the template's subject, its address (encrypted, so that you can see it again)", Keep: keepCampaign},
 	)
 }
 

@@ -103,6 +103,7 @@ function Address({ c }) {
       setCopied(false);
     }
   };
+  const [asking, setAsking] = useState(false);
   const renew = async () => {
     setState({ busy: true, error: null });
     try {
@@ -113,13 +114,17 @@ function Address({ c }) {
     } catch (error) {
       setState({ busy: false, error });
     }
+    setAsking(false);
   };
   return html`<div class="address">
     <p>Write your email in Outlook with placeholders such as <code>{{First name}}</code>, then send it to this campaign's address:</p>
     ${address ? html`<p class="copy"><code id="inbound">${address}</code>
-      <button type="button" class="secondary" onClick=${copy} aria-describedby="inbound">${copied ? "Copied" : "Copy"}</button></p>`
-      : html`<p>For your safety we show the address only once. Make a new one to see it here; the old one stops working.</p>
+      <button type="button" class="secondary" onClick=${copy} aria-describedby="inbound">${copied ? "Copied" : "Copy"}</button></p>
+      <button type="button" class="link" onClick=${() => setAsking(true)} disabled=${state.busy}>Make a new address…</button>`
+      : html`<p>This campaign's address cannot be shown again. Make a new one to see it here; the old one stops working.</p>
       <button type="button" class="secondary" onClick=${renew} disabled=${state.busy}>${state.busy ? "Making…" : "Show a new address"}</button>`}
+    ${asking && html`<${Confirm} title="Make a new address?" action="Make a new address" onCancel=${() => setAsking(false)} onConfirm=${renew}>
+      <p>The current address stops working at once: an email already addressed to it, in a draft or sent, will not be used.</p></${Confirm}>`}
     <${ErrorBox} error=${state.error} />
     <p class="small">Only you can start this campaign: we accept the email only from your own address.</p>
   </div>`;
