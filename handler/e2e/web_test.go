@@ -325,9 +325,19 @@ func TestWebApp(t *testing.T) {
 
 	// Unsubscribes: add one.
 	gone := tag + ".9@example.com"
+	// Two entries, one with a display name holding a comma.
+	jane := tag + ".31@example.com"
 	run("suppress an address", chromedp.Navigate(h.URL+"/#/suppressions"), chromedp.WaitVisible(chromedp.CSS(`#supp-title`)),
-		chromedp.SendKeys(chromedp.CSS(`textarea`), gone), chromedp.Click(`//button[text()="Add"]`),
-		chromedp.WaitVisible(`//td[text()="`+gone+`"]`))
+		chromedp.SendKeys(chromedp.CSS(`textarea`), gone+"\n\"Doe, Jane\" <"+jane+">"), chromedp.Click(`//button[text()="Add"]`),
+		chromedp.WaitVisible(`//td[text()="`+gone+`"]`), chromedp.WaitVisible(`//td[text()="`+jane+`"]`),
+		chromedp.WaitVisible(`//p[contains(., "2 addresses added")]`))
+	// Adding one again says so.
+	run("add it again", chromedp.SendKeys(chromedp.CSS(`textarea`), gone), chromedp.Click(`//button[text()="Add"]`),
+		chromedp.WaitVisible(`//p[contains(., "0 addresses added; 1 was on the list already")]`))
+	// Taking one off asks first, and can be undone.
+	run("remove one", chromedp.Click(chromedp.CSS(`button[aria-label="Remove `+jane+`"]`)), chromedp.WaitVisible(chromedp.CSS(`dialog[open]`)),
+		chromedp.Click(`//dialog//button[text()="Take it off the list"]`), chromedp.WaitNotPresent(`//td[text()="`+jane+`"]`),
+		chromedp.Click(`//p[@role="status"]//button[text()="Undo"]`), chromedp.WaitVisible(`//td[text()="`+jane+`"]`))
 	// An import from a file, as another service exports it: a BOM, a
 	// header, names beside addresses, a quoted name with a comma, an entry
 	// that is no address.
@@ -344,7 +354,7 @@ func TestWebApp(t *testing.T) {
 	}
 	// An unsubscribe from a message of a campaign deleted since: the list
 	// knows that address by its key alone, says so, and can remove it.
-	if err := openStore(t).Suppress(context.Background(), alice, []store.Suppression{{Key: store.SuppressionKey(tag + ".30@example.com"), At: time.Now(), Source: "one-click"}}); err != nil {
+	if _, err := openStore(t).Suppress(context.Background(), alice, []store.Suppression{{Key: store.SuppressionKey(tag + ".30@example.com"), At: time.Now(), Source: "one-click"}}); err != nil {
 		t.Fatal(err)
 	}
 	run("an entry without its address", chromedp.Reload(), chromedp.WaitVisible(chromedp.CSS(`#supp-title`)),

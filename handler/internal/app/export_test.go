@@ -71,7 +71,7 @@ func TestExport(t *testing.T) {
 	if err := e.store.PutOriginal(ctx, k, id, "orig1", store.Original{Inbound: in}, [][]byte{[]byte("%PDF-1.4 offer")}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.store.Suppress(ctx, k, []store.Suppression{{Address: "gone@contoso.example", At: time.Now(), Source: "added"}}); err != nil {
+	if _, err := e.store.Suppress(ctx, k, []store.Suppression{{Address: "gone@contoso.example", At: time.Now(), Source: "added"}}); err != nil {
 		t.Fatal(err)
 	}
 	files := e.export(t, tok)

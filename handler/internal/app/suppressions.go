@@ -80,11 +80,12 @@ func (a *App) addSuppressions(w http.ResponseWriter, r *http.Request, p identity
 		}
 		list = append(list, store.Suppression{Address: addrs[0].Address, At: now, Source: "added"})
 	}
-	if err := a.Store.Suppress(r.Context(), keyOf(p), list); err != nil {
+	added, err := a.Store.Suppress(r.Context(), keyOf(p), list)
+	if err != nil {
 		return err
 	}
-	a.Logger.InfoContext(r.Context(), "suppressions added", "added", len(list), "invalid", len(bad))
-	encode(w, http.StatusOK, map[string]any{"added": len(list), "invalid": bad})
+	a.Logger.InfoContext(r.Context(), "suppressions added", "added", added, "already", len(list)-added, "invalid", len(bad))
+	encode(w, http.StatusOK, map[string]any{"added": added, "already": len(list) - added, "invalid": bad})
 	return nil
 }
 

@@ -39,9 +39,9 @@ func SuppressionKey(address string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// Suppress adds addresses to account k's list; one already there keeps
-// when and how it was first added.
-func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression) error {
+// Suppress adds addresses to account k's list and says how many were not
+// on it; one already there keeps when and how it was first added.
+func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression) (added int, err error) {
 	for _, sp := range list {
 		key := sp.Key
 		if sp.Address != "" {
@@ -53,11 +53,14 @@ func (s *Store) Suppress(ctx context.Context, k account.Key, list []Suppression)
 			e.Properties["Address"] = strings.ToLower(strings.TrimSpace(sp.Address))
 		}
 		setTime(e, "At", sp.At)
-		if err := s.addEntity(ctx, tableSuppressions, e); err != nil && !apperr.Is(err, apperr.Conflict) {
-			return err
+		switch err := s.addEntity(ctx, tableSuppressions, e); {
+		case err == nil:
+			added++
+		case !apperr.Is(err, apperr.Conflict):
+			return added, err
 		}
 	}
-	return nil
+	return added, nil
 }
 
 // Suppressed reports whether address is on account k's list.

@@ -60,7 +60,7 @@ func TestDeletionLeavesNothing(t *testing.T) {
 	if err := st.AddEvents(ctx, []store.Event{{CampaignID: c.ID, Row: 2, Kind: tracking.Click, URL: "https://contoso.example/?u=" + tag, At: time.Now(), Verdict: tracking.Human}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.Suppress(ctx, k, []store.Suppression{{Address: tag + ".9@example.com", At: time.Now(), Source: "added"}}); err != nil {
+	if _, err := st.Suppress(ctx, k, []store.Suppression{{Address: tag + ".9@example.com", At: time.Now(), Source: "added"}}); err != nil {
 		t.Fatal(err)
 	}
 	in := postmark.Inbound{MessageID: "m-" + tag, Subject: "Hi " + tag}

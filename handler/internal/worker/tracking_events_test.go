@@ -117,7 +117,7 @@ func TestUnsubscribeSkipsRows(t *testing.T) {
 		t.Fatalf("r1 not suppressed: %v %v", ok, err)
 	}
 	// Unsubscribed from another campaign meanwhile.
-	if err := st.Suppress(ctx, c.Account, []store.Suppression{{Address: "r2@example.com", At: time.Now(), Source: "unsubscribe"}}); err != nil {
+	if _, err := st.Suppress(ctx, c.Account, []store.Suppression{{Address: "r2@example.com", At: time.Now(), Source: "unsubscribe"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.send(ctx, msg); err != nil {

@@ -68,7 +68,7 @@ func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error
 		w.Logger.InfoContext(ctx, "unsubscribe of a message never sent", "campaign", e.CampaignID, "row", e.Row)
 		return false, nil
 	}
-	if err := w.Store.Suppress(ctx, e.Account, list); err != nil {
+	if _, err := w.Store.Suppress(ctx, e.Account, list); err != nil {
 		return false, err
 	}
 	if r != nil && r.Status == campaign.RowPending {

@@ -62,7 +62,7 @@ func TestSuppressionCoversCCAndBCC(t *testing.T) {
 		{"gone@example.com", "dan@example.com", "", "Ann"},
 	})
 	ctx := context.Background()
-	if err := st.Suppress(ctx, c.Account, []store.Suppression{{Address: "gone@example.com", At: time.Now(), Source: "added"}}); err != nil {
+	if _, err := st.Suppress(ctx, c.Account, []store.Suppression{{Address: "gone@example.com", At: time.Now(), Source: "added"}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := w.send(ctx, msg); err != nil {

@@ -2,7 +2,7 @@
 // the owner added or imported; no campaign mails them.
 import { html, useState, useRef } from "preact-htm";
 import { get, call } from "app/api";
-import { Loading, Empty, ErrorBox, when, plural, useLoad } from "app/ui";
+import { Loading, Empty, ErrorBox, Confirm, when, plural, useLoad } from "app/ui";
 
 const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", email: "unsubscribed by email", added: "added by you" };
 
@@ -26,7 +26,13 @@ export function cellsOf(text) {
     const ch = text[i];
     if (quoted) {
       if (ch === '"' && text[i + 1] === '"') cell += ch, i++;
-      else if (ch === '"') quoted = false;
+      else if (ch === '"') {
+        quoted = false;
+        // A display name before an address ("Doe, Jane" <jane@…>) keeps
+        // its quotes: the comma in it is no separator.
+        const rest = text.slice(i + 1).match(/^[ ]*(.)/);
+        if (rest && !",;\t\r\n".includes(rest[1])) cell = '"' + cell.replace(/"/g, '\\"') + '"';
+      }
       else cell += ch;
     } else if (ch === '"') quoted = true;
     else if (",;\t\r\n".includes(ch)) cells.push(cell), (cell = "");
@@ -43,11 +49,12 @@ export const addressesOf = (text) => cellsOf(text).filter((c) => c.includes("@")
 // addAll sends addresses in calls of the API's size, and adds up what it
 // answers; invalid entries keep their text, to be shown.
 async function addAll(addresses, onProgress) {
-  const out = { added: 0, invalid: [] };
+  const out = { added: 0, already: 0, invalid: [] };
   for (let i = 0; i < addresses.length; i += perCall) {
     const part = addresses.slice(i, i + perCall);
     const r = await call("POST", "/v1/suppressions", { addresses: part });
     out.added += r.added;
+    out.already += r.already || 0;
     for (const x of r.invalid || []) out.invalid.push({ entry: part[x.index], message: x.message });
     onProgress && onProgress(Math.min(i + perCall, addresses.length) / addresses.length);
   }
@@ -57,7 +64,7 @@ async function addAll(addresses, onProgress) {
 function Result({ r }) {
   if (!r) return null;
   return html`<div role="status">
-    <p>${plural(r.added, "address", "addresses")} added.${r.invalid.length ? ` ${plural(r.invalid.length, "entry was", "entries were")} not an address:` : ""}</p>
+    <p>${plural(r.added, "address", "addresses")} added${r.already ? `; ${plural(r.already, "was", "were")} on the list already` : ""}.${r.invalid.length ? ` ${plural(r.invalid.length, "entry was", "entries were")} not an address:` : ""}</p>
     ${r.invalid.length > 0 && html`<ul class="small">${r.invalid.slice(0, 20).map((x) => html`<li><code>${x.entry}</code>: ${x.message}</li>`)}
       ${r.invalid.length > 20 && html`<li>and ${r.invalid.length - 20} more</li>`}</ul>`}
   </div>`;
@@ -150,12 +157,25 @@ export function Suppressions() {
     setRemoved({ key: "", address: "", error: null });
     list.reload();
   };
+  const [asking, setAsking] = useState(null);
   const remove = async (s) => {
+    setAsking(null);
     try {
       await call("DELETE", "/v1/suppressions/" + encodeURIComponent(s.address || s.key));
-      setRemoved({ key: s.key, address: s.address || hidden, error: null });
+      setRemoved({ key: s.key, address: s.address || hidden, entry: s, error: null });
     } catch (error) {
       setRemoved({ key: "", address: "", error });
+    }
+  };
+  // undo puts a removed address back (as added by you: the list no
+  // longer knows how it first came).
+  const undo = async () => {
+    try {
+      if (removed.entry.address) await call("POST", "/v1/suppressions", { addresses: [removed.entry.address] });
+      setRemoved({ key: "", address: "", error: null });
+      list.reload();
+    } catch (error) {
+      setRemoved({ ...removed, error });
     }
   };
   return html`<section class="page" aria-labelledby="supp-title">
@@ -166,11 +186,16 @@ export function Suppressions() {
         ${list.loading && !list.data && html`<${Loading} what="the list" />`}
         <${ErrorBox} error=${list.error} retry=${list.reload} />
         <${ErrorBox} error=${removed.error} />
-        ${removed.address && html`<p role="status">${removed.address} was taken off the list: later campaigns send to it again.</p>`}
+        ${removed.address && html`<p role="status">${removed.address} was taken off the list: later campaigns send to it again.
+          ${removed.entry && removed.entry.address && html` <button type="button" class="link" onClick=${undo}>Undo</button>`}</p>`}
+        ${asking && html`<${Confirm} title=${"Send to " + (asking.address || hidden) + " again?"} action="Take it off the list"
+            onCancel=${() => setAsking(null)} onConfirm=${() => remove(asking)}>
+          <p>${asking.source === "added" ? "You added this address. Later campaigns will send to it again." :
+            "This person asked not to get your emails. Send to them again only if they asked you to."}</p></${Confirm}>`}
         ${list.data && rows.length === 0 && html`<${Empty}><p>Nobody has unsubscribed.</p></${Empty}>`}
         ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Unsubscribed addresses"><table class="stack"><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
           <tbody>${rows.map((s) => html`<tr key=${s.key}><td data-label="Address">${s.address || html`<em title="We no longer have the address, only what stops mail to it.">${hidden}</em>`}</td><td data-label="Since">${when(s.at)}</td><td data-label="How">${sources[s.source] || s.source}</td>
-            <td><button type="button" class="link" onClick=${() => remove(s)} aria-label=${"Remove " + (s.address || hidden)}>Remove</button></td></tr>`)}</tbody></table></div>`}
+            <td><button type="button" class="link" onClick=${() => setAsking(s)} aria-label=${"Remove " + (s.address || hidden)}>Remove</button></td></tr>`)}</tbody></table></div>`}
         <${ErrorBox} error=${more.error} />
         ${next && html`<button type="button" class="secondary" onClick=${loadMore} disabled=${more.busy}>${more.busy ? "Loading…" : "Show more"}</button>`}
       </div>
