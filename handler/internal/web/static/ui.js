@@ -10,11 +10,15 @@ export function Empty({ children }) {
   return html`<div class="state empty">${children}</div>`;
 }
 
+// ErrorBox shows an error, and "Try again" where trying again can help:
+// not for something that is not there, nor for a request the service
+// refused as it is.
 export function ErrorBox({ error, retry }) {
   if (!error) return null;
+  const again = retry && !(error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429);
   return html`<div class="error" role="alert">
     <p>${error.message || String(error)}</p>
-    ${retry && html`<button type="button" class="secondary" onClick=${retry}>Try again</button>`}
+    ${again && html`<button type="button" class="secondary" onClick=${retry}>Try again</button>`}
   </div>`;
 }
 

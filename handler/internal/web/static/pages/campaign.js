@@ -52,7 +52,7 @@ export function Upload({ c, onDone }) {
   };
   return html`<div class=${"drop" + (drag ? " over" : "")} onDragOver=${(e) => { e.preventDefault(); setDrag(true); }}
       onDragLeave=${() => setDrag(false)} onDrop=${drop}>
-    <p>Drop your spreadsheet here (.xlsx or .csv, up to 10 MB), or</p>
+    <p><span class="pointer-only">Drop your spreadsheet here</span><span class="touch-only">Your spreadsheet</span> (.xlsx or .csv, up to 10 MB):</p>
     <input ref=${input} id="file" type="file" accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
       class="visually-hidden" onChange=${(e) => send(e.target.files[0])} />
     <label for="file" class="button secondary" tabindex="0" onKeyDown=${(e) => (e.key === "Enter" || e.key === " ") && (e.preventDefault(), input.current.click())}>Choose a file</label>
@@ -127,6 +127,15 @@ function Address({ c }) {
       <p>The current address stops working at once: an email already addressed to it, in a draft or sent, will not be used.</p></${Confirm}>`}
     <${ErrorBox} error=${state.error} />
     <p class="small">Only you can start this campaign: we accept the email only from your own address.</p>
+    <details class="syntax"><summary>How to write placeholders</summary>
+      <ul>
+        <li><code>{{First name}}</code>: the row's cell in the column “First name” (capitals and spaces do not matter).</li>
+        <li><code>{{First name | there}}</code>: “there” when the cell is empty.</li>
+        <li><code>{{#if Company}}at {{Company}}{{else}}on your own{{/if}}</code>: one text or another, by whether the cell is empty.</li>
+        <li><code>{{@unsubscribe}}</code>: the row's unsubscribe link, for a link of your own (every message has one in its headers anyway).</li>
+        <li>The subject can have placeholders too. Outlook may split a placeholder with formatting: it still works.</li>
+      </ul>
+    </details>
   </div>`;
 }
 
