@@ -176,10 +176,10 @@ type Kept struct {
 func Elsewhere() []Kept {
 	days := func(d time.Duration) string { return strconv.Itoa(int(d.Hours()/24)) + " days" }
 	return []Kept{
-		{"backups of the tables (every 5 minutes; whole each hour)",
-			days(KeepExports) + "; the first of each month " + strconv.Itoa(KeepMonths) + " months. A restore never brings back what was deleted."},
-		{"ids of what was deleted (tombstones), so a restore leaves it out", days(KeepTombstones)},
-		{"table, keys and time of each deleted row (never content), for restores", days(KeepRemovals)},
-		{"deleted files, recoverable by the operator (soft delete)", days(KeepSoftDeleted)},
+		{"copies of our records, for recovery after a failure (every 5 minutes)",
+			days(KeepExports) + "; one a month for " + strconv.Itoa(KeepMonths) + " months. A recovery never brings back what you deleted."},
+		{"a note of what you deleted (only its reference numbers and when), so that a recovery leaves it out", days(KeepTombstones)},
+		{"where each deleted record was and when it went (never its content), for the same reason", days(KeepRemovals)},
+		{"deleted files, which only our operators can bring back, for a short time", days(KeepSoftDeleted)},
 	}
 }

@@ -56,16 +56,16 @@ func CampaignHoldings(c Campaign) []Holding {
 	var hs []Holding
 	if c.AddressHash != "" {
 		hs = append(hs, Holding{Where: Entity, Table: tableAddresses, Partition: c.AddressHash,
-			What: "the hash of the campaign's inbound address, which finds the campaign when its template email arrives", Keep: keepCampaign})
+			What: "a one-way fingerprint of the campaign's address, which finds the campaign when your email arrives", Keep: keepCampaign})
 	}
 	return append(hs,
 		Holding{Where: Partition, Table: tableRecipients, Partition: c.ID,
 			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state", Keep: keepCampaign},
 		// After the rows: an event is kept only while its row exists.
 		Holding{Where: Partition, Table: tableEvents, Partition: c.ID,
-			What: "opens and clicks of the campaign's messages: row, time, link, browser (user agent), and whether a person or a machine", Keep: keepCampaign},
+			What: "opens and clicks of the campaign's messages: row, time, link, the browser's name, and whether a person or a machine", Keep: keepCampaign},
 		Holding{Where: Blobs, Container: ContainerUploads, Name: UploadsOf(c.Account, c.ID),
-			What: "an uploaded spreadsheet", Keep: "until its rows are read (at most an hour: the retention timer deletes what is left)"},
+			What: "an uploaded spreadsheet", Keep: "until its rows are read (at most an hour: what is left is deleted then)"},
 		Holding{Where: Blobs, Container: ContainerOriginals, Name: OriginalsOf(c.Account, c.ID),
 			What: "the template email (subject, body, attachments) the campaign sends", Keep: keepCampaign},
 		Holding{Where: Entity, Table: tableCampaigns, Partition: c.Account.String(), Row: c.ID,
@@ -84,17 +84,17 @@ func AccountHoldings(k account.Key) []Holding {
 		{Where: Blobs, Container: ContainerOriginals, Name: accountPrefix(k),
 			What: "template emails", Keep: keepCampaign},
 		{Where: Partition, Table: tableMailboxes, Partition: k.String(),
-			What: "the mailbox's sending budget: how many messages and recipients went out when (counts and times only)", Keep: keepAccount},
+			What: "your mailbox's sending pace: how many messages and recipients went out when (counts and times only)", Keep: keepAccount},
 		{Where: Blob, Container: ContainerTokenCache, Name: TokenCacheBlob(k),
-			What: "the permission to send from the mailbox (Microsoft tokens, encrypted)", Keep: keepAccount},
+			What: "your permission for us to send from your mailbox (Microsoft's sign-in keys, encrypted)", Keep: keepAccount},
 		{Where: Partition, Table: tableUnsubscribeLinks, Partition: tracking.AccountTag(k),
 			What: "for each message sent, what its unsubscribe link and address apply to: which campaign and row it was, and a one-way fingerprint of each address it went to, never the address itself", Keep: "until you delete your account, also after you delete the campaign: the unsubscribe links of mail already sent keep working"},
 		{Where: Partition, Table: tableSuppressions, Partition: k.String(),
-			What: "the suppression list: addresses that unsubscribed from the account's campaigns or that the owner added, with when and how", Keep: "until you remove an address, or delete your account"},
+			What: "your unsubscribe list: addresses that unsubscribed from your campaigns or that you added, with when and how", Keep: "until you remove an address, or delete your account"},
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
-			What: "diagnostics of the install check", Keep: "14 days (DEBUG_LOG_RETENTION), deleted by the retention timer"},
+			What: "what the add-in noted when you installed it (the Outlook it ran in), to help fix problems", Keep: "14 days, then deleted"},
 		{Where: Entity, Table: tableAccounts, Partition: k.TenantID, Row: k.ObjectID,
-			What: "the account: name, email address, notification address, when it was created and last seen", Keep: keepAccount},
+			What: "your account: name, email address, address for our notices, when it was created and last seen", Keep: keepAccount},
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/dev/testenv"
 )
 
@@ -125,4 +126,26 @@ var update = flag.Bool("update", false, "rewrite the generated part of docs/data
 func TestDataDocument(t *testing.T) {
 	testenv.Generated(t, "../../../docs/data.md", "<!-- holdings: generated from handler/internal/store/owned.go -->",
 		"<!-- end holdings -->", HoldingsMarkdown(), *update)
+}
+
+// TestWhatWeKeepSpeaksPlainly: what the privacy page says is kept, and for
+// how long, is in plain words: no setting names, no storage terms.
+func TestWhatWeKeepSpeaksPlainly(t *testing.T) {
+	k := account.Key{TenantID: "t", ObjectID: "o"}
+	var texts []string
+	for _, h := range append(AccountHoldings(k), CampaignHoldings(Campaign{Account: k, ID: "c", AddressHash: "h"})...) {
+		texts = append(texts, h.What, h.Keep)
+	}
+	for _, e := range backup.Elsewhere() {
+		texts = append(texts, e.What, e.Kept)
+	}
+	codeWords := []string{"tombstone", "hash", "partition", "entity", "entities", "blob", "timer", "debug", "retention",
+		"user agent", "_", "owner", "table", "token", "container", "queue", "etag"}
+	for _, text := range texts {
+		for _, w := range codeWords {
+			if strings.Contains(strings.ToLower(text), w) {
+				t.Errorf("%q says %q", text, w)
+			}
+		}
+	}
 }

@@ -51,7 +51,7 @@ function Kept() {
   return html`<p class="small">Measured in storage just now.</p>
   <ul class="kept">${kinds.map((k) => html`<li>
     <strong>${k.what}</strong>
-    <span>${k.count.toLocaleString()} ${k.count === 1 ? "item" : "items"}, ${size(k.bytes)}${k.campaigns.size ? ` · in ${plural(k.campaigns.size, "campaign")}` : ""}</span>
+    <span>${plural(k.count, "record")}, ${size(k.bytes)}${k.campaigns.size ? ` · in ${plural(k.campaigns.size, "campaign")}` : ""}</span>
     <span>Kept: ${k.kept}</span></li>`)}</ul>
   <h3>Kept elsewhere</h3>
   <ul class="kept">${inv.data.elsewhere.map((e) => html`<li><strong>${e.what}</strong><span>Kept: ${e.kept}</span></li>`)}</ul>`;
