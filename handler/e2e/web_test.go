@@ -224,7 +224,7 @@ func TestWebApp(t *testing.T) {
 	page(t, ctx, "campaign-completed")
 	run("preview row 3", chromedp.SendKeys(chromedp.CSS(`.preview input`), "3"), chromedp.Click(`//button[text()="Preview"]`),
 		chromedp.WaitVisible(chromedp.CSS(`.preview iframe`)))
-	if to := text("the preview", `.preview .message`); !strings.Contains(to, tag+".2@example.com") || !strings.Contains(to, "Hi Benjamin "+tag) || !strings.Contains(to, "row 3 was sent") {
+	if to := text("the preview", `.preview .message`); !strings.Contains(to, tag+".2@example.com") || !strings.Contains(to, "Hi Benjamin "+tag) || !strings.Contains(to, "Row 3 was sent.") {
 		t.Errorf("preview of row 3: %q", to)
 	}
 	page(t, ctx, "campaign-preview")

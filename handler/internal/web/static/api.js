@@ -10,8 +10,17 @@ export class ApiError extends Error {
   }
 }
 
+// headers carry the person's token. A sign-in that cannot give one is
+// said as such, not as a network failure.
 async function headers(extra) {
-  return { Authorization: "Bearer " + (await token()), ...extra };
+  let t;
+  try {
+    t = await token();
+  } catch (err) {
+    if (err instanceof ApiError) throw err;
+    throw new ApiError(401, "signed_out", "We could not confirm your sign-in. Sign out, sign in again, then try once more.");
+  }
+  return { Authorization: "Bearer " + t, ...extra };
 }
 
 async function answer(resp) {
@@ -27,15 +36,11 @@ async function answer(resp) {
 }
 
 export async function call(method, path, body) {
+  const h = await headers(body === undefined ? {} : { "Content-Type": "application/json" });
   let resp;
   try {
-    resp = await fetch(path, {
-      method,
-      headers: await headers(body === undefined ? {} : { "Content-Type": "application/json" }),
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
+    resp = await fetch(path, { method, headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch {
     throw new ApiError(0, "network", "The service could not be reached. Check your connection and try again.");
   }
   return answer(resp);

@@ -161,3 +161,11 @@ export function windowWords(w) {
   const names = days.filter(([d]) => w.days.includes(d)).map(([, l]) => l).join(", ");
   return `${names}, ${w.from} to ${w.to} (${w.timeZone})`;
 }
+
+// sentence shows a reason the service wrote ("you paused the campaign")
+// as a sentence: a capital first, a full stop last.
+export function sentence(s) {
+  if (!s) return "";
+  const t = s.trim();
+  return t.charAt(0).toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
+}

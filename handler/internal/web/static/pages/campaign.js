@@ -3,7 +3,7 @@
 // with pause, resume and cancel, and the recipients by state.
 import { html, useState, useEffect, useRef } from "preact-htm";
 import { get, call, upload } from "app/api";
-import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput, newWindow, WindowFields, windowWords } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, Progress, Confirm, done, total, when, plural, useLoad, zone, localInput, newWindow, WindowFields, windowWords, sentence } from "app/ui";
 
 const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
 const live = ["queued", "sending"];
@@ -157,7 +157,7 @@ export function Rendered({ p }) {
     ${(p.attachments || []).length > 0 && html`<p><strong>Attached:</strong> ${p.attachments.join(", ")}</p>`}
     ${problems.length > 0 && html`<div class="warn" role="alert"><p>Fix ${problems.length === 1 ? "this" : "these"} in your message before sending:</p>
       <ul>${problems.map((x) => html`<${Problem} x=${x} />`)}</ul></div>`}
-    ${(p.warnings || []).map((x) => html`<p class="warn">${x.message || x}</p>`)}
+    ${(p.warnings || []).map((x) => html`<p class=${(x.code || "").startsWith("row_") ? "note" : "warn"}>${sentence(x.message || x)}</p>`)}
     ${(p.html || p.text) && html`<iframe title=${"Preview of row " + p.row} sandbox="" srcdoc=${p.html || "<pre>" + p.text.replace(/[&<>]/g, (ch) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;" })[ch]) + "</pre>"}></iframe>`}
   </div>`;
 }
@@ -398,7 +398,7 @@ export function Campaign({ id }) {
   return html`<section class="page" aria-labelledby="campaign-title">
     <p class="crumbs"><a href="#/">Campaigns</a></p>
     <div class="title"><h1 id="campaign-title">${c.name}</h1><${Badge} status=${c.status} /></div>
-    ${c.reason && html`<p class=${c.status === "failed" ? "error" : "warn"}>${c.reason.message || c.reason.text}</p>`}
+    ${c.reason && html`<p class=${c.status === "failed" ? "error" : "warn"}>${sentence(c.reason.message || c.reason.text)}</p>`}
     ${c.refused && editable && html`<${Refused} c=${c} r=${c.refused} />`}
     ${["review", "scheduled"].includes(c.status) && html`<${Held} c=${c} onChange=${(n) => view.set(n)} />`}
     <${ErrorBox} error=${view.error} />
