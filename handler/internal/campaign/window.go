@@ -78,12 +78,17 @@ func minutes(s string) (int, bool) {
 // (until is zero). A window that cannot be read is taken as always open:
 // Check refuses it before it is stored.
 func (w Window) At(t time.Time) (open bool, until time.Time) {
-	if w.IsZero() || w.Check() != nil {
+	if w.IsZero() {
 		return true, time.Time{}
 	}
-	loc, _ := time.LoadLocation(w.TimeZone)
-	from, _ := minutes(w.From)
-	to, _ := minutes(w.To)
+	// Read once here (the send step asks before each batch): a window
+	// Check would refuse is open.
+	from, okF := minutes(w.From)
+	to, okT := minutes(w.To)
+	loc, err := time.LoadLocation(w.TimeZone)
+	if !okF || !okT || to <= from || err != nil || w.TimeZone == "" {
+		return true, time.Time{}
+	}
 	local := t.In(loc)
 	for i := range 8 {
 		day := time.Date(local.Year(), local.Month(), local.Day()+i, 0, 0, 0, 0, loc)
