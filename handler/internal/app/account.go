@@ -214,24 +214,24 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 // validatePatch checks the corrections and returns the values to store.
 func validatePatch(req patchRequest) (name, email *string, err error) {
 	if req.DisplayName == nil && !req.NotificationEmail.Set {
-		return nil, nil, apperr.E(apperr.Invalid, "nothing_to_change", "send displayName and/or notificationEmail")
+		return nil, nil, apperr.E(apperr.Invalid, "nothing_to_change", "there is nothing to change: give a new name or a new address for notices")
 	}
 	if req.DisplayName != nil {
 		n := strings.TrimSpace(*req.DisplayName)
 		switch {
 		case n == "":
-			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "displayName must not be empty")
+			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "your name cannot be empty")
 		case utf8.RuneCountInString(n) > 100:
-			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "displayName is at most 100 characters")
+			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "your name can be at most 100 characters long")
 		case strings.IndexFunc(n, unicode.IsControl) >= 0:
-			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "displayName must not contain control characters")
+			return nil, nil, apperr.E(apperr.Invalid, "display_name_invalid", "your name cannot hold line breaks or other invisible characters")
 		}
 		name = &n
 	}
 	if req.NotificationEmail.Set {
 		var s *string
 		if err := json.Unmarshal(req.NotificationEmail.Raw, &s); err != nil {
-			return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "notificationEmail must be a string or null")
+			return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "the address for notices must be an email address, or empty to use your own")
 		}
 		e := ""
 		if s != nil {
@@ -240,7 +240,7 @@ func validatePatch(req patchRequest) (name, email *string, err error) {
 		if e != "" {
 			addr, perr := mail.ParseAddress(e)
 			if perr != nil || addr.Address != e || len(e) > 254 || !strings.Contains(e[strings.LastIndex(e, "@"):], ".") {
-				return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "notificationEmail must be a plain address like name@example.com")
+				return nil, nil, apperr.E(apperr.Invalid, "notification_email_invalid", "the address for notices must be a plain address like name@example.com")
 			}
 		}
 		email = &e

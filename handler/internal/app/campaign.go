@@ -166,7 +166,7 @@ type campaignRequest struct {
 func (req campaignRequest) startOptions(c *store.Campaign, now time.Time) error {
 	if req.Start != nil {
 		if !slices.Contains(campaign.StartModes, *req.Start) {
-			return apperr.E(apperr.Invalid, "start_invalid", "start is \"onEmail\" (the campaign starts when its email arrives) or \"review\" (the email is held until you start it)")
+			return apperr.E(apperr.Invalid, "start_invalid", "choose when the campaign starts: when its email arrives, or after you review the email")
 		}
 		c.StartMode = *req.Start
 	}
@@ -208,11 +208,11 @@ func startTime(s string, now time.Time) (time.Time, error) {
 	at, err := time.Parse(time.RFC3339, s)
 	switch {
 	case err != nil:
-		return at, apperr.E(apperr.Invalid, "start_at_invalid", "startAt is a time such as 2026-12-07T09:00:00+01:00")
+		return at, apperr.E(apperr.Invalid, "start_at_invalid", "the start time must be a date and time with its zone, such as 2026-12-07T09:00:00+01:00")
 	case at.Before(now.Add(-time.Minute)):
-		return at, apperr.E(apperr.Invalid, "start_at_invalid", "startAt is in the past")
+		return at, apperr.E(apperr.Invalid, "start_at_invalid", "the start time is in the past: choose a time to come")
 	case at.After(now.Add(maxStartAhead)):
-		return at, apperr.E(apperr.Invalid, "start_at_invalid", "startAt is at most a year ahead")
+		return at, apperr.E(apperr.Invalid, "start_at_invalid", "the start time can be at most a year ahead")
 	}
 	return at.UTC(), nil
 }
@@ -333,7 +333,7 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		return err
 	}
 	if req.Name == nil && req.TrackOpens == nil && req.TrackClicks == nil && req.Start == nil && req.StartAt == nil && req.Window == nil {
-		return apperr.E(apperr.Invalid, "nothing_to_change", "send name, trackOpens, trackClicks, start, startAt and/or window")
+		return apperr.E(apperr.Invalid, "nothing_to_change", "there is nothing to change: give a new name, tracking choices, a start or a sending window")
 	}
 	var name string
 	if req.Name != nil {

@@ -33,7 +33,8 @@ What is where
     that starts with = + - @ is prefixed with ' so no spreadsheet runs it);
   - events.jsonl: opens and clicks of its messages (time, row, link, browser,
     person or machine), when tracking was on;
-  - campaignaddresses.jsonl: the hash of the campaign's inbound address;
+  - campaignaddresses.jsonl: a one-way fingerprint of the campaign's address
+    (the address cannot be read back from it);
   - files/: the template email as received (template.json, with
     message.eml beside it when the message came whole, to open in a mail
     program) and its attachments, and any upload not yet read.

@@ -18,6 +18,8 @@ import (
 	"unicode/utf8"
 
 	"mailmerge/handler/internal/apperr"
+	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/words"
 )
 
 // Kind is what happened to the campaign.
@@ -175,16 +177,16 @@ func content(n Notice) body {
 	if c != (Counts{}) {
 		b.counts = append(b.counts, [2]string{"Recipients", thousands(c.Total)})
 		if c.Sent > 0 || n.Kind == Completed || n.Kind == Failed || n.Kind == Paused {
-			b.counts = append(b.counts, [2]string{"Sent", thousands(c.Sent)})
+			b.counts = append(b.counts, [2]string{words.Row(campaign.RowSent), thousands(c.Sent)})
 		}
 		for _, row := range []struct {
 			label string
 			n     int
 		}{
-			{"Failed", c.Failed},
-			{"Skipped", c.Skipped},
-			{"Not confirmed", c.Unknown},
-			{"Still to send", c.Pending},
+			{words.Row(campaign.RowFailed), c.Failed},
+			{words.Row(campaign.RowSkipped), c.Skipped},
+			{words.Row(campaign.RowUnknown), c.Unknown},
+			{words.Row(campaign.RowPending), c.Pending},
 		} {
 			if row.n > 0 {
 				b.counts = append(b.counts, [2]string{row.label, thousands(row.n)})

@@ -23,13 +23,13 @@ func TestComposeKinds(t *testing.T) {
 		rows    []string // count lines expected in the text body
 	}{
 		{Started, Counts{Total: 1000, Pending: 1000}, `Mail merge "Spring launch" has started: sending to 1,000 recipients`,
-			"Your mail merge has started.", []string{"Recipients:", "Still to send:"}},
+			"Your mail merge has started.", []string{"Recipients:", "To send:"}},
 		{Completed, Counts{Total: 1000, Sent: 995, Failed: 3, Skipped: 2}, `Mail merge "Spring launch": sent to 995 of 1,000 recipients`,
 			"Your mail merge has finished.", []string{"Recipients:", "Sent:", "Failed:", "Skipped:"}},
 		{Failed, Counts{Total: 1000, Sent: 120, Unknown: 1, Pending: 879}, `Mail merge "Spring launch" could not finish: sent to 120 of 1,000 recipients`,
-			"Your mail merge stopped before it could finish.", []string{"Sent:", "Not confirmed:", "Still to send:"}},
+			"Your mail merge stopped before it could finish.", []string{"Sent:", "Not confirmed:", "To send:"}},
 		{Paused, Counts{Total: 1000, Sent: 0, Pending: 1000}, `Mail merge "Spring launch" is paused: sent to 0 of 1,000 recipients so far`,
-			"Your mail merge is paused.", []string{"Recipients:", "Sent:", "Still to send:"}},
+			"Your mail merge is paused.", []string{"Recipients:", "Sent:", "To send:"}},
 		{Refused, Counts{}, `Mail merge "Spring launch" was not started`,
 			"Your mail merge was not started, and nothing was sent.", nil},
 		{NotUsed, Counts{}, `Mail merge "Spring launch": your latest email was not used`,

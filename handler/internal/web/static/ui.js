@@ -1,6 +1,7 @@
 // Small shared pieces of the pages: states (loading, empty, error), the
 // status badge and progress bar, formatting, a hook that loads data.
 import { html, useState, useEffect, useCallback, useRef } from "preact-htm";
+import { campaignStates, rowStates } from "app/words";
 
 export function Loading({ what }) {
   return html`<p class="state" role="status"><span class="spinner" aria-hidden="true"></span>Loading ${what || ""}…</p>`;
@@ -22,14 +23,11 @@ export function ErrorBox({ error, retry }) {
   </div>`;
 }
 
-const statusWords = {
-  draft: "Draft", ready: "Ready", queued: "Starting", review: "Waiting for you", scheduled: "Scheduled", sending: "Sending", paused: "Paused",
-  completed: "Completed", failed: "Failed", cancelled: "Cancelled",
-  pending: "Pending", sent: "Sent", skipped: "Skipped", unknown: "Unknown",
-};
-
-export function Badge({ status }) {
-  return html`<span class="badge badge-${status}">${statusWords[status] || status}</span>`;
+// Badge names a state in the words the notices use too (app/words,
+// written from the service's own list); its meaning shows on hover.
+export function Badge({ status, kind = "campaign" }) {
+  const w = (kind === "row" ? rowStates[status] : campaignStates[status]) || rowStates[status] || campaignStates[status];
+  return html`<span class="badge badge-${status}" title=${w ? w.meaning : ""}>${w ? w.name : status}</span>`;
 }
 
 // done is the share of a campaign's rows to send that have gone (sent,
