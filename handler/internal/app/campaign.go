@@ -20,6 +20,7 @@ import (
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/words"
 )
 
 // campaignView is a campaign as the API shows it.
@@ -187,7 +188,7 @@ func (req campaignRequest) window(c *store.Campaign) error {
 		return nil
 	}
 	if c.Status != "" && c.Status.Final() { // "": being created
-		return apperr.E(apperr.Conflict, "campaign_over", "the campaign is over (it is %s)", c.Status)
+		return apperr.E(apperr.Conflict, "campaign_over", "the campaign is over (it is %s)", words.CampaignIs(c.Status))
 	}
 	if err := req.Window.Check(); err != nil {
 		return err

@@ -15,6 +15,7 @@ import (
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/words"
 )
 
 // pauseCampaignRoute stops sending: it answers once the messages in
@@ -74,7 +75,7 @@ func (a *App) resumeCampaignRoute(w http.ResponseWriter, r *http.Request, p iden
 		return err
 	}
 	if cur.Status != campaign.Paused {
-		return apperr.E(apperr.Conflict, "campaign_not_paused", "only a paused campaign can be resumed (it is %s)", cur.Status)
+		return apperr.E(apperr.Conflict, "campaign_not_paused", "only a paused campaign can be resumed (it is %s)", words.CampaignIs(cur.Status))
 	}
 	if err := a.captureGrant(r, p); err != nil {
 		return err

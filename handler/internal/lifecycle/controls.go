@@ -8,6 +8,7 @@ import (
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/words"
 )
 
 // PauseByOwner pauses a queued, scheduled or sending campaign at its
@@ -22,7 +23,7 @@ func (l *Lifecycle) PauseByOwner(ctx context.Context, k account.Key, id string) 
 		case campaign.Queued, campaign.Scheduled, campaign.Sending:
 			return Move(c, campaign.Paused, why, l.now())
 		}
-		return apperr.E(apperr.Conflict, "campaign_not_running", "only a queued, scheduled or sending campaign can be paused (it is %s)", c.Status)
+		return apperr.E(apperr.Conflict, "campaign_not_running", "only a queued, scheduled or sending campaign can be paused (it is %s)", words.CampaignIs(c.Status))
 	})
 	if err == nil {
 		l.Logger.InfoContext(ctx, "campaign paused", "campaign", c.ID, "code", why.Code)
@@ -35,7 +36,7 @@ func (l *Lifecycle) PauseByOwner(ctx context.Context, k account.Key, id string) 
 func (l *Lifecycle) Resume(ctx context.Context, k account.Key, id string) (store.Campaign, error) {
 	c, err := l.Store.ModifyCampaign(ctx, k, id, func(c *store.Campaign) error {
 		if c.Status != campaign.Paused {
-			return apperr.E(apperr.Conflict, "campaign_not_paused", "only a paused campaign can be resumed (it is %s)", c.Status)
+			return apperr.E(apperr.Conflict, "campaign_not_paused", "only a paused campaign can be resumed (it is %s)", words.CampaignIs(c.Status))
 		}
 		if c.StartedAt.IsZero() {
 			return Move(c, campaign.Queued, campaign.Reason{}, l.now())
@@ -68,7 +69,7 @@ func (l *Lifecycle) Cancel(ctx context.Context, k account.Key, id string) (store
 		case campaign.Queued, campaign.Review, campaign.Scheduled, campaign.Sending, campaign.Paused:
 			return Move(c, campaign.Cancelled, why, l.now())
 		}
-		return apperr.E(apperr.Conflict, "campaign_not_running", "only a campaign that has its email and is not finished can be cancelled (it is %s)", c.Status)
+		return apperr.E(apperr.Conflict, "campaign_not_running", "only a campaign that has its email and is not finished can be cancelled (it is %s)", words.CampaignIs(c.Status))
 	})
 	if err != nil {
 		return c, err

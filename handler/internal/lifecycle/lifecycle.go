@@ -18,6 +18,7 @@ import (
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/words"
 )
 
 // Lifecycle changes campaigns' states.
@@ -99,5 +100,5 @@ func Editable(c store.Campaign, what string) error {
 	if campaign.Editable(c.Status) {
 		return nil
 	}
-	return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); %s", c.Status, what)
+	return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started (it is %s); %s", words.CampaignIs(c.Status), what)
 }

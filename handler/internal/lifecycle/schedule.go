@@ -10,6 +10,7 @@ import (
 	"mailmerge/handler/internal/notify"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/words"
 )
 
 // Hold holds a queued campaign whose checked template email waits for its
@@ -62,7 +63,7 @@ func (l *Lifecycle) StartByOwner(ctx context.Context, k account.Key, id string, 
 		case campaign.Draft, campaign.Ready:
 			return apperr.E(apperr.Conflict, "no_template", "the campaign has no template email yet: send your email to the campaign's address first")
 		default:
-			return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started already (it is %s)", c.Status)
+			return apperr.E(apperr.Conflict, "campaign_started", "the campaign has started already (it is %s)", words.CampaignIs(c.Status))
 		}
 		c.StartAt, c.StartConfirmedAt = at, now
 		return Move(c, campaign.Queued, campaign.Reason{}, now)

@@ -220,8 +220,8 @@ func internalCall(call *ast.CallExpr) bool {
 var query = regexp.MustCompile(`\b(PartitionKey|RowKey) (eq|ne|ge|gt|le|lt)\b`)
 
 var (
-	tag       = regexp.MustCompile(`(?s)<[^>]*>`)
-	attrText  = regexp.MustCompile(`\b(?:aria-label|title|placeholder|alt|label|action|cancel|typed)="([^"$]*)"`)
+	tag      = regexp.MustCompile(`(?s)<[^>]*>`)
+	attrText = regexp.MustCompile(`\b(?:aria-label|title|placeholder|alt|label|action|cancel|typed)="([^"$]*)"`)
 )
 
 // markupTexts returns the text of markup: what lies between its tags, and
@@ -243,7 +243,7 @@ func markupTexts(s string) []string {
 
 func isLetter(r rune) bool { return r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' }
 
-// scriptTexts returns a script's texts: the text of its html`` templates
+// scriptTexts returns a script's texts: the text of its html“ templates
 // and its strings that read as prose. Code between ${ } in a template is
 // read as script again.
 func scriptTexts(src string) []string {

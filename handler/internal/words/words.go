@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"mailmerge/handler/internal/campaign"
 )
@@ -77,4 +78,13 @@ func Script() ([]byte, error) {
 		fmt.Fprintf(&b, "export const %s = %s;\n", part.name, j)
 	}
 	return b.Bytes(), nil
+}
+
+// CampaignIs says a campaign's state inside a sentence: "it is paused",
+// "it is waiting for you".
+func CampaignIs(s campaign.Status) string {
+	if w, ok := Campaigns[s]; ok {
+		return strings.ToLower(w.Name)
+	}
+	return "in a state this version does not know"
 }
