@@ -5,6 +5,7 @@ package delivery
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"mailmerge/handler/internal/account"
@@ -62,4 +63,53 @@ type File struct {
 // Mailer sends one message from an account's own mailbox.
 type Mailer interface {
 	Send(ctx context.Context, account account.Key, m merge.Message, files []File, headers map[string]string) Result
+}
+
+// Found is what a look in the sender's mailbox found of one message sent
+// with our Message-ID (docs/mailbox-reading.md).
+type Found struct {
+	// Sent: it is sent (not a draft); SentAt is Exchange's time.
+	Sent   bool
+	SentAt time.Time
+	// Waiting: it is there as a draft, accepted but not yet sent. It must
+	// not be sent again.
+	Waiting bool
+}
+
+// Arrived is one message that arrived in the sender's inbox, as much as
+// telling a reply or a bounce of ours needs. It is read and dropped: its
+// subject, body and sender are never stored.
+type Arrived struct {
+	ID       string
+	Received time.Time
+	From     string
+	// Refers is every Message-ID the message answers (In-Reply-To and
+	// References).
+	Refers []string
+	// Report: a non-delivery report (Exchange's X-MS-Exchange-Message-Is-Ndr,
+	// or a multipart/report of report-type delivery-status). Delayed: a
+	// notice that delivery is delayed, not failed.
+	Report, Delayed bool
+	// Failed is, for a report, the addresses it says failed (Exchange
+	// lists them as its recipients); empty when it does not say.
+	Failed []string
+}
+
+// ErrUnreadable is a mailbox that may not be read (no consent, or it was
+// taken back): reading stops, and an in-doubt send stays in doubt.
+var ErrUnreadable = errors.New("the mailbox may not be read")
+
+// ErrCursorLost is a saved place in the inbox that Graph no longer knows:
+// start again from a time.
+var ErrCursorLost = errors.New("the inbox cursor expired")
+
+// Reader reads the sender's own mailbox with the owner's consent
+// (Mail.ReadBasic: no bodies, no attachments).
+type Reader interface {
+	// FindSent looks for the message sent with messageID.
+	FindSent(ctx context.Context, account account.Key, messageID string) (Found, error)
+	// Inbox returns what arrived after cursor ("" with since: from since)
+	// and the cursor to give next time. At most limit messages are read
+	// in one call; more is left for the next.
+	Inbox(ctx context.Context, account account.Key, cursor string, since time.Time, limit int) ([]Arrived, string, error)
 }

@@ -93,6 +93,11 @@ func (c *Client) For(cred azcore.TokenCredential, user string) (*Mailbox, error)
 	if user != "" {
 		scope = AppScope
 	}
+	return c.forScope(cred, user, scope)
+}
+
+// forScope is For with the scope its tokens are asked for.
+func (c *Client) forScope(cred azcore.TokenCredential, user, scope string) (*Mailbox, error) {
 	auth, err := kauth.NewAzureIdentityAuthenticationProviderWithScopesAndValidHosts(tokenErrors{cred}, []string{scope}, []string{c.host})
 	if err != nil {
 		return nil, fmt.Errorf("graph auth: %w", err)
@@ -159,6 +164,12 @@ func message(m merge.Message, files []delivery.File, headers map[string]string) 
 	msg := models.NewMessage()
 	subject := m.Subject
 	msg.SetSubject(&subject)
+	if m.MessageID != "" {
+		// Kept as the message's Message-ID, in Sent Items and for its
+		// recipients (docs/mailbox-reading.md §1).
+		id := m.MessageID
+		msg.SetInternetMessageId(&id)
+	}
 	b := models.NewItemBody()
 	kind, content := models.HTML_BODYTYPE, string(m.HTML)
 	if len(m.HTML) == 0 {
@@ -353,15 +364,16 @@ type Sender struct {
 	// expired tells a lost grant from a passing token failure.
 	expired func(error) bool
 
-	mu    sync.Mutex
-	boxes map[account.Key]*Mailbox
+	mu      sync.Mutex
+	boxes   map[account.Key]*Mailbox
+	readers map[account.Key]*Mailbox
 }
 
 // NewSender returns a Sender; expired reports whether a credential error
 // means the grant is gone (the campaign pauses) rather than a passing
 // failure (the row is retried).
 func NewSender(c *Client, creds Credentials, application bool, expired func(error) bool) *Sender {
-	return &Sender{client: c, creds: creds, application: application, expired: expired, boxes: map[account.Key]*Mailbox{}}
+	return &Sender{client: c, creds: creds, application: application, expired: expired, boxes: map[account.Key]*Mailbox{}, readers: map[account.Key]*Mailbox{}}
 }
 
 // Send sends m from account's mailbox.

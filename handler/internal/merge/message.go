@@ -43,6 +43,9 @@ type Message struct {
 	Attachments []int
 	// DroppedLinks are merged links refused for their scheme.
 	DroppedLinks []DroppedLink
+	// MessageID, when set, is the message's own Internet Message-ID
+	// (<…@…>), by which it is found again in the sender's mailbox.
+	MessageID string
 }
 
 // Build renders one row into a message: recipients from the row's To, CC

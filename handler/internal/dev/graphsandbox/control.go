@@ -3,6 +3,8 @@ package graphsandbox
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,8 +16,9 @@ import (
 // the sandbox is for local development and tests.
 //
 //	POST   /_sandbox/faults              inject: a fault object or an array of them
-//	                                     {"kind":"throttle"|"unavailable"|"timeout-after-accept"|"latency"
-//	                                      (or "429","503","504"), "mailbox":"", "count":1,
+//	                                     {"kind":"throttle"|"unavailable"|"timeout-after-accept"|
+//	                                      "timeout-before-accept"|"latency"|"late" (or "429","503","504"),
+//	                                      "op":"send"|"read", "mailbox":"", "count":1,
 //	                                      "retryAfterSeconds":2, "delayMs":500, "code":"", "message":""}
 //	GET    /_sandbox/faults              the pending faults
 //	DELETE /_sandbox/faults              clear them
@@ -23,6 +26,13 @@ import (
 //	DELETE /_sandbox/messages            forget messages and rate windows (files stay)
 //	GET    /_sandbox/messages/{seq}.eml  the .eml of one accepted message
 //	GET    /_sandbox/duplicates?header=X-Name[&mailbox=]   values sent more than once: {"value": count}
+//	POST   /_sandbox/inbox               {"inReplyTo":"<message id>","kind":"reply"|"ndr"|"delay",
+//	                                      "from":"", "recipient":"", "status":"5.1.1", "newConversation":false}
+//	                                     puts a reply, NDR or delay notice into the sender's Inbox (inbox.go):
+//	                                     201 with the Inbound (its "id" is the Graph id); 404 when no sent
+//	                                     message has that Message-ID; 400 for a bad request
+//	GET    /_sandbox/inbox?mailbox=      the Inbox messages made so far (JSON array of Inbound)
+//	DELETE /_sandbox/delta?mailbox=      forget the delta tokens: their next use answers 410
 func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 	p := strings.TrimSuffix(r.URL.Path, "/")
 	switch {
@@ -71,6 +81,18 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		controlError(w, http.StatusNotFound, "no such message")
+	case p == "/_sandbox/inbox":
+		switch r.Method {
+		case http.MethodPost:
+			s.postInbox(w, r)
+		case http.MethodGet:
+			writeJSON(w, http.StatusOK, s.InboxMessages(r.URL.Query().Get("mailbox")))
+		default:
+			controlError(w, http.StatusMethodNotAllowed, "use GET or POST")
+		}
+	case p == "/_sandbox/delta" && r.Method == http.MethodDelete:
+		s.ExpireDeltaTokens(r.URL.Query().Get("mailbox"))
+		w.WriteHeader(http.StatusNoContent)
 	case p == "/_sandbox/duplicates" && r.Method == http.MethodGet:
 		q := r.URL.Query()
 		if q.Get("header") == "" {
@@ -119,6 +141,25 @@ func (s *Sandbox) postFaults(w http.ResponseWriter, r *http.Request) {
 		out = append(out, toFaultJSON(f))
 	}
 	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Sandbox) postInbox(w http.ResponseWriter, r *http.Request) {
+	var req InboxRequest
+	dec := json.NewDecoder(io.LimitReader(r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		controlError(w, http.StatusBadRequest, "invalid JSON: "+err.Error())
+		return
+	}
+	in, err := s.Deliver(req)
+	switch {
+	case errors.Is(err, ErrNoSentMessage):
+		controlError(w, http.StatusNotFound, fmt.Sprintf("%v: %q", err, req.InReplyTo))
+	case err != nil:
+		controlError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeJSON(w, http.StatusCreated, in)
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -22,20 +22,57 @@ const (
 	// FaultLatency waits Delay before handling the request, holding its
 	// concurrency slot.
 	FaultLatency FaultKind = "latency"
+	// FaultTimeoutBeforeAccept waits Delay (DefaultTimeoutBeforeAccept when
+	// 0), holding the concurrency slot, then answers 504 GatewayTimeout
+	// without accepting the message: it is never in Drafts or Sent Items
+	// and never delivered. With a Delay at or over the client's own timeout
+	// the client sees its timeout instead; either way the send is in doubt.
+	// No Graph page documents a gateway timeout (docs/mailbox-reading.md,
+	// section 6); this is the case a lookup in Sent Items must tell from
+	// timeout-after-accept.
+	FaultTimeoutBeforeAccept FaultKind = "timeout-before-accept"
+	// FaultLate delays the Sent Items copy of the next Count accepted
+	// messages: each stays in Drafts for Delay instead of
+	// Options.SentItemsDelay ("The copy of the message is not created until
+	// the message successfully sends, which may take time.",
+	// https://learn.microsoft.com/en-us/graph/outlook-immutable-id). It
+	// changes no answer and combines with the other kinds.
+	FaultLate FaultKind = "late"
 )
 
-// Fault is an injected failure for the next Count sendMail requests (that
+// FaultOp is the kind of request a fault applies to.
+type FaultOp string
+
+const (
+	// OpSend is sendMail (the default).
+	OpSend FaultOp = "send"
+	// OpRead is every read: list, get and delta of messages.
+	OpRead FaultOp = "read"
+)
+
+// DefaultTimeoutBeforeAccept is the wait of a timeout-before-accept fault
+// without a Delay: a few seconds, well under the product's 60 s Graph client
+// timeout (handler/main.go graphTimeout), so the client reads the 504.
+const DefaultTimeoutBeforeAccept = 3 * time.Second
+
+// Fault is an injected failure for the next Count requests of kind Op (that
 // passed authentication) of Mailbox, or of any mailbox when Mailbox is "".
 type Fault struct {
 	Kind    FaultKind `json:"kind"`
 	Mailbox string    `json:"mailbox,omitempty"`
+	// Op is what the fault applies to: "" or OpSend (sendMail), or OpRead.
+	// Reads take throttle, unavailable, latency and timeout-before-accept
+	// (a 504 after the wait).
+	Op FaultOp `json:"op,omitempty"`
 	// Count is the number of requests affected: 0 means 1, negative means
-	// every request until ClearFaults.
+	// every request until ClearFaults. For late, the number of accepted
+	// messages.
 	Count int `json:"count,omitempty"`
 	// RetryAfter is the Retry-After of a throttle or unavailable fault,
 	// rounded up to whole seconds; 0 means 1 s, negative means no header.
 	RetryAfter time.Duration `json:"-"`
-	// Delay is the added latency of a latency fault.
+	// Delay is the added latency of a latency fault, the wait of a
+	// timeout-before-accept fault and the Sent Items delay of a late fault.
 	Delay time.Duration `json:"-"`
 	// Code and Message override the error body of throttle, unavailable
 	// and timeout faults.
@@ -76,16 +113,44 @@ func (s *Sandbox) Inject(f Fault) error {
 }
 
 func validateFault(f Fault) error {
+	switch f.Op {
+	case "", OpSend, OpRead:
+	default:
+		return fmt.Errorf("graphsandbox: unknown fault op %q: use %q or %q", f.Op, OpSend, OpRead)
+	}
 	switch f.Kind {
-	case FaultThrottle, FaultUnavailable, FaultTimeoutAfterAccept:
+	case FaultThrottle, FaultUnavailable:
+	case FaultTimeoutAfterAccept:
+		if f.Op == OpRead {
+			return fmt.Errorf("graphsandbox: a %s fault applies to sending only", f.Kind)
+		}
+	case FaultTimeoutBeforeAccept:
+		if f.Delay < 0 {
+			return fmt.Errorf("graphsandbox: a %s fault needs a delay of 0 (the default) or more", f.Kind)
+		}
 	case FaultLatency:
 		if f.Delay <= 0 {
 			return fmt.Errorf("graphsandbox: a latency fault needs a positive delay")
+		}
+	case FaultLate:
+		if f.Op == OpRead {
+			return fmt.Errorf("graphsandbox: a %s fault applies to sending only", f.Kind)
+		}
+		if f.Delay <= 0 {
+			return fmt.Errorf("graphsandbox: a late fault needs a positive delay")
 		}
 	default:
 		return fmt.Errorf("graphsandbox: unknown fault kind %q", f.Kind)
 	}
 	return nil
+}
+
+// op is the fault's kind of request, OpSend by default.
+func (f Fault) op() FaultOp {
+	if f.Op == "" {
+		return OpSend
+	}
+	return f.Op
 }
 
 // ClearFaults removes every injected fault.
@@ -108,15 +173,16 @@ func (s *Sandbox) Faults() []Fault {
 	return out
 }
 
-// takeFaults consumes the faults that apply to one request of mailbox.
-func (s *Sandbox) takeFaults(mailbox string) applied {
+// takeFaults consumes the faults that apply to one request of kind op of
+// mailbox. Late faults wait for an accepted message (takeLate).
+func (s *Sandbox) takeFaults(mailbox string, op FaultOp) applied {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out applied
 	statusTaken := false
 	kept := s.faults[:0]
 	for _, fs := range s.faults {
-		use := fs.mailbox == "" || fs.mailbox == mailbox
+		use := (fs.mailbox == "" || fs.mailbox == mailbox) && fs.f.op() == op && fs.f.Kind != FaultLate
 		if use && fs.f.Kind != FaultLatency {
 			use = !statusTaken
 		}
@@ -136,6 +202,17 @@ func (s *Sandbox) takeFaults(mailbox string) applied {
 					out.timeout.retryAfter = 0 // no Retry-After unless asked for
 				}
 				statusTaken = true
+			case FaultTimeoutBeforeAccept:
+				wait := fs.f.Delay
+				if wait == 0 {
+					wait = DefaultTimeoutBeforeAccept
+				}
+				out.delay += wait
+				out.status = faultError(fs.f, http.StatusGatewayTimeout, CodeGatewayTimeout, "The gateway did not receive a response in time.")
+				if fs.f.RetryAfter <= 0 {
+					out.status.retryAfter = 0
+				}
+				statusTaken = true
 			}
 			if fs.remaining > 0 {
 				fs.remaining--
@@ -150,6 +227,25 @@ func (s *Sandbox) takeFaults(mailbox string) applied {
 	}
 	s.faults = kept
 	return out
+}
+
+// takeLate returns how long the next accepted message of mailbox stays in
+// Drafts: the Delay of the first late fault for it (consumed), else
+// Options.SentItemsDelay. Caller holds s.mu.
+func (s *Sandbox) takeLate(mailbox string) time.Duration {
+	for i, fs := range s.faults {
+		if fs.f.Kind != FaultLate || fs.mailbox != "" && fs.mailbox != mailbox {
+			continue
+		}
+		if fs.remaining > 0 {
+			fs.remaining--
+		}
+		if fs.remaining == 0 {
+			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
+		}
+		return fs.f.Delay
+	}
+	return s.sentDelay
 }
 
 func faultError(f Fault, status int, code, msg string) *graphError {
@@ -170,6 +266,7 @@ func faultError(f Fault, status int, code, msg string) *graphError {
 type faultJSON struct {
 	Kind              string   `json:"kind"`
 	Mailbox           string   `json:"mailbox"`
+	Op                string   `json:"op"`
 	Count             int      `json:"count"`
 	RetryAfterSeconds *float64 `json:"retryAfterSeconds"`
 	DelayMs           int64    `json:"delayMs"`
@@ -178,7 +275,7 @@ type faultJSON struct {
 }
 
 func (j faultJSON) fault() Fault {
-	f := Fault{Kind: FaultKind(strings.ToLower(j.Kind)), Mailbox: j.Mailbox, Count: j.Count,
+	f := Fault{Kind: FaultKind(strings.ToLower(j.Kind)), Mailbox: j.Mailbox, Op: FaultOp(strings.ToLower(j.Op)), Count: j.Count,
 		Delay: time.Duration(j.DelayMs) * time.Millisecond, Code: j.Code, Message: j.Message}
 	switch f.Kind { // aliases by status
 	case "429":
@@ -199,11 +296,20 @@ func (j faultJSON) fault() Fault {
 }
 
 func toFaultJSON(f Fault) map[string]any {
-	m := map[string]any{"kind": f.Kind, "mailbox": f.Mailbox, "count": f.Count}
-	if f.Kind == FaultLatency {
+	m := map[string]any{"kind": f.Kind, "mailbox": f.Mailbox, "op": f.op(), "count": f.Count}
+	switch f.Kind {
+	case FaultLatency, FaultLate:
 		m["delayMs"] = f.Delay.Milliseconds()
-	} else {
-		if f.RetryAfter < 0 || f.Kind == FaultTimeoutAfterAccept && f.RetryAfter == 0 {
+	case FaultTimeoutBeforeAccept:
+		d := f.Delay
+		if d == 0 {
+			d = DefaultTimeoutBeforeAccept
+		}
+		m["delayMs"] = d.Milliseconds()
+	}
+	if f.Kind != FaultLatency && f.Kind != FaultLate {
+		timeout := f.Kind == FaultTimeoutAfterAccept || f.Kind == FaultTimeoutBeforeAccept
+		if f.RetryAfter < 0 || timeout && f.RetryAfter == 0 {
 			m["retryAfterSeconds"] = -1
 		} else {
 			m["retryAfterSeconds"] = retryAfterSeconds(f.RetryAfter)

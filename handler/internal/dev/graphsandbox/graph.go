@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -49,6 +50,11 @@ const (
 	CodeResourceNotFound           = "ResourceNotFound"
 	CodeInvalidUser                = "ErrorInvalidUser"
 	CodeUnknownError               = "UnknownError"
+	CodeItemNotFound               = "ErrorItemNotFound"
+	CodeInvalidInternetMessageID   = "ErrorInvalidInternetMessageId"
+	CodeInvalidURLQueryFilter      = "ErrorInvalidUrlQueryFilter"
+	CodeParseURI                   = "RequestBroker--ParseUri"
+	CodeSyncStateNotFound          = "syncStateNotFound"
 
 	MsgEmptyToken   = "Access token is empty."
 	MsgAccessDenied = "Access is denied. Check credentials and try again."
@@ -81,14 +87,14 @@ func (s *Sandbox) writeError(w http.ResponseWriter, rc *reqCtx, e *graphError) {
 }
 
 func (s *Sandbox) serveGraph(w http.ResponseWriter, r *http.Request, rc *reqCtx) {
-	if e := s.handleSend(w, r, rc); e != nil {
+	if e := s.handle(w, r, rc); e != nil {
 		s.writeError(w, rc, e)
 	}
 }
 
-// handleSend answers a Graph request. It returns an error to answer, or nil
+// handle answers a Graph request. It returns an error to answer, or nil
 // when it has answered.
-func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx) *graphError {
+func (s *Sandbox) handle(w http.ResponseWriter, r *http.Request, rc *reqCtx) *graphError {
 	// Graph authenticates before it resolves the path.
 	token, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
@@ -111,21 +117,27 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		mailbox = normalizeMailbox(m)
 	}
 
-	target, isUser, e := parseRoute(r.URL.Path)
+	rt, e := parseRoute(r.URL.Path)
 	if e != nil {
 		return e
 	}
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
+	if method := rt.method(); r.Method != method {
+		w.Header().Set("Allow", method)
 		return gerr(http.StatusMethodNotAllowed, CodeBadRequest, "Specified HTTP method is not supported for the request resource.")
 	}
 	switch {
 	case app:
-		if mailbox, e = s.appMailbox(token, target, isUser); e != nil {
+		if mailbox, e = s.appMailbox(token, rt); e != nil {
 			return e
 		}
-	case isUser && !sameMailbox(target, mailbox, token):
+	case rt.isUser && !sameMailbox(rt.user, mailbox, token):
 		return gerr(http.StatusForbidden, CodeAccessDenied, MsgAccessDenied)
+	}
+	var access readAccess
+	if rt.op != opSend {
+		if access = readPermission(token, app); access == noRead {
+			return gerr(http.StatusForbidden, CodeAccessDenied, MsgAccessDenied)
+		}
 	}
 
 	release, e := s.acquire(mailbox)
@@ -134,7 +146,11 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	defer release()
 
-	f := s.takeFaults(mailbox)
+	op := OpSend
+	if rt.op != opSend {
+		op = OpRead
+	}
+	f := s.takeFaults(mailbox, op)
 	if f.delay > 0 {
 		t := time.NewTimer(f.delay)
 		select {
@@ -150,6 +166,9 @@ func (s *Sandbox) handleSend(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	if f.status != nil {
 		drain(r.Body)
 		return f.status
+	}
+	if rt.op != opSend {
+		return s.handleRead(w, r, rt, mailbox, access)
 	}
 
 	raw, e := s.readBody(r)
@@ -203,27 +222,78 @@ func isAppToken(token string) bool {
 	return roles && !scp && !upn && !pun
 }
 
-// appMailbox resolves the mailbox an application token sends from: the
-// user named in /users/{id}, in the token's tenant, when the token holds the
-// Mail.Send application role.
-func (s *Sandbox) appMailbox(token, target string, isUser bool) (string, *graphError) {
-	if !isUser {
+// appMailbox resolves the mailbox an application token acts on: the user
+// named in /users/{id}, in the token's tenant, when the token holds an
+// application role that allows the request (Mail.Send to send; see
+// readPermission to read).
+func (s *Sandbox) appMailbox(token string, rt route) (string, *graphError) {
+	if !rt.isUser {
 		return "", gerr(http.StatusBadRequest, CodeBadRequest, "/me request is only valid with delegated authentication flow.")
 	}
 	c, _ := decodeClaims(token)
 	roles, _ := c["roles"].([]any)
-	if !slices.Contains(roles, any("Mail.Send")) {
+	if rt.op == opSend && !slices.Contains(roles, any("Mail.Send")) {
 		return "", gerr(http.StatusForbidden, CodeAccessDenied, MsgAccessDenied)
 	}
 	tid, _ := c["tid"].(string)
 	if s.resolveUser == nil {
-		return "", gerr(http.StatusNotFound, CodeInvalidUser, "The requested user '%s' is invalid.", target)
+		return "", gerr(http.StatusNotFound, CodeInvalidUser, "The requested user '%s' is invalid.", rt.user)
 	}
-	address, ok := s.resolveUser(tid, target)
+	address, ok := s.resolveUser(tid, rt.user)
 	if !ok || strings.TrimSpace(address) == "" {
-		return "", gerr(http.StatusNotFound, CodeInvalidUser, "The requested user '%s' is invalid.", target)
+		return "", gerr(http.StatusNotFound, CodeInvalidUser, "The requested user '%s' is invalid.", rt.user)
 	}
 	return normalizeMailbox(address), nil
+}
+
+// readAccess is what a token may read of messages.
+type readAccess int
+
+const (
+	noRead    readAccess = iota
+	readBasic            // Mail.ReadBasic: no body, bodyPreview, uniqueBody, attachments
+	readFull             // Mail.Read or Mail.ReadWrite
+)
+
+// readPermission is what the token may read. Get message, List messages and
+// delta need, delegated, Mail.ReadBasic (least privileged), Mail.Read or
+// Mail.ReadWrite in scp; application, Mail.ReadBasic.All (or
+// Mail.ReadBasic), Mail.Read or Mail.ReadWrite in roles
+// (https://learn.microsoft.com/en-us/graph/api/message-get#permissions,
+// https://learn.microsoft.com/en-us/graph/api/message-delta#permissions).
+// Mail.ReadBasic "Allows the app to read email in the signed-in user's
+// mailbox, except for body, bodyPreview, uniqueBody, attachments,
+// extensions, and any extended properties."
+// (https://learn.microsoft.com/en-us/graph/permissions-reference#mailreadbasic).
+// Mail.Send alone reads nothing: 403 ErrorAccessDenied.
+func readPermission(token string, app bool) readAccess {
+	c, _ := decodeClaims(token)
+	var granted []string
+	if app {
+		roles, _ := c["roles"].([]any)
+		for _, r := range roles {
+			if s, ok := r.(string); ok {
+				granted = append(granted, s)
+			}
+		}
+	} else {
+		scp, _ := c["scp"].(string)
+		granted = strings.Fields(scp)
+	}
+	access := noRead
+	for _, g := range granted {
+		switch strings.ToLower(g) {
+		case "mail.read", "mail.readwrite":
+			return readFull
+		case "mail.readbasic":
+			access = readBasic
+		case "mail.readbasic.all":
+			if app {
+				access = readBasic
+			}
+		}
+	}
+	return access
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
@@ -236,40 +306,101 @@ func bearer(h string) (string, bool) {
 	return tok, tok != ""
 }
 
-// parseRoute accepts /v1.0/me/sendMail and /v1.0/users/{id}/sendMail (Graph
-// path segments are case-insensitive; the action may be namespace
-// qualified).
-func parseRoute(p string) (target string, isUser bool, e *graphError) {
-	segs := strings.Split(strings.Trim(p, "/"), "/")
-	isSend := func(s string) bool {
-		return strings.EqualFold(s, "sendMail") || strings.EqualFold(s, "microsoft.graph.sendMail")
+// routeOp is what a Graph path asks for.
+type routeOp int
+
+const (
+	opSend  routeOp = iota // POST …/sendMail
+	opList                 // GET …/messages, …/mailFolders/{f}/messages
+	opGet                  // GET …/messages/{id}, …/mailFolders/{f}/messages/{id}
+	opDelta                // GET …/mailFolders/{f}/messages/delta
+)
+
+// route is a parsed Graph path.
+type route struct {
+	isUser bool   // /users/{id}, else /me
+	user   string // the {id} of /users/{id}
+	op     routeOp
+	folder string // the {f} of …/mailFolders/{f}/…, as given; "" for /messages
+	item   string // the {id} of …/messages/{id}
+	// prefix is the path up to the mailbox (/v1.0/me or /v1.0/users/{id}),
+	// for the links Graph answers with.
+	prefix string
+}
+
+func (rt route) method() string {
+	if rt.op == opSend {
+		return http.MethodPost
 	}
-	notFound := func() *graphError {
-		seg := segs[len(segs)-1]
-		switch {
-		case len(segs) > 1 && !strings.EqualFold(segs[1], "me") && !strings.EqualFold(segs[1], "users"):
-			seg = segs[1]
-		case len(segs) > 2 && strings.EqualFold(segs[1], "me"):
-			seg = segs[2]
-		case len(segs) > 3 && strings.EqualFold(segs[1], "users"):
-			seg = segs[3]
+	return http.MethodGet
+}
+
+// parseRoute accepts, under /v1.0/me and /v1.0/users/{id}: sendMail,
+// messages, messages/{id}, mailFolders/{f}/messages,
+// mailFolders/{f}/messages/{id} and mailFolders/{f}/messages/delta. Graph
+// path segments are case-insensitive, functions and actions may be
+// namespace qualified, and a key may be given in parentheses
+// (mailFolders('inbox')).
+func parseRoute(p string) (route, *graphError) {
+	var segs []string
+	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
+		// name('key') is name/key.
+		if i := strings.Index(seg, "("); i > 0 && strings.HasSuffix(seg, ")") {
+			segs = append(segs, seg[:i], strings.Trim(seg[i+1:len(seg)-1], "'"))
+			continue
 		}
+		segs = append(segs, seg)
+	}
+	is := func(seg, name string) bool {
+		return strings.EqualFold(seg, name) || strings.EqualFold(seg, "microsoft.graph."+name)
+	}
+	notFound := func(seg string) *graphError {
 		return gerr(http.StatusNotFound, CodeResourceNotFound, "Resource not found for the segment '%s'.", seg)
 	}
 	if len(segs) == 0 || !strings.EqualFold(segs[0], "v1.0") {
-		return "", false, gerr(http.StatusNotFound, CodeResourceNotFound, "Invalid version: %s", segs[0])
+		return route{}, gerr(http.StatusNotFound, CodeResourceNotFound, "Invalid version: %s", segs[0])
 	}
+	var rt route
+	var rest []string
 	switch {
-	case len(segs) == 3 && strings.EqualFold(segs[1], "me") && isSend(segs[2]):
-		return "", false, nil
-	case len(segs) == 4 && strings.EqualFold(segs[1], "users") && isSend(segs[3]) && segs[2] != "":
+	case len(segs) >= 2 && strings.EqualFold(segs[1], "me"):
+		rt.prefix, rest = "/v1.0/me", segs[2:]
+	case len(segs) >= 3 && strings.EqualFold(segs[1], "users") && segs[2] != "":
 		id := segs[2]
 		if len(id) >= 2 && id[0] == '\'' && id[len(id)-1] == '\'' {
 			id = id[1 : len(id)-1]
 		}
-		return id, true, nil
+		rt.isUser, rt.user, rt.prefix, rest = true, id, "/v1.0/users/"+url.PathEscape(id), segs[3:]
+	case len(segs) > 1:
+		return route{}, notFound(segs[1])
+	default:
+		return route{}, notFound(segs[0])
 	}
-	return "", false, notFound()
+	if len(rest) >= 3 && is(rest[0], "mailFolders") && rest[1] != "" && is(rest[2], "messages") {
+		rt.folder, rest = rest[1], rest[2:]
+	} else if len(rest) >= 1 && is(rest[0], "mailFolders") {
+		if len(rest) < 3 {
+			return route{}, notFound(rest[len(rest)-1])
+		}
+		return route{}, notFound(rest[2])
+	}
+	switch {
+	case len(rest) == 1 && rt.folder == "" && is(rest[0], "sendMail"):
+		rt.op = opSend
+	case len(rest) == 1 && is(rest[0], "messages"):
+		rt.op = opList
+	case len(rest) == 2 && is(rest[0], "messages") && rt.folder != "" && is(rest[1], "delta"):
+		rt.op = opDelta
+	case len(rest) == 2 && is(rest[0], "messages") && rest[1] != "":
+		rt.op, rt.item = opGet, rest[1]
+	case len(rest) == 0:
+		return route{}, notFound(segs[len(segs)-1])
+	case len(rest) > 2 && is(rest[0], "messages"):
+		return route{}, notFound(rest[2])
+	default:
+		return route{}, notFound(rest[0])
+	}
+	return rt, nil
 }
 
 // sameMailbox reports whether /users/{id} names the token's mailbox: the

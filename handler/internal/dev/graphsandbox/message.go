@@ -48,6 +48,9 @@ type submission struct {
 	mimeHeaders     []Header
 	saveToSentItems bool
 	mime            []byte // a MIME submission (text/plain base64), written as is
+	// internetMessageID is the client's message.internetMessageId, kept as
+	// the Message-ID; "" lets the sandbox make one (see accept).
+	internetMessageID string
 }
 
 func (m *submission) recipients() int { return len(m.to) + len(m.cc) + len(m.bcc) }
@@ -66,6 +69,7 @@ type wireMessage struct {
 	Attachments            []wireAttach    `json:"attachments"`
 	InternetMessageHeaders []Header        `json:"internetMessageHeaders"`
 	Importance             *string         `json:"importance"`
+	InternetMessageID      *string         `json:"internetMessageId"`
 	// SingleValueExtendedProperties: {"id": "<type> <tag or set Name n>",
 	// "value": ...}.
 	SingleValueExtendedProperties []struct {
@@ -247,6 +251,14 @@ func (s *Sandbox) fill(sub *submission, wm *wireMessage, rawMsg json.RawMessage)
 		}
 		sub.attachments = append(sub.attachments, att)
 		sub.attachmentData = append(sub.attachmentData, data)
+	}
+
+	if wm.InternetMessageID != nil {
+		id := strings.TrimSpace(*wm.InternetMessageID)
+		if !validMessageID(id) {
+			return gerr(http.StatusBadRequest, CodeInvalidInternetMessageID, "The internetMessageId '%s' is not a message id of the form <left@right> (RFC 5322 msg-id).", abbreviate(*wm.InternetMessageID))
+		}
+		sub.internetMessageID = id
 	}
 
 	for _, h := range wm.InternetMessageHeaders {

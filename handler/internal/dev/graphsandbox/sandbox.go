@@ -1,5 +1,8 @@
 // Package graphsandbox is a local stand-in for the part of Microsoft Graph
-// the product calls: POST /v1.0/users/{id}/sendMail and /v1.0/me/sendMail.
+// the product calls, under /v1.0/me and /v1.0/users/{id}: POST sendMail,
+// and, to read the sender's own messages back, GET messages (with $filter
+// and $select), messages/{id}, mailFolders/{f}/messages[/{id}] and
+// mailFolders/{f}/messages/delta (read.go, delta.go).
 //
 // It behaves like Graph and Exchange Online as documented (see
 // ../shared/reference/graph-and-identity.md, sections 1, 2, 4, 5 and 6):
@@ -9,8 +12,15 @@
 // limits (30 messages a minute, 4 concurrent requests, 10,000 recipients a
 // rolling 24 hours) answered with 429 and Retry-After. Every accepted
 // message is written as an .eml file a person can open in a mail client and
-// kept in memory for tests. Faults (429, 503, 504-after-accept, latency) can
-// be injected from Go or over HTTP under /_sandbox/.
+// kept in memory for tests. Faults (429, 503, 504 after or before accepting,
+// latency, a late Sent Items copy) can be injected from Go or over HTTP
+// under /_sandbox/, for sends or for reads.
+//
+// A sent message is first a draft in Drafts and its copy reaches Sent
+// Items after a delay; it keeps the client's internetMessageId
+// (mailbox.go). Reading needs Mail.ReadBasic or more (readPermission).
+// POST /_sandbox/inbox puts a reply, an NDR or a delay notice about a sent
+// message into the sender's Inbox, as Exchange would (inbox.go).
 //
 // Tokens are not verified: production verification happens in the real
 // Graph; the sandbox only needs to know whose mailbox a token acts for (see
@@ -35,7 +45,8 @@
 //   - The body may also be base64 MIME (Content-Type: text/plain); recipients
 //     then come from its To, Cc and Bcc.
 //
-// The sandbox starts no goroutines. Close aborts requests waiting on an
+// The sandbox starts no goroutines: the Drafts → Sent Items timeline is
+// computed from the clock when read. Close aborts requests waiting on an
 // injected latency.
 package graphsandbox
 
@@ -106,8 +117,18 @@ type Options struct {
 	// for a user it does not know. Authorize is not called for such tokens.
 	ResolveUser func(tenantID, id string) (address string, ok bool)
 
-	// Now is the clock for rate windows, Date headers and file names.
-	// Nil: time.Now.
+	// SentItemsDelay is how long an accepted message stays in Drafts before
+	// its copy is in Sent Items (mailbox.go). 0: DefaultSentItemsDelay;
+	// negative: at once. A late fault sets it for one message.
+	SentItemsDelay time.Duration
+
+	// DeltaTokens is how many delta and skip tokens a mailbox keeps; older
+	// ones are forgotten and answer 410 syncStateNotFound (delta.go).
+	// 0: DefaultDeltaTokens.
+	DeltaTokens int
+
+	// Now is the clock for rate windows, Date headers, file names and the
+	// Drafts → Sent Items timeline. Nil: time.Now.
 	Now func() time.Time
 }
 
@@ -123,6 +144,8 @@ type Sandbox struct {
 	authorize   func(r *http.Request, token string) (string, error)
 	resolveUser func(tenantID, id string) (string, bool)
 	now         func() time.Time
+	sentDelay   time.Duration
+	deltaTokens int
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -131,12 +154,17 @@ type Sandbox struct {
 	seq       uint64
 	mailboxes map[string]*mailboxState
 	accepted  []*Accepted
+	inbox     []*Inbound
 	faults    []*faultState
 }
 
 type mailboxState struct {
 	inflight int
 	sends    []sendEntry // accepted messages, oldest first, within 24 h
+	// folders are the ids of the well-known folders, by name.
+	folders map[string]string
+	// tokens are the live delta and skip tokens, oldest first.
+	tokens []*deltaState
 }
 
 type sendEntry struct {
@@ -158,11 +186,19 @@ func New(opts Options) (*Sandbox, error) {
 		authorize:   opts.Authorize,
 		resolveUser: opts.ResolveUser,
 		now:         opts.Now,
+		sentDelay:   opts.SentItemsDelay,
+		deltaTokens: orDefault(opts.DeltaTokens, DefaultDeltaTokens),
 		done:        make(chan struct{}),
 		mailboxes:   map[string]*mailboxState{},
 	}
-	if s.maxReq < 0 || s.maxAtt < 0 || s.maxRcpt < 0 {
-		return nil, errors.New("graphsandbox: size and recipient limits must not be negative")
+	if s.maxReq < 0 || s.maxAtt < 0 || s.maxRcpt < 0 || s.deltaTokens < 0 {
+		return nil, errors.New("graphsandbox: size, recipient and token limits must not be negative")
+	}
+	switch {
+	case s.sentDelay == 0:
+		s.sentDelay = DefaultSentItemsDelay
+	case s.sentDelay < 0:
+		s.sentDelay = 0
 	}
 	if s.authorize == nil {
 		s.authorize = func(_ *http.Request, token string) (string, error) { return DecodeTokenMailbox(token) }

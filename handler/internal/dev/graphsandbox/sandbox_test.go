@@ -435,8 +435,16 @@ func TestApplicationTokens(t *testing.T) {
 
 func TestRoutes(t *testing.T) {
 	_, srv := start(t, Options{})
-	r := send(t, srv, "/v1.0/me/messages", aliceToken, msg(nil), false)
-	wantError(t, r, http.StatusNotFound, CodeResourceNotFound, "Resource not found for the segment 'messages'.")
+	r := send(t, srv, "/v1.0/me/calendar", aliceToken, msg(nil), false)
+	wantError(t, r, http.StatusNotFound, CodeResourceNotFound, "Resource not found for the segment 'calendar'.")
+	wantError(t, send(t, srv, "/v1.0/me/mailFolders/inbox/rules", aliceToken, msg(nil), false), http.StatusNotFound, CodeResourceNotFound, "Resource not found for the segment 'rules'.")
+	wantError(t, send(t, srv, "/v1.0/me/messages/x/attachments", aliceToken, msg(nil), false), http.StatusNotFound, CodeResourceNotFound, "Resource not found for the segment 'attachments'.")
+	// Creating a draft is not modelled: messages answers reads only.
+	r = send(t, srv, "/v1.0/me/messages", aliceToken, msg(nil), false)
+	wantStatus(t, r, http.StatusMethodNotAllowed)
+	if r.header.Get("Allow") != http.MethodGet {
+		t.Errorf("Allow %q", r.header.Get("Allow"))
+	}
 	wantError(t, send(t, srv, "/beta/me/sendMail", aliceToken, msg(nil), false), http.StatusNotFound, CodeResourceNotFound, "")
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1.0/me/sendMail", nil)
 	req.Header.Set("Authorization", "Bearer "+aliceToken)

@@ -17,15 +17,24 @@ type Accepted struct {
 	Time            time.Time `json:"time"`
 	RequestID       string    `json:"requestId"`
 	ClientRequestID string    `json:"clientRequestId"`
-	MessageID       string    `json:"messageId"` // the generated Message-ID, with <>
-	Subject         string    `json:"subject"`
-	BodyType        string    `json:"bodyType,omitempty"` // "html" or "text"; empty for MIME submissions
-	Body            string    `json:"body,omitempty"`
-	To              []Address `json:"to"`
-	Cc              []Address `json:"cc"`
-	Bcc             []Address `json:"bcc"`
-	ReplyTo         []Address `json:"replyTo,omitempty"`
-	Headers         []Header  `json:"headers"` // the x- headers, as given
+	// MessageID is the message's Message-ID, with <>: the client's
+	// message.internetMessageId when it set one, else one the sandbox made.
+	// Graph shows it as internetMessageId.
+	MessageID string `json:"messageId"`
+	// ConversationID is Graph's conversationId of the message (opaque).
+	ConversationID string `json:"conversationId"`
+	// SentItemsAt is when the message leaves Drafts: from then on its copy
+	// is in Sent Items (isDraft false, sentDateTime SentItemsAt), or gone
+	// when SaveToSentItems is false. See mailbox.go.
+	SentItemsAt time.Time `json:"sentItemsAt"`
+	Subject     string    `json:"subject"`
+	BodyType    string    `json:"bodyType,omitempty"` // "html" or "text"; empty for MIME submissions
+	Body        string    `json:"body,omitempty"`
+	To          []Address `json:"to"`
+	Cc          []Address `json:"cc"`
+	Bcc         []Address `json:"bcc"`
+	ReplyTo     []Address `json:"replyTo,omitempty"`
+	Headers     []Header  `json:"headers"` // the x- headers, as given
 	// MIMEHeaders are the headers Exchange writes from extended properties
 	// (List-Unsubscribe from PidTagListUnsubscribe; PS_INTERNET_HEADERS
 	// named properties), as in the .eml.
@@ -40,6 +49,10 @@ type Accepted struct {
 	// header name and value (1: unique; 2 or more: sent again). Filled when
 	// read.
 	HeaderCounts map[string]int `json:"headerCounts"`
+
+	// draftID and sentID are the Graph ids of the Drafts item and of the
+	// Sent Items copy: an item's id changes when it moves to another folder.
+	draftID, sentID string
 }
 
 // Recipients returns the To, Cc and Bcc addresses.
@@ -143,19 +156,31 @@ func (s *Sandbox) reserve(ms *mailboxState, now time.Time, recipients int) (uint
 }
 
 // accept applies the rate limits, writes the .eml and records the message.
+// The Sent Items copy appears after the message's delay: Options.SentItemsDelay,
+// or a late fault's Delay (see takeLate).
 func (s *Sandbox) accept(mailbox string, rc *reqCtx, sub *submission, timedOut bool) *graphError {
 	now := s.now()
 	s.mu.Lock()
 	ms := s.mailbox(mailbox)
 	seq, e := s.reserve(ms, now, sub.recipients())
+	var sentDelay time.Duration
+	if e == nil {
+		sentDelay = s.takeLate(mailbox)
+	}
 	s.mu.Unlock()
 	if e != nil {
 		return e
 	}
+	messageID := sub.internetMessageID
+	if messageID == "" {
+		// Exchange makes <unique@host>; see generatedMessageID.
+		messageID = generatedMessageID(seq)
+	}
 	a := &Accepted{
 		Seq: seq, Mailbox: mailbox, Time: now, RequestID: rc.requestID, ClientRequestID: rc.clientRequestID,
-		MessageID: fmt.Sprintf("<%s.%d@sandbox.graph.local>", strings.ReplaceAll(newUUID(), "-", ""), seq),
-		Subject:   sub.subject, BodyType: sub.bodyType, Body: sub.body,
+		MessageID: messageID, ConversationID: newConversationID(), SentItemsAt: now.Add(sentDelay),
+		draftID: newItemID(), sentID: newItemID(),
+		Subject: sub.subject, BodyType: sub.bodyType, Body: sub.body,
 		To: sub.to, Cc: sub.cc, Bcc: sub.bcc, ReplyTo: sub.replyTo, Headers: sub.headers, MIMEHeaders: sub.mimeHeaders,
 		Attachments: sub.attachments, SaveToSentItems: sub.saveToSentItems, MIME: sub.mime != nil, TimedOut: timedOut,
 	}
@@ -310,13 +335,16 @@ func (s *Sandbox) Duplicates(mailbox, name string) map[string]int {
 	return out
 }
 
-// Reset forgets the accepted messages and the rate windows (the .eml files
-// stay on disk). Injected faults are kept; see ClearFaults.
+// Reset forgets the accepted messages, the inbox messages, the delta
+// tokens and the rate windows (the .eml files stay on disk). Injected
+// faults are kept; see ClearFaults.
 func (s *Sandbox) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.accepted = nil
+	s.inbox = nil
 	for _, ms := range s.mailboxes {
 		ms.sends = nil
+		ms.tokens = nil
 	}
 }
