@@ -346,7 +346,12 @@ func parseRoute(p string) (route, *graphError) {
 	for _, seg := range strings.Split(strings.Trim(p, "/"), "/") {
 		// name('key') is name/key.
 		if i := strings.Index(seg, "("); i > 0 && strings.HasSuffix(seg, ")") {
-			segs = append(segs, seg[:i], strings.Trim(seg[i+1:len(seg)-1], "'"))
+			segs = append(segs, seg[:i])
+			// A function called with no arguments (delta(), as the SDK
+			// writes it) has no key.
+			if key := strings.Trim(seg[i+1:len(seg)-1], "'"); key != "" {
+				segs = append(segs, key)
+			}
 			continue
 		}
 		segs = append(segs, seg)
