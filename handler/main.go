@@ -111,6 +111,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	sending := worker.DefaultSending(graphTimeout)
 	sending.Limits = limits(sending.Limits, cfg)
+	if cfg.SendLookAfter > 0 {
+		sending.Doubt.After = cfg.SendLookAfter
+	}
 	life := lifecycle.New(st, q, logger, time.Now)
 	// One name and one budget per process: the send steps and the API's
 	// test messages share the mailboxes' pacing.
@@ -149,6 +152,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Backups:     backups,
 		Lifecycle:   life,
 		Mailer:      mailer,
+		Reader:      mailer,
 		Pacer:       pacer,
 		Instance:    instance,
 		Grants:      grants,

@@ -33,7 +33,11 @@ func run(base, clientID, authority, out string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(out, site.Manifest(), 0o644); err != nil {
+	m, err := site.Manifest()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(out, m, 0o644); err != nil {
 		return err
 	}
 	fmt.Println(out)

@@ -13,6 +13,7 @@ import (
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
+	"mailmerge/handler/internal/grant"
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/store"
 )
@@ -27,6 +28,18 @@ type accountView struct {
 	Status            string    `json:"status"`
 	CreatedAt         time.Time `json:"createdAt"`
 	UpdatedAt         time.Time `json:"updatedAt"`
+	// ReadMailbox says whether the person lets us read their mailbox for
+	// replies, bounces and sends whose answer was lost.
+	ReadMailbox bool `json:"readMailbox"`
+	// ReadMailboxSince is when they turned it on; InboxReadAt when the
+	// inbox was last read. Absent while reading is off.
+	ReadMailboxSince *time.Time `json:"readMailboxSince,omitempty"`
+	InboxReadAt      *time.Time `json:"inboxReadAt,omitempty"`
+	// MailboxPermission says who allows reading: "delegated", the person
+	// (Microsoft asks them), or "application", their organisation's
+	// administrator for everyone. Absent when the service cannot read
+	// mailboxes at all.
+	MailboxPermission string `json:"mailboxPermission,omitempty"`
 }
 
 func viewAccount(a store.Account) accountView {
@@ -46,7 +59,33 @@ func viewAccount(a store.Account) accountView {
 	if a.Deleting() {
 		v.Status = "deleting"
 	}
+	if a.ReadMailbox {
+		v.ReadMailbox = true
+		v.ReadMailboxSince = optionalTime(a.ReadMailboxSince)
+		v.InboxReadAt = optionalTime(a.InboxReadAt)
+	}
 	return v
+}
+
+// view is viewAccount with what the service itself says: who allows
+// reading the mailbox.
+func (a *App) view(acct store.Account) accountView {
+	v := viewAccount(acct)
+	if c, ok := a.Grants.(mailboxConsent); ok {
+		v.MailboxPermission = "delegated"
+		if c.Application() {
+			v.MailboxPermission = "application"
+		}
+	}
+	return v
+}
+
+// optionalTime is t, or nil (absent in JSON) when it is zero.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
 }
 
 func keyOf(p identity.Principal) account.Key {
@@ -111,7 +150,7 @@ func (a *App) install(w http.ResponseWriter, r *http.Request, p identity.Princip
 	if created {
 		status = http.StatusCreated
 	}
-	encode(w, status, installResponse{Account: viewAccount(acct), Created: created, Graph: a.graphConsent(r, p)})
+	encode(w, status, installResponse{Account: a.view(acct), Created: created, Graph: a.graphConsent(r, p)})
 	return nil
 }
 
@@ -152,15 +191,17 @@ func (a *App) getMe(w http.ResponseWriter, r *http.Request, p identity.Principal
 	if err != nil {
 		return err
 	}
-	encode(w, http.StatusOK, viewAccount(acct))
+	encode(w, http.StatusOK, a.view(acct))
 	return nil
 }
 
 // patchRequest holds the fields a person may correct. A null or empty
-// notificationEmail goes back to the sign-in address.
+// notificationEmail goes back to the sign-in address. readMailbox turns
+// reading the mailbox on or off.
 type patchRequest struct {
 	DisplayName       *string      `json:"displayName"`
 	NotificationEmail presentValue `json:"notificationEmail"`
+	ReadMailbox       *bool        `json:"readMailbox"`
 }
 
 // presentValue remembers whether a field was sent at all, null included,
@@ -186,6 +227,7 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 		return err
 	}
 	ctx := r.Context()
+	checked := false // the permission to read, asked once per request
 	for range 3 {
 		acct, err := a.activeAccount(ctx, p)
 		if err != nil {
@@ -197,7 +239,21 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 		if email != nil {
 			acct.NotificationEmail = *email
 		}
-		acct.UpdatedAt = a.Now().UTC()
+		now := a.Now().UTC()
+		switch {
+		case req.ReadMailbox == nil || *req.ReadMailbox == acct.ReadMailbox:
+		case *req.ReadMailbox:
+			if !checked {
+				if refused, err := a.mayReadMailbox(w, r, p); err != nil || refused {
+					return err
+				}
+				checked = true
+			}
+			acct.StartReading(now)
+		default:
+			acct.StopReading()
+		}
+		acct.UpdatedAt = now
 		err = a.Store.UpdateAccount(ctx, acct)
 		if apperr.Is(err, apperr.Conflict) {
 			continue
@@ -205,16 +261,67 @@ func (a *App) patchMe(w http.ResponseWriter, r *http.Request, p identity.Princip
 		if err != nil {
 			return err
 		}
-		encode(w, http.StatusOK, viewAccount(acct))
+		if req.ReadMailbox != nil {
+			a.Logger.InfoContext(ctx, "mailbox reading set", "on", acct.ReadMailbox)
+		}
+		encode(w, http.StatusOK, a.view(acct))
 		return nil
 	}
 	return apperr.E(apperr.Conflict, "busy", "the account kept changing; try again")
 }
 
+// mailboxConsent is what turning mailbox reading on asks of the grants
+// (grant.Grants): whether the person allowed the permission to read.
+type mailboxConsent interface {
+	// Confirm asks Microsoft, on behalf of the caller (their token),
+	// whether they allowed our app the delegated permission scope.
+	Confirm(ctx context.Context, account account.Key, assertion, scope string) error
+	// Application reports whether the organisation's administrator, not
+	// each person, allows what the app does in mailboxes.
+	Application() bool
+}
+
+// mayReadMailbox checks, before reading is turned on, that the caller
+// allowed our app to read their mailbox (Mail.ReadBasic), asking Microsoft
+// on their behalf. When they have not, it answers 403 itself (code
+// consent_required: the web app then asks Microsoft for the permission,
+// and the person sees Microsoft's consent page; or
+// admin_consent_required: only their administrator can allow it) and
+// returns refused. 403, not 401: the sign-in is good, a permission is
+// missing. With the application permission there is no person's consent
+// to check: the administrator grants Mail.ReadBasic.All to the
+// organisation, and reading fails until they have (the page says so).
+func (a *App) mayReadMailbox(w http.ResponseWriter, r *http.Request, p identity.Principal) (refused bool, err error) {
+	c, ok := a.Grants.(mailboxConsent)
+	if !ok {
+		return false, apperr.E(apperr.Conflict, "reading_unavailable", "this service cannot read mailboxes; reading stays off")
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return false, apperr.E(apperr.Unauthorized, "token_missing", "send your sign-in token")
+	}
+	err = c.Confirm(r.Context(), keyOf(p), strings.TrimSpace(token), grant.MailReadBasic)
+	switch apperr.CodeOf(err) {
+	case "":
+		return false, err
+	case grant.CodeScopeConsent:
+		a.Logger.InfoContext(r.Context(), "mailbox reading needs consent")
+		encode(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "consent_required",
+			Message: "Microsoft has not yet recorded your permission for Mail Merge to read your mailbox. Allow it when Microsoft asks, then turn reading on again."}})
+		return true, nil
+	case grant.CodeAdminConsent:
+		a.Logger.InfoContext(r.Context(), "mailbox reading needs the administrator's consent")
+		encode(w, http.StatusForbidden, errorBody{Error: errorDetail{Code: "admin_consent_required",
+			Message: "Your organisation lets only its administrator allow apps to read mail. Ask your administrator to allow Mail Merge to read the basic details of your mail, then turn reading on again."}})
+		return true, nil
+	}
+	return false, err
+}
+
 // validatePatch checks the corrections and returns the values to store.
 func validatePatch(req patchRequest) (name, email *string, err error) {
-	if req.DisplayName == nil && !req.NotificationEmail.Set {
-		return nil, nil, apperr.E(apperr.Invalid, "nothing_to_change", "there is nothing to change: give a new name or a new address for notices")
+	if req.DisplayName == nil && !req.NotificationEmail.Set && req.ReadMailbox == nil {
+		return nil, nil, apperr.E(apperr.Invalid, "nothing_to_change", "there is nothing to change: give a new name, a new address for notices, or turn reading your mailbox on or off")
 	}
 	if req.DisplayName != nil {
 		n := strings.TrimSpace(*req.DisplayName)

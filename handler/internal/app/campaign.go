@@ -20,6 +20,7 @@ import (
 	"mailmerge/handler/internal/identity"
 	"mailmerge/handler/internal/lifecycle"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/task"
 	"mailmerge/handler/internal/words"
 )
 
@@ -271,6 +272,98 @@ func (a *App) createCampaign(w http.ResponseWriter, r *http.Request, p identity.
 	return nil
 }
 
+// copyCampaign makes a new draft from one of the caller's campaigns, in
+// any state: its options (tracking, start mode, sending hours, a start
+// time still ahead), a name of its own, an address of its own (shown now,
+// as at creation), and its rows, copied by the data worker as a reuse of
+// them is. The copy is ready once they are in, a few seconds later; it
+// takes no email from the campaign it copies: its owner sends the email
+// to its own address.
+func (a *App) copyCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
+	var req struct {
+		Name *string `json:"name"`
+	}
+	if err := decode(w, r, &req, true); err != nil {
+		return err
+	}
+	src, err := a.ownCampaign(r, p)
+	if err != nil {
+		return err
+	}
+	name := copyName(src.Name)
+	if req.Name != nil {
+		if name, err = validName(*req.Name); err != nil {
+			return err
+		}
+	}
+	ctx := r.Context()
+	if _, err := a.activeAccount(ctx, p); err != nil {
+		return err
+	}
+	now := a.Now()
+	token, hash := newAddressToken()
+	nc := store.Campaign{
+		Account: src.Account, ID: newCampaignID(now), Name: name, AddressHash: hash,
+		TrackOpens: src.TrackOpens, TrackClicks: src.TrackClicks, StartMode: src.StartMode, Window: src.Window,
+	}
+	if src.StartAt.After(now.Add(time.Minute)) {
+		nc.StartAt = src.StartAt
+	}
+	nc.AddressSealed = a.sealAddress(nc.ID, token)
+	c, err := a.Lifecycle.Create(ctx, nc)
+	if err != nil {
+		return err
+	}
+	if src.Data.Status == campaign.DataReady {
+		c = a.copyRows(ctx, c, src)
+	}
+	a.Logger.InfoContext(ctx, "campaign copied", "campaign", c.ID, "from", src.ID)
+	v := viewCampaign(c, now)
+	v.InboundAddress = a.inboundAddress(token)
+	encode(w, http.StatusCreated, v)
+	return nil
+}
+
+// copyRows hands the copy of src's rows into c to the data worker. The
+// copy exists by now: when the hand-over fails, its data says so (and
+// what to do) rather than wait for rows that will not come.
+func (a *App) copyRows(ctx context.Context, c, src store.Campaign) store.Campaign {
+	uploadID := randomID()
+	copied, err := a.Lifecycle.Upload(ctx, c.Account, c.ID, func(store.Campaign) store.DataSummary {
+		return store.DataSummary{Status: campaign.DataProcessing, UploadID: uploadID, FileName: src.Data.FileName,
+			Format: src.Data.Format, UploadedAt: a.Now().UTC()}
+	})
+	if err == nil {
+		c = copied
+		err = a.tasks.Data(ctx, task.Data{Campaign: task.Campaign{Key: c.Account, CampaignID: c.ID}, UploadID: uploadID, From: src.ID})
+	}
+	if err == nil {
+		return c
+	}
+	a.Logger.WarnContext(ctx, "rows of a copy not handed over", "campaign", c.ID, "from", src.ID, "error", err.Error())
+	failed := store.DataSummary{Status: campaign.DataFailed, Reason: campaign.Reason{Code: "copy_failed",
+		Text: "the rows could not be copied: upload your spreadsheet, or delete this copy and copy the campaign again"}}
+	if c.Data.UploadID == uploadID {
+		if _, err := a.Lifecycle.DataRead(context.WithoutCancel(ctx), c.Account, c.ID, uploadID, failed); err != nil {
+			a.Logger.ErrorContext(ctx, "copy's rows not marked as failed", "campaign", c.ID, "error", err.Error())
+		}
+	}
+	if fresh, err := a.Store.Campaign(ctx, c.Account, c.ID); err == nil {
+		return fresh
+	}
+	return c
+}
+
+// copyName names a copy: the name, cut to leave room, then " (copy)".
+func copyName(name string) string {
+	const suffix = " (copy)"
+	if n := utf8.RuneCountInString(name) + utf8.RuneCountInString(suffix) - 200; n > 0 {
+		runes := []rune(name)
+		name = strings.TrimSpace(string(runes[:len(runes)-n]))
+	}
+	return name + suffix
+}
+
 // activeAccount returns the caller's account unless it does not exist or is
 // being deleted: nothing new may be created for it then.
 func (a *App) activeAccount(ctx context.Context, p identity.Principal) (store.Account, error) {
@@ -284,16 +377,34 @@ func (a *App) activeAccount(ctx context.Context, p identity.Principal) (store.Ac
 	return acct, nil
 }
 
+// listCampaigns lists the caller's campaigns, a page at a time: all of
+// them, or those whose name holds q and those in the states named, newest
+// first or in the order sort names.
 func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	limit := 50
-	if v := r.URL.Query().Get("limit"); v != "" {
+	query := r.URL.Query()
+	q := store.CampaignQuery{Limit: 50, Cursor: query.Get("cursor")}
+	if v := query.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
 			return apperr.E(apperr.Invalid, "limit_invalid", "limit is a number from 1 to 100")
 		}
-		limit = n
+		q.Limit = n
 	}
-	page, err := a.Store.Campaigns(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"))
+	q.Name = strings.TrimSpace(query.Get("q"))
+	if utf8.RuneCountInString(q.Name) > 200 {
+		return apperr.E(apperr.Invalid, "q_invalid", "search for at most 200 characters of a name")
+	}
+	var err error
+	if q.Statuses, err = statusFilter(query["status"]); err != nil {
+		return err
+	}
+	if v := query.Get("sort"); v != "" {
+		q.Order = store.CampaignOrder(v)
+		if !slices.Contains(store.CampaignOrders, q.Order) {
+			return apperr.E(apperr.Invalid, "sort_invalid", "sort is created (oldest first), -created (newest first, the default), name (A to Z) or -name (Z to A)")
+		}
+	}
+	page, err := a.Store.ListCampaigns(r.Context(), keyOf(p), q)
 	if err != nil {
 		return err
 	}
@@ -306,6 +417,30 @@ func (a *App) listCampaigns(w http.ResponseWriter, r *http.Request, p identity.P
 	}
 	encode(w, http.StatusOK, out)
 	return nil
+}
+
+// statusFilter reads the states asked for: each status parameter holds
+// one or several, comma-separated.
+func statusFilter(values []string) ([]campaign.Status, error) {
+	var out []campaign.Status
+	for _, v := range values {
+		for _, s := range strings.Split(v, ",") {
+			st := campaign.Status(strings.TrimSpace(s))
+			if st == "" || slices.Contains(out, st) {
+				continue
+			}
+			if !slices.Contains(campaign.Statuses, st) {
+				var known []string
+				for _, k := range campaign.Statuses {
+					known = append(known, string(k))
+				}
+				return nil, apperr.E(apperr.Invalid, "status_invalid", "%q is not a campaign state; ask for one or more of %s, separated by commas",
+					campaign.Clip(string(st), 40), strings.Join(known, ", "))
+			}
+			out = append(out, st)
+		}
+	}
+	return out, nil
 }
 
 // ownCampaign loads the caller's campaign named in the path. Another
@@ -326,8 +461,9 @@ func (a *App) getCampaign(w http.ResponseWriter, r *http.Request, p identity.Pri
 	return a.writeCampaign(w, r, c)
 }
 
-// patchCampaign renames a campaign (any time) or changes its tracking
-// options (only before it started).
+// patchCampaign renames a campaign (any time: a name is only the
+// owner's) or changes its tracking options (only until its email
+// arrives: the messages are made with them from then on).
 func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	var req campaignRequest
 	if err := decode(w, r, &req, false); err != nil {
@@ -344,10 +480,9 @@ func (a *App) patchCampaign(w http.ResponseWriter, r *http.Request, p identity.P
 		}
 	}
 	c, err := a.updateCampaign(r, p, func(c *store.Campaign) error {
-		if req.TrackOpens != nil || req.TrackClicks != nil {
-			if err := lifecycle.Editable(*c, "its tracking options can no longer change"); err != nil {
-				return err
-			}
+		if (req.TrackOpens != nil || req.TrackClicks != nil) && !campaign.Editable(c.Status) {
+			return apperr.E(apperr.Conflict, "campaign_started",
+				"tracking can change only until the campaign's email arrives, and it has; copy the campaign to send it again with other tracking")
 		}
 		if req.Start != nil || req.StartAt != nil {
 			// Once its email is in, the campaign is started (or

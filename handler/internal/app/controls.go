@@ -133,8 +133,7 @@ func (a *App) writeCampaign(w http.ResponseWriter, r *http.Request, c store.Camp
 	return nil
 }
 
-// recipientView is one row's sending state. Cells are not shown: the
-// owner has their spreadsheet; the row number and address identify it.
+// recipientView is one row's sending state, with its cells (viewRow).
 type recipientView struct {
 	Row       int                `json:"row"`
 	To        string             `json:"to,omitempty"`
@@ -146,6 +145,9 @@ type recipientView struct {
 }
 
 type recipientList struct {
+	// Columns are the campaign's columns in the spreadsheet's order (a
+	// row's cells, keyed by name, have none).
+	Columns    []string        `json:"columns"`
 	Recipients []recipientView `json:"recipients"`
 	Next       string          `json:"next,omitempty"`
 }
@@ -171,24 +173,12 @@ func (a *App) listRecipients(w http.ResponseWriter, r *http.Request, p identity.
 	if err != nil {
 		return err
 	}
-	to := campaign.Locate(c.Data.Columns).To
-	out := recipientList{Recipients: make([]recipientView, 0, len(page.Recipients)), Next: page.Next}
+	out := recipientList{Columns: c.Data.Columns, Recipients: make([]recipientView, 0, len(page.Recipients)), Next: page.Next}
+	if out.Columns == nil {
+		out.Columns = []string{}
+	}
 	for _, rec := range page.Recipients {
-		v := recipientView{Row: rec.Row, Status: rec.Status, Cells: make(map[string]string, len(c.Data.Columns))}
-		for i, col := range c.Data.Columns {
-			if i < len(rec.Cells) {
-				v.Cells[col] = rec.Cells[i]
-			}
-		}
-		if to >= 0 && to < len(rec.Cells) {
-			v.To = rec.Cells[to]
-		}
-		if !rec.UpdatedAt.IsZero() {
-			t := rec.UpdatedAt
-			v.UpdatedAt = &t
-		}
-		v.Reason = reasonView(rec.Reason)
-		out.Recipients = append(out.Recipients, v)
+		out.Recipients = append(out.Recipients, viewRow(c.Data.Columns, rec))
 	}
 	encode(w, http.StatusOK, out)
 	return nil

@@ -7,10 +7,13 @@ import (
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/store"
 )
 
 // correctRow corrects cells of a row not yet sent, by column name
-// (lifecycle.Correct): a row sending or final answers 409.
+// (lifecycle.Correct): a row to be sent, or one skipped while the campaign
+// has not started, which is then to be sent. A row sending or settled, or
+// skipped once the campaign started, answers 409.
 func (a *App) correctRow(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	c, err := a.ownCampaign(r, p)
 	if err != nil {
@@ -33,10 +36,24 @@ func (a *App) correctRow(w http.ResponseWriter, r *http.Request, p identity.Prin
 	if err != nil {
 		return err
 	}
-	v := recipientView{Row: row, Status: rec.Status}
-	if to := campaign.Locate(c.Data.Columns).To; to >= 0 {
+	encode(w, http.StatusOK, viewRow(c.Data.Columns, rec))
+	return nil
+}
+
+// viewRow is a row as the API shows it: its state, and its cells by column.
+func viewRow(columns []string, rec store.Recipient) recipientView {
+	v := recipientView{Row: rec.Row, Status: rec.Status, Cells: make(map[string]string, len(columns)), Reason: reasonView(rec.Reason)}
+	for i, col := range columns {
+		if i < len(rec.Cells) {
+			v.Cells[col] = rec.Cells[i]
+		}
+	}
+	if to := campaign.Locate(columns).To; to >= 0 && to < len(rec.Cells) {
 		v.To = rec.Cells[to]
 	}
-	encode(w, http.StatusOK, v)
-	return nil
+	if !rec.UpdatedAt.IsZero() {
+		t := rec.UpdatedAt
+		v.UpdatedAt = &t
+	}
+	return v
 }

@@ -33,8 +33,11 @@ type dataView struct {
 	Rows        int                 `json:"rows"`
 	ValidRows   int                 `json:"validRows"`
 	SkippedRows int                 `json:"skippedRows"`
-	Error       *errorDetail        `json:"error,omitempty"`
-	Report      *campaign.Report    `json:"report,omitempty"`
+	// UnsubscribedRows are the skipped rows to an address on the
+	// account's unsubscribe list.
+	UnsubscribedRows int              `json:"unsubscribedRows"`
+	Error            *errorDetail     `json:"error,omitempty"`
+	Report           *campaign.Report `json:"report,omitempty"`
 	// Sheet is the worksheet read (or asked for, while processing), and
 	// Sheets every worksheet of the workbook, for choosing another.
 	Sheet       string        `json:"sheet,omitempty"`
@@ -59,6 +62,7 @@ func viewData(d store.DataSummary) dataView {
 		var rep campaign.Report
 		if json.Unmarshal([]byte(d.Report), &rep) == nil {
 			v.Report = &rep
+			v.UnsubscribedRows = rep.Counts[campaign.CodeUnsubscribed]
 		}
 	}
 	v.Sheet = d.Sheet

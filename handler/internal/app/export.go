@@ -2,19 +2,27 @@ package app
 
 import (
 	"archive/zip"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"mime"
 	"net/http"
 	"path"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/backup"
 	"mailmerge/handler/internal/identity"
+	"mailmerge/handler/internal/postmark"
 	"mailmerge/handler/internal/store"
 )
 
@@ -25,7 +33,9 @@ What is where
 - account/: your account, your mailbox's sending budget, your suppression list,
   diagnostics of the install check, and any upload or email not yet tied to a
   campaign. Each *.jsonl file holds one stored record per line, as stored.
-- campaigns/<id>/: one folder per campaign:
+- campaigns/<date> <name>/: one folder per campaign, named by the day it was
+  created (UTC) and its name, " (2)" added when two share both; characters
+  that some computers do not allow in file names are written as _:
   - campaigns.jsonl: the campaign (name, options, state, counts, the uploaded
     file's name, columns and validation report, the template's subject);
   - recipients.jsonl and rows.csv: the rows of your spreadsheet with each
@@ -37,7 +47,8 @@ What is where
     (the address cannot be read back from it);
   - files/: the template email as received (template.json, with
     message.eml beside it when the message came whole, to open in a mail
-    program) and its attachments, and any upload not yet read.
+    program) and its attachments under their own names (attachments/),
+    and any upload not yet read.
 Not exported: the permission to send from your mailbox (Microsoft tokens,
 encrypted): it is a credential, not information about you. It is deleted with
 your account.
@@ -92,26 +103,36 @@ func (a *App) writeExport(ctx context.Context, zw *zip.Writer, k account.Key, ow
 	for _, e := range backup.Elsewhere() {
 		fmt.Fprint(readme, "- "+e.What+": "+e.Kept+"\n")
 	}
+	campaigns := map[string]store.Campaign{}
+	var list []store.Campaign
+	for _, o := range owned {
+		if o.CampaignID == "" {
+			continue
+		}
+		c, err := a.Store.CampaignForDeletion(ctx, k, o.CampaignID)
+		if err != nil {
+			return err
+		}
+		campaigns[c.ID] = c
+		list = append(list, c)
+	}
+	folders := campaignFolders(list)
 	exported := map[string]bool{} // blobs already in a campaign's folder
 	for _, o := range owned {
 		dir := "account/"
 		if o.CampaignID != "" {
-			dir = "campaigns/" + o.CampaignID + "/"
+			dir = "campaigns/" + folders[o.CampaignID] + "/"
 		}
 		for _, h := range o.Holdings {
 			if h.Container == store.ContainerTokenCache {
 				continue // a credential (see README.txt)
 			}
-			if err := a.exportHolding(ctx, zw, dir, h, exported); err != nil {
+			if err := a.exportHolding(ctx, zw, dir, o.CampaignID, h, exported); err != nil {
 				return err
 			}
 		}
 		if o.CampaignID != "" {
-			c, err := a.Store.CampaignForDeletion(ctx, k, o.CampaignID)
-			if err != nil {
-				return err
-			}
-			if err := a.exportRows(ctx, zw, dir+"rows.csv", c); err != nil {
+			if err := a.exportRows(ctx, zw, dir+"rows.csv", campaigns[o.CampaignID]); err != nil {
 				return err
 			}
 		}
@@ -119,9 +140,35 @@ func (a *App) writeExport(ctx context.Context, zw *zip.Writer, k account.Key, ow
 	return nil
 }
 
+// campaignFolders names each campaign's folder by the day it was created
+// (UTC) and its name, as a file name (fileName), the older first to keep
+// the plain name when two share both.
+func campaignFolders(cs []store.Campaign) map[string]string {
+	cs = slices.Clone(cs)
+	slices.SortStableFunc(cs, func(a, b store.Campaign) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), strings.Compare(a.ID, b.ID))
+	})
+	taken := map[string]bool{}
+	out := make(map[string]string, len(cs))
+	for _, c := range cs {
+		name := strings.TrimSpace(c.Name)
+		if name == "" {
+			name = "Campaign"
+		}
+		if !c.CreatedAt.IsZero() {
+			name = c.CreatedAt.UTC().Format("2006-01-02") + " " + name
+		}
+		out[c.ID] = unique(fileName(name, "Campaign", 50), false, taken)
+	}
+	return out
+}
+
 // exportHolding writes a table holding as <table>.jsonl and blobs under
-// files/, skipping blobs already written.
-func (a *App) exportHolding(ctx context.Context, zw *zip.Writer, dir string, h store.Holding, exported map[string]bool) error {
+// files/ (of campaignID's folder, or the account's), skipping blobs
+// already written; a template email's attachments
+// under their own names (attachmentName).
+func (a *App) exportHolding(ctx context.Context, zw *zip.Writer, dir, campaignID string, h store.Holding, exported map[string]bool) error {
+	attachments := map[string][]string{} // a template email's attachments' names, by its folder
 	if h.Table != "" {
 		f, err := zw.Create(dir + h.Table + ".jsonl")
 		if err != nil {
@@ -138,17 +185,171 @@ func (a *App) exportHolding(ctx context.Context, zw *zip.Writer, dir string, h s
 			return nil
 		}
 		exported[key] = true
-		// Names are <account>/<campaign>/...: the account is the export's.
+		// Names are <account>/<campaign>/...: the account is the export's,
+		// the campaign the folder's (a shorter path: Windows cuts at 260).
 		_, rest, _ := strings.Cut(name, "/")
-		f, err := zw.Create(dir + "files/" + h.Container + "/" + path.Clean(rest))
+		if campaignID != "" {
+			rest = strings.TrimPrefix(rest, campaignID+"/")
+		}
+		out := dir + "files/" + h.Container + "/" + path.Clean(rest)
+		if h.Container == store.ContainerOriginals {
+			var err error
+			if out, err = a.attachmentName(ctx, out, name, attachments); err != nil {
+				return err
+			}
+		}
+		f, err := zw.Create(out)
 		if err != nil {
 			return err
 		}
 		if _, err = f.Write(data); err != nil {
 			return err
 		}
-		return exportRawEmail(zw, dir+"files/"+h.Container+"/"+path.Clean(rest), h.Container, data)
+		return exportRawEmail(zw, out, h.Container, data)
 	})
+}
+
+// attachmentName is where the export puts a stored template email's file
+// out: attachment n (stored as attachments/<n>) under its own name and
+// extension, from the email's template.json (read once per email, the
+// names kept in attachments); anything else where it was.
+func (a *App) attachmentName(ctx context.Context, out, blob string, attachments map[string][]string) (string, error) {
+	dir, n, ok := strings.Cut(blob, "/attachments/")
+	i, err := strconv.Atoi(n)
+	if !ok || err != nil || i < 0 || strconv.Itoa(i) != n {
+		return out, nil
+	}
+	names, ok := attachments[dir]
+	if !ok {
+		raw, err := a.Store.GetBlob(ctx, store.ContainerOriginals, dir+"/template.json")
+		if err != nil && !apperr.Is(err, apperr.NotFound) {
+			return "", err
+		}
+		var o store.Original
+		_ = json.Unmarshal(raw, &o) // unreadable or gone: numbered names
+		names = attachmentNames(o.Attachments)
+		attachments[dir] = names
+	}
+	name := "attachment " + strconv.Itoa(i+1)
+	if i < len(names) {
+		name = names[i]
+	}
+	return strings.TrimSuffix(out, "/"+n) + "/" + name, nil
+}
+
+// attachmentNames are a template email's attachments' file names in the
+// export: their own, made safe (fileName) and unique, with an extension
+// from their type when they have none.
+func attachmentNames(atts []postmark.Attachment) []string {
+	taken := map[string]bool{}
+	out := make([]string, len(atts))
+	for i, at := range atts {
+		name := strings.TrimSpace(at.Name)
+		if name != "" && path.Ext(name) == "" {
+			name += extensionOf(at.ContentType)
+		}
+		out[i] = unique(fileName(name, "attachment "+strconv.Itoa(i+1)+extensionOf(at.ContentType), 64), true, taken)
+	}
+	return out
+}
+
+// extensionOf is the usual extension of a content type ("" when unknown).
+func extensionOf(contentType string) string {
+	t, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return ""
+	}
+	if e, ok := usualExtensions[t]; ok {
+		return e
+	}
+	if es, _ := mime.ExtensionsByType(t); len(es) > 0 {
+		return es[0]
+	}
+	return ""
+}
+
+// usualExtensions pick one extension where a type has several, and know
+// the common ones whatever the system's own list holds.
+var usualExtensions = map[string]string{
+	"application/pdf": ".pdf", "image/jpeg": ".jpg", "image/png": ".png", "image/gif": ".gif",
+	"text/plain": ".txt", "text/html": ".html", "text/csv": ".csv", "text/calendar": ".ics",
+	"application/zip": ".zip",
+	"application/vnd.openxmlformats-officedocument.wordprocessingml.document":   ".docx",
+	"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":         ".xlsx",
+	"application/vnd.openxmlformats-officedocument.presentationml.presentation": ".pptx",
+}
+
+// fileName makes s a file name that Windows, macOS and Linux all take:
+// the characters one of them refuses (< > : " / \ | ? * and control
+// characters) and invisible formatting ones become _, runs of spaces one
+// space; no dot or space at either end; no name Windows keeps for
+// devices (CON, NUL, COM1…, whatever the extension); at most max bytes,
+// the extension kept. What is left empty becomes fallback.
+func fileName(s, fallback string, max int) string {
+	var b strings.Builder
+	space := false
+	for _, r := range s {
+		switch {
+		case unicode.IsSpace(r):
+			space = true
+			continue
+		case r == utf8.RuneError, unicode.IsControl(r), unicode.Is(unicode.Cf, r), strings.ContainsRune(`<>:"/\|?*`, r):
+			r = '_'
+		}
+		if space && b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		space = false
+		b.WriteRune(r)
+	}
+	name := strings.Trim(b.String(), ". ")
+	if name == "" {
+		if fallback == "" {
+			return "_"
+		}
+		return fileName(fallback, "", max)
+	}
+	if stem, _, _ := strings.Cut(name, "."); windowsDevices.MatchString(stem) {
+		name = stem + "_" + name[len(stem):]
+	}
+	if len(name) > max {
+		ext := path.Ext(name)
+		if len(ext) > 16 || ext == name {
+			ext = ""
+		}
+		name = strings.TrimRight(clipBytes(strings.TrimSuffix(name, ext), max-len(ext)), ". ") + ext
+	}
+	return name
+}
+
+// windowsDevices are the names Windows keeps for devices, in any case.
+var windowsDevices = regexp.MustCompile(`(?i)^(con|prn|aux|nul|conin\$|conout\$|com[0-9¹²³]|lpt[0-9¹²³])\s*$`)
+
+// clipBytes cuts s to at most n bytes, between characters.
+func clipBytes(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// unique is name, or name with " (2)", " (3)"… (before a file's
+// extension) when an earlier one took it, ignoring case as Windows and
+// macOS do.
+func unique(name string, file bool, taken map[string]bool) string {
+	ext := ""
+	if file && path.Ext(name) != name {
+		ext = path.Ext(name)
+	}
+	out := name
+	for i := 2; taken[strings.ToLower(out)]; i++ {
+		out = strings.TrimSuffix(name, ext) + " (" + strconv.Itoa(i) + ")" + ext
+	}
+	taken[strings.ToLower(out)] = true
+	return out
 }
 
 // exportRawEmail writes a template email's message.eml beside its

@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/dev/devauth"
@@ -67,26 +69,39 @@ func TestExport(t *testing.T) {
 	}
 	in := postmark.Inbound{MessageID: "m-export", Subject: "Hello {{First name}}",
 		RawEmail: "From: Alice <alice@contoso.example>\r\nSubject: Hello {{First name}}\r\n\r\nHello\r\n"}
-	in.Attachments = []postmark.Attachment{{Name: "Offer.pdf", ContentType: "application/pdf"}}
-	if err := e.store.PutOriginal(ctx, k, id, "orig1", store.Original{Inbound: in}, [][]byte{[]byte("%PDF-1.4 offer")}); err != nil {
+	in.Attachments = []postmark.Attachment{{Name: "Offer.pdf", ContentType: "application/pdf"}, {Name: "offer.PDF", ContentType: "application/pdf"},
+		{Name: "Price list", ContentType: "application/pdf"}, {Name: "", ContentType: "image/png", ContentID: "image001"}, {Name: "a:b?.txt", ContentType: "text/plain"}}
+	if err := e.store.PutOriginal(ctx, k, id, "orig1", store.Original{Inbound: in}, [][]byte{[]byte("%PDF-1.4 offer"), []byte("%PDF-1.4 second"),
+		[]byte("%PDF-1.4 prices"), []byte("PNG image"), []byte("text")}); err != nil {
 		t.Fatal(err)
 	}
+	// A second campaign of the same name, the same day: a folder of its own.
+	twin := e.createCampaign(t, tok, `{"name":"Bench"}`)["id"].(string)
 	if _, err := e.store.Suppress(ctx, k, []store.Suppression{{Address: "gone@contoso.example", At: time.Now(), Source: "added"}}); err != nil {
 		t.Fatal(err)
 	}
 	files := e.export(t, tok)
-	dir := "campaigns/" + id + "/"
+	day := time.Now().UTC().Format("2006-01-02")
+	dir := "campaigns/" + day + " Bench/"
+	if _, ok := files["campaigns/"+day+" Bench (2)/campaigns.jsonl"]; !ok || !strings.Contains(files["campaigns/"+day+" Bench (2)/campaigns.jsonl"], twin) {
+		t.Errorf("the second campaign named Bench has no folder of its own: %v", keys(files))
+	}
+	original := dir + "files/originals/orig1/"
 	for name, want := range map[string]string{
-		"README.txt":                 "How long we keep it",
-		"account/accounts.jsonl":     u.Email,
-		"account/suppressions.jsonl": "gone@contoso.example",
-		dir + "campaigns.jsonl":      `"Name":"Bench"`,
-		dir + "recipients.jsonl":     "ann@contoso.example",
-		dir + "rows.csv":             "'=Ann",
-		dir + "events.jsonl":         "Outlook",
-		dir + "files/originals/" + id + "/orig1/template.json": "Hello {{First name}}",
-		dir + "files/originals/" + id + "/orig1/attachments/0": "%PDF-1.4 offer",
-		dir + "files/originals/" + id + "/orig1/message.eml":   "Subject: Hello {{First name}}\r\n\r\nHello",
+		"README.txt":                              "How long we keep it",
+		"account/accounts.jsonl":                  u.Email,
+		"account/suppressions.jsonl":              "gone@contoso.example",
+		dir + "campaigns.jsonl":                   `"Name":"Bench"`,
+		dir + "recipients.jsonl":                  "ann@contoso.example",
+		dir + "rows.csv":                          "'=Ann",
+		dir + "events.jsonl":                      "Outlook",
+		original + "template.json":                "Hello {{First name}}",
+		original + "attachments/Offer.pdf":        "%PDF-1.4 offer",
+		original + "attachments/offer (2).PDF":    "%PDF-1.4 second",
+		original + "attachments/Price list.pdf":   "%PDF-1.4 prices",
+		original + "attachments/attachment 4.png": "PNG image",
+		original + "attachments/a_b_.txt":         "text",
+		original + "message.eml":                  "Subject: Hello {{First name}}\r\n\r\nHello",
 	} {
 		if got, ok := files[name]; !ok || !strings.Contains(got, want) {
 			t.Errorf("%s: %q, want it to hold %q (files: %v)", name, got, want, keys(files))
@@ -146,9 +161,21 @@ func TestExport(t *testing.T) {
 		case it.Container != "":
 			blobs++
 			_, rest, _ := strings.Cut(it.Blob, "/")
+			// In a campaign's folder, without the campaign's id.
+			if r, ok := strings.CutPrefix(rest, id+"/"); ok {
+				rest = dir + "files/" + it.Container + "/" + r
+			} else {
+				rest = "files/" + it.Container + "/" + rest
+			}
+			// An attachment is under its own name, beside its email.
+			folder, _, isAttachment := strings.Cut(rest, "/attachments/")
+			data, err := e.store.GetBlob(ctx, it.Container, it.Blob)
+			if err != nil {
+				t.Fatal(err)
+			}
 			found := false
-			for name := range files {
-				found = found || strings.HasSuffix(name, "files/"+it.Container+"/"+rest)
+			for name, content := range files {
+				found = found || strings.HasSuffix(name, rest) || isAttachment && strings.Contains(name, folder+"/attachments/") && content == string(data)
 			}
 			if !found {
 				t.Errorf("%s is not in the export", it.Where)
@@ -212,4 +239,60 @@ func fmtAny(v any) string {
 		return ""
 	}
 	return v.(string)
+}
+
+// TestExportFileNames: names that Windows, macOS and Linux all take,
+// readable, and unique ignoring case; campaigns by day and name, the
+// older keeping the plain name.
+func TestExportFileNames(t *testing.T) {
+	for in, want := range map[string]string{
+		"Offer.pdf":                       "Offer.pdf",
+		`Q1/Q2: "best" <deals>?|*\x`:      "Q1_Q2_ _best_ _deals_____x",
+		"  spaced \t out  .pdf ":          "spaced out .pdf",
+		"ends with dots...":               "ends with dots",
+		".hidden":                         "hidden",
+		"CON":                             "CON_",
+		"nul.txt":                         "nul_.txt",
+		"com1.tar.gz":                     "com1_.tar.gz",
+		"Console.txt":                     "Console.txt",
+		"line\nbreak\x00.txt":             "line break_.txt",
+		"evil\u202egpj.exe":               "evil_gpj.exe",
+		"":                                "fallback",
+		" . ":                             "fallback",
+		strings.Repeat("é", 60) + ".docx": strings.Repeat("é", 37) + ".docx",
+	} {
+		got := fileName(in, "fallback", 80)
+		if got != want {
+			t.Errorf("fileName(%q) = %q, want %q", in, got, want)
+		}
+		if len(got) > 80 || !utf8.ValidString(got) || strings.ContainsAny(got, `<>:"/\|?*`) || strings.HasSuffix(got, ".") || strings.HasSuffix(got, " ") {
+			t.Errorf("fileName(%q) = %q: not a name every system takes", in, got)
+		}
+	}
+	taken := map[string]bool{}
+	var got []string
+	for _, n := range []string{"Offer.pdf", "offer.PDF", "Offer.pdf", "Offer (2).pdf"} {
+		got = append(got, unique(n, true, taken))
+	}
+	if want := []string{"Offer.pdf", "offer (2).PDF", "Offer (3).pdf", "Offer (2) (2).pdf"}; !slices.Equal(got, want) {
+		t.Errorf("unique files: %q, want %q", got, want)
+	}
+
+	day := time.Date(2026, 12, 4, 9, 0, 0, 0, time.UTC)
+	folders := campaignFolders([]store.Campaign{
+		{ID: "b", Name: "Spring launch", CreatedAt: day.Add(time.Hour)},
+		{ID: "a", Name: "Spring launch", CreatedAt: day},
+		{ID: "c", Name: "SPRING LAUNCH", CreatedAt: day.Add(2 * time.Hour)},
+		{ID: "d", Name: "Spring launch", CreatedAt: day.AddDate(0, 0, 1)},
+		{ID: "e", Name: "v1.5 / final", CreatedAt: day},
+		{ID: "f", Name: "  ", CreatedAt: day},
+	})
+	for id, want := range map[string]string{
+		"a": "2026-12-04 Spring launch", "b": "2026-12-04 Spring launch (2)", "c": "2026-12-04 SPRING LAUNCH (3)",
+		"d": "2026-12-05 Spring launch", "e": "2026-12-04 v1.5 _ final", "f": "2026-12-04 Campaign",
+	} {
+		if folders[id] != want {
+			t.Errorf("campaign %s: folder %q, want %q", id, folders[id], want)
+		}
+	}
 }

@@ -3,11 +3,13 @@ package app
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/campaign"
@@ -15,6 +17,7 @@ import (
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/tracking"
+	"mailmerge/handler/internal/words"
 )
 
 // tally counts events of one kind: how many, and of how many rows.
@@ -76,15 +79,46 @@ type pace struct {
 }
 
 type rowReport struct {
-	Row          int                `json:"row"`
-	To           string             `json:"to,omitempty"`
-	Status       campaign.RowStatus `json:"status"`
-	Reason       *errorDetail       `json:"reason,omitempty"`
-	SentAt       *time.Time         `json:"sentAt,omitempty"`
-	FirstOpenAt  *time.Time         `json:"firstOpenAt,omitempty"`
-	FirstClickAt *time.Time         `json:"firstClickAt,omitempty"`
-	Opens        int                `json:"opens"`
-	Clicks       int                `json:"clicks"`
+	Row            int                `json:"row"`
+	To             string             `json:"to,omitempty"`
+	Status         campaign.RowStatus `json:"status"`
+	Reason         *errorDetail       `json:"reason,omitempty"`
+	SentAt         *time.Time         `json:"sentAt,omitempty"`
+	FirstOpenAt    *time.Time         `json:"firstOpenAt,omitempty"`
+	FirstClickAt   *time.Time         `json:"firstClickAt,omitempty"`
+	UnsubscribedAt *time.Time         `json:"unsubscribedAt,omitempty"`
+	Opens          int                `json:"opens"`
+	Clicks         int                `json:"clicks"`
+}
+
+// reportCounts are the rows per state, and how many of the campaign's
+// recipients unsubscribed from it (rows whose message was unsubscribed
+// from).
+type reportCounts struct {
+	counts
+	Unsubscribed int `json:"unsubscribed"`
+}
+
+// rates are shares (0 to 1) of the messages sent that a person opened,
+// clicked in and unsubscribed from; machines' opens and clicks are left
+// out. Nil when nothing was sent, and for opens or clicks when the
+// campaign did not count them.
+type rates struct {
+	Opens        *float64 `json:"opens"`
+	Clicks       *float64 `json:"clicks"`
+	Unsubscribes *float64 `json:"unsubscribes"`
+}
+
+// peopleShown bounds the people the JSON report lists: a page shows that
+// many, the CSV every row.
+const peopleShown = 100
+
+// people are the rows whose message a person (not a machine) opened or
+// clicked in: how many, and the first peopleShown of them in the order
+// of their first open or click.
+type people struct {
+	Total int         `json:"total"`
+	Rows  []rowReport `json:"rows"`
 }
 
 type report struct {
@@ -93,13 +127,18 @@ type report struct {
 	Status      campaign.Status `json:"status"`
 	TrackOpens  bool            `json:"trackOpens"`
 	TrackClicks bool            `json:"trackClicks"`
-	Counts      counts          `json:"counts"`
+	Counts      reportCounts    `json:"counts"`
+	Rates       rates           `json:"rates"`
 	Opens       split           `json:"opens"`
 	Clicks      split           `json:"clicks"`
 	Links       []linkReport    `json:"links"`
 	Hours       []hourReport    `json:"hours"`
+	Timelines   timelines       `json:"timelines"`
 	Pace        pace            `json:"pace"`
-	Rows        []rowReport     `json:"rows"`
+	People      people          `json:"people"`
+	// Rows are every row, for the CSV: not in the JSON, which a large
+	// campaign would make megabytes long (GET .../recipients pages them).
+	Rows []rowReport `json:"-"`
 }
 
 func timePtr(t time.Time) *time.Time {
@@ -109,12 +148,30 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
+// earlier keeps the earlier of *p and t.
+func earlier(p **time.Time, t time.Time) {
+	if *p == nil || t.Before(**p) {
+		*p = &t
+	}
+}
+
+// share is n of all, nil when all is 0.
+func share(n, all int) *float64 {
+	if all == 0 {
+		return nil
+	}
+	f := float64(n) / float64(all)
+	return &f
+}
+
 // buildReport reads the campaign's rows and events once. A row's hits
 // beyond the events stored of it (store.Recipient.Hits) count as a
-// machine's: a row hit that often is a flood.
-func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
+// machine's: a row hit that often is a flood. A row's first open and
+// click are its first by a person, as its events say. Hours and days of
+// the timelines are loc's.
+func (a *App) buildReport(r *http.Request, c store.Campaign, loc *time.Location) (report, error) {
 	rep := report{CampaignID: c.ID, Name: c.Name, Status: c.Status, TrackOpens: c.TrackOpens, TrackClicks: c.TrackClicks,
-		Links: []linkReport{}, Hours: []hourReport{}, Rows: []rowReport{}}
+		Links: []linkReport{}, Hours: []hourReport{}, People: people{Rows: []rowReport{}}}
 	hours := map[time.Time]*hourReport{}
 	hour := func(t time.Time) *hourReport {
 		h := t.UTC().Truncate(time.Hour)
@@ -123,6 +180,7 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 		}
 		return hours[h]
 	}
+	minutes := newMinuteCounts()
 	to := campaign.Locate(c.Data.Columns).To
 	byRow := map[int]int{}
 	rowCounts := map[campaign.RowStatus]int{}
@@ -134,14 +192,14 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 		return links[n]
 	}
 	err := a.Store.ForEachRecipient(r.Context(), c.ID, func(rec store.Recipient) error {
-		rr := rowReport{Row: rec.Row, Status: rec.Status, Reason: reasonView(rec.Reason),
-			FirstOpenAt: timePtr(rec.FirstOpenAt), FirstClickAt: timePtr(rec.FirstClickAt)}
+		rr := rowReport{Row: rec.Row, Status: rec.Status, Reason: reasonView(rec.Reason)}
 		if to >= 0 && to < len(rec.Cells) {
 			rr.To = rec.Cells[to]
 		}
 		if rec.Status == campaign.RowSent {
 			rr.SentAt = timePtr(rec.UpdatedAt)
 			hour(rec.UpdatedAt).Sent++
+			minutes.addSent(rec.UpdatedAt)
 		}
 		rowCounts[rec.Status]++
 		byRow[rec.Row] = len(rep.Rows)
@@ -150,14 +208,22 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 			if n.Extra == 0 {
 				continue
 			}
+			// Only counted, so known to the hour: drawn at its start, or
+			// at the send if that came later in the hour.
+			at := k.Hour
+			if rr.SentAt != nil && rr.SentAt.After(at) && rr.SentAt.Before(at.Add(time.Hour)) {
+				at = *rr.SentAt
+			}
 			switch k.Kind {
 			case tracking.Open:
 				rep.Opens.Automated.add(rec.Row, n.Extra)
 				hour(k.Hour).AutomatedOpens += n.Extra
+				minutes.addActivity(at, activity{AutomatedOpens: n.Extra})
 			case tracking.Click:
 				rep.Clicks.Automated.add(rec.Row, n.Extra)
 				link(k.Link).Automated.add(rec.Row, n.Extra)
 				hour(k.Hour).AutomatedClicks += n.Extra
+				minutes.addActivity(at, activity{AutomatedClicks: n.Extra})
 			}
 		}
 		return nil
@@ -165,17 +231,25 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.Counts = counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows}
-	rep.Counts.add(campaign.CountsOf(rowCounts))
 	err = a.Store.ForEachEvent(r.Context(), c.ID, func(e store.Event) error {
 		human := e.Verdict == tracking.Human
+		var row *rowReport
+		if i, ok := byRow[e.Row]; ok {
+			row = &rep.Rows[i]
+		}
 		switch e.Kind {
 		case tracking.Open:
 			rep.Opens.add(e)
 			if human {
 				hour(e.At).Opens++
+				minutes.addActivity(e.At, activity{Opens: 1})
 			} else {
 				hour(e.At).AutomatedOpens++
+				minutes.addActivity(e.At, activity{AutomatedOpens: 1})
+			}
+			if row != nil && human {
+				row.Opens++
+				earlier(&row.FirstOpenAt, e.At)
 			}
 		case tracking.Click:
 			rep.Clicks.add(e)
@@ -186,21 +260,25 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 			l.add(e)
 			if human {
 				hour(e.At).Clicks++
+				minutes.addActivity(e.At, activity{Clicks: 1})
 			} else {
 				hour(e.At).AutomatedClicks++
+				minutes.addActivity(e.At, activity{AutomatedClicks: 1})
 			}
-		default:
-			return nil
-		}
-		if i, ok := byRow[e.Row]; ok && human {
-			if e.Kind == tracking.Open {
-				rep.Rows[i].Opens++
-			} else {
-				rep.Rows[i].Clicks++
+			if row != nil && human {
+				row.Clicks++
+				earlier(&row.FirstClickAt, e.At)
+			}
+		case tracking.Unsubscribe:
+			if row != nil {
+				earlier(&row.UnsubscribedAt, e.At)
 			}
 		}
 		return nil
 	})
+	if err != nil {
+		return rep, err
+	}
 	for _, l := range links {
 		rep.Links = append(rep.Links, *l)
 	}
@@ -209,11 +287,56 @@ func (a *App) buildReport(r *http.Request, c store.Campaign) (report, error) {
 		rep.Hours = append(rep.Hours, *h)
 	}
 	sort.Slice(rep.Hours, func(i, j int) bool { return rep.Hours[i].Hour.Before(rep.Hours[j].Hour) })
-	if err != nil {
-		return rep, err
-	}
+	rep.Timelines = minutes.timelines(loc)
+	rep.Counts.counts = counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows}
+	rep.Counts.add(campaign.CountsOf(rowCounts))
+	rep.summarize()
 	rep.Pace, err = a.pace(r.Context(), c, rowCounts[campaign.RowPending]+rowCounts[campaign.RowSending])
 	return rep, err
+}
+
+// summarize counts the unsubscribes, works out the rates over the rows
+// sent, and lists the people who opened or clicked.
+func (rep *report) summarize() {
+	var opened, clicked, unsubscribed int
+	for _, row := range rep.Rows {
+		if row.UnsubscribedAt != nil {
+			rep.Counts.Unsubscribed++
+		}
+		if row.FirstOpenAt != nil || row.FirstClickAt != nil {
+			rep.People.Rows = append(rep.People.Rows, row)
+		}
+		if row.Status != campaign.RowSent {
+			continue
+		}
+		if row.FirstOpenAt != nil {
+			opened++
+		}
+		if row.FirstClickAt != nil {
+			clicked++
+		}
+		if row.UnsubscribedAt != nil {
+			unsubscribed++
+		}
+	}
+	sent := rep.Counts.Sent
+	rep.Rates.Unsubscribes = share(unsubscribed, sent)
+	if rep.TrackOpens {
+		rep.Rates.Opens = share(opened, sent)
+	}
+	if rep.TrackClicks {
+		rep.Rates.Clicks = share(clicked, sent)
+	}
+	first := func(r rowReport) time.Time {
+		if r.FirstOpenAt != nil && (r.FirstClickAt == nil || r.FirstOpenAt.Before(*r.FirstClickAt)) {
+			return *r.FirstOpenAt
+		}
+		return *r.FirstClickAt
+	}
+	list := rep.People.Rows
+	sort.SliceStable(list, func(i, j int) bool { return first(list[i]).Before(first(list[j])) })
+	rep.People.Total = len(list)
+	rep.People.Rows = list[:min(len(list), peopleShown)]
 }
 
 // pace estimates when a campaign that is sending will have sent its
@@ -235,9 +358,13 @@ func (a *App) pace(ctx context.Context, c store.Campaign, remaining int) (pace, 
 }
 
 // getReport answers the campaign's report: JSON, or with ?format=csv one
-// line per row, every cell safe to open in a spreadsheet.
+// line per row, every cell safe to open in a spreadsheet, in a file named
+// after the campaign. ?zone (a time zone name; default the campaign's
+// sending hours' zone, else UTC) sets the clocks of the timelines' hours
+// and days and of the CSV's times.
 func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
-	format := r.URL.Query().Get("format")
+	q := r.URL.Query()
+	format := q.Get("format")
 	if format != "" && format != "json" && format != "csv" {
 		return apperr.E(apperr.Invalid, "format_invalid", "format is json or csv")
 	}
@@ -245,7 +372,11 @@ func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Princ
 	if err != nil {
 		return err
 	}
-	rep, err := a.buildReport(r, c)
+	loc, err := reportZone(q.Get("zone"), c.Window.TimeZone)
+	if err != nil {
+		return err
+	}
+	rep, err := a.buildReport(r, c, loc)
 	if err != nil {
 		return err
 	}
@@ -254,28 +385,98 @@ func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Princ
 		return nil
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="report-`+c.ID+`.csv"`)
+	w.Header().Set("Content-Disposition", attachment(reportFileName(c.Name)))
+	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	// A byte order mark, so Excel reads the file as UTF-8.
 	_, _ = w.Write([]byte("\ufeff"))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks"})
+	_ = cw.Write([]string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks", "Unsubscribed"})
+	// Times as ISO 8601 with their offset from UTC, so no reader takes
+	// them for another zone's.
 	stamp := func(t *time.Time) string {
 		if t == nil {
 			return ""
 		}
-		return t.UTC().Format("2006-01-02 15:04:05")
+		return t.In(loc).Format(time.RFC3339)
 	}
 	for _, row := range rep.Rows {
 		reason := ""
 		if row.Reason != nil {
 			reason = row.Reason.Message
 		}
-		_ = cw.Write([]string{strconv.Itoa(row.Row), safeCell(row.To), string(row.Status), safeCell(reason), stamp(row.SentAt),
-			stamp(row.FirstOpenAt), stamp(row.FirstClickAt), strconv.Itoa(row.Opens), strconv.Itoa(row.Clicks)})
+		status := words.Rows[row.Status].Name
+		if status == "" {
+			status = string(row.Status)
+		}
+		_ = cw.Write([]string{strconv.Itoa(row.Row), safeCell(row.To), status, safeCell(reason), stamp(row.SentAt),
+			stamp(row.FirstOpenAt), stamp(row.FirstClickAt), strconv.Itoa(row.Opens), strconv.Itoa(row.Clicks), stamp(row.UnsubscribedAt)})
 	}
 	cw.Flush()
 	return nil
+}
+
+// reportZone is the zone named (an IANA name such as Europe/Paris), else
+// the campaign's own (its sending hours'), else UTC.
+func reportZone(name, campaignZone string) (*time.Location, error) {
+	if name == "" {
+		name = campaignZone
+	}
+	if name == "" || strings.EqualFold(name, "local") {
+		return time.UTC, nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil || len(name) > 64 {
+		return nil, apperr.E(apperr.Invalid, "zone_invalid", "zone is a time zone name such as Europe/Paris or America/New_York")
+	}
+	return loc, nil
+}
+
+// reportFileName is the CSV's name: the campaign's, as a file name may
+// hold it on Windows, macOS and Linux (no / \ : * ? " < > | nor control
+// characters, no leading or trailing dot or space, at most 100
+// characters), then " - report.csv".
+func reportFileName(campaignName string) string {
+	var b strings.Builder
+	for _, r := range campaignName {
+		switch {
+		case r < 0x20 || r == 0x7f || unicode.IsSpace(r) || strings.ContainsRune(`/\:*?"<>|`, r):
+			b.WriteRune(' ')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	name := strings.Join(strings.Fields(b.String()), " ")
+	if runes := []rune(name); len(runes) > 100 {
+		name = string(runes[:100])
+	}
+	name = strings.Trim(name, ". ")
+	if name == "" {
+		name = "Campaign"
+	}
+	return name + " - report.csv"
+}
+
+// attachment is a Content-Disposition for a download named name: the
+// name in ASCII for old readers (others' characters as _), and in full as
+// RFC 5987's UTF-8 filename*, which browsers prefer (RFC 6266).
+func attachment(name string) string {
+	var ascii, enc strings.Builder
+	for _, r := range name {
+		if r < 0x80 && r >= 0x20 && r != '"' && r != '\\' && r != 0x7f {
+			ascii.WriteRune(r)
+		} else {
+			ascii.WriteRune('_')
+		}
+	}
+	for _, c := range []byte(name) {
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+			enc.WriteByte(c)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", c)
+		}
+	}
+	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
 }
 
 // safeCell keeps a spreadsheet from reading a cell as a formula (OWASP

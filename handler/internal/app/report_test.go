@@ -24,35 +24,111 @@ import (
 	"mailmerge/handler/internal/worker"
 )
 
+// trackedWithRows is a campaign sending rows (Email, First name), made
+// with the options of body (its name and tracking).
+func (e *env) trackedWithRows(tb testing.TB, tok, body string, rows int) string {
+	tb.Helper()
+	ctx := context.Background()
+	id := e.createCampaign(tb, tok, body)["id"].(string)
+	c, err := e.life.Upload(ctx, keyOfToken(tb, e, tok), id, func(store.Campaign) store.DataSummary {
+		return store.DataSummary{Status: campaign.DataProcessing, UploadID: "u1"}
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	recipients := make([]store.Recipient, rows)
+	for i := range recipients {
+		recipients[i] = store.Recipient{Row: i + 2, Cells: []string{fmt.Sprintf("r%d@contoso.example", i+2), "Ann"}, Status: campaign.RowPending}
+	}
+	if err := e.store.ReplaceRecipients(ctx, id, recipients); err != nil {
+		tb.Fatal(err)
+	}
+	data := store.DataSummary{Status: campaign.DataReady, Columns: []string{"Email", "First name"}, Rows: rows, ValidRows: rows}
+	if _, err := e.life.DataRead(ctx, c.Account, id, "u1", data); err != nil {
+		tb.Fatal(err)
+	}
+	if c, err = e.life.Accept(ctx, c.Account, id, "m1", "o1", func(store.Campaign) error { return nil }); err != nil {
+		tb.Fatal(err)
+	}
+	if err := e.life.Start(ctx, c, "Hello"); err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// markSent marks a row sent at at, as the send worker does.
+func markSent(tb testing.TB, e *env, id string, row int, at time.Time) {
+	tb.Helper()
+	ctx := context.Background()
+	r, err := e.store.Recipient(ctx, id, row)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r.Status = campaign.RowSending
+	if _, err := e.store.SetRecipientStatus(ctx, id, r, campaign.RowSent, campaign.Reason{}, at); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// getCSV fetches path and returns the response and its body.
+func getCSV(tb testing.TB, e *env, tok, path string) (*http.Response, string) {
+	tb.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, string(raw)
+}
+
+// dig reads a value at a dotted path of a decoded JSON object; nil when
+// there is none.
+func dig(v any, path string) any {
+	for _, p := range strings.Split(path, ".") {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil
+		}
+		v = m[p]
+	}
+	return v
+}
+
 // TestReport: counts, opens and clicks with people and machines apart,
-// per link and per row; the CSV defuses formulas; another account gets 404.
+// per link and per row; the rates over the messages sent (people only);
+// who opened or clicked; the CSV named after the campaign, its times
+// with their zone, its cells defused; another account gets 404.
 func TestReport(t *testing.T) {
 	e := newEnv(t)
 	tok, _ := e.installed(t, devauth.ContosoTenant)
-	id := e.sendingWithRows(t, tok, 3)
+	id := e.trackedWithRows(t, tok, `{"name":"Frühling: launch/2026","trackOpens":true,"trackClicks":true}`, 4)
 	ctx := context.Background()
 	sent := time.Date(2026, 12, 1, 9, 30, 0, 0, time.UTC)
 	rows := []store.Recipient{
-		{Row: 2, Cells: []string{"ann@contoso.example", "Ann"}, Status: campaign.RowSent, UpdatedAt: sent},
+		{Row: 2, Cells: []string{"ann@contoso.example", "Ann"}, Status: campaign.RowPending},
 		{Row: 3, Cells: []string{"=HYPERLINK(\"https://evil.test\")", "Bob"}, Status: campaign.RowSkipped,
 			Reason: campaign.Reason{Code: "address_invalid", Text: "-not an address"}},
 		{Row: 4, Cells: []string{"cy@contoso.example", "Cy"}, Status: campaign.RowPending},
+		{Row: 5, Cells: []string{"di@contoso.example", "Di"}, Status: campaign.RowPending},
 	}
 	if err := e.store.ReplaceRecipients(ctx, id, rows); err != nil {
 		t.Fatal(err)
 	}
-	// ReplaceRecipients does not keep UpdatedAt: mark row 2 sent as the worker does.
-	r2, _ := e.store.Recipient(ctx, id, 2)
-	r2.Status = campaign.RowSending
-	if _, err := e.store.SetRecipientStatus(ctx, id, r2, campaign.RowSent, campaign.Reason{}, sent); err != nil {
-		t.Fatal(err)
-	}
+	// ReplaceRecipients does not keep UpdatedAt: mark rows sent as the worker does.
+	markSent(t, e, id, 2, sent)
+	markSent(t, e, id, 5, sent.Add(40*time.Second))
 	for _, ev := range []store.Event{
 		{Row: 2, Kind: tracking.Open, At: sent.Add(10 * time.Minute), Verdict: tracking.Human},
 		{Row: 2, Kind: tracking.Open, At: sent.Add(11 * time.Minute), Verdict: tracking.Human},
 		{Row: 2, Kind: tracking.Open, At: sent.Add(time.Second), Verdict: tracking.Automated, Rule: "too_soon"},
 		{Row: 2, Kind: tracking.Click, Link: 1, URL: "https://contoso.example/offer", At: sent.Add(12 * time.Minute), Verdict: tracking.Human},
 		{Row: 2, Kind: tracking.Click, Link: 0, URL: "https://contoso.example/", At: sent.Add(2 * time.Second), Verdict: tracking.Automated, Rule: "too_soon"},
+		// Row 5: only a scanner opened it; then it was unsubscribed from.
+		{Row: 5, Kind: tracking.Open, At: sent.Add(41 * time.Second), Verdict: tracking.Automated, Rule: "too_soon"},
+		{Row: 5, Kind: tracking.Unsubscribe, At: sent.Add(2 * time.Hour), Verdict: tracking.Human},
 	} {
 		ev.CampaignID = id
 		if err := e.store.AddEvents(ctx, []store.Event{ev}); err != nil {
@@ -63,35 +139,52 @@ func TestReport(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("report: %d %v", status, rep)
 	}
-	get := func(path ...string) any {
-		var v any = rep
-		for _, p := range path {
-			v = v.(map[string]any)[p]
-		}
-		return v
-	}
-	for path, want := range map[string]float64{
-		"opens.human.unique": 1, "opens.human.total": 2, "opens.automated.total": 1,
-		"clicks.human.total": 1, "clicks.automated.total": 1, "counts.sent": 1, "counts.skipped": 1, "counts.pending": 1,
+	for path, want := range map[string]any{
+		"opens.human.unique": 1.0, "opens.human.total": 2.0, "opens.automated.total": 2.0,
+		"clicks.human.total": 1.0, "clicks.automated.total": 1.0, "counts.sent": 2.0, "counts.skipped": 1.0, "counts.pending": 1.0,
+		"counts.unsubscribed": 1.0, "rates.opens": 0.5, "rates.clicks": 0.5, "rates.unsubscribes": 0.5,
+		"trackOpens": true, "trackClicks": true, "people.total": 1.0, "timelines.zone": "UTC",
+		"timelines.sent.unit": "minute", "timelines.activity.unit": "minute",
 	} {
-		if got := get(strings.Split(path, ".")...); got != want {
+		if got := dig(rep, path); got != want {
 			t.Errorf("%s = %v, want %v", path, got, want)
 		}
+	}
+	if _, ok := rep["rows"]; ok {
+		t.Error("the JSON lists every row: it should list only the people, bounded")
 	}
 	links := rep["links"].([]any)
 	if len(links) != 2 || links[1].(map[string]any)["url"] != "https://contoso.example/offer" {
 		t.Errorf("links %v", links)
 	}
-	row2 := rep["rows"].([]any)[0].(map[string]any)
-	if row2["firstOpenAt"] != nil || row2["opens"] != float64(2) || row2["clicks"] != float64(1) || row2["sentAt"] == nil {
+	who := rep["people"].(map[string]any)["rows"].([]any)
+	if len(who) != 1 {
+		t.Fatalf("people %v, want row 2 alone (row 5 was opened by a machine only)", who)
+	}
+	row2 := who[0].(map[string]any)
+	if row2["row"] != 2.0 || row2["to"] != "ann@contoso.example" || row2["firstOpenAt"] != sent.Add(10*time.Minute).Format(time.RFC3339) ||
+		row2["firstClickAt"] != sent.Add(12*time.Minute).Format(time.RFC3339) || row2["opens"] != 2.0 || row2["clicks"] != 1.0 || row2["sentAt"] == nil {
 		t.Errorf("row 2 %v", row2)
 	}
 	hours := rep["hours"].([]any)
-	if len(hours) != 1 || hours[0].(map[string]any)["sent"] != float64(1) || hours[0].(map[string]any)["opens"] != float64(2) {
+	if len(hours) != 1 || hours[0].(map[string]any)["sent"] != float64(2) || hours[0].(map[string]any)["opens"] != float64(2) {
 		t.Errorf("hours %v", hours)
 	}
-	if h := hours[0].(map[string]any); h["automatedOpens"] != float64(1) || h["automatedClicks"] != float64(1) {
+	if h := hours[0].(map[string]any); h["automatedOpens"] != float64(2) || h["automatedClicks"] != float64(1) {
 		t.Errorf("machines' opens and clicks in the hour: %v", h)
+	}
+	// Sent within a minute: minutes, one of them with both messages.
+	sentBuckets := dig(rep, "timelines.sent.buckets").([]any)
+	if len(sentBuckets) != 10 || dig(sentBuckets[0], "sent") != 2.0 || dig(sentBuckets[0], "at") != "2026-12-01T09:30:00Z" {
+		t.Errorf("sent timeline %v", sentBuckets)
+	}
+	var people, machines float64
+	for _, b := range dig(rep, "timelines.activity.buckets").([]any) {
+		people += dig(b, "opens").(float64) + dig(b, "clicks").(float64)
+		machines += dig(b, "automatedOpens").(float64) + dig(b, "automatedClicks").(float64)
+	}
+	if people != 3 || machines != 3 {
+		t.Errorf("activity timeline: %v by people, %v by machines; want 3 and 3", people, machines)
 	}
 	// One row left to send, the campaign sending: the estimate is one
 	// interval at Exchange Online's 30 a minute from now.
@@ -102,23 +195,33 @@ func TestReport(t *testing.T) {
 		t.Errorf("pace %v", pace)
 	}
 
-	req, _ := http.NewRequest("GET", e.srv.URL+"/v1/campaigns/"+id+"/report?format=csv", nil)
-	req.Header.Set("Authorization", "Bearer "+tok)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	resp, raw := getCSV(t, e, tok, "/v1/campaigns/"+id+"/report?format=csv&zone=Europe/Paris")
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("csv: %d %s", resp.StatusCode, raw)
 	}
-	lines, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(raw), "\ufeff"))).ReadAll()
-	if err != nil || len(lines) != 4 {
+	if got, want := resp.Header.Get("Content-Disposition"),
+		`attachment; filename="Fr_hling launch 2026 - report.csv"; filename*=UTF-8''Fr%C3%BChling%20launch%202026%20-%20report.csv`; got != want {
+		t.Errorf("Content-Disposition %s, want %s", got, want)
+	}
+	lines, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(raw, "\ufeff"))).ReadAll()
+	if err != nil || len(lines) != 5 {
 		t.Fatalf("csv %q: %v", raw, err)
 	}
-	if lines[2][1] != `'=HYPERLINK("https://evil.test")` || lines[2][3] != "'-not an address" {
+	if want := []string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks", "Unsubscribed"}; strings.Join(lines[0], "|") != strings.Join(want, "|") {
+		t.Errorf("header %q", lines[0])
+	}
+	// In Paris's winter time, an hour ahead of UTC.
+	if want := []string{"2", "ann@contoso.example", "Sent", "", "2026-12-01T10:30:00+01:00", "2026-12-01T10:40:00+01:00", "2026-12-01T10:42:00+01:00", "2", "1", ""}; strings.Join(lines[1], "|") != strings.Join(want, "|") {
+		t.Errorf("row 2 in the CSV: %q, want %q", lines[1], want)
+	}
+	if lines[2][1] != `'=HYPERLINK("https://evil.test")` || lines[2][2] != "Skipped" || lines[2][3] != "'-not an address" {
 		t.Errorf("row 3 in the CSV: %q", lines[2])
+	}
+	if lines[3][2] != "To send" {
+		t.Errorf("row 4 in the CSV: %q", lines[3])
+	}
+	if lines[4][9] != "2026-12-01T12:30:00+01:00" || lines[4][5] != "" {
+		t.Errorf("row 5 in the CSV: %q, want unsubscribed at 12:30 and no open by a person", lines[4])
 	}
 	for _, line := range lines {
 		for _, cell := range line {
@@ -127,9 +230,177 @@ func TestReport(t *testing.T) {
 			}
 		}
 	}
+	// Without a zone: UTC, marked Z.
+	if _, raw := getCSV(t, e, tok, "/v1/campaigns/"+id+"/report?format=csv"); !strings.Contains(raw, ",2026-12-01T09:30:00Z,") {
+		t.Errorf("csv without a zone: %q", raw)
+	}
+	if status, body := e.do(t, "GET", "/v1/campaigns/"+id+"/report?zone=Mars/Olympus", tok, ""); status != 400 || !strings.Contains(fmt.Sprint(body), "Europe/Paris") {
+		t.Errorf("an unknown zone: %d %v", status, body)
+	}
 	other, _ := e.installed(t, devauth.FabrikamTenant)
 	if status, _ := e.do(t, "GET", "/v1/campaigns/"+id+"/report", other, ""); status != 404 {
 		t.Errorf("another account: %d", status)
+	}
+}
+
+// TestReportTrackingOff: a campaign that counted neither opens nor clicks
+// says so, and gives no rate for them (not a rate of 0); unsubscribes
+// still have theirs.
+func TestReportTrackingOff(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.installed(t, devauth.ContosoTenant)
+	id := e.trackedWithRows(t, tok, `{"name":"Quiet"}`, 2)
+	markSent(t, e, id, 2, time.Now().UTC().Add(-time.Hour))
+	status, rep := e.do(t, "GET", "/v1/campaigns/"+id+"/report", tok, "")
+	if status != 200 {
+		t.Fatalf("report: %d %v", status, rep)
+	}
+	rates := rep["rates"].(map[string]any)
+	for k, want := range map[string]any{"opens": nil, "clicks": nil, "unsubscribes": 0.0} {
+		if got, ok := rates[k]; !ok || got != want {
+			t.Errorf("rates.%s = %v (given: %v), want %v", k, got, ok, want)
+		}
+	}
+	if rep["trackOpens"] != false || rep["trackClicks"] != false {
+		t.Errorf("tracking %v %v", rep["trackOpens"], rep["trackClicks"])
+	}
+}
+
+// TestReportUnsubscribe: an unsubscribe from a sent message, as the
+// tracking-events function takes it from the queue, is counted on the
+// campaign's report and its row, once however often it is delivered.
+func TestReportUnsubscribe(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.installed(t, devauth.ContosoTenant)
+	id := e.trackedWithRows(t, tok, `{"name":"Leaving","trackOpens":true}`, 3)
+	sent := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	markSent(t, e, id, 2, sent)
+	markSent(t, e, id, 3, sent)
+	k := keyOfToken(t, e, tok)
+	at := sent.Add(20 * time.Minute)
+	unsub := tracking.Event{Kind: tracking.Unsubscribe, Account: k, CampaignID: id, Row: 3, At: at, Method: "POST", OneClick: true}
+	deliverEvents(t, e, []tracking.Event{unsub})
+	deliverEvents(t, e, []tracking.Event{unsub}) // delivered again
+	if on, err := e.store.Suppressed(context.Background(), k, "r3@contoso.example"); err != nil || !on {
+		t.Fatalf("row 3's address is not on the unsubscribe list: %v %v", on, err)
+	}
+	status, rep := e.do(t, "GET", "/v1/campaigns/"+id+"/report", tok, "")
+	if status != 200 {
+		t.Fatalf("report: %d %v", status, rep)
+	}
+	if dig(rep, "counts.unsubscribed") != 1.0 || dig(rep, "rates.unsubscribes") != 0.5 || dig(rep, "rates.opens") != 0.0 || dig(rep, "rates.clicks") != nil {
+		t.Errorf("counts %v, rates %v", rep["counts"], rep["rates"])
+	}
+	_, raw := getCSV(t, e, tok, "/v1/campaigns/"+id+"/report?format=csv")
+	lines, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(raw, "\ufeff"))).ReadAll()
+	if err != nil || len(lines) != 4 {
+		t.Fatalf("csv %q: %v", raw, err)
+	}
+	if lines[2][0] != "3" || lines[2][9] != at.Format(time.RFC3339) || lines[1][9] != "" {
+		t.Errorf("unsubscribed column: %q, %q", lines[1], lines[2])
+	}
+}
+
+// TestReportPeopleBounded: the JSON lists at most peopleShown of the
+// people who opened, the first to open first, and counts them all.
+func TestReportPeopleBounded(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.installed(t, devauth.ContosoTenant)
+	n := peopleShown + 5
+	id := e.trackedWithRows(t, tok, `{"name":"Big","trackOpens":true}`, n)
+	sent := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Second)
+	var events []store.Event
+	for row := 2; row < n+2; row++ {
+		markSent(t, e, id, row, sent)
+		// The last rows opened first.
+		events = append(events, store.Event{CampaignID: id, Row: row, Kind: tracking.Open, At: sent.Add(time.Duration(n+2-row) * time.Minute), Verdict: tracking.Human})
+	}
+	if err := e.store.AddEvents(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	status, rep := e.do(t, "GET", "/v1/campaigns/"+id+"/report", tok, "")
+	if status != 200 {
+		t.Fatalf("report: %d %v", status, rep)
+	}
+	rows := dig(rep, "people.rows").([]any)
+	if dig(rep, "people.total") != float64(n) || len(rows) != peopleShown || dig(rows[0], "row") != float64(n+1) || dig(rows[peopleShown-1], "row") != 7.0 {
+		t.Errorf("people: total %v, %d listed, first row %v, last %v", dig(rep, "people.total"), len(rows), dig(rows[0], "row"), dig(rows[len(rows)-1], "row"))
+	}
+	if dig(rep, "rates.opens") != 1.0 {
+		t.Errorf("rates %v", rep["rates"])
+	}
+	// Opens over almost two hours: still minutes, no more than 120 and some.
+	if u, b := dig(rep, "timelines.activity.unit"), dig(rep, "timelines.activity.buckets").([]any); u != "minute" || len(b) < 100 || len(b) > 121 {
+		t.Errorf("activity timeline: %v, %d buckets", u, len(b))
+	}
+}
+
+// TestTimelineUnits: the unit fits the span (minutes for a short one,
+// hours for a day, days and weeks beyond), buckets follow the zone's
+// clocks, and there are at least minBuckets of them.
+func TestTimelineUnits(t *testing.T) {
+	at := time.Date(2026, 3, 28, 22, 10, 30, 0, time.UTC)
+	paris, _ := time.LoadLocation("Europe/Paris")
+	kolkata, _ := time.LoadLocation("Asia/Kolkata")
+	for _, c := range []struct {
+		name              string
+		start             time.Time
+		span              time.Duration
+		loc               *time.Location
+		unit              timeUnit
+		buckets           int
+		firstAt, secondAt string
+	}{
+		{"sent in a minute", at, 40 * time.Second, time.UTC, unitMinute, 10, "2026-03-28T22:10:00Z", "2026-03-28T22:11:00Z"},
+		{"an hour and a half", at, 90 * time.Minute, time.UTC, unitMinute, 91, "2026-03-28T22:10:00Z", "2026-03-28T22:11:00Z"},
+		{"a day, in hours, half an hour off UTC", at, 20 * time.Hour, kolkata, unitHour, 21, "2026-03-28T21:30:00Z", "2026-03-28T22:30:00Z"},
+		// Paris moves its clocks on 29 March: that day is 23 hours long.
+		{"ten days, in Paris's days", at.Add(12 * time.Hour), 10 * 24 * time.Hour, paris, unitDay, 11, "2026-03-28T23:00:00Z", "2026-03-29T22:00:00Z"},
+		{"a year, in weeks from Monday", at, 365 * 24 * time.Hour, time.UTC, unitWeek, 53, "2026-03-23T00:00:00Z", "2026-03-30T00:00:00Z"},
+	} {
+		m := newMinuteCounts()
+		m.addSent(c.start)
+		m.addSent(c.start.Add(c.span))
+		tl := m.timelines(c.loc).Sent
+		if tl.Unit != c.unit || len(tl.Buckets) != c.buckets {
+			t.Errorf("%s: %s, %d buckets; want %s, %d", c.name, tl.Unit, len(tl.Buckets), c.unit, c.buckets)
+			continue
+		}
+		if got := tl.Buckets[0].At.Format(time.RFC3339); got != c.firstAt {
+			t.Errorf("%s: first bucket at %s, want %s", c.name, got, c.firstAt)
+		}
+		if got := tl.Buckets[1].At.Format(time.RFC3339); got != c.secondAt {
+			t.Errorf("%s: second bucket at %s, want %s", c.name, got, c.secondAt)
+		}
+		n := 0
+		for _, b := range tl.Buckets {
+			n += b.Sent
+		}
+		if n != 2 || tl.Buckets[0].Sent == 0 {
+			t.Errorf("%s: %d sent in the buckets, %d in the first", c.name, n, tl.Buckets[0].Sent)
+		}
+	}
+}
+
+// TestReportFileName: the CSV is named after the campaign, with what no
+// file name may hold left out, and given in full as RFC 5987 says.
+func TestReportFileName(t *testing.T) {
+	for _, c := range []struct{ campaign, file, header string }{
+		{"Spring launch", "Spring launch - report.csv", `attachment; filename="Spring launch - report.csv"; filename*=UTF-8''Spring%20launch%20-%20report.csv`},
+		{`a/b\c:d*e?f"g<h>i|j`, "a b c d e f g h i j - report.csv", ""},
+		{"  ..Tabs\tand\nlines.. ", "Tabs and lines - report.csv", ""},
+		{"", "Campaign - report.csv", ""},
+		{"Été 2026 – offre", "Été 2026 – offre - report.csv", `attachment; filename="_t_ 2026 _ offre - report.csv"; filename*=UTF-8''%C3%89t%C3%A9%202026%20%E2%80%93%20offre%20-%20report.csv`},
+		{strings.Repeat("x", 150), strings.Repeat("x", 100) + " - report.csv", ""},
+	} {
+		if got := reportFileName(c.campaign); got != c.file {
+			t.Errorf("reportFileName(%q) = %q, want %q", c.campaign, got, c.file)
+		}
+		if c.header != "" {
+			if got := attachment(c.file); got != c.header {
+				t.Errorf("attachment(%q) = %s, want %s", c.file, got, c.header)
+			}
+		}
 	}
 }
 

@@ -55,6 +55,7 @@ func (a *App) routes() []route {
 		{method: "GET", pattern: "/v1/campaigns/{id}", authed: a.getCampaign},
 		{method: "PATCH", pattern: "/v1/campaigns/{id}", authed: a.patchCampaign},
 		{method: "DELETE", pattern: "/v1/campaigns/{id}", authed: a.deleteCampaign},
+		{method: "POST", pattern: "/v1/campaigns/{id}/copy", authed: a.copyCampaign},
 		{method: "POST", pattern: "/v1/campaigns/{id}/address", authed: a.newAddress},
 		{method: "PUT", pattern: "/v1/campaigns/{id}/data", authed: a.putData},
 		{method: "GET", pattern: "/v1/campaigns/{id}/data", authed: a.getData},

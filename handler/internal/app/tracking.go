@@ -1,7 +1,7 @@
 package app
 
 import (
-	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -71,17 +71,61 @@ func (a *App) click(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-// pageTemplate is the small HTML page of the tracking and unsubscribe
-// routes: no script, no image, no tracking.
-var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+// pageHead is the start of the small HTML page of the tracking and
+// unsubscribe routes (no script, no image, no tracking), up to its title.
+// It is written by hand, not with html/template: a binary that links a
+// template executor keeps every method of every type (it calls methods by
+// name through reflect): with the Graph SDK's models, the handler was 178
+// MB instead of 27, and idle at 39 MB of memory instead of 15.
+const pageHead = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
+<title>`
+
+// pageStyle follows the title.
+const pageStyle = `</title>
 <style>body{font:16px/1.5 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;padding:2rem 1rem;color:#1b1b1b;background:#fafafa}
 main{max-width:32rem;margin:0 auto;background:#fff;border:1px solid #ddd;border-radius:8px;padding:1.5rem}
 h1{font-size:1.4rem;margin:0 0 .75rem}button{font:inherit;padding:.6rem 1.2rem;border:0;border-radius:6px;background:#0f6cbd;color:#fff;cursor:pointer}
 button:focus{outline:3px solid #1b1b1b;outline-offset:2px}</style></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Text}}</p>{{if .Action}}<form method="post"><button type="submit">{{.Button}}</button></form>{{end}}</main></body></html>
-`))
+<body><main><h1>`
+
+// renderPage writes the page of d, every value escaped.
+func renderPage(w io.Writer, d pageData) error {
+	var b strings.Builder
+	b.WriteString(pageHead + escapeHTML(d.Title) + pageStyle + escapeHTML(d.Title) + "</h1><p>" + escapeHTML(d.Text) + "</p>")
+	if d.Action {
+		b.WriteString(`<form method="post"><button type="submit">` + escapeHTML(d.Button) + "</button></form>")
+	}
+	b.WriteString("</main></body></html>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// escapeHTML is s escaped for HTML text, as html/template escapes it.
+func escapeHTML(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case 0:
+			b.WriteRune('\uFFFD')
+		case '"':
+			b.WriteString("&#34;")
+		case '&':
+			b.WriteString("&amp;")
+		case '\'':
+			b.WriteString("&#39;")
+		case '+':
+			b.WriteString("&#43;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
 
 type pageData struct {
 	Title, Text, Button string
@@ -100,5 +144,5 @@ func writePage(w http.ResponseWriter, status int, d pageData) {
 	// The page's own inline style and a form that posts to itself; nothing else.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 	w.WriteHeader(status)
-	_ = pageTemplate.Execute(w, d)
+	_ = renderPage(w, d)
 }

@@ -192,3 +192,34 @@ func TestTrackingEventClipped(t *testing.T) {
 		t.Errorf("the click's URL: %d bytes kept, want the first 2000", len(e.URL))
 	}
 }
+
+// TestPageEscapes: the small pages of the tracking and unsubscribe routes
+// escape every value they show (they are written without html/template),
+// and show the button only for an action.
+func TestPageEscapes(t *testing.T) {
+	for _, d := range []pageData{
+		{Title: `<b>Title</b>`, Text: `"Jane" <jane@contoso.example> & co's +1`},
+		{Title: "Unsubscribe", Text: "From news@contoso.example", Button: `</button><script>x()</script>`, Action: true},
+	} {
+		rec := httptest.NewRecorder()
+		writePage(rec, http.StatusOK, d)
+		body := rec.Body.String()
+		if strings.Contains(body, "<b>") || strings.Contains(body, "<jane@") || strings.Contains(body, "<script>") {
+			t.Errorf("markup of a value is in the page:\n%s", body)
+		}
+		for _, want := range []string{"<title>" + escapeHTML(d.Title) + "</title>", "<h1>" + escapeHTML(d.Title) + "</h1>", "<p>" + escapeHTML(d.Text) + "</p>"} {
+			if !strings.Contains(body, want) {
+				t.Errorf("the page lacks %s:\n%s", want, body)
+			}
+		}
+		if got := strings.Contains(body, "<form method=\"post\"><button type=\"submit\">"+escapeHTML(d.Button)+"</button></form>"); got != d.Action {
+			t.Errorf("action %v: the form is there: %v\n%s", d.Action, got, body)
+		}
+		if !strings.HasPrefix(body, "<!doctype html>") || !strings.HasSuffix(body, "</main></body></html>\n") {
+			t.Errorf("the page is not whole:\n%s", body)
+		}
+	}
+	if got, want := escapeHTML("\"&'+<>\x00é"), "&#34;&amp;&#39;&#43;&lt;&gt;\uFFFDé"; got != want {
+		t.Errorf("escapeHTML = %q, want %q", got, want)
+	}
+}

@@ -12,16 +12,40 @@ import (
 
 // unsubscribePage shows what the unsubscribe link does and a button that
 // does it: a link scanner that follows the link unsubscribes no one. The
-// page carries no tracking.
+// page carries no tracking. It names the sender and, masked, the
+// recipient from the token alone, without reading storage; a link of
+// mail sent before tokens carried them says the same without the names.
 func (a *App) unsubscribePage(w http.ResponseWriter, r *http.Request) error {
-	if _, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Unsubscribe); err != nil {
+	t, err := a.TrackingKeys.Verify(r.PathValue("token"), tracking.Unsubscribe)
+	if err != nil {
 		page(w, http.StatusNotFound, "Link not found", "This unsubscribe link is not valid. If you copied it from an email, check that it was copied whole.")
 		return nil
 	}
 	writePage(w, http.StatusOK, pageData{Title: "Unsubscribe",
-		Text:   "Stop receiving these emails from this sender? The sender will not send you further emails through this service.",
+		Text:   "Stop receiving these emails" + fromWhom(t.Names) + toWhom(t.Names) + "? The sender will not send you further emails through this service.",
 		Button: "Unsubscribe", Action: true})
 	return nil
+}
+
+// fromWhom names the sender of a message: " from alice@contoso.com", or
+// " from this sender" when the token does not say.
+func fromWhom(n tracking.Names) string {
+	if n.Sender == "" {
+		return " from this sender"
+	}
+	return " from " + n.Sender
+}
+
+// toWhom names where a message went, masked: " at j•••@contoso.com", and the
+// message's other visible addresses, which the unsubscribe covers too.
+func toWhom(n tracking.Names) string {
+	switch {
+	case n.Recipient == "":
+		return ""
+	case n.Others:
+		return " at " + n.Recipient + " and the other addresses this email was sent to"
+	}
+	return " at " + n.Recipient
 }
 
 // unsubscribe takes the address of the token's row off the sender's
@@ -46,7 +70,7 @@ func (a *App) unsubscribe(w http.ResponseWriter, r *http.Request) error {
 		page(w, http.StatusServiceUnavailable, "Please try again", "We could not take your request just now. Please try again in a minute.")
 		return nil
 	}
-	page(w, http.StatusOK, "You are unsubscribed", "You will not receive further emails from this sender through this service.")
+	page(w, http.StatusOK, "You are unsubscribed", "You will not receive further emails"+fromWhom(t.Names)+toWhom(t.Names)+" through this service.")
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/mail"
 	"net/url"
 	"strings"
 	"testing"
@@ -181,5 +182,82 @@ func TestUnsubscribeByEmail(t *testing.T) {
 	}
 	if n := len(q.On(queue.TrackingEvents)); n != 1 {
 		t.Errorf("%d queued after refused mail, want still 1", n)
+	}
+}
+
+// TestUnsubscribePageNames: the page names the message's sender and,
+// masked, its recipient, read from the link alone (the app here has no
+// storage at all: a read would fail the request); so does the page after
+// the button. A link of mail sent before links carried names still
+// works, and says the same without them. A link changed by one character
+// is refused.
+func TestUnsubscribePageNames(t *testing.T) {
+	q := &testqueue.Queue{}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv := httptest.NewServer(New(Deps{Logger: logger, Lifecycle: lifecycle.New(nil, q, logger, time.Now), TrackingKeys: trackingKeys}))
+	t.Cleanup(srv.Close)
+	k := account.Key{TenantID: devauth.ContosoTenant, ObjectID: "a11ce000-0000-4000-8000-00000000a001"}
+	sign := func(n tracking.Names) string {
+		t.Helper()
+		tok, err := trackingKeys.Sign(tracking.Target{Kind: tracking.Unsubscribe, Account: k, CampaignID: trackedCampaign, Row: 4, Names: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	read := func(method, tok string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+"/u/"+tok, strings.NewReader("List-Unsubscribe=One-Click"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noRedirects().Do(req)
+		if err != nil {
+			t.Fatalf("%s /u/: %v", method, err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	named := sign(tracking.NamesOf("alice@contoso.example", []*mail.Address{{Address: "jane.doe@fabrikam.example"}}, nil))
+	others := sign(tracking.NamesOf("alice@contoso.example", []*mail.Address{{Address: "jane.doe@fabrikam.example"}, {Address: "joe@fabrikam.example"}}, nil))
+	older := sign(tracking.Names{})
+	for _, tc := range []struct {
+		name, tok, method string
+		want              []string
+	}{
+		{"page", named, "GET", []string{"Stop receiving these emails from alice@contoso.example at j•••@fabrikam.example?", `<form method="post">`}},
+		{"page for several", others, "GET", []string{"from alice@contoso.example at j•••@fabrikam.example and the other addresses this email was sent to?"}},
+		{"done", named, "POST", []string{"You are unsubscribed", "You will not receive further emails from alice@contoso.example at j•••@fabrikam.example through this service."}},
+		{"older page", older, "GET", []string{"Stop receiving these emails from this sender?", `<form method="post">`}},
+		{"older done", older, "POST", []string{"You will not receive further emails from this sender through this service."}},
+	} {
+		status, body := read(tc.method, tc.tok)
+		if status != 200 {
+			t.Errorf("%s: %d %s", tc.name, status, body)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s: the page lacks %q:\n%s", tc.name, w, body)
+			}
+		}
+		if strings.Contains(body, "jane.doe") {
+			t.Errorf("%s: the page shows the whole address", tc.name)
+		}
+	}
+	if events := q.On(queue.TrackingEvents); len(events) != 2 {
+		t.Errorf("%d unsubscribes queued, want 2 (the two POSTs)", len(events))
+	}
+	// One character changed, anywhere (its top bit, which always holds
+	// data): refused, naming no one.
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	for i := range named {
+		bad := named[:i] + string(alphabet[strings.IndexByte(alphabet, named[i])^32]) + named[i+1:]
+		for _, method := range []string{"GET", "POST"} {
+			if status, body := read(method, bad); status != 404 || strings.Contains(body, "alice@") || !strings.Contains(body, "not valid") {
+				t.Fatalf("%s of a link changed at %d: %d %s", method, i, status, body)
+			}
+		}
+	}
+	if events := q.On(queue.TrackingEvents); len(events) != 2 {
+		t.Errorf("a changed link queued an unsubscribe (%d queued)", len(events))
 	}
 }

@@ -92,11 +92,20 @@ var (
 		// A new upload may replace one still processing.
 		DataProcessing: {DataProcessing, DataReady, DataInvalid, DataFailed},
 		DataReady:      {DataProcessing},
-		DataInvalid:    {DataProcessing},
-		DataFailed:     {DataProcessing},
+		// A row corrected (lifecycle.Correct) made the data usable.
+		DataInvalid: {DataProcessing, DataReady},
+		DataFailed:  {DataProcessing},
 	}
 	rowMoves = map[RowStatus][]RowStatus{
+		// Skipped before sending: an invalid or duplicate row, or one to
+		// an address on the unsubscribe list (at the upload, or at the
+		// start when the list changed), or the rest of a cancelled or
+		// failed campaign.
 		RowPending: {RowSending, RowSkipped},
+		// Only before the campaign starts (lifecycle): a skipped row the
+		// owner corrected, or one whose address left the unsubscribe
+		// list, is to be sent after all.
+		RowSkipped: {RowPending},
 		// Only the step holding the claim puts a row back to pending,
 		// when Graph said nothing was sent.
 		RowSending: {RowPending, RowSent, RowFailed, RowUnknown},

@@ -28,12 +28,12 @@ func TestTransitions(t *testing.T) {
 	}
 	for _, m := range []string{
 		"none>processing", "processing>processing", "processing>ready", "processing>invalid", "processing>failed",
-		"ready>processing", "invalid>processing", "failed>processing",
+		"ready>processing", "invalid>processing", "invalid>ready", "failed>processing",
 	} {
 		allowed["data:"+m] = true
 	}
 	for _, m := range []string{
-		"pending>sending", "pending>skipped",
+		"pending>sending", "pending>skipped", "skipped>pending",
 		"sending>pending", "sending>sent", "sending>failed", "sending>unknown",
 	} {
 		allowed["row:"+m] = true
@@ -70,7 +70,7 @@ func TestTransitions(t *testing.T) {
 		for _, to := range RowStatuses {
 			check("row", string(from), string(to), from.To(to))
 		}
-		if from.Final() != (from != RowPending && from != RowSending) {
+		if from.Final() != (from != RowPending && from != RowSending && from != RowSkipped) {
 			t.Errorf("row %s: final %v", from, from.Final())
 		}
 	}

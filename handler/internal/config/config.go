@@ -71,6 +71,11 @@ const (
 	// Graph sandbox's raised ones in benchmarks). Exchange Online blocks a
 	// mailbox that goes over. Optional.
 	SendAboveExchangeLimits = "SEND_ABOVE_EXCHANGE_LIMITS"
+	// SendLookAfter is how long after a send's answer was lost its
+	// message is first looked for in the sender's mailbox, and the time
+	// between looks (for owners who let us read it); a Go duration,
+	// default 2m. Optional.
+	SendLookAfter = "SEND_LOOK_AFTER"
 	// PostmarkAPIURL is Postmark's API, https://api.postmarkapp.com.
 	PostmarkAPIURL = "POSTMARK_API_URL"
 	// PostmarkServerToken is the Postmark server's API token (a secret).
@@ -94,7 +99,7 @@ var HostOnly = []string{"FUNCTIONS_WORKER_RUNTIME"}
 func Names() []string {
 	return []string{Port, Storage, BackupStorage, QueueTransport, ServiceBus, EntraAuthority, EntraClientID, DebugLogRetention, InboundAddress,
 		PostmarkInboundUser, PostmarkInboundPassword, EntraClientSecret, GraphPermission, GraphBaseURL, TokenCacheKey,
-		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, PostmarkAPIURL, PostmarkServerToken, NotifyFrom,
+		SendPerMinute, SendPerDay, SendConcurrent, SendAboveExchangeLimits, SendLookAfter, PostmarkAPIURL, PostmarkServerToken, NotifyFrom,
 		PublicBaseURL, TrackingKeys}
 }
 
@@ -133,11 +138,13 @@ type Config struct {
 	TokenCacheKey    []byte
 	// Send limits; zero means Exchange Online's.
 	SendPerMinute, SendPerDay, SendConcurrent int
-	PostmarkAPIURL                            string
-	PostmarkServerToken                       string
-	NotifyFrom                                string
-	PublicBaseURL                             string
-	TrackingKeys                              tracking.Keys
+	// SendLookAfter: zero for the default.
+	SendLookAfter       time.Duration
+	PostmarkAPIURL      string
+	PostmarkServerToken string
+	NotifyFrom          string
+	PublicBaseURL       string
+	TrackingKeys        tracking.Keys
 }
 
 // Graph permission modes.
@@ -290,6 +297,13 @@ func loadSending(c *Config, getenv func(string) string, bad func(string, ...any)
 		default:
 			*l.dst = n
 		}
+	}
+	if v := getenv(SendLookAfter); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			bad("%s=%q must be a duration from 1s to 1h, such as 2m", SendLookAfter, v)
+		}
+		c.SendLookAfter = d
 	}
 	if c.PostmarkServerToken = getenv(PostmarkServerToken); c.PostmarkServerToken == "" {
 		bad("%s is missing: the Postmark server API token notices are sent with", PostmarkServerToken)

@@ -90,6 +90,9 @@ type Arrived struct {
 	// or a multipart/report of report-type delivery-status). Delayed: a
 	// notice that delivery is delayed, not failed.
 	Report, Delayed bool
+	// Auto: sent by a program, not a person (an out-of-office or other
+	// automatic reply, RFC 3834's Auto-Submitted): not a reply.
+	Auto bool
 	// Failed is, for a report, the addresses it says failed (Exchange
 	// lists them as its recipients); empty when it does not say.
 	Failed []string

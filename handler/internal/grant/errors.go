@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 
 	msalerrors "github.com/AzureAD/microsoft-authentication-library-for-go/apps/errors"
 
@@ -101,6 +102,46 @@ func tokenError(err error) error {
 		return unavailable(cause(err, e))
 	}
 	return fmt.Errorf("grant: token: %w", cause(err, e))
+}
+
+// consent reports whether Entra refused for want of consent to the scope
+// asked for (AADSTS65001, suberror consent_required) or of an
+// administrator's (AADSTS90094, 90095), rather than for the grant itself
+// (expired, revoked).
+func (e entraError) consent() bool {
+	return e.SubError == "consent_required" || e.Code == "consent_required" || e.has(65001) || e.adminOnly()
+}
+
+// adminOnly reports whether Entra said only an administrator may consent:
+// AADSTS90094 (AdminConsentRequired) or 90095 (the admin consent
+// workflow's "ask your administrator"), learn.microsoft.com/entra/
+// identity-platform/reference-error-codes.
+func (e entraError) adminOnly() bool { return e.has(90094) || e.has(90095) }
+
+func (e entraError) has(code int) bool { return slices.Contains(e.ErrorCodes, code) }
+
+// notAllowed is the error of a permission beyond sending that was not
+// allowed (NotAllowed reports it).
+func notAllowed(err error, e entraError) error {
+	if e.adminOnly() {
+		return apperr.Wrap(err, apperr.Unauthorized, CodeAdminConsent,
+			"your organisation lets only its administrator allow this permission; ask them to allow it for Mail Merge")
+	}
+	return apperr.Wrap(err, apperr.Unauthorized, CodeScopeConsent,
+		"you have not allowed this permission yet; accept Microsoft's request for it, then try again")
+}
+
+// scopeTokenError is tokenError for a token of scope: for a permission
+// beyond sending, a want of consent is that (NotAllowed), not a lost
+// grant; for sending it is the grant's end, as before (Expired), so that
+// campaigns pause and the person is told.
+func scopeTokenError(scope string, err error) error {
+	if apperr.KindOf(err) == apperr.Internal && scope != MailSend && scope != AppScope {
+		if c, e := classify(err); c == classGrant && e.consent() {
+			return notAllowed(cause(err, e), e)
+		}
+	}
+	return tokenError(err)
 }
 
 // consentMessage tells the user how to give the grant.

@@ -9,7 +9,9 @@
 // AES-256-GCM, in the tokencache blob container, and the refresh token is
 // redeemed whenever the access token is within five minutes of expiry. With
 // the application permission (§9) no user grant is needed: MSAL gets
-// client-credentials tokens for the account's tenant.
+// client-credentials tokens for the account's tenant. The same grant gives
+// tokens for reading the mailbox (MailReadBasic) once the person allowed it:
+// Confirm checks that with Entra when they turn reading on.
 package grant
 
 import (
@@ -41,6 +43,13 @@ const (
 	// AppScope is what a client-credentials token is asked for: every
 	// application permission consented to, here Mail.Send.
 	AppScope = "https://graph.microsoft.com/.default"
+	// MailReadBasic is the delegated permission reading the mailbox needs
+	// (the person's opt-in): message metadata, no body, no attachment
+	// (docs/mailbox-reading.md §3). A token for it comes from the same
+	// grant: Credential(account).GetToken with this scope. Its application
+	// counterpart, Mail.ReadBasic.All, is granted by the tenant's
+	// administrator and comes with AppScope.
+	MailReadBasic = "https://graph.microsoft.com/Mail.ReadBasic"
 )
 
 // Error codes of the errors Capture and Credential return.
@@ -53,6 +62,13 @@ const (
 	CodeExpired = "graph_grant_expired"
 	// CodeUnavailable: Entra could not be reached or failed; try later.
 	CodeUnavailable = "identity_unavailable"
+	// CodeScopeConsent: the grant holds, but the person has not allowed
+	// the permission asked for beyond sending (Mail.ReadBasic); the app
+	// asks them (incremental consent). NotAllowed reports it.
+	CodeScopeConsent = "consent_required"
+	// CodeAdminConsent: only the organisation's administrator may allow
+	// that permission. NotAllowed reports it.
+	CodeAdminConsent = "admin_consent_required"
 )
 
 // container holds one encrypted blob per account.
@@ -95,8 +111,9 @@ type Grants struct {
 	mu       sync.Mutex
 	accounts map[string]*sync.Mutex         // delegated: one token request per account at a time
 	apps     map[string]confidential.Client // application: MSAL client per tenant
-	// recent are access tokens read or redeemed lately, by account: a
-	// campaign's sends do not each read the stored grant.
+	// recent are access tokens read or redeemed lately, by account and
+	// scope (recentKey): a campaign's sends do not each read the stored
+	// grant.
 	recent map[string]recentToken
 }
 
@@ -186,10 +203,66 @@ func (g *Grants) Capture(ctx context.Context, account account.Key, assertion str
 
 // Credential returns the account's Graph credential. In delegated mode it
 // uses the stored grant; an error for which Expired is true means the user
-// must open the add-in again. In application mode it gets client-credentials
-// tokens for the account's tenant.
+// must open the add-in again. Its tokens are for the scope asked (MailSend
+// when none): reading the mailbox asks for MailReadBasic from the same
+// grant, and an error for which NotAllowed is true means the person has
+// not allowed that (or withdrew it), while the grant to send holds. In
+// application mode it gets client-credentials tokens for the account's
+// tenant (ask for AppScope: every application permission granted).
 func (g *Grants) Credential(account account.Key) azcore.TokenCredential {
 	return credential{g: g, account: account}
+}
+
+// Confirm asks Entra whether the person behind assertion (their token for
+// our API) has allowed our app the delegated permission scope (e.g.
+// MailReadBasic): it exchanges the assertion on their behalf for a token
+// with that scope alone, and keeps nothing. nil means allowed. Not yet:
+// Unauthorized with CodeScopeConsent (AADSTS65001), or CodeAdminConsent
+// when Entra says only an administrator may (AADSTS90094, 90095). Entra
+// unreachable is Transient. In application mode it asks nothing and
+// returns nil: the tenant's administrator grants the application
+// permission (Mail.ReadBasic.All) to the whole organisation, and Graph
+// refuses to read until they have.
+func (g *Grants) Confirm(ctx context.Context, account account.Key, assertion, scope string) error {
+	if g.cfg.Application {
+		return nil
+	}
+	_, _, err := g.requestToken(ctx, account.TenantID, url.Values{
+		"grant_type":          {"urn:ietf:params:oauth:grant-type:jwt-bearer"},
+		"requested_token_use": {"on_behalf_of"},
+		"assertion":           {assertion},
+		"scope":               {scope},
+	})
+	if err == nil {
+		return nil
+	}
+	if apperr.KindOf(err) != apperr.Internal {
+		return err
+	}
+	c, e := classify(err)
+	switch {
+	case c == classGrant && e.consent():
+		return notAllowed(cause(err, e), e)
+	case c == classGrant:
+		// The assertion itself is refused (expired, revoked sign-in).
+		return apperr.Wrap(cause(err, e), apperr.Unauthorized, CodeExpired, "Microsoft did not accept your sign-in; sign out, sign in again, then try once more")
+	case c == classTransient:
+		return unavailable(cause(err, e))
+	}
+	return fmt.Errorf("grant: confirm %s: %w", scope, cause(err, e))
+}
+
+// Application reports whether the application permission is used: the
+// organisation's administrator, not each person, allows what the app
+// does in mailboxes.
+func (g *Grants) Application() bool { return g.cfg.Application }
+
+// NotAllowed reports whether err means a permission beyond sending was
+// not allowed: by the person (CodeScopeConsent) or, where only they may,
+// by the organisation's administrator (CodeAdminConsent).
+func NotAllowed(err error) bool {
+	var e *apperr.Error
+	return errors.As(err, &e) && (e.Code == CodeScopeConsent || e.Code == CodeAdminConsent)
 }
 
 // Expired reports whether err means the account's grant is gone: missing,
@@ -280,7 +353,7 @@ func (g *Grants) userToken(ctx context.Context, account account.Key, opts policy
 	}
 	tr, exp, err := g.requestToken(ctx, account.TenantID, form)
 	if err != nil {
-		return azcore.AccessToken{}, tokenError(err)
+		return azcore.AccessToken{}, scopeTokenError(scope, err)
 	}
 	if tr.RefreshToken != "" {
 		s.RefreshToken = tr.RefreshToken
@@ -299,8 +372,8 @@ func (g *Grants) userToken(ctx context.Context, account account.Key, opts policy
 func (g *Grants) recentToken(account account.Key, scope string) (azcore.AccessToken, bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	r, ok := g.recent[account.String()]
-	if !ok || r.scope != scope || time.Since(r.readAt) > recentFor || time.Until(r.token.ExpiresOn) <= renewBefore {
+	r, ok := g.recent[recentKey(account, scope)]
+	if !ok || time.Since(r.readAt) > recentFor || time.Until(r.token.ExpiresOn) <= renewBefore {
 		return azcore.AccessToken{}, false
 	}
 	return r.token, true
@@ -312,14 +385,22 @@ func (g *Grants) remember(account account.Key, scope string, t azcore.AccessToke
 	if g.recent == nil {
 		g.recent = map[string]recentToken{}
 	}
-	g.recent[account.String()] = recentToken{scope: scope, token: t, readAt: time.Now()}
+	g.recent[recentKey(account, scope)] = recentToken{scope: scope, token: t, readAt: time.Now()}
 }
 
-// forget drops the account's token from memory.
+// recentKey names an account's token for one scope in memory: sending
+// and reading the mailbox each keep theirs.
+func recentKey(account account.Key, scope string) string { return account.String() + " " + scope }
+
+// forget drops the account's tokens from memory, of every scope.
 func (g *Grants) forget(account account.Key) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.recent, account.String())
+	for k := range g.recent {
+		if strings.HasPrefix(k, account.String()+" ") {
+			delete(g.recent, k)
+		}
+	}
 }
 
 // lock takes the account's request lock and returns its release.

@@ -13,6 +13,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 
 	"mailmerge/handler/internal/account"
+	"mailmerge/handler/internal/apperr"
 	"mailmerge/handler/internal/delivery"
 )
 
@@ -193,6 +194,12 @@ var errGone = errors.New("not found")
 func readError(err error) error {
 	var te *TokenError
 	if errors.As(err, &te) {
+		// Entra briefly unavailable (or our own credentials refused) is
+		// not the owner's answer: look again later. A permission not
+		// given, withdrawn or expired is.
+		if k := apperr.KindOf(te.Err); k == apperr.Transient || k == apperr.Internal {
+			return err
+		}
 		return errors.Join(delivery.ErrUnreadable, err)
 	}
 	status := 0
@@ -233,4 +240,3 @@ func (s *Sender) reader(account account.Key) (*Mailbox, error) {
 	s.readers[account] = mb
 	return mb, nil
 }
-

@@ -133,4 +133,3 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("an expired cursor: %v, want lost", err)
 	}
 }
-

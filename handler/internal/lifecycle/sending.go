@@ -114,6 +114,13 @@ const fixByEmail = "Nothing was sent. Correct the email in Outlook and send it t
 // (started by a second delivery, paused or cancelled meanwhile) is left
 // alone.
 func (l *Lifecycle) Start(ctx context.Context, c store.Campaign, subject string) error {
+	// The rows it starts with (and their counts) follow the unsubscribe
+	// list as it is now.
+	if c.Status == campaign.Queued || c.Status == campaign.Scheduled {
+		if err := l.recheckUnsubscribes(ctx, c); err != nil {
+			return err
+		}
+	}
 	now := l.now()
 	// Called only once its start time, if any, has come: from either.
 	c, moved, err := l.change(ctx, c.Account, c.ID, []campaign.Status{campaign.Queued, campaign.Scheduled}, campaign.Sending, campaign.Reason{},

@@ -2,12 +2,9 @@ package store
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"time"
-
-	"github.com/Azure/azure-sdk-for-go/sdk/data/aztables"
 
 	"mailmerge/handler/internal/account"
 	"mailmerge/handler/internal/apperr"
@@ -76,6 +73,11 @@ type Campaign struct {
 	// campaign never counts its rows; CountedAt is zero until then.
 	Counts    campaign.Counts
 	CountedAt time.Time
+	// Replied and Bounced count the rows whose message got a reply, or
+	// bounced (hard or soft), as the mailbox reader marked them
+	// (CountResponses): each row once, when it is first marked.
+	Replied int
+	Bounced int
 	// Reason says why the campaign is paused, failed or cancelled.
 	Reason campaign.Reason
 	ETag   string
@@ -101,6 +103,10 @@ type DataSummary struct {
 	// caller); both empty for a CSV file.
 	Sheet  string
 	Sheets string
+	// Checked names the account's unsubscribe list as the rows were
+	// checked against it (lifecycle): the start checks them again only
+	// when the list changed since.
+	Checked string
 	// Reason says why the upload failed or has no valid row.
 	Reason      campaign.Reason
 	UploadedAt  time.Time
@@ -143,6 +149,7 @@ func campaignEntity(c Campaign) (entity, error) {
 	p["CountPending"], p["CountSending"], p["CountSent"] = int32(n.Pending), int32(n.Sending), int32(n.Sent)
 	p["CountFailed"], p["CountSkipped"], p["CountUnknown"] = int32(n.Failed), int32(n.Skipped), int32(n.Unknown)
 	setTime(e, "CountedAt", c.CountedAt)
+	p["CountReplied"], p["CountBounced"] = int32(c.Replied), int32(c.Bounced)
 	d := c.Data
 	cols, err := json.Marshal(d.Columns)
 	if err != nil {
@@ -156,7 +163,7 @@ func campaignEntity(c Campaign) (entity, error) {
 	p["DataStatus"], p["DataUploadID"], p["DataFileName"], p["DataFormat"] = string(d.Status), d.UploadID, d.FileName, d.Format
 	p["DataColumns"], p["DataRows"], p["DataValidRows"], p["DataReport"] = string(cols), int32(d.Rows), int32(d.ValidRows), d.Report
 	p["DataErrorCode"], p["DataErrorText"] = d.Reason.Code, d.Reason.Text
-	p["DataSheet"], p["DataSheets"] = d.Sheet, d.Sheets
+	p["DataSheet"], p["DataSheets"], p["DataChecked"] = d.Sheet, d.Sheets, d.Checked
 	setTime(e, "DataUploadedAt", d.UploadedAt)
 	setTime(e, "DataProcessedAt", d.ProcessedAt)
 	return e, nil
@@ -194,6 +201,8 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 		Counts: campaign.Counts{Pending: getInt(e, "CountPending"), Sending: getInt(e, "CountSending"), Sent: getInt(e, "CountSent"),
 			Failed: getInt(e, "CountFailed"), Skipped: getInt(e, "CountSkipped"), Unknown: getInt(e, "CountUnknown")},
 		CountedAt: getTime(e, "CountedAt"),
+		Replied:   getInt(e, "CountReplied"),
+		Bounced:   getInt(e, "CountBounced"),
 		Reason:    campaign.Reason{Code: getString(e, "StatusCode"), Text: getString(e, "StatusText")},
 		ETag:      etag,
 		Data: DataSummary{
@@ -206,6 +215,7 @@ func campaignFrom(e entity, etag string) (Campaign, error) {
 			Report:      getString(e, "DataReport"),
 			Sheet:       getString(e, "DataSheet"),
 			Sheets:      getString(e, "DataSheets"),
+			Checked:     getString(e, "DataChecked"),
 			Reason:      campaign.Reason{Code: getString(e, "DataErrorCode"), Text: getString(e, "DataErrorText")},
 			UploadedAt:  getTime(e, "DataUploadedAt"),
 			ProcessedAt: getTime(e, "DataProcessedAt"),
@@ -281,60 +291,6 @@ func (s *Store) DeleteCampaignRow(ctx context.Context, k account.Key, id string)
 	return s.deleteEntity(ctx, tableCampaigns, k.String(), id)
 }
 
-// CampaignPage is one page of an account's campaigns, newest first.
-type CampaignPage struct {
-	Campaigns []Campaign
-	// Next is the opaque cursor of the next page, "" on the last page.
-	Next string
-}
-
-// Campaigns lists account k's campaigns (those not being deleted), newest
-// first, limit per page, from an opaque cursor.
-func (s *Store) Campaigns(ctx context.Context, k account.Key, limit int, cursor string) (CampaignPage, error) {
-	filter := "PartitionKey eq '" + escapeFilter(k.String()) + "'"
-	top := int32(limit)
-	opts := &aztables.ListEntitiesOptions{Filter: &filter, Top: &top}
-	if cursor != "" {
-		// The service's continuation keys are opaque: keep both as given.
-		var next struct{ P, R string }
-		raw, err := base64.RawURLEncoding.DecodeString(cursor)
-		if err != nil || json.Unmarshal(raw, &next) != nil {
-			return CampaignPage{}, apperr.E(apperr.Invalid, "cursor_invalid", "the cursor is not one this API gave out")
-		}
-		opts.NextPartitionKey, opts.NextRowKey = &next.P, &next.R
-	}
-	var page CampaignPage
-	err := s.onTable(ctx, tableCampaigns, func(c *aztables.Client) error {
-		page = CampaignPage{}
-		resp, err := c.NewListEntitiesPager(opts).NextPage(ctx)
-		if err != nil {
-			return err
-		}
-		for _, raw := range resp.Entities {
-			e, err := decode(raw)
-			if err != nil {
-				return err
-			}
-			cp, err := campaignFrom(e, e.ETag)
-			if err != nil {
-				return err
-			}
-			if !cp.Deleting() {
-				page.Campaigns = append(page.Campaigns, cp)
-			}
-		}
-		if resp.NextPartitionKey != nil && *resp.NextPartitionKey != "" {
-			next, _ := json.Marshal(struct{ P, R string }{*resp.NextPartitionKey, deref(resp.NextRowKey)})
-			page.Next = base64.RawURLEncoding.EncodeToString(next)
-		}
-		return nil
-	})
-	if hasCode(err, "TableNotFound") {
-		return CampaignPage{}, nil
-	}
-	return page, translate(err)
-}
-
 // CampaignsToSweep lists the campaigns of every account that the sweep
 // looks at: queued, scheduled and sending ones, and cancelled ones whose last step
 // is more recent than since (a settled cancellation is left alone after
@@ -397,11 +353,4 @@ func (s *Store) DeleteAddress(ctx context.Context, hash string) error {
 		return nil
 	}
 	return s.deleteEntity(ctx, tableAddresses, hash, "")
-}
-
-func deref(s *string) string {
-	if s == nil {
-		return ""
-	}
-	return *s
 }

@@ -63,7 +63,7 @@ func CampaignHoldings(c Campaign) []Holding {
 			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state", Keep: keepCampaign},
 		// After the rows: an event is kept only while its row exists.
 		Holding{Where: Partition, Table: tableEvents, Partition: c.ID,
-			What: "opens and clicks of the campaign's messages: row, time, link, the browser's name, and whether a person or a machine", Keep: keepCampaign},
+			What: "opens, clicks and unsubscribes of the campaign's messages: row, time, link, the browser's name, and whether a person or a machine", Keep: keepCampaign},
 		Holding{Where: Blobs, Container: ContainerUploads, Name: UploadsOf(c.Account, c.ID),
 			What: "an uploaded spreadsheet", Keep: "until its rows are read (at most an hour: what is left is deleted then)"},
 		Holding{Where: Blobs, Container: ContainerOriginals, Name: OriginalsOf(c.Account, c.ID),
@@ -94,7 +94,7 @@ func AccountHoldings(k account.Key) []Holding {
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
 			What: "what the add-in noted when you installed it (the Outlook it ran in), to help fix problems", Keep: "14 days, then deleted"},
 		{Where: Entity, Table: tableAccounts, Partition: k.TenantID, Row: k.ObjectID,
-			What: "your account: name, email address, address for our notices, when it was created and last seen", Keep: keepAccount},
+			What: "your account: name, email address, address for our notices, when it was created and last seen; and, while you let us read your mailbox, since when, when we last looked and where we stopped (never a message)", Keep: keepAccount},
 	}
 }
 

@@ -39,10 +39,27 @@ type Recipient struct {
 	// that deadline belongs to a worker that is gone.
 	ClaimedBy    string
 	ClaimedUntil time.Time
+	// MessageID is the Message-ID the row's message is sent with, when
+	// its owner lets us read the mailbox (docs/mailbox-reading.md): set by
+	// the claim, before the message leaves, so that a send whose answer
+	// was lost can be looked for in the sender's mailbox. Looks counts
+	// those looks; Resent is set when it was not found and the row went
+	// back to be sent once more (with the same Message-ID), never twice.
+	MessageID string
+	Looks     int
+	Resent    bool
 	// FirstOpenAt and FirstClickAt are the row's first human open and
 	// click (zero when none), for the report.
 	FirstOpenAt  time.Time
 	FirstClickAt time.Time
+	// RepliedAt is when the first reply to the row's message arrived in
+	// the sender's inbox; BouncedAt when a report that it was not
+	// delivered did, and Bounce of which kind (zero and "": none). Only
+	// these times and the kind are kept of what the mailbox reader saw
+	// (MarkRecipient).
+	RepliedAt time.Time
+	BouncedAt time.Time
+	Bounce    Bounce
 	// Hits counts the row's opens and clicks: how many of each kind,
 	// link and hour are stored as events, and how many more came and were
 	// only counted (the tracking worker stores a bounded number). HitsFrom
@@ -254,7 +271,9 @@ func recipientFrom(e entity) (Recipient, error) {
 	}
 	r := Recipient{Row: row, Status: campaign.RowStatus(getString(e, "Status")), Reason: campaign.Reason{Code: getString(e, "Problem"), Text: getString(e, "Detail")},
 		UpdatedAt: getTime(e, "UpdatedAt"), ClaimedBy: getString(e, "ClaimedBy"), ClaimedUntil: getTime(e, "ClaimedUntil"),
-		FirstOpenAt: getTime(e, "FirstOpenAt"), FirstClickAt: getTime(e, "FirstClickAt"), ETag: e.ETag}
+		MessageID: getString(e, "MessageID"), Looks: getInt(e, "Looks"), Resent: getBool(e, "Resent"),
+		FirstOpenAt: getTime(e, "FirstOpenAt"), FirstClickAt: getTime(e, "FirstClickAt"),
+		RepliedAt: getTime(e, "RepliedAt"), BouncedAt: getTime(e, "BouncedAt"), Bounce: Bounce(getString(e, "Bounce")), ETag: e.ETag}
 	if b.Len() > 0 {
 		if err := json.Unmarshal([]byte(b.String()), &r.Cells); err != nil {
 			return r, fmt.Errorf("recipient row %d cells: %w", row, err)
@@ -422,11 +441,119 @@ func (s *Store) ClaimRecipient(ctx context.Context, campaignID string, r Recipie
 	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"], e.Properties["ClaimedBy"] = string(status), "", "", owner
 	setTime(e, "UpdatedAt", at)
 	setTime(e, "ClaimedUntil", deadline)
+	if r.MessageID != "" {
+		e.Properties["MessageID"] = r.MessageID
+	}
 	r, err := s.mergeRecipient(ctx, campaignID, r, e)
 	if err == nil {
 		r.Status, r.Reason, r.UpdatedAt, r.ClaimedBy, r.ClaimedUntil = status, campaign.Reason{}, at, owner, deadline
 	}
 	return r, err
+}
+
+// DoubtRecipient keeps row r "sending", in doubt, until until: the answer
+// of its send was lost and it will be looked for in the sender's mailbox
+// then (one more look counted). Conditional on r's ETag, as a claim.
+func (s *Store) DoubtRecipient(ctx context.Context, campaignID string, r Recipient, why campaign.Reason, until, at time.Time) (Recipient, error) {
+	if r.Status != campaign.RowSending || r.ETag == "" {
+		return r, apperr.E(apperr.Internal, "doubt_unguarded", "only a claimed row, as it was read, can be in doubt")
+	}
+	e := newEntity(campaignID, RecipientRowKey(r.Row))
+	e.Properties["Problem"], e.Properties["Detail"], e.Properties["Looks"] = why.Code, why.Text, r.Looks+1
+	setTime(e, "ClaimedUntil", until)
+	setTime(e, "UpdatedAt", at)
+	r, err := s.mergeRecipient(ctx, campaignID, r, e)
+	if err == nil {
+		r.Reason, r.ClaimedUntil, r.UpdatedAt, r.Looks = why, until, at, r.Looks+1
+	}
+	return r, err
+}
+
+// ResendRecipient puts row r, in doubt and not found in the sender's
+// mailbox, back to pending, marked Resent: it is sent once more, with the
+// same Message-ID, and never again after that. Conditional on r's ETag.
+func (s *Store) ResendRecipient(ctx context.Context, campaignID string, r Recipient, why campaign.Reason, at time.Time) (Recipient, error) {
+	if r.Resent || r.ETag == "" {
+		return r, apperr.E(apperr.Internal, "resend_twice", "a row is sent again once at most, as it was read")
+	}
+	if err := r.Status.To(campaign.RowPending); err != nil {
+		return r, apperr.Wrap(err, apperr.Internal, "row_transition", fmt.Sprintf("row %d: %v", r.Row, err))
+	}
+	e := newEntity(campaignID, RecipientRowKey(r.Row))
+	e.Properties["Status"], e.Properties["Problem"], e.Properties["Detail"] = string(campaign.RowPending), why.Code, why.Text
+	e.Properties["Resent"], e.Properties["Looks"] = true, 0
+	setTime(e, "UpdatedAt", at)
+	r, err := s.mergeRecipient(ctx, campaignID, r, e)
+	if err == nil {
+		r.Status, r.Reason, r.UpdatedAt, r.Resent, r.Looks = campaign.RowPending, why, at, true, 0
+	}
+	return r, err
+}
+
+// Bounce is the kind of a row's bounce.
+type Bounce string
+
+// The kinds of bounce.
+const (
+	// BounceHard: a report that the message could not be delivered (a
+	// non-delivery report). Its address goes on the suppression list.
+	BounceHard Bounce = "hard"
+	// BounceSoft: a notice that delivery is delayed; the message may
+	// still arrive.
+	BounceSoft Bounce = "soft"
+)
+
+// Mark is what the mailbox reader learnt of a row's message: a reply
+// (RepliedAt set) or a bounce (Bounce set, at BouncedAt).
+type Mark struct {
+	RepliedAt time.Time
+	Bounce    Bounce
+	BouncedAt time.Time
+}
+
+// Marked says what a MarkRecipient changed: Replied and Bounced, the
+// row's first reply and first bounce (so each row is counted once);
+// Hardened, a soft bounce that became hard.
+type Marked struct {
+	Replied, Bounced, Hardened bool
+}
+
+// markTries bounds the writes of a mark that lose to another writer of
+// the row (a send step, the tracking worker) before giving up.
+const markTries = 5
+
+// MarkRecipient records m on row row: the first reply only, and a bounce
+// unless the row has one already, a hard one replacing a soft one. Each
+// write is conditional on the row as read, so two readers of the same
+// message (a read repeated, two at once) change it once, and only the one
+// that did reports it. A row that is gone is NotFound.
+func (s *Store) MarkRecipient(ctx context.Context, campaignID string, row int, m Mark) (Marked, error) {
+	for range markTries {
+		r, err := s.Recipient(ctx, campaignID, row)
+		if err != nil {
+			return Marked{}, err
+		}
+		var done Marked
+		e := newEntity(campaignID, RecipientRowKey(row))
+		if !m.RepliedAt.IsZero() && r.RepliedAt.IsZero() {
+			setTime(e, "RepliedAt", m.RepliedAt)
+			done.Replied = true
+		}
+		if m.Bounce != "" && (r.Bounce == "" || r.Bounce == BounceSoft && m.Bounce == BounceHard) {
+			e.Properties["Bounce"] = string(m.Bounce)
+			setTime(e, "BouncedAt", m.BouncedAt)
+			done.Bounced, done.Hardened = r.Bounce == "", r.Bounce != ""
+		}
+		if done == (Marked{}) {
+			return done, nil
+		}
+		_, err = s.mergeRecipient(ctx, campaignID, r, e)
+		if apperr.Is(err, apperr.Conflict) {
+			continue
+		}
+		return done, err
+	}
+	return Marked{}, apperr.E(apperr.Transient, "row_busy", "row %d kept changing; try again", row)
 }
 
 // mergeRecipient writes e's properties over row r, under r's ETag when it
@@ -533,16 +660,25 @@ func (s *Store) Recipients(ctx context.Context, campaignID string, status campai
 
 // CorrectRecipient replaces the cells of row r, read with its ETag, if it
 // is still as read: a row claimed or settled meanwhile is a Conflict. Only
-// a pending row is corrected.
-func (s *Store) CorrectRecipient(ctx context.Context, campaignID string, r Recipient, cells []string) (Recipient, error) {
-	if r.ETag == "" || r.Status != campaign.RowPending {
-		return r, apperr.E(apperr.Internal, "correct_unguarded", "only a pending row, as read, is corrected")
+// a row not sent (pending, or skipped before the campaign started) is
+// corrected, and it becomes pending: a move the row table refuses is an
+// Internal error. A row whose state changes records when (at).
+func (s *Store) CorrectRecipient(ctx context.Context, campaignID string, r Recipient, cells []string, at time.Time) (Recipient, error) {
+	if r.ETag == "" || (r.Status != campaign.RowPending && r.Status != campaign.RowSkipped) {
+		return r, apperr.E(apperr.Internal, "correct_unguarded", "only a row not sent, as read, is corrected")
 	}
-	r.Cells = cells
+	if r.Status != campaign.RowPending {
+		if err := r.Status.To(campaign.RowPending); err != nil {
+			return r, apperr.Wrap(err, apperr.Internal, "row_transition", fmt.Sprintf("row %d: %v", r.Row, err))
+		}
+		r.UpdatedAt = at
+	}
+	r.Cells, r.Status, r.Reason = cells, campaign.RowPending, campaign.Reason{}
 	e, _, err := recipientEntity(campaignID, r)
 	if err != nil {
 		return r, err
 	}
+	setTime(e, "UpdatedAt", r.UpdatedAt)
 	if err := s.replaceEntity(ctx, tableRecipients, e, r.ETag); err != nil {
 		return r, err
 	}

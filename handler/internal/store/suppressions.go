@@ -112,3 +112,16 @@ func (s *Store) Suppressions(ctx context.Context, k account.Key, limit int, curs
 	})
 	return page, err
 }
+
+// SuppressionKeys is account k's whole list as suppression keys
+// (SuppressionKey), read in one pass without the addresses: rows are
+// checked against it by key.
+func (s *Store) SuppressionKeys(ctx context.Context, k account.Key) (map[string]bool, error) {
+	filter, sel := "PartitionKey eq '"+escapeFilter(k.String())+"'", "RowKey"
+	keys := map[string]bool{}
+	err := s.list(ctx, tableSuppressions, &aztables.ListEntitiesOptions{Filter: &filter, Select: &sel}, func(e entity) error {
+		keys[e.RowKey] = true
+		return nil
+	})
+	return keys, err
+}

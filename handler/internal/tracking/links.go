@@ -15,6 +15,14 @@ type Links struct {
 	// Inbound is the Postmark inbound address (INBOUND_ADDRESS), at
 	// which a message's unsubscribe address is a plus-address.
 	Inbound string
+	// Names are what the message's unsubscribe page shows (WithNames).
+	Names Names
+}
+
+// WithNames are l for one message, whose unsubscribe page shows n.
+func (l Links) WithNames(n Names) Links {
+	l.Names = n
+	return l
 }
 
 // url is Base + "/" + route + "/" + the token of t ("" if t cannot be
@@ -27,9 +35,9 @@ func (l Links) url(route string, t Target) string {
 	return strings.TrimRight(l.Base, "/") + "/" + route + "/" + tok
 }
 
-// Unsubscribe is the row's unsubscribe page.
+// Unsubscribe is the row's unsubscribe page, which shows l's names.
 func (l Links) Unsubscribe(k account.Key, campaignID string, row int) string {
-	return l.url("u", Target{Kind: Unsubscribe, Account: k, CampaignID: campaignID, Row: row})
+	return l.url("u", Target{Kind: Unsubscribe, Account: k, CampaignID: campaignID, Row: row, Names: l.Names})
 }
 
 // UnsubscribeAddress is the address whose mail unsubscribes the

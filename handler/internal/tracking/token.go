@@ -4,7 +4,8 @@
 //
 // A token carries everything its endpoint needs, so the redirect and the
 // pixel answer without storage: the campaign, the row, for a click the
-// link's index and target URL, for an unsubscribe the account. It is
+// link's index and target URL, for an unsubscribe the account and what
+// its page shows (who sent the message, and to whom, masked). It is
 // encrypted and authenticated under a key id, so a recipient learns
 // nothing from the URL (not the owner's ids, not the campaign, not their
 // row): several keys are accepted and the newest makes tokens, so a key
@@ -33,7 +34,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/mail"
 	"strings"
+	"unicode/utf8"
 
 	"mailmerge/handler/internal/account"
 )
@@ -135,7 +138,57 @@ type Target struct {
 	Link int
 	// URL is where a click goes.
 	URL string
+	// Names are what an unsubscribe page shows (unsubscribe tokens
+	// only; none in tokens made before they were carried).
+	Names Names
 }
+
+// Names are what the unsubscribe page of a message shows the recipient:
+// the address it came from and, masked, the address it went to, so the
+// person knows which list they leave without the link showing their
+// address in full to whoever sees the URL.
+type Names struct {
+	// Sender is the address the message was sent from.
+	Sender string
+	// Recipient is the message's first To address, masked (Mask).
+	Recipient string
+	// Others: the message went to other visible addresses too (To or
+	// CC), which the unsubscribe covers as well. Blind copies are not
+	// counted: the page would tell the others that there were some.
+	Others bool
+}
+
+// IsZero reports whether n names nothing (a token made before names
+// were carried).
+func (n Names) IsZero() bool { return n == Names{} }
+
+// NamesOf are the names of a message from sender to the addresses to
+// and cc.
+func NamesOf(sender string, to, cc []*mail.Address) Names {
+	n := Names{Sender: strings.ToLower(strings.TrimSpace(sender)), Others: len(to)+len(cc) > 1}
+	if len(to) > 0 {
+		n.Recipient = Mask(to[0].Address)
+	}
+	return n
+}
+
+// Mask shows an address as its first character, "•••" and its domain
+// (j•••@contoso.com): enough for its owner to know it, too little for
+// anyone else to write to it. Masking a masked address changes nothing.
+// "" for what is no address.
+func Mask(addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 {
+		return ""
+	}
+	first, _ := utf8.DecodeRuneInString(addr)
+	if first == utf8.RuneError {
+		return ""
+	}
+	return string(first) + mask + addr[at:]
+}
+
+const mask = "•••"
 
 // ErrInvalid is any token that is not one of ours: malformed, truncated,
 // made with a key we do not have, or changed after it was made.
@@ -158,13 +211,16 @@ func (ks Keys) Sign(t Target) (string, error) {
 		return "", fmt.Errorf("tracking: cannot make a token for campaign %q row %d link %d", t.CampaignID, t.Row, t.Link)
 	}
 	k := ks[0]
-	b := make([]byte, 1+ivLen, 1+ivLen+16+2*binary.MaxVarintLen32+len(t.URL)+34)
+	b := make([]byte, 1+ivLen, 1+ivLen+16+2*binary.MaxVarintLen32+len(t.URL)+34+len(t.Names.Sender)+len(t.Names.Recipient)+2)
 	b[0] = k.ID
 	b = append(b, id...)
 	b = binary.AppendUvarint(b, uint64(t.Row))
 	switch t.Kind {
 	case Unsubscribe:
 		if b, err = appendAccount(b, t.Account); err != nil {
+			return "", err
+		}
+		if b, err = appendNames(b, t.Names); err != nil {
 			return "", err
 		}
 	case Click:
@@ -218,7 +274,10 @@ func (ks Keys) Verify(token string, want Kind) (Target, error) {
 			return Target{}, ErrInvalid
 		}
 	case Unsubscribe:
-		if t.Account, rest, err = readAccount(rest); err != nil || len(rest) != 0 {
+		if t.Account, rest, err = readAccount(rest); err != nil {
+			return Target{}, ErrInvalid
+		}
+		if t.Names, err = readNames(rest); err != nil {
 			return Target{}, ErrInvalid
 		}
 	default:
@@ -281,6 +340,83 @@ func readAccount(b []byte) (account.Key, []byte, error) {
 		return account.Key{TenantID: ids[0], ObjectID: ids[1]}, b, nil
 	}
 	return account.Key{}, b, ErrInvalid
+}
+
+// The flags that open a token's names.
+const (
+	namesGiven      = 1 << iota // always set: names follow
+	namesOthers                 // Names.Others
+	namesSameDomain             // the recipient's domain is the sender's, not repeated
+)
+
+// appendNames writes n after an unsubscribe token's account: nothing
+// when it names nothing (as tokens were before names); else a flags
+// byte, the sender (length-prefixed), and the recipient as its first
+// character and its domain, all the mask keeps. Left out when it is the
+// sender's, the domain costs nothing in the common case of colleagues.
+func appendNames(b []byte, n Names) ([]byte, error) {
+	if n.IsZero() {
+		return b, nil
+	}
+	r := Mask(n.Recipient)
+	if len(n.Sender) > 254 || (n.Recipient != "" && r == "") || !utf8.ValidString(n.Sender) || !utf8.ValidString(n.Recipient) {
+		return b, errors.New("tracking: the names of an unsubscribe token are no addresses")
+	}
+	flags := byte(namesGiven)
+	if n.Others {
+		flags |= namesOthers
+	}
+	var first, domain string
+	if r != "" {
+		at := strings.LastIndexByte(r, '@')
+		first, domain = strings.TrimSuffix(r[:at], mask), r[at+1:]
+		if s := strings.LastIndexByte(n.Sender, '@'); s >= 0 && strings.EqualFold(n.Sender[s+1:], domain) {
+			flags |= namesSameDomain
+			domain = ""
+		}
+	}
+	b = append(b, flags)
+	b = binary.AppendUvarint(b, uint64(len(n.Sender)))
+	b = append(b, n.Sender...)
+	b = append(b, first...)
+	return append(b, domain...), nil
+}
+
+// readNames reads what appendNames wrote: all of b.
+func readNames(b []byte) (Names, error) {
+	if len(b) == 0 {
+		return Names{}, nil
+	}
+	flags := b[0]
+	if flags&namesGiven == 0 || flags&^(namesGiven|namesOthers|namesSameDomain) != 0 {
+		return Names{}, ErrInvalid
+	}
+	l, n := binary.Uvarint(b[1:])
+	if n <= 0 || l > 254 || uint64(len(b)-1-n) < l {
+		return Names{}, ErrInvalid
+	}
+	rest := b[1+n:]
+	names := Names{Sender: string(rest[:l]), Others: flags&namesOthers != 0}
+	rest = rest[l:]
+	if len(rest) == 0 && flags&namesSameDomain == 0 {
+		return names, nil // no recipient
+	}
+	first, size := utf8.DecodeRune(rest)
+	if first == utf8.RuneError {
+		return Names{}, ErrInvalid
+	}
+	domain := string(rest[size:])
+	if flags&namesSameDomain != 0 {
+		if domain != "" {
+			return Names{}, ErrInvalid
+		}
+		domain = names.Sender[strings.LastIndexByte(names.Sender, '@')+1:]
+	}
+	if domain == "" {
+		return Names{}, ErrInvalid
+	}
+	names.Recipient = string(first) + mask + "@" + domain
+	return names, nil
 }
 
 // guidBytes reads a lower-case GUID (8-4-4-4-12 hex digits).

@@ -2,6 +2,7 @@ package tracking
 
 import (
 	"encoding/base64"
+	"net/mail"
 	"strings"
 	"testing"
 
@@ -31,6 +32,8 @@ func TestTokensRoundTripAndRotate(t *testing.T) {
 		{Kind: Open, CampaignID: campaignID, Row: 2},
 		{Kind: Unsubscribe, Account: account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"}, CampaignID: campaignID, Row: 100_001},
 		{Kind: Unsubscribe, Account: account.Key{TenantID: "Contoso-Tenant", ObjectID: "not-a-guid"}, CampaignID: campaignID, Row: 3},
+		{Kind: Unsubscribe, Account: account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"}, CampaignID: campaignID, Row: 4,
+			Names: Names{Sender: "alice@contoso.example", Recipient: "j•••@fabrikam.example", Others: true}},
 		{Kind: Click, CampaignID: campaignID, Row: 7, Link: 3, URL: "https://contoso.example/offer?a=1&b=%C3%A9#top"},
 	} {
 		tok, err := old.Sign(want)
@@ -136,6 +139,7 @@ func TestTokensRevealNothing(t *testing.T) {
 	for _, tg := range []Target{
 		{Kind: Open, CampaignID: campaignID, Row: 2},
 		{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 2},
+		{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 2, Names: Names{Sender: "alice@contoso.example", Recipient: "j•••@contoso.example"}},
 		{Kind: Click, CampaignID: campaignID, Row: 2, Link: 1, URL: "https://contoso.example/offer"},
 	} {
 		tok, err := ks.Sign(tg)
@@ -143,7 +147,7 @@ func TestTokensRevealNothing(t *testing.T) {
 			t.Fatal(err)
 		}
 		raw, _ := base64.RawURLEncoding.DecodeString(tok)
-		for name, secret := range map[string][]byte{"campaign id": id[:6], "tenant": tenant[:6], "object": object[:6], "URL": []byte("contoso")} {
+		for name, secret := range map[string][]byte{"campaign id": id[:6], "tenant": tenant[:6], "object": object[:6], "URL or address": []byte("contoso")} {
 			if strings.Contains(string(raw), string(secret)) || strings.Contains(tok, campaignID[:8]) {
 				t.Errorf("a %c token shows the %s", tg.Kind, name)
 			}
@@ -199,4 +203,114 @@ func BenchmarkTokens(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestMask: the first character, "•••" and the domain; the same again
+// for a masked address; nothing for what is no address.
+func TestMask(t *testing.T) {
+	for in, want := range map[string]string{
+		"jane.doe@contoso.com": "j•••@contoso.com",
+		"j@contoso.com":        "j•••@contoso.com",
+		"j•••@contoso.com":     "j•••@contoso.com",
+		"Émile@exemple.fr":     "É•••@exemple.fr",
+		`"a@b"@quoted.example`: `"•••@quoted.example`,
+		"no-at-sign":           "",
+		"@contoso.com":         "",
+		"jane@":                "",
+		"\xffjane@contoso.com": "",
+	} {
+		if got := Mask(in); got != want {
+			t.Errorf("Mask(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestUnsubscribeNames: an unsubscribe token carries who sent the
+// message and, masked, to whom; a token made before names were carried
+// still verifies, naming no one; the names cannot be changed; they cost
+// about the sender's address and the recipient's domain (nothing for a
+// domain the sender shares); open and click tokens stay as they were.
+func TestUnsubscribeNames(t *testing.T) {
+	ks := testKeys(t, "1:"+secretA)
+	owner := account.Key{TenantID: "8f0b5f36-4c8e-4d8a-9b0b-2a6f7e6d1c11", ObjectID: "a11ce000-0000-4000-8000-00000000a001"}
+	to := []*mail.Address{{Name: "Jane", Address: "jane.doe@fabrikam.example"}, {Address: "joe@fabrikam.example"}}
+	for _, tc := range []struct {
+		name   string
+		to, cc []*mail.Address
+		want   Names
+	}{
+		{"one To address", to[:1], nil, Names{Sender: "alice@contoso.example", Recipient: "j•••@fabrikam.example"}},
+		{"two To addresses", to, nil, Names{Sender: "alice@contoso.example", Recipient: "j•••@fabrikam.example", Others: true}},
+		{"a CC address", to[:1], to[1:], Names{Sender: "alice@contoso.example", Recipient: "j•••@fabrikam.example", Others: true}},
+		{"a colleague", []*mail.Address{{Address: "Bob@Contoso.Example"}}, nil, Names{Sender: "alice@contoso.example", Recipient: "B•••@Contoso.Example"}},
+	} {
+		n := NamesOf(" Alice@Contoso.example", tc.to, tc.cc)
+		if n != tc.want {
+			t.Errorf("%s: NamesOf = %+v, want %+v", tc.name, n, tc.want)
+		}
+		tok, err := ks.Sign(Target{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 7, Names: n})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ks.Verify(tok, Unsubscribe)
+		want := tc.want
+		if tc.name == "a colleague" {
+			want.Recipient = "B•••@contoso.example" // the sender's domain, as the sender writes it
+		}
+		if err != nil || got.Names != want || got.Account != owner || got.Row != 7 {
+			t.Errorf("%s: %+v %v, want names %+v", tc.name, got, err, want)
+		}
+	}
+
+	// A token of mail sent before names were carried: the same bytes as
+	// then (golden), verified naming no one.
+	old := Target{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 7}
+	tok, err := ks.Sign(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "AcDrcrEmBkzs6-6nmvhQMG3OUlMf4Bw5Q2uVS7eYjqqBxStvWj2NYqAskJkVnt_4UQD7A-SPtIep8wDoSHlHg8eJkw"
+	if tok != golden {
+		t.Errorf("a token without names is %s, want it as it was made before names: %s", tok, golden)
+	}
+	if got, err := ks.Verify(golden, Unsubscribe); err != nil || got != old || !got.Names.IsZero() {
+		t.Errorf("an older token: %+v %v", got, err)
+	}
+
+	// Changed names do not verify.
+	named := Target{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 7,
+		Names: Names{Sender: "alice@contoso.example", Recipient: "j•••@fabrikam.example"}}
+	tok, _ = ks.Sign(named)
+	raw, _ := base64.RawURLEncoding.DecodeString(tok)
+	for i := len(raw) - 25; i < len(raw); i++ {
+		bad := append([]byte(nil), raw...)
+		bad[i] ^= 0x20
+		if got, err := ks.Verify(base64.RawURLEncoding.EncodeToString(bad), Unsubscribe); err != ErrInvalid || !got.Names.IsZero() {
+			t.Errorf("byte %d changed: %+v %v", i, got, err)
+		}
+	}
+
+	// What the names cost.
+	grow := len(tok) - len(golden)
+	if max := (1+1+len("alice@contoso.example")+1+len("fabrikam.example"))*4/3 + 2; grow > max {
+		t.Errorf("the names grow the token by %d characters, over %d", grow, max)
+	}
+	colleague, _ := ks.Sign(Target{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 7,
+		Names: Names{Sender: "alice@contoso.example", Recipient: "b•••@contoso.example"}})
+	if len(colleague) >= len(tok) {
+		t.Errorf("a colleague's token (%d) is not shorter than another domain's (%d)", len(colleague), len(tok))
+	}
+	t.Logf("unsubscribe token: %d characters without names, %d with, %d for a colleague", len(golden), len(tok), len(colleague))
+
+	// Names are refused where they cannot be, and in no other kind.
+	for _, bad := range []Names{{Sender: "alice@contoso.example", Recipient: "no address"}, {Sender: strings.Repeat("a", 250) + "@x.example"}} {
+		if _, err := ks.Sign(Target{Kind: Unsubscribe, Account: owner, CampaignID: campaignID, Row: 7, Names: bad}); err == nil {
+			t.Errorf("signed names %+v", bad)
+		}
+	}
+	open, _ := ks.Sign(Target{Kind: Open, CampaignID: campaignID, Row: 7, Names: named.Names})
+	plain, _ := ks.Sign(Target{Kind: Open, CampaignID: campaignID, Row: 7})
+	if open != plain {
+		t.Error("an open token carries names")
+	}
 }

@@ -1,14 +1,12 @@
 package web
 
 import (
-	"bytes"
 	"crypto/sha1"
 	_ "embed"
 	"encoding/xml"
 	"fmt"
 	"net/url"
 	"strings"
-	"text/template"
 )
 
 //go:embed manifest.xml.tmpl
@@ -17,14 +15,6 @@ var manifestTemplate string
 // AddinVersion is the manifest's version: raise it when the manifest
 // changes, as Office and the store require.
 const AddinVersion = "1.0.0.0"
-
-// manifestData fills the manifest's template; every value is XML-escaped.
-type manifestData struct {
-	ID, Version, Base, Host, Authority, ClientID string
-	icon                                         func(size int) string
-}
-
-func (m manifestData) Icon(size int) string { return m.icon(size) }
 
 func xmlEscape(s string) string {
 	var b strings.Builder
@@ -41,33 +31,40 @@ func addinID(base, clientID string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
-// manifest renders the Outlook add-in manifest for the deployment at base
-// (https://host, no path), with the icons' hashed URLs.
-func (s *Site) manifest(c Config) ([]byte, error) {
-	u, err := url.Parse(strings.TrimRight(c.BaseURL, "/"))
+// manifestBase is the deployment's base URL (https://host, no path) and
+// its host.
+func manifestBase(raw string) (base, host string, err error) {
+	u, err := url.Parse(strings.TrimRight(raw, "/"))
 	if err != nil || u.Host == "" || (u.Path != "" && u.Path != "/") {
-		return nil, fmt.Errorf("web: the public base URL %q is not a scheme and host", c.BaseURL)
+		return "", "", fmt.Errorf("web: the public base URL %q is not a scheme and host", raw)
 	}
-	base := u.Scheme + "://" + u.Host
-	var missing error
-	d := manifestData{
-		ID: addinID(base, c.ClientID), Version: AddinVersion, Base: xmlEscape(base), Host: xmlEscape(u.Host),
-		Authority: xmlEscape(origin(c.Authority)), ClientID: xmlEscape(c.ClientID),
-		icon: func(size int) string {
-			p, ok := s.urls[fmt.Sprintf("addin/icon-%d.png", size)]
-			if !ok {
-				missing = fmt.Errorf("web: no add-in icon of %d px", size)
-			}
-			return xmlEscape(base + p)
-		},
-	}
-	t, err := template.New("manifest").Parse(manifestTemplate)
+	return u.Scheme + "://" + u.Host, u.Host, nil
+}
+
+// manifest renders the Outlook add-in manifest for the deployment at
+// c.BaseURL, with the icons' hashed URLs; every value is XML-escaped.
+func (s *built) manifest(c Config) ([]byte, error) {
+	base, host, err := manifestBase(c.BaseURL)
 	if err != nil {
 		return nil, err
 	}
-	var b bytes.Buffer
-	if err := t.Execute(&b, d); err != nil {
+	values := map[string]string{".ID": addinID(base, c.ClientID), ".Version": AddinVersion, ".Base": xmlEscape(base), ".Host": xmlEscape(host),
+		".Authority": xmlEscape(origin(c.Authority)), ".ClientID": xmlEscape(c.ClientID)}
+	m, err := fill("manifest.xml.tmpl", manifestTemplate, func(action string) (string, error) {
+		if v, ok := values[action]; ok {
+			return v, nil
+		}
+		if size, ok := strings.CutPrefix(action, ".Icon "); ok {
+			p, ok := s.urls["addin/icon-"+strings.TrimSpace(size)+".png"]
+			if !ok {
+				return "", fmt.Errorf("no add-in icon of %s px", size)
+			}
+			return xmlEscape(base + p), nil
+		}
+		return "", fmt.Errorf("{{%s}} is none of the manifest's values", action)
+	})
+	if err != nil {
 		return nil, err
 	}
-	return b.Bytes(), missing
+	return []byte(m), nil
 }

@@ -24,7 +24,10 @@ func TestAddinManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := s.Manifest()
+	m, err := s.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	validate := func(name string, doc []byte) (string, error) {
 		p := filepath.Join(dir, name)

@@ -216,8 +216,8 @@ func internalCall(call *ast.CallExpr) bool {
 	return false
 }
 
-// query tells a storage query's text, which no person reads.
-var query = regexp.MustCompile(`\b(PartitionKey|RowKey) (eq|ne|ge|gt|le|lt)\b`)
+// query tells a query's text (storage's, Graph's), which no person reads.
+var query = regexp.MustCompile(`\b[A-Za-z]+ (eq|ne|ge|gt|le|lt) ('|$)`)
 
 var (
 	tag      = regexp.MustCompile(`(?s)<[^>]*>`)

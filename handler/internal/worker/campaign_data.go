@@ -82,6 +82,10 @@ func (w *Worker) extractData(ctx context.Context, k account.Key, campaignID, blo
 	for _, w := range t.Warnings {
 		rep.Warn(w.Row, w.Code, w.Message)
 	}
+	checked, err := w.Lifecycle.SkipUnsubscribed(ctx, k, &cols, rows, &rep)
+	if err != nil {
+		return store.DataSummary{}, err
+	}
 	var sheets []byte
 	if len(t.Sheets) > 0 {
 		sheets, _ = json.Marshal(t.Sheets)
@@ -105,10 +109,13 @@ func (w *Worker) extractData(ctx context.Context, k account.Key, campaignID, blo
 		status = campaign.DataInvalid
 	}
 	return store.DataSummary{Status: status, Format: t.Format, Columns: cols.Names, Empty: cols.Empty, Rows: rep.Rows, ValidRows: rep.ValidRows,
-		Report: string(rep.JSON()), Sheet: t.Sheet, Sheets: string(sheets)}, nil
+		Report: string(rep.JSON()), Sheet: t.Sheet, Sheets: string(sheets), Checked: checked}, nil
 }
 
-// copyData copies the rows and the summary of another campaign of the account.
+// copyData copies the rows of another campaign of the account, checked
+// again as new: whatever became of them there (sent, skipped…), here they
+// are to be sent, but for invalid or duplicate rows and those to an
+// address now on the unsubscribe list.
 func (w *Worker) copyData(ctx context.Context, k account.Key, msg task.Data) (store.DataSummary, error) {
 	src, err := w.Store.Campaign(ctx, k, msg.From)
 	if apperr.Is(err, apperr.NotFound) {
@@ -117,9 +124,33 @@ func (w *Worker) copyData(ctx context.Context, k account.Key, msg task.Data) (st
 	if err != nil {
 		return store.DataSummary{}, err
 	}
-	if _, err := w.Store.CopyRecipients(ctx, src.ID, msg.CampaignID); err != nil {
+	var read []sheet.Row
+	if err := w.Store.ForEachRecipient(ctx, src.ID, func(r store.Recipient) error {
+		read = append(read, sheet.Row{Row: r.Row, Cells: r.Cells})
+		return nil
+	}); err != nil {
 		return store.DataSummary{}, err
 	}
+	cols, rows, rep, err := campaign.Validate(src.Data.Columns, read)
+	if err != nil {
+		return store.DataSummary{}, err
+	}
+	checked, err := w.Lifecycle.SkipUnsubscribed(ctx, k, &cols, rows, &rep)
+	if err != nil {
+		return store.DataSummary{}, err
+	}
+	recipients := make([]store.Recipient, len(rows))
+	for i, r := range rows {
+		recipients[i] = store.Recipient{Row: r.Row, Cells: r.Cells, Status: r.Status, Reason: r.Reason}
+	}
+	if err := w.Store.ReplaceRecipients(ctx, msg.CampaignID, recipients); err != nil {
+		return store.DataSummary{}, err
+	}
+	status := campaign.DataReady
+	if rep.ValidRows == 0 {
+		status = campaign.DataInvalid
+	}
 	d := src.Data
-	return store.DataSummary{Status: d.Status, Format: d.Format, Columns: d.Columns, Empty: d.Empty, Rows: d.Rows, ValidRows: d.ValidRows, Report: d.Report}, nil
+	return store.DataSummary{Status: status, Format: d.Format, Columns: cols.Names, Empty: cols.Empty, Rows: rep.Rows, ValidRows: rep.ValidRows,
+		Report: string(rep.JSON()), Checked: checked}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"mailmerge/handler/internal/pacing"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
+	"mailmerge/handler/internal/tracking"
 )
 
 // send runs campaign-send, one send step of a campaign: it sends pending
@@ -64,6 +65,12 @@ type prepared struct {
 	row store.Recipient
 	msg merge.Message
 	n   int // recipients: To + CC + BCC
+	// names are what the message's unsubscribe page shows: its link
+	// and its headers carry the same token.
+	names tracking.Names
+	// messageID is the Message-ID it goes with when the owner lets us
+	// read the mailbox, "" otherwise (a row sent again keeps its own).
+	messageID string
 }
 
 func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, from int) error {
@@ -88,6 +95,7 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 		deadline = until
 	}
 	sent := 0
+	reading := w.reads(ctx, c)
 	// Pending rows are read a window at a time, going down the sheet from
 	// where the last step stopped; the claim of each row settles any race
 	// with another worker. Rows put back to pending behind the window are
@@ -119,7 +127,7 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 		}
 		rows := window[:min(len(window), w.Sending.Limits.Concurrent)]
 		window = window[len(rows):]
-		batch, final := w.prepare(ctx, c, j, rows)
+		batch, final := w.prepare(ctx, c, j, rows, reading)
 		results, wait, err := w.sendBatch(ctx, c, j, batch)
 		if err != nil {
 			return err
@@ -166,15 +174,16 @@ func (w *Worker) sendStep(ctx context.Context, c store.Campaign, step string, fr
 	}
 }
 
-// renderOptions are a row's tracking (merge.Template.Tracked).
-func (w *Worker) renderOptions(c store.Campaign, j *job, row int) merge.RenderOptions {
-	return j.tpl.Tracked(w.Links, c.Account, c.ID, row, c.TrackOpens, c.TrackClicks)
+// renderOptions are a row's tracking (merge.Template.Tracked), its
+// unsubscribe page showing names.
+func (w *Worker) renderOptions(c store.Campaign, j *job, row int, names tracking.Names) merge.RenderOptions {
+	return j.tpl.Tracked(w.Links.WithNames(names), c.Account, c.ID, row, c.TrackOpens, c.TrackClicks)
 }
 
 // prepare renders rows; a row that cannot become a message fails here,
 // and one to an address on the suppression list is skipped (done lists
 // the state of each such row, for the counts).
-func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []store.Recipient) (out []prepared, done []campaign.RowStatus) {
+func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []store.Recipient, reading bool) (out []prepared, done []campaign.RowStatus) {
 	out = make([]prepared, 0, len(rows))
 	fail := func(r store.Recipient, why campaign.Reason) {
 		if w.finishRow(ctx, c, r, campaign.RowFailed, why) {
@@ -183,7 +192,8 @@ func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []s
 	}
 	for _, r := range rows {
 		var rendered merge.Rendered
-		msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, w.renderOptions(c, j, r.Row), &rendered)
+		names := j.names(r.Cells)
+		msg, err := j.tpl.Build(r.Cells, j.fields, j.atts, w.renderOptions(c, j, r.Row, names), &rendered)
 		if err != nil {
 			fail(r, campaign.Reason{Code: "row_invalid", Text: err.Error()})
 			continue
@@ -207,7 +217,11 @@ func (w *Worker) prepare(ctx context.Context, c store.Campaign, j *job, rows []s
 				Text: fmt.Sprintf("one message to %d recipients is over the mailbox's %d a day", n, w.Sending.Limits.PerDay)})
 			continue
 		}
-		out = append(out, prepared{row: r, msg: msg, n: n})
+		p := prepared{row: r, msg: msg, n: n, names: names}
+		if reading {
+			p.messageID = w.messageID(c, r.Row)
+		}
+		out = append(out, p)
 	}
 	return out, done
 }
@@ -301,6 +315,7 @@ func (w *Worker) settleClaims(ctx context.Context, c store.Campaign, now time.Ti
 	}
 	var settled []campaign.RowStatus
 	why := campaign.Reason{Code: "no_outcome", Text: "the send was interrupted; the message may have been sent"}
+	reading, readingKnown := false, false
 	for _, r := range rows {
 		deadline := r.ClaimedUntil
 		if deadline.IsZero() {
@@ -310,6 +325,23 @@ func (w *Worker) settleClaims(ctx context.Context, c store.Campaign, now time.Ti
 		if now.Before(deadline) {
 			if inFlight.IsZero() || deadline.Before(inFlight) {
 				inFlight = deadline
+			}
+			continue
+		}
+		if r.MessageID != "" && w.Reader != nil {
+			// Its message can be looked for in the mailbox.
+			if !readingKnown {
+				reading, readingKnown = w.reads(ctx, c), true
+			}
+			status, err := w.resolve(ctx, c, r, reading, now)
+			if err != nil {
+				return inFlight, err
+			}
+			if status != "" {
+				settled = append(settled, status)
+			} else if next := now.Add(w.Sending.Doubt.After); inFlight.IsZero() || next.Before(inFlight) {
+				// Looked for again then (or sent again: pending).
+				inFlight = next
 			}
 			continue
 		}
@@ -328,7 +360,7 @@ func (w *Worker) settleClaims(ctx context.Context, c store.Campaign, now time.Ti
 	if len(settled) > 0 {
 		// Their batch never counted them: pending until now.
 		w.count(ctx, c, settled)
-		w.Logger.InfoContext(ctx, "rows settled as unknown", "campaign", c.ID, "rows", len(settled))
+		w.Logger.InfoContext(ctx, "rows in flight settled", "campaign", c.ID, "rows", len(settled))
 	}
 	return inFlight, nil
 }

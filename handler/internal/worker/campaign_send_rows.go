@@ -140,6 +140,9 @@ const pendingWindow = 200
 // sent.
 func (w *Worker) claim(ctx context.Context, c store.Campaign, p prepared) *store.Recipient {
 	now := w.Now().UTC()
+	if p.row.MessageID == "" {
+		p.row.MessageID = p.messageID
+	}
 	claimed, err := w.Store.ClaimRecipient(ctx, c.ID, p.row, w.Pacer.Owner(), now.Add(w.Sending.Limits.MaxSend), now)
 	if err != nil {
 		if !apperr.Is(err, apperr.Conflict) {
@@ -170,7 +173,8 @@ func (w *Worker) sendRow(ctx context.Context, c store.Campaign, j *job, p prepar
 			return res
 		}
 	}
-	out := w.Mailer.Send(ctx, c.Account, p.msg, files, w.unsubscribeHeaders(c, p.row.Row))
+	p.msg.MessageID = claimed.MessageID
+	out := w.Mailer.Send(ctx, c.Account, p.msg, files, w.unsubscribeHeaders(c, p))
 	res.done.At = w.Now()
 	// From here on the outcome is recorded even if the invocation ends.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
@@ -200,8 +204,12 @@ func (w *Worker) sendRow(ctx context.Context, c store.Campaign, j *job, p prepar
 		res.pause, res.why = true, campaign.Reason{Code: "mailbox_refused",
 			Text: "Microsoft 365 refused to send from your mailbox (" + out.Reason.Code + "); your administrator may need to allow it"}
 	case delivery.Unknown:
-		// It may have gone out: it counts against the budget and is never resent.
+		// It may have gone out: it counts against the budget, and it is
+		// never sent again unless the mailbox shows it was not (doubt).
 		res.done.Sent = true
+		if w.doubt(ctx, c, claimed) {
+			break
+		}
 		final(campaign.RowUnknown, campaign.Reason{Code: out.Reason.Code, Text: "no clear answer from Microsoft Graph; the message may have been sent"})
 	default:
 		final(campaign.RowFailed, campaign.Reason{Code: out.Reason.Code, Text: out.Reason.Text})
@@ -300,8 +308,8 @@ func (w *Worker) unsubscribeLink(c store.Campaign, p prepared) store.Unsubscribe
 	return l
 }
 
-// unsubscribeHeaders are a row's message's unsubscribe headers
-// (tracking.Links.UnsubscribeHeaders).
-func (w *Worker) unsubscribeHeaders(c store.Campaign, row int) map[string]string {
-	return w.Links.UnsubscribeHeaders(c.Account, c.ID, row)
+// unsubscribeHeaders are row p's message's unsubscribe headers
+// (tracking.Links.UnsubscribeHeaders), with the same link as its body.
+func (w *Worker) unsubscribeHeaders(c store.Campaign, p prepared) map[string]string {
+	return w.Links.WithNames(p.names).UnsubscribeHeaders(c.Account, c.ID, p.row.Row)
 }

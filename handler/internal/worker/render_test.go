@@ -54,7 +54,7 @@ func TestTrackedOutlookHTML(t *testing.T) {
 	for _, name := range []string{"outlook_desktop.html", "outlook_web.html"} {
 		j := compileFile(t, name)
 		var out merge.Rendered
-		j.tpl.Render(row, w.renderOptions(c, j, 12), &out)
+		j.tpl.Render(row, w.renderOptions(c, j, 12, tracking.Names{}), &out)
 		golden := filepath.Join("testdata", "tracked_"+strings.TrimSuffix(name, ".html")+".golden")
 		if *update {
 			if err := os.WriteFile(golden, out.HTML, 0o644); err != nil {
@@ -113,7 +113,7 @@ func TestUntrackedHTMLUnchanged(t *testing.T) {
 	row := []string{"Ann", "", "", "", "", "", "", "", "https://example.com/x"}
 	var plain, off merge.Rendered
 	tpl.Render(row, merge.RenderOptions{}, &plain)
-	tpl.Render(row, w.renderOptions(store.Campaign{ID: "vpesgnag4anvpt7rjbfeu91ho8"}, j, 2), &off)
+	tpl.Render(row, w.renderOptions(store.Campaign{ID: "vpesgnag4anvpt7rjbfeu91ho8"}, j, 2, tracking.Names{}), &off)
 	if !bytes.Equal(plain.HTML, off.HTML) {
 		t.Errorf("tracking off changed the HTML:\n%s\n%s", plain.HTML, off.HTML)
 	}
@@ -132,7 +132,7 @@ func TestLinksInConditionalsAreTracked(t *testing.T) {
 	c := store.Campaign{ID: "vpesgnag4anvpt7rjbfeu91ho8", TrackClicks: true}
 	for company, want := range map[string]string{"ACME": "https://contoso.example/firms", "": "https://contoso.example/people"} {
 		var out merge.Rendered
-		tpl.Render([]string{"Ann", "", company}, w.renderOptions(c, j, 2), &out)
+		tpl.Render([]string{"Ann", "", company}, w.renderOptions(c, j, 2, tracking.Names{}), &out)
 		m := regexp.MustCompile(`https://mailmerge\.example/c/([A-Za-z0-9_-]+)`).FindStringSubmatch(string(out.HTML))
 		if m == nil || strings.Contains(string(out.HTML), want) {
 			t.Fatalf("company %q: not tracked: %s", company, out.HTML)

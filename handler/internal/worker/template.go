@@ -2,12 +2,14 @@ package worker
 
 import (
 	"context"
+	"net/mail"
 	"sync"
 
 	"mailmerge/handler/internal/campaign"
 	"mailmerge/handler/internal/delivery"
 	"mailmerge/handler/internal/merge"
 	"mailmerge/handler/internal/store"
+	"mailmerge/handler/internal/tracking"
 )
 
 // job is a campaign compiled for sending: the template, where the special
@@ -19,6 +21,9 @@ type job struct {
 	files  []delivery.File
 	// subject is the template's subject as written, for notices.
 	subject string
+	// sender is the template email's sender (the owner, whose mailbox
+	// sends), for the unsubscribe page.
+	sender string
 }
 
 // jobs caches compiled campaigns per process, by campaign and template.
@@ -60,7 +65,7 @@ func (w *Worker) compile(ctx context.Context, c store.Campaign) (*job, error) {
 		return nil, err
 	}
 	cols := campaign.Locate(c.Data.Columns)
-	j := &job{tpl: tpl, fields: merge.FieldsOf(cols), subject: o.Subject}
+	j := &job{tpl: tpl, fields: merge.FieldsOf(cols), subject: o.Subject, sender: o.Sender()}
 	for i, at := range o.Attachments {
 		data, err := w.Store.OriginalFile(ctx, c, i)
 		if err != nil {
@@ -71,4 +76,18 @@ func (w *Worker) compile(ctx context.Context, c store.Campaign) (*job, error) {
 	}
 	w.jobs.put(key, j)
 	return j, nil
+}
+
+// names are what the unsubscribe page of a row's message shows: the
+// sender, and the row's first To address masked (its To and CC as
+// merge.Template.Build reads them).
+func (j *job) names(cells []string) tracking.Names {
+	addresses := func(col int) []*mail.Address {
+		if col < 0 || col >= len(cells) {
+			return nil
+		}
+		a, _ := campaign.ParseAddresses(cells[col])
+		return a
+	}
+	return tracking.NamesOf(j.sender, addresses(j.fields.To), addresses(j.fields.CC))
 }

@@ -71,6 +71,11 @@ func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error
 	if _, err := w.Store.Suppress(ctx, e.Account, list); err != nil {
 		return false, err
 	}
+	if r != nil {
+		if err := w.noteUnsubscribe(ctx, c.ID, r.Row, e); err != nil {
+			return false, err
+		}
+	}
 	if r != nil && r.Status == campaign.RowPending {
 		if _, err := w.Store.SetRecipientStatus(ctx, c.ID, *r, campaign.RowSkipped, unsubscribed, w.Now().UTC()); err == nil {
 			_, _ = w.count(ctx, c, []campaign.RowStatus{campaign.RowSkipped})
@@ -80,6 +85,25 @@ func (w *Worker) unsubscribe(ctx context.Context, e tracking.Event) (bool, error
 	}
 	w.Logger.InfoContext(ctx, "unsubscribed", "campaign", e.CampaignID, "row", e.Row, "addresses", len(list), "source", source)
 	return true, nil
+}
+
+// noteUnsubscribe stores the unsubscribe as an event of its row, for the
+// campaign's report (how many unsubscribed, and when, per row): the
+// suppression list keeps no campaign. Stored again, it replaces itself
+// (its id is made from the event). Written first, the row read after: a
+// campaign deleted meanwhile has lost its rows before its events, so
+// either its deletion or this removes the event.
+func (w *Worker) noteUnsubscribe(ctx context.Context, campaignID string, row int, e tracking.Event) error {
+	ev := store.Event{CampaignID: campaignID, Row: row, Kind: tracking.Unsubscribe, At: e.At.UTC(), Verdict: tracking.Human, ID: eventID(e)}
+	if err := w.Store.AddEvents(ctx, []store.Event{ev}); err != nil {
+		return err
+	}
+	if _, err := w.Store.Recipient(ctx, campaignID, row); apperr.Is(err, apperr.NotFound) {
+		return w.Store.DeleteEvents(ctx, []store.Event{ev})
+	} else if err != nil {
+		return err
+	}
+	return nil
 }
 
 // unsubscribedRow is the event's row and campaign while they are kept;

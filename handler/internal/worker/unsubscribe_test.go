@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/mail"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"mailmerge/handler/internal/dev/testenv"
 	"mailmerge/handler/internal/dev/testqueue"
 	"mailmerge/handler/internal/invoke"
+	"mailmerge/handler/internal/postmark"
 	"mailmerge/handler/internal/store"
 	"mailmerge/handler/internal/task"
 	"mailmerge/handler/internal/tracking"
@@ -168,4 +170,49 @@ func addresses(list []*mail.Address) []string {
 		out[i] = a.Address
 	}
 	return out
+}
+
+// TestUnsubscribeLinkNames: a sent message's unsubscribe link, in its
+// body and in its headers alike, names for its page the template email's
+// sender and, masked, the row's first To address, and whether it went to
+// other visible addresses (To or CC, not BCC).
+func TestUnsubscribeLinkNames(t *testing.T) {
+	w, st, mailer := trackingWorker(t)
+	c, msg := sendingCampaignOf(t, w, []string{"Email", "CC", "BCC", "First name"}, [][]string{
+		{"ann@example.com", "", "boss@example.com", "Ann"},
+		{"bob@example.com; cy@example.com", "", "", "Bob"},
+	})
+	ctx := context.Background()
+	// The template email as the owner sent it: from their address, with
+	// an unsubscribe link in the body.
+	in := postmark.Inbound{MessageID: c.InboundMessageID, Subject: "Hi {{First name}}", FromFull: postmark.Address{Email: "Owner@Contoso.example"},
+		HtmlBody: `<p>Hi {{First name}}, <a href="{{@unsubscribe}}">unsubscribe</a></p>`}
+	if err := st.PutOriginal(ctx, c.Account, c.ID, c.OriginalID, store.Original{Inbound: in}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.send(ctx, msg); err != nil {
+		t.Fatal(err)
+	}
+	if mailer.sent != 2 {
+		t.Fatalf("%d sent", mailer.sent)
+	}
+	link := regexp.MustCompile(`https://mailmerge\.example/u/([A-Za-z0-9_-]+)`)
+	for i, m := range mailer.msgs {
+		body := link.FindStringSubmatch(string(m.HTML))
+		header := link.FindStringSubmatch(mailer.headers[i]["List-Unsubscribe"])
+		if body == nil || header == nil || body[1] != header[1] {
+			t.Fatalf("message to %v: the body's link %v and the header's %v differ", addresses(m.To), body, header)
+		}
+		got, err := w.Links.Keys.Verify(body[1], tracking.Unsubscribe)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := tracking.Names{Sender: "owner@contoso.example", Recipient: "a•••@example.com"}
+		if addresses(m.To)[0] == "bob@example.com" {
+			want = tracking.Names{Sender: "owner@contoso.example", Recipient: "b•••@example.com", Others: true}
+		}
+		if got.Names != want {
+			t.Errorf("message to %v: names %+v, want %+v", addresses(m.To), got.Names, want)
+		}
+	}
 }

@@ -48,6 +48,9 @@ type Deps struct {
 	Lifecycle *lifecycle.Lifecycle
 	// Mailer sends from the owner's mailbox (Microsoft Graph).
 	Mailer delivery.Mailer
+	// Reader reads the owner's mailbox, for owners who let us
+	// (store.Account.ReadMailbox); nil: never.
+	Reader delivery.Reader
 	// Pacer keeps each mailbox within its sending limits (built from
 	// Sending.Limits when nil).
 	Pacer *pacing.Pacer
@@ -145,13 +148,15 @@ type Sending struct {
 	// StepBudget bounds one send step; the step then schedules the next,
 	// so no invocation runs long and pause or cancel take effect soon.
 	StepBudget time.Duration
+	// Doubt tunes how a send whose answer was lost is resolved.
+	Doubt Doubt
 }
 
 // DefaultSending is the production tuning for a Mailer whose sends time
 // out after sendTimeout. A send's claim and lease last that long, plus the
 // time to record its answer and a margin.
 func DefaultSending(sendTimeout time.Duration) Sending {
-	return Sending{Limits: pacing.DefaultLimits(sendTimeout + settleTimeout + 5*time.Second), StepBudget: 30 * time.Second}
+	return Sending{Limits: pacing.DefaultLimits(sendTimeout + settleTimeout + 5*time.Second), StepBudget: 30 * time.Second, Doubt: DefaultDoubt}
 }
 
 // settleTimeout bounds recording an outcome after the invocation's own

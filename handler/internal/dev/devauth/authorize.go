@@ -17,7 +17,8 @@ import (
 
 // The browser sign-in of a single-page app, as Entra does it for an app
 // registration with the SPA platform: the authorize endpoint (a page to
-// pick a test user, where Entra asks for a password), the authorization
+// pick a test user, where Entra asks for a password; the consent page for
+// Graph permissions not consented yet, consent.go), the authorization
 // code grant with PKCE (S256 only, the code redeemed once, within 10
 // minutes, from a browser: an Origin header), SPA refresh tokens (24
 // hours) and the end-session endpoint. The token endpoint answers the
@@ -111,15 +112,49 @@ func (i *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 			fail("login_required", "AADSTS50058: A silent sign-in request was sent but no user is signed in.")
 			return
 		}
-		params := map[string]string{}
-		for k := range q {
-			if k != "user" {
-				params[k] = q.Get(k)
-			}
-		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
-		_ = pickTemplate.Execute(w, map[string]any{"Params": params, "Users": Users})
+		_ = pickTemplate.Execute(w, map[string]any{"Params": formParams(q), "Users": Users})
+		return
+	}
+	// Consent to the Graph permissions asked for that the user has not
+	// given yet (consent.go): the consent page, or for a tenant that lets
+	// only its administrator consent, the "Need admin approval" page.
+	// Entra answers these refusals with error=access_denied and the AADSTS
+	// code in the description: 65004 when the user declines
+	// (reference-error-codes; seen in MicrosoftDocs/azure-docs#114009);
+	// 90094 for the administrator's approval is what the page names (what
+	// the app receives on "Return to the application" is not documented).
+	scopes := strings.Fields(q.Get("scope"))
+	need := i.unconsented(u, scopes)
+	if q.Get("prompt") == "consent" && q.Get("consent") == "" {
+		need = nil
+		for _, s := range scopes {
+			if p, ok := permissionOf(s); ok && !slices.Contains(need, p) {
+				need = append(need, p)
+			}
+		}
+	}
+	switch {
+	case r.Method == http.MethodPost && q.Get("consent") == "decline":
+		fail("access_denied", "AADSTS65004: User declined to consent to access the app.")
+		return
+	case r.Method == http.MethodPost && q.Get("consent") == "return":
+		fail("access_denied", "AADSTS90094: The grant requires admin permission.")
+		return
+	case len(need) == 0:
+	case q.Get("prompt") == "none":
+		fail("consent_required", "AADSTS65001: The user or administrator has not consented to use the application with ID '"+i.ClientID+"' named 'Mail merge (dev)'. Send an interactive authorization request for this user and resource.")
+		return
+	case i.adminOnly(u.TenantID):
+		i.setSession(w, r, u)
+		consentPage(w, u, need, formParams(q), true)
+		return
+	case r.Method == http.MethodPost && q.Get("consent") == "accept":
+		i.Consent(u.TenantID, u.ObjectID, need...)
+	default:
+		i.setSession(w, r, u)
+		consentPage(w, u, need, formParams(q), false)
 		return
 	}
 	code := newRefreshToken()
@@ -127,10 +162,28 @@ func (i *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 	i.codes[code] = &authCode{user: u, redirectURI: redirect, challenge: q.Get("code_challenge"), nonce: q.Get("nonce"),
 		scopes: strings.Fields(q.Get("scope")), expires: time.Now().Add(codeLifetime)}
 	i.mu.Unlock()
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: u.Login, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteNoneMode})
+	i.setSession(w, r, u)
 	ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
 	i.answer(w, r, redirect, url.Values{"code": {code}, "state": {q.Get("state")}, "client_info": {base64.RawURLEncoding.EncodeToString(ci)},
 		"session_state": {uuid.NewString()}})
+}
+
+// setSession remembers the signed-in user in the browser, as Entra's
+// session cookie does.
+func (i *Issuer) setSession(w http.ResponseWriter, r *http.Request, u User) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: u.Login, Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteNoneMode})
+}
+
+// formParams are the authorize request's parameters a page posts back:
+// all but the user's answers (who they are, what they consent to).
+func formParams(q url.Values) map[string]string {
+	params := map[string]string{}
+	for k := range q {
+		if k != "user" && k != "consent" {
+			params[k] = q.Get(k)
+		}
+	}
+	return params
 }
 
 // answer sends the browser back to the app with v, in the fragment unless
@@ -177,13 +230,13 @@ func (i *Issuer) redeemCode(r *http.Request, f url.Values) (map[string]any, *tok
 	return i.spaTokens(c.user, c.scopes, c.nonce)
 }
 
-// redeemSPA answers a SPA's refresh token.
+// redeemSPA answers a SPA's refresh token. A refresh token is redeemed
+// once: the answer holds the next one. One refused for want of consent
+// stays valid, as Entra's does: MSAL asks the user, then goes on with it.
 func (i *Issuer) redeemSPA(r *http.Request, f url.Values) (map[string]any, *tokenError, bool) {
+	rt := f.Get("refresh_token")
 	i.mu.Lock()
-	g, ok := i.spa[f.Get("refresh_token")]
-	if ok {
-		delete(i.spa, f.Get("refresh_token"))
-	}
+	g, ok := i.spa[rt]
 	i.mu.Unlock()
 	if !ok {
 		return nil, nil, false
@@ -191,30 +244,72 @@ func (i *Issuer) redeemSPA(r *http.Request, f url.Values) (map[string]any, *toke
 	if r.Header.Get("Origin") == "" {
 		return nil, terr(http.StatusBadRequest, "invalid_request", 9002327, "Tokens issued for the 'Single-Page Application' client-type may only be redeemed via cross-origin requests."), true
 	}
-	if time.Now().After(g.expires) {
-		return nil, terr(http.StatusBadRequest, "invalid_grant", 700084, "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended."), true
-	}
 	scopes := strings.Fields(f.Get("scope"))
 	if len(scopes) == 0 {
 		scopes = g.scopes
+	}
+	if time.Now().After(g.expires) {
+		i.mu.Lock()
+		delete(i.spa, rt)
+		i.mu.Unlock()
+		return nil, terr(http.StatusBadRequest, "invalid_grant", 700084, "The refresh token was issued to a single page app (SPA), and therefore has a fixed, limited lifetime of 1.00:00:00, which cannot be extended."), true
+	}
+	if need := i.unconsented(g.user, scopes); len(need) > 0 {
+		return nil, consentRequired(i.ClientID), true
+	}
+	i.mu.Lock()
+	_, unused := i.spa[rt]
+	delete(i.spa, rt)
+	i.mu.Unlock()
+	if !unused {
+		// Redeemed meanwhile by another request.
+		return nil, terr(http.StatusBadRequest, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid."), true
 	}
 	resp, e := i.spaTokens(g.user, scopes, "")
 	return resp, e, true
 }
 
 // spaTokens are the tokens of a signed-in browser: an access token for
-// our API when asked for, an ID token, a SPA refresh token, client_info.
+// our API or for Graph, whichever the scopes ask for (one resource per
+// request, as Entra requires), an ID token, a SPA refresh token,
+// client_info. A Graph token carries every permission the user consented
+// to; one not consented is refused (AADSTS65001).
 func (i *Issuer) spaTokens(u User, scopes []string, nonce string) (map[string]any, *tokenError) {
 	now := time.Now()
 	resp := map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600}
 	granted := []string{}
-	if s, ok := i.apiScope(scopes); ok {
+	var asked []string
+	graph := false
+	for _, s := range scopes {
+		if p, ok := permissionOf(s); ok {
+			asked, graph = append(asked, p), true
+		} else if isDefaultScope(s) {
+			graph = true
+		}
+	}
+	api, isAPI := i.apiScope(scopes)
+	switch {
+	case graph && isAPI:
+		return nil, terr(http.StatusBadRequest, "invalid_request", 28000, "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope %s is not valid.", strings.Join(scopes, " "))
+	case graph:
+		perms, e := i.grantedScopes(u.TenantID, u.ObjectID, asked)
+		if e != nil {
+			return nil, e
+		}
+		at, e := i.graphToken(&refreshGrant{tenantID: u.TenantID, objectID: u.ObjectID, upn: u.Email, name: u.Name}, perms, now)
+		if e != nil {
+			return nil, e
+		}
+		life := int(i.graphLifetime().Seconds())
+		resp["access_token"], resp["expires_in"], resp["ext_expires_in"] = at, life, life
+		granted = append(granted, strings.Fields(graphScopes(perms))...)
+	case isAPI:
 		at, err := i.Sign(i.Claims(u, now))
 		if err != nil {
 			return nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
 		}
 		resp["access_token"] = at
-		granted = append(granted, s)
+		granted = append(granted, api)
 	}
 	for _, s := range []string{"openid", "profile", "offline_access"} {
 		if slices.Contains(scopes, s) {

@@ -2,8 +2,10 @@
 // publishes a JWKS like Entra's (RSA keys with kid, x5t, n, e, issuer; no
 // alg), mints v2 access tokens in Entra's format for test users of two
 // tenants, and answers Entra's v2 token endpoint for the grants the product
-// uses: on-behalf-of, refresh token and client credentials (token.go). Our
-// production verifier and MSAL cannot tell it from Entra except by URL.
+// uses: on-behalf-of, refresh token and client credentials (token.go). It
+// keeps users' consent to Graph's delegated permissions and asks for it in
+// the browser, as Entra does (consent.go). Our production verifier and
+// MSAL cannot tell it from Entra except by URL.
 package devauth
 
 import (
@@ -102,6 +104,13 @@ type Issuer struct {
 	rejected map[string]bool          // hashes of assertions presented before a revocation
 	codes    map[string]*authCode     // authorization codes not yet redeemed
 	spa      map[string]*spaGrant     // SPA refresh tokens
+	// consents are users' consents to Graph permissions (consent.go):
+	// tid/oid → permission → consented (false: withdrawn).
+	consents map[string]map[string]bool
+	// adminConsents are tenant-wide consents: tid → permission.
+	adminConsents map[string]map[string]bool
+	// adminRequired are tenants whose users may not consent themselves.
+	adminRequired map[string]bool
 }
 
 // NewIssuer makes a fresh signing key.
@@ -111,16 +120,19 @@ func NewIssuer(authority, clientID string) (*Issuer, error) {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
 	return &Issuer{
-		Authority: strings.TrimRight(authority, "/"),
-		ClientID:  clientID,
-		key:       key,
-		kid:       keyID(&key.PublicKey),
-		refresh:   map[string]*refreshGrant{},
-		revoked:   map[string]time.Time{},
-		seen:      map[string][]string{},
-		rejected:  map[string]bool{},
-		codes:     map[string]*authCode{},
-		spa:       map[string]*spaGrant{},
+		Authority:     strings.TrimRight(authority, "/"),
+		ClientID:      clientID,
+		key:           key,
+		kid:           keyID(&key.PublicKey),
+		refresh:       map[string]*refreshGrant{},
+		revoked:       map[string]time.Time{},
+		seen:          map[string][]string{},
+		rejected:      map[string]bool{},
+		codes:         map[string]*authCode{},
+		spa:           map[string]*spaGrant{},
+		consents:      map[string]map[string]bool{},
+		adminConsents: map[string]map[string]bool{},
+		adminRequired: map[string]bool{},
 	}, nil
 }
 
@@ -204,9 +216,10 @@ func (i *Issuer) JWKS() []byte {
 }
 
 // Handler serves the issuer: the JWKS at Entra's paths, an OpenID
-// configuration and the v2 token endpoint per tenant, and three development
-// endpoints: GET /dev/users, POST /dev/token {"user":"alice"} and
-// POST /dev/revoke {"user":"alice"}.
+// configuration and the v2 token endpoint per tenant, and development
+// endpoints: GET /dev/users, POST /dev/token {"user":"alice"},
+// POST /dev/revoke {"user":"alice"}, POST /dev/consent and POST /dev/policy
+// (consent.go).
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	keys := func(w http.ResponseWriter, r *http.Request) {
@@ -252,6 +265,8 @@ func (i *Issuer) Handler() http.Handler {
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", i.authorize)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", i.authorize)
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", i.logout)
+	mux.HandleFunc("POST /dev/consent", i.serveDevConsent)
+	mux.HandleFunc("POST /dev/policy", i.serveDevPolicy)
 	mux.HandleFunc("POST /dev/revoke", func(w http.ResponseWriter, r *http.Request) {
 		u, ok := userOf(w, r)
 		if !ok {

@@ -31,7 +31,8 @@ const (
 )
 
 // refreshGrant is what a refresh token stands for: a user's delegated
-// Mail.Send for our client.
+// grant to our client. Which permissions it redeems for is decided at each
+// redemption by what the user has consented to then (consent.go).
 type refreshGrant struct {
 	tenantID string
 	objectID string
@@ -161,23 +162,6 @@ func (i *Issuer) authenticateClient(clientID, secret, tenant string) *tokenError
 	return nil
 }
 
-// graphScope returns the Graph scope a delegated request asks for, ignoring
-// the OpenID scopes MSAL adds (openid offline_access profile).
-func graphScope(scopes []string) (string, *tokenError) {
-	graph := slices.DeleteFunc(slices.Clone(scopes), isOpenIDScope)
-	for _, s := range graph {
-		switch strings.ToLower(s) {
-		case GraphResource + "/mail.send", GraphResource + "/.default", GraphAppID + "/mail.send", GraphAppID + "/.default", "mail.send":
-		default:
-			return "", terr(http.StatusBadRequest, "invalid_scope", 70011, "The provided value for the input parameter 'scope' is not valid. The scope %s is not valid.", s)
-		}
-	}
-	if len(graph) == 0 {
-		return "", terr(http.StatusBadRequest, "invalid_request", 90014, "The required field 'scope' is missing from the credential. Ensure that you have all the necessary parameters for the login request.")
-	}
-	return GraphResource + "/Mail.Send", nil
-}
-
 func isOpenIDScope(s string) bool {
 	switch s {
 	case "openid", "offline_access", "profile", "email":
@@ -192,7 +176,8 @@ func (i *Issuer) onBehalfOf(tenant, assertion string, scopes []string, clientInf
 	if assertion == "" {
 		return nil, terr(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'assertion'.")
 	}
-	scope, e := graphScope(scopes)
+	// .default asks for nothing by name: every permission consented.
+	perms, _, e := graphPermissions(scopes)
 	if e != nil {
 		return nil, e
 	}
@@ -229,7 +214,11 @@ func (i *Issuer) onBehalfOf(tenant, assertion string, scopes []string, clientInf
 	i.seen[user] = append(i.seen[user], hash)
 	g := &refreshGrant{tenantID: tid, objectID: oid, upn: firstNonEmpty(str("preferred_username"), str("upn")), name: str("name"), session: time.Now()}
 	i.mu.Unlock()
-	return i.delegated(g, scope, slices.Contains(scopes, "offline_access"), slices.Contains(scopes, "openid"), clientInfo)
+	granted, e := i.grantedScopes(tid, oid, perms)
+	if e != nil {
+		return nil, e
+	}
+	return i.delegated(g, granted, slices.Contains(scopes, "offline_access"), slices.Contains(scopes, "openid"), clientInfo)
 }
 
 func revokedError() *tokenError {
@@ -247,7 +236,7 @@ func (i *Issuer) redeem(tenant, rt string, scopes []string, clientInfo bool) (ma
 	if rt == "" {
 		return nil, terr(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'refresh_token'.")
 	}
-	scope, e := graphScope(scopes)
+	perms, _, e := graphPermissions(scopes)
 	if e != nil {
 		return nil, e
 	}
@@ -266,40 +255,28 @@ func (i *Issuer) redeem(tenant, rt string, scopes []string, clientInfo bool) (ma
 	case g.tenantID != tenant:
 		return nil, terr(http.StatusBadRequest, "invalid_grant", 700003, "Device object was not found in the tenant '%s' directory.", tenant)
 	}
-	return i.delegated(g, scope, true, slices.Contains(scopes, "openid"), clientInfo)
+	// Consent is checked at every redemption: a refresh token is the
+	// user's, not a list of scopes, and redeems for any permission they
+	// consented to since, and for none they withdrew.
+	granted, e := i.grantedScopes(g.tenantID, g.objectID, perms)
+	if e != nil {
+		return nil, e
+	}
+	return i.delegated(g, granted, true, slices.Contains(scopes, "openid"), clientInfo)
 }
 
-// delegated answers a successful delegated grant for g.
-func (i *Issuer) delegated(g *refreshGrant, scope string, offline, openid, clientInfo bool) (map[string]any, *tokenError) {
+// delegated answers a successful delegated grant for g, with a Graph
+// token for the permissions granted.
+func (i *Issuer) delegated(g *refreshGrant, granted []string, offline, openid, clientInfo bool) (map[string]any, *tokenError) {
 	now := time.Now()
 	life := i.graphLifetime()
-	at, err := i.Sign(jwt.MapClaims{
-		"aud":             GraphResource,
-		"iss":             i.Authority + "/" + g.tenantID + "/",
-		"iat":             now.Unix(),
-		"nbf":             now.Unix(),
-		"exp":             now.Add(life).Unix(),
-		"acr":             "1",
-		"app_displayname": "Mail merge (dev)",
-		"appid":           i.ClientID,
-		"appidacr":        "1",
-		"idtyp":           "user",
-		"name":            g.name,
-		"oid":             g.objectID,
-		"scp":             "Mail.Send",
-		"sub":             subject(User{TenantID: g.tenantID, ObjectID: g.objectID}),
-		"tid":             g.tenantID,
-		"unique_name":     g.upn,
-		"upn":             g.upn,
-		"uti":             uuid.NewString()[:22],
-		"ver":             "1.0",
-	})
-	if err != nil {
-		return nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
+	at, e := i.graphToken(g, granted, now)
+	if e != nil {
+		return nil, e
 	}
 	resp := map[string]any{
 		"token_type":     "Bearer",
-		"scope":          scope,
+		"scope":          graphScopes(granted),
 		"expires_in":     int(life.Seconds()),
 		"ext_expires_in": int(life.Seconds()),
 		"access_token":   at,
@@ -335,6 +312,46 @@ func (i *Issuer) delegated(g *refreshGrant, scope string, offline, openid, clien
 		resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
 	}
 	return resp, nil
+}
+
+// graphToken signs a Graph access token of g's user carrying the
+// permissions granted in scp, as Entra's v1 Graph tokens do.
+func (i *Issuer) graphToken(g *refreshGrant, granted []string, now time.Time) (string, *tokenError) {
+	at, err := i.Sign(jwt.MapClaims{
+		"aud":             GraphResource,
+		"iss":             i.Authority + "/" + g.tenantID + "/",
+		"iat":             now.Unix(),
+		"nbf":             now.Unix(),
+		"exp":             now.Add(i.graphLifetime()).Unix(),
+		"acr":             "1",
+		"app_displayname": "Mail merge (dev)",
+		"appid":           i.ClientID,
+		"appidacr":        "1",
+		"idtyp":           "user",
+		"name":            g.name,
+		"oid":             g.objectID,
+		"scp":             strings.Join(granted, " "),
+		"sub":             subject(User{TenantID: g.tenantID, ObjectID: g.objectID}),
+		"tid":             g.tenantID,
+		"unique_name":     g.upn,
+		"upn":             g.upn,
+		"uti":             uuid.NewString()[:22],
+		"ver":             "1.0",
+	})
+	if err != nil {
+		return "", terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
+	}
+	return at, nil
+}
+
+// graphScopes is the scope member of a token answer: the permissions
+// granted as Graph's scopes.
+func graphScopes(granted []string) string {
+	out := make([]string, len(granted))
+	for n, p := range granted {
+		out[n] = GraphResource + "/" + p
+	}
+	return strings.Join(out, " ")
 }
 
 // clientCredentials answers an application token for Graph with the

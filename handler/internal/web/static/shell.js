@@ -5,13 +5,37 @@
 // is mapped to addin/auth.js in its import map).
 import { html, useState, useEffect } from "preact-htm";
 import { start, signIn, signOut } from "app/auth";
-import { get, call, ApiError } from "app/api";
+import { ApiError } from "app/api";
+import { getMe, install } from "app/api/account";
 import { Loading, ErrorBox } from "app/ui";
-import { Campaigns } from "app/pages/campaigns";
-import { Campaign } from "app/pages/campaign";
-import { Report } from "app/pages/report";
-import { Suppressions } from "app/pages/suppressions";
-import { Privacy } from "app/pages/privacy";
+import { AccountDeleted, deletion, forgetDeletion } from "app/components/deleted";
+
+// The pages load when first shown: the first load carries the sign-in and
+// the frame, not every page.
+const pages = {
+  Campaigns: () => import("app/pages/campaigns"),
+  Campaign: () => import("app/pages/campaign"),
+  Report: () => import("app/pages/report"),
+  Suppressions: () => import("app/pages/suppressions"),
+  Privacy: () => import("app/pages/privacy"),
+};
+const loaded = {};
+
+// Page shows the named page with its props once its module is in.
+function Page({ name, ...props }) {
+  const [, setLoaded] = useState(0);
+  const [error, setError] = useState(null);
+  const load = () => {
+    setError(null);
+    pages[name]().then((m) => { loaded[name] = m; setLoaded((n) => n + 1); }, setError);
+  };
+  useEffect(() => { if (!loaded[name]) load(); }, [name]);
+  if (error) return html`<${ErrorBox} error=${new Error("This page could not be loaded. Check your connection.")} retry=${load} />`;
+  const m = loaded[name];
+  if (!m) return html`<${Loading} />`;
+  const C = m[name];
+  return html`<${C} ...${props} />`;
+}
 
 function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").filter(Boolean).map(decodeURIComponent);
@@ -60,12 +84,12 @@ function Shell({ me, home }) {
   const r = useRoute();
   const at = r[0] || "";
   let page;
-  if (at === "campaigns" && r[1] && r[2] === "report") page = html`<${Report} id=${r[1]} />`;
-  else if (at === "campaigns" && r[1]) page = html`<${Campaign} id=${r[1]} />`;
-  else if (at === "suppressions") page = html`<${Suppressions} />`;
-  else if (at === "privacy") page = html`<${Privacy} me=${me} />`;
+  if (at === "campaigns" && r[1] && r[2] === "report") page = html`<${Page} name="Report" id=${r[1]} />`;
+  else if (at === "campaigns" && r[1]) page = html`<${Page} name="Campaign" id=${r[1]} />`;
+  else if (at === "suppressions") page = html`<${Page} name="Suppressions" />`;
+  else if (at === "privacy") page = html`<${Page} name="Privacy" me=${me} />`;
   else if (home && at !== "campaigns") page = html`<${home} me=${me} />`;
-  else page = html`<${Campaigns} />`;
+  else page = html`<${Page} name="Campaigns" />`;
   return html`
     <a class="skip" href="#main" onClick=${(e) => { e.preventDefault(); document.getElementById("main").focus(); }}>Skip to content</a>
     <header class="top">
@@ -82,33 +106,58 @@ function Shell({ me, home }) {
 // The account: read it, or create it on the first visit (install).
 async function account() {
   try {
-    return await get("/v1/me");
+    return await getMe();
   } catch (err) {
     if (!(err instanceof ApiError) || err.code !== "account_not_found") throw err;
-    await call("POST", "/v1/install", { host: "web", platform: navigator.platform || "browser" });
-    return get("/v1/me");
+    await install({ host: "web", platform: navigator.platform || "browser" });
+    return getMe();
+  }
+}
+
+// gone reports whether the signed-in person's account is deleted or
+// being deleted.
+async function gone() {
+  try {
+    return (await getMe()).status === "deleting";
+  } catch (err) {
+    if (err instanceof ApiError && err.code === "account_not_found") return true;
+    throw err;
   }
 }
 
 // App signs in, then shows the pages. open returns the account (the
 // dashboard's reads it, creating it on the first visit); home is the
-// page at "#/" (the campaigns list when absent).
+// page at "#/" (the campaigns list when absent). After the account was
+// deleted in this browser, it says so (privacy.js) and starts a new
+// account only when the person asks (fresh), not on sign-in alone.
 export function App({ open = account, home }) {
   const [state, setState] = useState({ phase: "starting" });
-  const load = () => {
+  const load = (fresh = false) => {
     setState({ phase: "starting" });
     start()
-      .then((acct) => {
+      .then(async (acct) => {
+        if (deletion() && !fresh && (!acct || (await gone()))) return setState({ phase: "deleted", acct });
         if (!acct) return setState({ phase: "signed-out" });
-        return open().then((me) => setState({ phase: "ready", acct, me }));
+        forgetDeletion();
+        const me = await open();
+        if (me.status === "deleting") return setState({ phase: "deleted", acct, finishing: true });
+        setState({ phase: "ready", acct, me });
       })
       .catch((error) => setState({ phase: "error", error }));
   };
-  useEffect(load, []);
+  useEffect(() => load(), []);
   if (state.phase === "starting") return html`<${Loading} what="your account" />`;
   if (state.phase === "signed-out") return html`<${SignIn} />`;
+  if (state.phase === "deleted") {
+    const again = () => {
+      forgetDeletion();
+      if (state.acct) load(true);
+      else signIn();
+    };
+    return html`<${AccountDeleted} finishing=${state.finishing} onStart=${again} />`;
+  }
   if (state.phase === "error") {
-    return html`<main class="signin"><h1>Mail Merge</h1><${ErrorBox} error=${state.error} retry=${load} />
+    return html`<main class="signin"><h1>Mail Merge</h1><${ErrorBox} error=${state.error} retry=${() => load()} />
       <button type="button" class="secondary" onClick=${() => signIn()}>Sign in again</button></main>`;
   }
   return html`<${Shell} me=${state.me} home=${home} />`;

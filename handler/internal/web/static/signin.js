@@ -6,6 +6,11 @@ export const settings = JSON.parse(document.querySelector('meta[name="mm-setting
 
 export const scopes = [`api://${settings.clientId}/access_as_user`];
 
+// readMailScope is Microsoft Graph's permission to read the basic details
+// of the person's mail (no body, no attachment), asked for only when they
+// turn reading their mailbox on (incremental consent).
+export const readMailScope = "https://graph.microsoft.com/Mail.ReadBasic";
+
 // msalConfig is MSAL.js's configuration; sign-in comes back to the
 // redirect bridge (/app/redirect), which returns to the page that left.
 export function msalConfig(cacheLocation) {
@@ -20,4 +25,14 @@ export function msalConfig(cacheLocation) {
     },
     cache: { cacheLocation },
   };
+}
+
+// refusal reads why Microsoft did not give a permission: declined by the
+// person (AADSTS65004), or allowed only by their organisation's
+// administrator (AADSTS90094, 90095); otherwise its message.
+export function refusal(err) {
+  const text = String((err && (err.errorMessage || err.message)) || err || "");
+  if (/AADSTS9009[45]/.test(text)) return { admin: true };
+  if (/AADSTS65004/.test(text) || (err && err.errorCode === "access_denied")) return { declined: true };
+  return { error: text };
 }

@@ -7,7 +7,7 @@
 // supported, older clients, Outlook.com), the Office dialog API opens our
 // sign-in page (addin/dialog.js), which signs in with MSAL.js as the
 // dashboard does and hands the token back to the pane.
-import { scopes, msalConfig } from "app/signin";
+import { scopes, msalConfig, refusal } from "app/signin";
 
 export { scopes };
 
@@ -84,10 +84,11 @@ export async function signIn() {
   location.reload();
 }
 
-// dialog opens addin/dialog in the Office dialog and waits for its answer.
-function dialog() {
+// dialog opens addin/dialog (with query, when given) in the Office dialog
+// and waits for its answer.
+function dialog(query = "") {
   return new Promise((resolve, reject) => {
-    Office.context.ui.displayDialogAsync(location.origin + "/addin/dialog", { height: 60, width: 30 }, (res) => {
+    Office.context.ui.displayDialogAsync(location.origin + "/addin/dialog" + query, { height: 60, width: 30 }, (res) => {
       if (res.status !== "succeeded") {
         reject(new Error("The sign-in window could not open: " + ((res.error && res.error.message) || "allow pop-ups for Outlook and try again.")));
         return;
@@ -104,8 +105,9 @@ function dialog() {
         d.close();
         let m = {};
         try { m = JSON.parse(arg.message); } catch { /* answered below */ }
-        if (m.accessToken) resolve({ token: m.accessToken, expires: Date.parse(m.expiresOn) || Date.now() + 30 * 60000 });
-        else reject(new Error(m.error || "Sign-in did not finish. Try again."));
+        if (m.granted) resolve({ granted: true });
+        else if (m.accessToken) resolve({ token: m.accessToken, expires: Date.parse(m.expiresOn) || Date.now() + 30 * 60000 });
+        else reject(Object.assign(new Error(m.error || "Sign-in did not finish. Try again."), { admin: !!m.admin, declined: !!m.declined }));
       });
       d.addEventHandler(Office.EventType.DialogEventReceived, (arg) => {
         // 12006: the person closed the dialog.
@@ -139,4 +141,40 @@ export async function token() {
     }
     throw err;
   }
+}
+
+// consent makes sure the person allowed this app a Microsoft permission
+// beyond signing in (incremental consent), as the dashboard's does, but
+// without leaving the pane: through Outlook when it signs in for us,
+// otherwise in the sign-in dialog. It resolves true once the permission
+// is there; refused, it throws an error saying whether the person
+// declined (declined) or only their administrator may allow it (admin).
+// again asks even when Microsoft remembers a permission (our service
+// found it missing).
+export async function consent(scope, again = false) {
+  const account = pca.getActiveAccount() || pca.getAllAccounts()[0];
+  if (!again && account) {
+    try {
+      await pca.acquireTokenSilent({ scopes: [scope], account, cacheLookupPolicy: nested ? undefined : msal.CacheLookupPolicy.AccessTokenAndRefreshToken });
+      return true;
+    } catch {
+      // Microsoft asks below.
+    }
+  }
+  if (nested) {
+    try {
+      await pca.acquireTokenPopup({ scopes: [scope], prompt: again ? "consent" : undefined });
+    } catch (err) {
+      throw Object.assign(new Error(err && err.message ? err.message : String(err)), refusal(err));
+    }
+    return true;
+  }
+  await dialog("?consent=" + encodeURIComponent(scope) + (again ? "&again=1" : ""));
+  return true;
+}
+
+// consentReturned: the pane never leaves for Microsoft's page, so no
+// permission comes back to it that way.
+export function consentReturned() {
+  return null;
 }

@@ -6,17 +6,17 @@ import { html, render } from "preact-htm";
 import { App } from "app/shell";
 import { officeInfo } from "app/auth";
 import { settings } from "app/signin";
-import { call, get } from "app/api";
+import { getMe, install } from "app/api/account";
 import { Pane } from "app/addin/pane";
 
 async function open() {
   const info = await officeInfo;
   const diag = (window.Office && Office.context && Office.context.diagnostics) || {};
-  const installed = await call("POST", "/v1/install", {
+  const installed = await install({
     host: "outlook", platform: String(info.platform || diag.platform || ""), hostVersion: String(diag.version || ""),
     addinVersion: settings.addinVersion,
   });
-  const me = await get("/v1/me");
+  const me = await getMe();
   return { ...me, graph: installed.graph };
 }
 

@@ -4,12 +4,13 @@
 // address in To and send. Once the message has arrived, the campaign's
 // own page follows the sending.
 import { html, useState, useEffect } from "preact-htm";
-import { get, call } from "app/api";
+import { listCampaigns, newAddress, preview, sendTest } from "app/api/campaigns";
 import { Loading, Empty, ErrorBox, Badge, Confirm, plural, useLoad } from "app/ui";
-import { Upload, DataReport, Rendered, rememberAddress, rememberedAddress } from "app/pages/campaign";
-import { Create } from "app/pages/campaigns";
-
-const path = (id) => "/v1/campaigns/" + encodeURIComponent(id);
+import { useCampaign } from "app/live";
+import { Upload, DataReport } from "app/components/upload";
+import { Rendered } from "app/components/preview";
+import { rememberAddress, rememberedAddress } from "app/components/address";
+import { Create } from "app/components/create";
 const chosenKey = "mm-pane-campaign";
 
 // office calls an Office.js method that answers through a callback with
@@ -49,7 +50,7 @@ const tidy = (s) => s.replace(/\{\{[^}]*\}\}/g, " ").replace(/\s+([,.;:!?])/g, "
 // Choose picks a campaign that has not started, or makes one named after
 // the message's subject.
 function Choose({ onChosen }) {
-  const list = useLoad(() => get("/v1/campaigns?limit=50"), []);
+  const list = useLoad(() => listCampaigns({ limit: 50, status: "draft,ready" }), []);
   const [suggest] = useState(() => office("read the subject", (cb) => item().subject.getAsync(cb)).then(tidy));
   const open = list.data ? list.data.campaigns.filter((c) => c.status === "draft" || c.status === "ready") : [];
   return html`<div>
@@ -79,10 +80,10 @@ function DraftPreview({ c }) {
       if (what === "test") {
         delete body.attachments;
         delete body.text;
-        const sent = await call("POST", path(c.id) + "/test", body);
+        const sent = await sendTest(c.id, body);
         setState((s) => ({ ...s, busy: "", sent }));
       } else {
-        const p = await call("POST", path(c.id) + "/preview", body);
+        const p = await preview(c.id, body);
         setState({ busy: "", error: null, p, sent: null });
       }
     } catch (error) {
@@ -112,7 +113,7 @@ function Send({ c, onSent }) {
   const apply = async () => {
     let address = rememberedAddress(c.id);
     if (!address) {
-      const n = await call("POST", path(c.id) + "/address");
+      const n = await newAddress(c.id);
       rememberAddress(n);
       address = n.inboundAddress;
     }
@@ -127,7 +128,7 @@ function Send({ c, onSent }) {
     try {
       // The message must render for the rows: problems first.
       const draft = await readDraft();
-      const p = await call("POST", path(c.id) + "/preview", draft);
+      const p = await preview(c.id, draft);
       if ((p.problems || []).length) {
         setState({ busy: false, error: new Error("Your message has placeholders that match no column. Preview a row to see them, fix them, then try again."), ask: null, ready: false });
         return;
@@ -187,22 +188,12 @@ function Compose({ me }) {
     setId(next);
     setWaiting(false);
   };
-  const view = useLoad(() => (id ? get(path(id)) : Promise.resolve(null)), [id]);
-  const data = useLoad(() => (id ? get(path(id) + "/data") : Promise.resolve(null)), [id]);
-  const c = view.data;
-  // After the message is set up: wait for it to arrive, then follow the
-  // campaign on its page.
+  // The campaign is followed by the one polling policy (app/live): after
+  // the message is set up, once it has arrived, its page follows it.
+  const { c, view, data } = useCampaign(id);
   useEffect(() => {
-    if (!c) return undefined;
-    if (waiting && c.status !== "ready" && c.status !== "draft") {
-      location.hash = "#/campaigns/" + encodeURIComponent(c.id);
-      return undefined;
-    }
-    const processing = data.data && data.data.status === "processing";
-    if (!waiting && !processing) return undefined;
-    const t = setTimeout(() => { view.reload(); if (processing) data.reload(); }, 2000);
-    return () => clearTimeout(t);
-  }, [c, data.data, waiting]);
+    if (c && waiting && c.status !== "ready" && c.status !== "draft") location.hash = "#/campaigns/" + encodeURIComponent(c.id);
+  }, [c, waiting]);
   const consent = me.graph && me.graph.consent !== "granted" && html`<p class="warn" role="alert">${me.graph.message}</p>`;
   if (!id) {
     return html`<section class="page" aria-labelledby="pane-title"><h1 id="pane-title">Mail merge this message</h1>${consent}<${Choose} onChosen=${choose} /></section>`;

@@ -1,10 +1,12 @@
 // Account and privacy: where notices go, what we keep about you and for
 // how long (measured in storage), your data as a download, and deleting
-// the account.
+// the account; then the page that says the account was deleted.
 import { html, useState } from "preact-htm";
-import { get, call, download } from "app/api";
+import { changeMe, deleteMe, whatWeKeep, downloadExport } from "app/api/account";
 import { Loading, ErrorBox, Confirm, plural, useLoad } from "app/ui";
 import { signOut } from "app/auth";
+import { Reading } from "app/components/reading";
+import { rememberDeletion } from "app/components/deleted";
 
 function size(bytes) {
   if (bytes < 1024) return bytes + " B";
@@ -19,7 +21,7 @@ function Notify({ me }) {
     e.preventDefault();
     setState({ busy: true, error: null, saved: false });
     try {
-      await call("PATCH", "/v1/me", { notificationEmail: addr.trim() });
+      await changeMe({ notificationEmail: addr.trim() });
       setState({ busy: false, error: null, saved: true });
     } catch (error) {
       setState({ busy: false, error, saved: false });
@@ -35,8 +37,7 @@ function Notify({ me }) {
   </form>`;
 }
 
-function Kept() {
-  const inv = useLoad(() => get("/v1/me/data"), []);
+function Kept({ inv }) {
   if (inv.loading && !inv.data) return html`<${Loading} what="what we keep" />`;
   if (!inv.data) return html`<${ErrorBox} error=${inv.error} retry=${inv.reload} />`;
   // One line per kind, each campaign's added up.
@@ -58,12 +59,13 @@ function Kept() {
 }
 
 export function Privacy({ me }) {
+  const inv = useLoad(whatWeKeep, []);
   const [exporting, setExporting] = useState({ busy: false, error: null });
   const [deleting, setDeleting] = useState(false);
   const exportAll = async () => {
     setExporting({ busy: true, error: null });
     try {
-      await download("/v1/me/export", "mail-merge-data.zip");
+      await downloadExport("mail-merge-data.zip");
       setExporting({ busy: false, error: null });
     } catch (error) {
       setExporting({ busy: false, error });
@@ -77,13 +79,15 @@ export function Privacy({ me }) {
         <li>We send only what you asked, from your mailbox, once per row.</li>
         <li>We keep your spreadsheet's rows and your template until you delete the campaign, and nothing of the messages we send.</li>
         <li>People you send to can always unsubscribe, also after you delete the campaign: for that we keep, for each message sent, a one-way fingerprint of the addresses it went to (never the addresses), until you delete your account.</li>
+        <li>We read your mailbox only if you turn it on below, and then only who sent each message, when, and which message it answers, never what a message says: we keep the times alone.</li>
         <li>You can see everything we keep, download it, correct it and delete it, here, yourself.</li>
       </ul>
     </div>
     <${Notify} me=${me} />
+    <${Reading} me=${me} />
     <div class="card">
       <h2>What we keep about you</h2>
-      <${Kept} />
+      <${Kept} inv=${inv} />
     </div>
     <div class="card">
       <h2>Your data</h2>
@@ -97,7 +101,11 @@ export function Privacy({ me }) {
       <button type="button" class="danger" onClick=${() => setDeleting(true)}>Delete my account…</button>
     </div>
     ${deleting && html`<${Confirm} title="Delete your account?" action="Delete everything" typed="delete my account"
-        onCancel=${() => setDeleting(false)} onConfirm=${async () => { await call("DELETE", "/v1/me"); await signOut(); }}>
+        onCancel=${() => setDeleting(false)} onConfirm=${async () => {
+          await deleteMe();
+          rememberDeletion(inv.data && inv.data.elsewhere);
+          await signOut();
+        }}>
       <p>Every campaign, row, report and setting goes. This cannot be undone.</p></${Confirm}>`}
   </section>`;
 }

@@ -1,9 +1,15 @@
-// A campaign's report: how many were sent, failed, skipped or unknown;
-// messages per hour (the mailbox's pace, and when the rest will go);
-// opens and clicks per hour, people and machines apart; clicks per link.
+// A campaign's report: how many were sent, failed, skipped or not
+// confirmed; the shares of people who opened, clicked and unsubscribed;
+// messages sent and opens and clicks over time, on an axis that fits how
+// long they took (minutes for a campaign sent in a minute, days for one
+// read over weeks); clicks per link; who opened or clicked. Machines (mail
+// and link scanners) are counted apart and never listed as people.
 import { html, useState, useEffect, useRef } from "preact-htm";
-import { get, download } from "app/api";
-import { Loading, ErrorBox, Badge, plural, useLoad } from "app/ui";
+import { ApiError } from "app/api";
+import { getReport, downloadReport } from "app/api/campaigns";
+import { usePoll, most, live } from "app/live";
+import { Loading, ErrorBox, Badge, plural, useLoad, when } from "app/ui";
+import { rowStates } from "app/words";
 
 // loadChart fetches Chart.js the first time a chart is drawn: most visits
 // draw none, and it is the largest file after sign-in's.
@@ -24,9 +30,19 @@ function loadChart() {
   return chartLib;
 }
 
-function BarChart({ label, hours, series, stacked }) {
+// units name a timeline's buckets, and say how one is labelled on the
+// chart (in the person's own clocks: the report was asked in their zone).
+const units = {
+  minute: { per: "minute", label: (d) => d.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" }) },
+  hour: { per: "hour", label: (d) => d.toLocaleString(undefined, { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" }) },
+  day: { per: "day", label: (d) => d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) },
+  week: { per: "week", label: (d) => "Week of " + d.toLocaleDateString(undefined, { month: "short", day: "numeric" }) },
+};
+
+function BarChart({ label, timeline, series, stacked }) {
   const canvas = useRef(null);
   const [error, setError] = useState(null);
+  const unit = units[timeline.unit] || units.hour;
   useEffect(() => {
     let chart = null;
     let gone = false;
@@ -35,12 +51,15 @@ function BarChart({ label, hours, series, stacked }) {
       chart = new Chart(canvas.current, {
         type: "bar",
         data: {
-          labels: hours.map((h) => new Date(h.hour).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit" })),
-          datasets: series.map((s) => ({ label: s.label, data: hours.map((h) => h[s.key] || 0), backgroundColor: s.color, stack: s.stack })),
+          labels: timeline.buckets.map((b) => unit.label(new Date(b.at))),
+          datasets: series.map((s) => ({ label: s.label, data: timeline.buckets.map((b) => b[s.key] || 0), backgroundColor: s.color, stack: s.stack })),
         },
         options: {
           responsive: true, maintainAspectRatio: false, animation: false,
-          scales: { x: { stacked: !!stacked }, y: { stacked: !!stacked, beginAtZero: true, ticks: { precision: 0 } } },
+          scales: {
+            x: { stacked: !!stacked, ticks: { autoSkip: true, maxRotation: 0 } },
+            y: { stacked: !!stacked, beginAtZero: true, ticks: { precision: 0 } },
+          },
         },
       });
     }, setError);
@@ -48,7 +67,7 @@ function BarChart({ label, hours, series, stacked }) {
       gone = true;
       if (chart) chart.destroy();
     };
-  }, [hours]);
+  }, [timeline]);
   return html`<figure class="chart"><div class="canvas"><canvas ref=${canvas} role="img" aria-label=${label}></canvas></div>
     <figcaption>${label}</figcaption><${ErrorBox} error=${error} /></figure>`;
 }
@@ -68,47 +87,134 @@ function finish(status, pace) {
   return html`<p class="estimate">${plural(pace.remaining, "message")} to go: done around <strong>${shown}</strong>. ${limits}, so that is the earliest; being slowed down by Microsoft can make it later.</p>`;
 }
 
+const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
+
+// Rates shows the shares of the messages sent that people opened, clicked
+// in and unsubscribed from; a kind that was not counted says so instead of
+// showing 0%.
+function Rates({ rep }) {
+  const c = rep.counts || {};
+  const r = rep.rates || {};
+  if (!c.sent) return null;
+  const off = !rep.trackOpens && !rep.trackClicks;
+  const tile = (name, rate, n) => html`<li class="tile"><span class="n">${percent.format(rate)}</span><span>${name}</span>
+    <span class="small">${(n || 0).toLocaleString()} of ${c.sent.toLocaleString()}</span></li>`;
+  const listed = c.unsubscribed ? " Those who unsubscribed are on your unsubscribe list: no campaign of yours sends to them again." : "";
+  if (off) {
+    return html`<div class="card rates">
+      <h2>How people responded</h2>
+      <p class="note">Tracking was off for this campaign, so opens and clicks were not counted.</p>
+      <p><strong>${percent.format(r.unsubscribes || 0)}</strong> unsubscribed: ${(c.unsubscribed || 0).toLocaleString()} of the ${plural(c.sent, "message")} sent.${listed}</p>
+    </div>`;
+  }
+  return html`<div class="card rates">
+    <h2>How people responded</h2>
+    <ul class="tiles">
+      ${rep.trackOpens && r.opens != null && tile("Opened", r.opens, rep.opens.human.unique)}
+      ${rep.trackClicks && r.clicks != null && tile("Clicked", r.clicks, rep.clicks.human.unique)}
+      ${r.unsubscribes != null && tile("Unsubscribed", r.unsubscribes, c.unsubscribed)}
+    </ul>
+    ${!rep.trackOpens ? html`<p class="note">Tracking of opens was off for this campaign, so they were not counted.</p>`
+      : !rep.trackClicks ? html`<p class="note">Tracking of clicks was off for this campaign, so they were not counted.</p>` : ""}
+    <p class="small">Shares of the ${plural(c.sent, "message")} sent. People only: mail programs and security scanners that open and click on their own are counted apart.${listed}</p>
+  </div>`;
+}
+
+// People lists who opened or clicked (never a machine): the first ones to
+// have done so, as many as the service lists; the CSV has everyone.
+function People({ rep, onDownload }) {
+  const p = rep.people || { total: 0, rows: [] };
+  if (!rep.trackOpens && !rep.trackClicks) return null;
+  const what = rep.trackOpens && rep.trackClicks ? "opened or clicked" : rep.trackOpens ? "opened" : "clicked";
+  return html`<div class="card people">
+    <h2 id="people-title">Who ${what}</h2>
+    ${p.total === 0 ? html`<p>No one has ${what} yet.</p>` : html`
+      <p>${plural(p.total, "person", "people")}${p.total > p.rows.length ? html`: here are the first ${p.rows.length.toLocaleString()} to have ${what}. <button type="button" class="link" onClick=${onDownload}>Download the report</button> for everyone.` : ", in the order they first " + what + "."}</p>
+      <div class="scroll" tabindex="0" role="region" aria-labelledby="people-title"><table class="stack">
+        <thead><tr><th scope="col">Row</th><th scope="col">To</th>${rep.trackOpens && html`<th scope="col">First opened</th><th scope="col">Opens</th>`}${rep.trackClicks && html`<th scope="col">First clicked</th><th scope="col">Clicks</th>`}</tr></thead>
+        <tbody>${p.rows.map((r) => html`<tr>
+          <td data-label="Row">${r.row}</td><td class="url" data-label="To"><span>${r.to}${r.unsubscribedAt ? html`<br /><span class="small">Unsubscribed ${when(r.unsubscribedAt)}</span>` : ""}</span></td>
+          ${rep.trackOpens && html`<td data-label="First opened">${when(r.firstOpenAt) || "Not opened"}</td><td data-label="Opens">${r.opens}</td>`}
+          ${rep.trackClicks && html`<td data-label="First clicked">${when(r.firstClickAt) || "No click"}</td><td data-label="Clicks">${r.clicks}</td>`}
+        </tr>`)}</tbody></table></div>`}
+    <p class="small">People only: opens and clicks by mail programs and security scanners are not listed.</p>
+  </div>`;
+}
+
+// fileName is the CSV's name, as the service names it: the campaign's,
+// without what a file name may not hold, then " - report.csv".
+function fileName(name) {
+  const base = Array.from(name || "").map((ch) => (/[\u0000-\u001f\u007f/\\:*?"<>|\s]/.test(ch) ? " " : ch)).join("")
+    .split(" ").filter(Boolean).join(" ");
+  const clipped = Array.from(base).slice(0, 100).join("").replace(/^[. ]+|[. ]+$/g, "");
+  return (clipped || "Campaign") + " - report.csv";
+}
+
+// timeZone is the person's, so the report's hours, days and times are
+// theirs.
+function timeZone() {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || "";
+  } catch {
+    return "";
+  }
+}
+
 export function Report({ id }) {
-  const path = "/v1/campaigns/" + encodeURIComponent(id);
-  const r = useLoad(() => get(path + "/report"), [id]);
+  const zone = timeZone();
+  // A zone the service does not know: its own default rather than no report.
+  const load = () => getReport(id, { zone }).catch((err) => {
+    if (err instanceof ApiError && err.code === "zone_invalid") return getReport(id);
+    throw err;
+  });
+  const r = useLoad(load, [id]);
   const rep = r.data;
-  useEffect(() => {
-    if (!rep || !["queued", "sending"].includes(rep.status)) return undefined;
-    const t = setTimeout(r.reload, 10000);
-    return () => clearTimeout(t);
-  }, [rep]);
+  const [saving, setSaving] = useState(null);
+  // Followed by the one polling policy (app/live), no more often than
+  // every 10 s: each look reads the campaign's events.
+  usePoll(r.reload, rep, rep && live.includes(rep.status) ? most([rep]) : 0, 10000);
   if (r.loading && !rep) return html`<${Loading} what="the report" />`;
   if (!rep) return html`<section class="page"><${ErrorBox} error=${r.error} retry=${r.reload} /></section>`;
   const c = rep.counts || {};
-  const hours = rep.hours || [];
-  const tiles = [["Sent", c.sent], ["Failed", c.failed], ["Skipped", c.skipped], ["Unknown", c.unknown]];
-  return html`<section class="page" aria-labelledby="report-title">
+  const tl = rep.timelines || { sent: { buckets: [] }, activity: { buckets: [] } };
+  const sentPer = (units[tl.sent.unit] || units.hour).per;
+  const activityPer = (units[tl.activity.unit] || units.hour).per;
+  const notConfirmed = (rowStates.unknown && rowStates.unknown.name) || "Not confirmed";
+  const tiles = [["Sent", c.sent], ["Failed", c.failed], ["Skipped", c.skipped], [notConfirmed, c.unknown]];
+  const csv = () => {
+    setSaving(null);
+    downloadReport(id, { zone }, fileName(rep.name)).catch(setSaving);
+  };
+  return html`<section class="page report" aria-labelledby="report-title">
     <p class="crumbs"><a href="#/">Campaigns</a> › <a href=${"#/campaigns/" + encodeURIComponent(id)}>${rep.name}</a></p>
     <div class="title"><h1 id="report-title">Report: ${rep.name}</h1><${Badge} status=${rep.status} /></div>
     <${ErrorBox} error=${r.error} />
     <ul class="tiles">${tiles.map(([k, v]) => html`<li class="tile"><span class="n">${(v || 0).toLocaleString()}</span><span>${k}</span></li>`)}</ul>
-    ${c.unknown > 0 && html`<p class="warn">Unknown: Microsoft 365 gave no clear answer, so these may have been sent. Check your Sent Items before sending them again.</p>`}
+    ${c.unknown > 0 && html`<p class="warn">${notConfirmed}: Microsoft 365 gave no clear answer, so these may have been sent. Check your Sent Items before sending them again.</p>`}
     ${finish(rep.status, rep.pace)}
+    <${Rates} rep=${rep} />
     <div class="card">
-      <h2>Messages sent per hour</h2>
-      ${hours.length ? html`<${BarChart} label="Messages sent per hour" hours=${hours} series=${[{ label: "Sent", key: "sent", color: "#0f5ea8" }]} />` : html`<p>Nothing sent yet.</p>`}
+      <h2>Messages sent per ${sentPer}</h2>
+      ${tl.sent.buckets.length ? html`<${BarChart} label=${"Messages sent per " + sentPer} timeline=${tl.sent} series=${[{ label: "Sent", key: "sent", color: "#0f5ea8" }]} />` : html`<p>Nothing sent yet.</p>`}
     </div>
     ${(rep.trackOpens || rep.trackClicks) && html`<div class="card">
       <h2>Opens and clicks</h2>
       <p>${rep.trackOpens ? html`Opens: ${plural(rep.opens.human.unique, "person", "people")} (${rep.opens.human.total} in all), plus ${rep.opens.automated.total} by mail scanners. ` : ""}
         ${rep.trackClicks ? html`Clicks: ${plural(rep.clicks.human.unique, "person", "people")} (${rep.clicks.human.total} in all), plus ${rep.clicks.automated.total} by link scanners.` : ""}</p>
-      ${hours.length > 0 && html`<${BarChart} label="Opens and clicks per hour, people and scanners apart" hours=${hours} stacked=${true}
+      ${tl.activity.buckets.length > 0 && html`<${BarChart} label=${"Opens and clicks per " + activityPer + ", people and scanners apart"} timeline=${tl.activity} stacked=${true}
         series=${[
           { label: "Opens by people", key: "opens", color: "#2e7d32", stack: "opens" },
           { label: "Opens by scanners", key: "automatedOpens", color: "#a5d6a7", stack: "opens" },
           { label: "Clicks by people", key: "clicks", color: "#b35c00", stack: "clicks" },
           { label: "Clicks by scanners", key: "automatedClicks", color: "#f3c99a", stack: "clicks" },
         ]} />`}
-      ${(rep.links || []).length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Clicks per link"><table class="stack"><caption>Clicks per link</caption>
+      ${(rep.links || []).length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Clicks per link"><table class="stack links"><caption>Clicks per link</caption>
         <thead><tr><th scope="col">Link</th><th scope="col">People</th><th scope="col">Clicks</th><th scope="col">Scanners</th></tr></thead>
         <tbody>${rep.links.map((l) => html`<tr><td class="url" data-label="Link">${l.url}</td><td data-label="People">${l.human.unique}</td><td data-label="Clicks">${l.human.total}</td><td data-label="Scanners">${l.automated.total}</td></tr>`)}</tbody></table></div>`}
       <p class="small">Mail programs and security scanners open and click on their own; we count them apart, and they can also hide a real open.</p>
     </div>`}
-    <button type="button" class="secondary" onClick=${() => download(path + "/report?format=csv", "report.csv")}>Download the report (CSV)</button>
+    <${People} rep=${rep} onDownload=${csv} />
+    <button type="button" class="secondary" onClick=${csv}>Download the report (CSV)</button>
+    <${ErrorBox} error=${saving} />
   </section>`;
 }

@@ -1,7 +1,7 @@
 // The unsubscribe list: people who asked not to be mailed, and addresses
 // the owner added or imported; no campaign mails them.
 import { html, useState, useRef } from "preact-htm";
-import { get, call } from "app/api";
+import { listSuppressions, addSuppressions, removeSuppression } from "app/api/suppressions";
 import { Loading, Empty, ErrorBox, Confirm, when, plural, useLoad } from "app/ui";
 
 const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", email: "unsubscribed by email", added: "added by you" };
@@ -52,7 +52,7 @@ async function addAll(addresses, onProgress) {
   const out = { added: 0, already: 0, invalid: [] };
   for (let i = 0; i < addresses.length; i += perCall) {
     const part = addresses.slice(i, i + perCall);
-    const r = await call("POST", "/v1/suppressions", { addresses: part });
+    const r = await addSuppressions(part);
     out.added += r.added;
     out.already += r.already || 0;
     for (const x of r.invalid || []) out.invalid.push({ entry: part[x.index], message: x.message });
@@ -139,14 +139,14 @@ export function Suppressions() {
   const [pages, setPages] = useState([]);
   const [more, setMore] = useState({ busy: false, error: null });
   const [removed, setRemoved] = useState({ key: "", address: "", error: null });
-  const list = useLoad(() => { setPages([]); return get("/v1/suppressions?limit=" + perPage); }, []);
+  const list = useLoad(() => { setPages([]); return listSuppressions({ limit: perPage }); }, []);
   const rows = [...(list.data ? list.data.suppressions || [] : []), ...pages.flatMap((p) => p.suppressions || [])]
     .filter((s) => s.key !== removed.key);
   const next = pages.length ? pages[pages.length - 1].next : list.data && list.data.next;
   const loadMore = async () => {
     setMore({ busy: true, error: null });
     try {
-      const p = await get("/v1/suppressions?limit=" + perPage + "&cursor=" + encodeURIComponent(next));
+      const p = await listSuppressions({ limit: perPage, cursor: next });
       setPages([...pages, p]);
       setMore({ busy: false, error: null });
     } catch (error) {
@@ -161,7 +161,7 @@ export function Suppressions() {
   const remove = async (s) => {
     setAsking(null);
     try {
-      await call("DELETE", "/v1/suppressions/" + encodeURIComponent(s.address || s.key));
+      await removeSuppression(s.address || s.key);
       setRemoved({ key: s.key, address: s.address || hidden, entry: s, error: null });
     } catch (error) {
       setRemoved({ key: "", address: "", error });
@@ -171,7 +171,7 @@ export function Suppressions() {
   // longer knows how it first came).
   const undo = async () => {
     try {
-      if (removed.entry.address) await call("POST", "/v1/suppressions", { addresses: [removed.entry.address] });
+      if (removed.entry.address) await addSuppressions([removed.entry.address]);
       setRemoved({ key: "", address: "", error: null });
       list.reload();
     } catch (error) {
