@@ -31,6 +31,7 @@ var queueNames = [
   'campaign-send'
   'notify'
   'tracking-events'
+  'mailbox-read'
 ]
 
 var standardSku = {

@@ -87,16 +87,26 @@ type rowReport struct {
 	FirstOpenAt    *time.Time         `json:"firstOpenAt,omitempty"`
 	FirstClickAt   *time.Time         `json:"firstClickAt,omitempty"`
 	UnsubscribedAt *time.Time         `json:"unsubscribedAt,omitempty"`
-	Opens          int                `json:"opens"`
-	Clicks         int                `json:"clicks"`
+	// RepliedAt is when the first reply came; BouncedAt when a report
+	// that the message bounced came, Bounce its kind ("hard": not
+	// delivered, "soft": delayed). Read from the owner's mailbox.
+	RepliedAt *time.Time   `json:"repliedAt,omitempty"`
+	BouncedAt *time.Time   `json:"bouncedAt,omitempty"`
+	Bounce    store.Bounce `json:"bounce,omitempty"`
+	Opens     int          `json:"opens"`
+	Clicks    int          `json:"clicks"`
 }
 
 // reportCounts are the rows per state, and how many of the campaign's
 // recipients unsubscribed from it (rows whose message was unsubscribed
-// from).
+// from), replied to it, and whose message bounced (BouncedSoft of them
+// only delayed so far).
 type reportCounts struct {
 	counts
 	Unsubscribed int `json:"unsubscribed"`
+	Replied      int `json:"replied"`
+	Bounced      int `json:"bounced"`
+	BouncedSoft  int `json:"bouncedSoft"`
 }
 
 // rates are shares (0 to 1) of the messages sent that a person opened,
@@ -107,6 +117,9 @@ type rates struct {
 	Opens        *float64 `json:"opens"`
 	Clicks       *float64 `json:"clicks"`
 	Unsubscribes *float64 `json:"unsubscribes"`
+	// Replies and Bounces are nil, too, when the mailbox was not read.
+	Replies *float64 `json:"replies"`
+	Bounces *float64 `json:"bounces"`
 }
 
 // peopleShown bounds the people the JSON report lists: a page shows that
@@ -127,15 +140,18 @@ type report struct {
 	Status      campaign.Status `json:"status"`
 	TrackOpens  bool            `json:"trackOpens"`
 	TrackClicks bool            `json:"trackClicks"`
-	Counts      reportCounts    `json:"counts"`
-	Rates       rates           `json:"rates"`
-	Opens       split           `json:"opens"`
-	Clicks      split           `json:"clicks"`
-	Links       []linkReport    `json:"links"`
-	Hours       []hourReport    `json:"hours"`
-	Timelines   timelines       `json:"timelines"`
-	Pace        pace            `json:"pace"`
-	People      people          `json:"people"`
+	// MailboxRead says whether replies and bounces were looked for: the
+	// owner lets us read their mailbox, or did when some were found.
+	MailboxRead bool         `json:"mailboxRead"`
+	Counts      reportCounts `json:"counts"`
+	Rates       rates        `json:"rates"`
+	Opens       split        `json:"opens"`
+	Clicks      split        `json:"clicks"`
+	Links       []linkReport `json:"links"`
+	Hours       []hourReport `json:"hours"`
+	Timelines   timelines    `json:"timelines"`
+	Pace        pace         `json:"pace"`
+	People      people       `json:"people"`
 	// Rows are every row, for the CSV: not in the JSON, which a large
 	// campaign would make megabytes long (GET .../recipients pages them).
 	Rows []rowReport `json:"-"`
@@ -196,6 +212,7 @@ func (a *App) buildReport(r *http.Request, c store.Campaign, loc *time.Location)
 		if to >= 0 && to < len(rec.Cells) {
 			rr.To = rec.Cells[to]
 		}
+		rr.RepliedAt, rr.BouncedAt, rr.Bounce = timePtr(rec.RepliedAt), timePtr(rec.BouncedAt), rec.Bounce
 		if rec.Status == campaign.RowSent {
 			rr.SentAt = timePtr(rec.UpdatedAt)
 			hour(rec.UpdatedAt).Sent++
@@ -290,20 +307,35 @@ func (a *App) buildReport(r *http.Request, c store.Campaign, loc *time.Location)
 	rep.Timelines = minutes.timelines(loc)
 	rep.Counts.counts = counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows}
 	rep.Counts.add(campaign.CountsOf(rowCounts))
+	acct, err := a.Store.Account(r.Context(), c.Account)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return rep, err
+	}
+	rep.MailboxRead = acct.ReadMailbox
 	rep.summarize()
 	rep.Pace, err = a.pace(r.Context(), c, rowCounts[campaign.RowPending]+rowCounts[campaign.RowSending])
 	return rep, err
 }
 
-// summarize counts the unsubscribes, works out the rates over the rows
-// sent, and lists the people who opened or clicked.
+// summarize counts the unsubscribes, replies and bounces, works out the
+// rates over the rows sent, and lists the people who opened, clicked or
+// replied, and those whose message bounced.
 func (rep *report) summarize() {
-	var opened, clicked, unsubscribed int
+	var opened, clicked, unsubscribed, replied, bounced int
 	for _, row := range rep.Rows {
 		if row.UnsubscribedAt != nil {
 			rep.Counts.Unsubscribed++
 		}
-		if row.FirstOpenAt != nil || row.FirstClickAt != nil {
+		if row.RepliedAt != nil {
+			rep.Counts.Replied++
+		}
+		if row.BouncedAt != nil {
+			rep.Counts.Bounced++
+			if row.Bounce == store.BounceSoft {
+				rep.Counts.BouncedSoft++
+			}
+		}
+		if row.FirstOpenAt != nil || row.FirstClickAt != nil || row.RepliedAt != nil || row.BouncedAt != nil {
 			rep.People.Rows = append(rep.People.Rows, row)
 		}
 		if row.Status != campaign.RowSent {
@@ -318,9 +350,20 @@ func (rep *report) summarize() {
 		if row.UnsubscribedAt != nil {
 			unsubscribed++
 		}
+		if row.RepliedAt != nil {
+			replied++
+		}
+		if row.BouncedAt != nil {
+			bounced++
+		}
 	}
 	sent := rep.Counts.Sent
 	rep.Rates.Unsubscribes = share(unsubscribed, sent)
+	// Found before reading was turned off: they were looked for then.
+	rep.MailboxRead = rep.MailboxRead || rep.Counts.Replied > 0 || rep.Counts.Bounced > 0
+	if rep.MailboxRead {
+		rep.Rates.Replies, rep.Rates.Bounces = share(replied, sent), share(bounced, sent)
+	}
 	if rep.TrackOpens {
 		rep.Rates.Opens = share(opened, sent)
 	}
@@ -328,10 +371,13 @@ func (rep *report) summarize() {
 		rep.Rates.Clicks = share(clicked, sent)
 	}
 	first := func(r rowReport) time.Time {
-		if r.FirstOpenAt != nil && (r.FirstClickAt == nil || r.FirstOpenAt.Before(*r.FirstClickAt)) {
-			return *r.FirstOpenAt
+		var at *time.Time
+		for _, t := range []*time.Time{r.FirstOpenAt, r.FirstClickAt, r.RepliedAt, r.BouncedAt} {
+			if t != nil {
+				earlier(&at, *t)
+			}
 		}
-		return *r.FirstClickAt
+		return *at
 	}
 	list := rep.People.Rows
 	sort.SliceStable(list, func(i, j int) bool { return first(list[i]).Before(first(list[j])) })
@@ -391,7 +437,8 @@ func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Princ
 	// A byte order mark, so Excel reads the file as UTF-8.
 	_, _ = w.Write([]byte("\ufeff"))
 	cw := csv.NewWriter(w)
-	_ = cw.Write([]string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks", "Unsubscribed"})
+	_ = cw.Write([]string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks", "Unsubscribed",
+		"Replied", "Bounced", "Bounce"})
 	// Times as ISO 8601 with their offset from UTC, so no reader takes
 	// them for another zone's.
 	stamp := func(t *time.Time) string {
@@ -410,11 +457,15 @@ func (a *App) getReport(w http.ResponseWriter, r *http.Request, p identity.Princ
 			status = string(row.Status)
 		}
 		_ = cw.Write([]string{strconv.Itoa(row.Row), safeCell(row.To), status, safeCell(reason), stamp(row.SentAt),
-			stamp(row.FirstOpenAt), stamp(row.FirstClickAt), strconv.Itoa(row.Opens), strconv.Itoa(row.Clicks), stamp(row.UnsubscribedAt)})
+			stamp(row.FirstOpenAt), stamp(row.FirstClickAt), strconv.Itoa(row.Opens), strconv.Itoa(row.Clicks), stamp(row.UnsubscribedAt),
+			stamp(row.RepliedAt), stamp(row.BouncedAt), bounceWords[row.Bounce]})
 	}
 	cw.Flush()
 	return nil
 }
+
+// bounceWords name the kinds of bounce in the CSV.
+var bounceWords = map[store.Bounce]string{store.BounceHard: "not delivered", store.BounceSoft: "delivery delayed"}
 
 // reportZone is the zone named (an IANA name such as Europe/Paris), else
 // the campaign's own (its sending hours'), else UTC.

@@ -207,11 +207,11 @@ func TestReport(t *testing.T) {
 	if err != nil || len(lines) != 5 {
 		t.Fatalf("csv %q: %v", raw, err)
 	}
-	if want := []string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks", "Unsubscribed"}; strings.Join(lines[0], "|") != strings.Join(want, "|") {
+	if want := []string{"Row", "To", "Status", "Reason", "Sent at", "First open", "First click", "Opens", "Clicks", "Unsubscribed", "Replied", "Bounced", "Bounce"}; strings.Join(lines[0], "|") != strings.Join(want, "|") {
 		t.Errorf("header %q", lines[0])
 	}
 	// In Paris's winter time, an hour ahead of UTC.
-	if want := []string{"2", "ann@contoso.example", "Sent", "", "2026-12-01T10:30:00+01:00", "2026-12-01T10:40:00+01:00", "2026-12-01T10:42:00+01:00", "2", "1", ""}; strings.Join(lines[1], "|") != strings.Join(want, "|") {
+	if want := []string{"2", "ann@contoso.example", "Sent", "", "2026-12-01T10:30:00+01:00", "2026-12-01T10:40:00+01:00", "2026-12-01T10:42:00+01:00", "2", "1", "", "", "", ""}; strings.Join(lines[1], "|") != strings.Join(want, "|") {
 		t.Errorf("row 2 in the CSV: %q, want %q", lines[1], want)
 	}
 	if lines[2][1] != `'=HYPERLINK("https://evil.test")` || lines[2][2] != "Skipped" || lines[2][3] != "'-not an address" {
@@ -240,6 +240,102 @@ func TestReport(t *testing.T) {
 	other, _ := e.installed(t, devauth.FabrikamTenant)
 	if status, _ := e.do(t, "GET", "/v1/campaigns/"+id+"/report", other, ""); status != 404 {
 		t.Errorf("another account: %d", status)
+	}
+}
+
+// TestReportRepliesAndBounces: rows marked by the mailbox reader are
+// counted (each once), their shares of the messages sent given, listed
+// among the people with when and which kind, and in the CSV. Without
+// reading, no share is given (not one of 0); found before reading was
+// turned off, they are still shown.
+func TestReportRepliesAndBounces(t *testing.T) {
+	e := newEnv(t)
+	tok, _ := e.installed(t, devauth.ContosoTenant)
+	ctx := context.Background()
+	k := keyOfToken(t, e, tok)
+	id := e.trackedWithRows(t, tok, `{"name":"Answers"}`, 4)
+	sent := time.Now().UTC().Add(-time.Hour).Truncate(time.Second)
+	for row := 2; row <= 5; row++ {
+		markSent(t, e, id, row, sent)
+	}
+	report := func() map[string]any {
+		t.Helper()
+		status, rep := e.do(t, "GET", "/v1/campaigns/"+id+"/report", tok, "")
+		if status != 200 {
+			t.Fatalf("report: %d %v", status, rep)
+		}
+		return rep
+	}
+	rep := report()
+	if rates := rep["rates"].(map[string]any); rep["mailboxRead"] != false || rates["replies"] != nil || rates["bounces"] != nil || dig(rep, "counts.replied") != 0.0 {
+		t.Errorf("reading off: mailboxRead %v, rates %v, counts %v", rep["mailboxRead"], rates, rep["counts"])
+	}
+
+	a, err := e.store.Account(ctx, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.StartReading(time.Now())
+	if err := e.store.UpdateAccount(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if rep = report(); rep["mailboxRead"] != true || dig(rep, "rates.replies") != 0.0 || dig(rep, "rates.bounces") != 0.0 {
+		t.Errorf("reading on, nothing found: mailboxRead %v, rates %v", rep["mailboxRead"], rep["rates"])
+	}
+	replied, bounced := sent.Add(20*time.Minute), sent.Add(5*time.Minute)
+	for row, m := range map[int]store.Mark{
+		2: {RepliedAt: replied},
+		3: {Bounce: store.BounceHard, BouncedAt: bounced},
+		4: {Bounce: store.BounceSoft, BouncedAt: bounced.Add(time.Minute)},
+	} {
+		if _, err := e.store.MarkRecipient(ctx, id, row, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A second reply to row 2 changes nothing.
+	if _, err := e.store.MarkRecipient(ctx, id, 2, store.Mark{RepliedAt: replied.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	// Turned off since: what was found is still shown.
+	if a, err = e.store.Account(ctx, k); err == nil {
+		a.StopReading()
+		err = e.store.UpdateAccount(ctx, a)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = report()
+	for path, want := range map[string]any{
+		"mailboxRead": true, "counts.replied": 1.0, "counts.bounced": 2.0, "counts.bouncedSoft": 1.0,
+		"rates.replies": 0.25, "rates.bounces": 0.5, "people.total": 3.0,
+	} {
+		if got := dig(rep, path); got != want {
+			t.Errorf("%s = %v, want %v", path, got, want)
+		}
+	}
+	who := dig(rep, "people.rows").([]any)
+	if len(who) != 3 || dig(who[0], "row") != 3.0 || dig(who[1], "row") != 4.0 || dig(who[2], "row") != 2.0 {
+		t.Fatalf("people %v, want rows 3, 4 and 2 (in the order of what happened first)", who)
+	}
+	if dig(who[0], "bounce") != "hard" || dig(who[0], "bouncedAt") != bounced.Format(time.RFC3339) || dig(who[1], "bounce") != "soft" ||
+		dig(who[2], "repliedAt") != replied.Format(time.RFC3339) || dig(who[2], "bounce") != nil {
+		t.Errorf("people %v", who)
+	}
+	_, raw := getCSV(t, e, tok, "/v1/campaigns/"+id+"/report?format=csv")
+	lines, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(raw, "\ufeff"))).ReadAll()
+	if err != nil || len(lines) != 5 {
+		t.Fatalf("csv %q: %v", raw, err)
+	}
+	for i, want := range [][]string{
+		{"Replied", "Bounced", "Bounce"},
+		{replied.Format(time.RFC3339), "", ""},
+		{"", bounced.Format(time.RFC3339), "not delivered"},
+		{"", bounced.Add(time.Minute).Format(time.RFC3339), "delivery delayed"},
+		{"", "", ""},
+	} {
+		if got := lines[i][10:]; strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("csv line %d: %q, want %q", i, got, want)
+		}
 	}
 }
 

@@ -22,7 +22,19 @@ type suppressionView struct {
 	Source  string    `json:"source"`
 }
 
-// listSuppressions pages through the account's suppression list.
+// suppressionSources are the ways onto the list that ?source= picks:
+// unsubscribes by any of their ways (the page, the mail program's
+// one-click, mail to the unsubscribe address), bounces (a report that a
+// message could not be delivered), or the owner's own additions.
+var suppressionSources = map[string][]string{
+	"":            nil,
+	"unsubscribe": {"unsubscribe", "one-click", "email"},
+	"bounce":      {store.SourceBounce},
+	"added":       {"added"},
+}
+
+// listSuppressions pages through the account's suppression list, or the
+// part of it that came one way (?source=).
 func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identity.Principal) error {
 	limit := 100
 	if s := r.URL.Query().Get("limit"); s != "" {
@@ -32,7 +44,11 @@ func (a *App) listSuppressions(w http.ResponseWriter, r *http.Request, p identit
 		}
 		limit = n
 	}
-	page, err := a.Store.Suppressions(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"))
+	sources, ok := suppressionSources[r.URL.Query().Get("source")]
+	if !ok {
+		return apperr.E(apperr.Invalid, "source_invalid", "source is unsubscribe, bounce or added, or left out for the whole list")
+	}
+	page, err := a.Store.Suppressions(r.Context(), keyOf(p), limit, r.URL.Query().Get("cursor"), sources...)
 	if err != nil {
 		return err
 	}

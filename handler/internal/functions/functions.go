@@ -74,6 +74,13 @@ func Table() []Function {
 		// Judges (person or machine) and stores the tracking endpoints'
 		// events, and records each row's first open and click.
 		{Name: "tracking-events", Trigger: Queue, Queue: queue.TrackingEvents},
+		// Reads the inbox of one account that lets us (replies to and
+		// bounces of its messages), from where the last read stopped.
+		{Name: "mailbox-read", Trigger: Queue, Queue: queue.MailboxRead},
+		// Finds the accounts whose inbox is read (they let us, and a
+		// campaign of theirs sent within 30 days) and queues a read of
+		// each. Every 5 minutes.
+		{Name: "mailbox-scan", Trigger: Timer, Schedule: "40 */5 * * * *"},
 		// Settles what crashes leave: overdue steps (the next step settles
 		// rows in sending past their claim's deadline), lost starts. Every minute.
 		{Name: "sweep", Trigger: Timer, Schedule: "30 * * * * *"},

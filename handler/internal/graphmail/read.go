@@ -142,9 +142,11 @@ func (mb *Mailbox) arrived(ctx context.Context, m models.Messageable) (delivery.
 		a.From = deref(f.GetEmailAddress().GetAddress())
 	}
 	contentType := ""
+	headers := map[string]string{}
 	for _, h := range full.GetInternetMessageHeaders() {
-		name, value := deref(h.GetName()), deref(h.GetValue())
-		switch strings.ToLower(name) {
+		name, value := strings.ToLower(deref(h.GetName())), deref(h.GetValue())
+		headers[name] = value
+		switch name {
 		case "in-reply-to", "references":
 			a.Refers = append(a.Refers, messageIDs(value)...)
 		case "x-ms-exchange-message-is-ndr":
@@ -153,6 +155,7 @@ func (mb *Mailbox) arrived(ctx context.Context, m models.Messageable) (delivery.
 			contentType = strings.ToLower(value)
 		}
 	}
+	a.Auto = automatic(headers)
 	if a.Report {
 		for _, r := range full.GetToRecipients() {
 			if e := r.GetEmailAddress(); e != nil && deref(e.GetAddress()) != "" {
@@ -168,6 +171,37 @@ func (mb *Mailbox) arrived(ctx context.Context, m models.Messageable) (delivery.
 		}
 	}
 	return a, nil
+}
+
+// automatic reports whether headers (names in lower case) are those of a
+// message a program sent in answer, not a person: an out-of-office or
+// other automatic reply, which is no reply to count. The standard mark is
+// Auto-Submitted with any value but "no" (RFC 3834 §5); autoresponders
+// also say so with Precedence auto_reply, bulk or junk and X-Autoreply or
+// X-Autorespond (RFC 3834 §2 names Precedence as the older practice).
+// Exchange's own out-of-office reply is told by X-Auto-Response-Suppress:
+// All with X-MS-Exchange-Inbox-Rules-Loop (public code: zammad/zammad,
+// app/models/channel/filter/out_of_office_check.rb). A non-delivery
+// report is automatic too; the reader tells it apart first.
+func automatic(headers map[string]string) bool {
+	if v, ok := headers["auto-submitted"]; ok {
+		kind, _, _ := strings.Cut(v, ";")
+		if !strings.EqualFold(strings.TrimSpace(kind), "no") {
+			return true
+		}
+	}
+	switch strings.ToLower(strings.TrimSpace(headers["precedence"])) {
+	case "auto_reply", "bulk", "junk":
+		return true
+	}
+	if _, ok := headers["x-autoreply"]; ok {
+		return true
+	}
+	if _, ok := headers["x-autorespond"]; ok {
+		return true
+	}
+	_, loop := headers["x-ms-exchange-inbox-rules-loop"]
+	return loop && strings.Contains(strings.ToLower(headers["x-auto-response-suppress"]), "all")
 }
 
 // messageIDs reads the <…> ids of an In-Reply-To or References header.

@@ -133,3 +133,52 @@ func TestInbox(t *testing.T) {
 		t.Fatalf("an expired cursor: %v, want lost", err)
 	}
 }
+
+// TestAutomaticReplies: an out-of-office or other automatic answer is
+// told from a person's reply by its headers; a reply through the sandbox
+// is a person's, an NDR automatic.
+func TestAutomaticReplies(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		headers map[string]string
+		want    bool
+	}{
+		{"a person's reply", map[string]string{"in-reply-to": "<a@b>", "content-type": "text/plain"}, false},
+		{"Auto-Submitted: no", map[string]string{"auto-submitted": "no"}, false},
+		{"Auto-Submitted: auto-replied", map[string]string{"auto-submitted": "auto-replied"}, true},
+		{"Auto-Submitted with parameters", map[string]string{"auto-submitted": "auto-replied; owner-email=\"x@y\""}, true},
+		{"Auto-Submitted: auto-generated", map[string]string{"auto-submitted": "Auto-Generated"}, true},
+		{"Precedence: bulk", map[string]string{"precedence": "bulk"}, true},
+		{"Precedence: list", map[string]string{"precedence": "list"}, false},
+		{"X-Autoreply", map[string]string{"x-autoreply": "yes"}, true},
+		{"X-Autorespond", map[string]string{"x-autorespond": ""}, true},
+		{"Exchange's out of office", map[string]string{"x-auto-response-suppress": "All", "x-ms-exchange-inbox-rules-loop": "ann@example.com"}, true},
+		{"suppression alone", map[string]string{"x-auto-response-suppress": "All"}, false},
+	} {
+		if got := automatic(tt.headers); got != tt.want {
+			t.Errorf("%s: automatic %v, want %v", tt.name, got, tt.want)
+		}
+	}
+	ctx := context.Background()
+	s, sb := reading(t, "Mail.Send Mail.ReadBasic")
+	since := time.Now().Add(-time.Minute)
+	m := testMessage()
+	m.MessageID = "<mm.c1.3@mailmerge.test>"
+	if r := s.Send(ctx, reader, m, nil, nil); r.Outcome != delivery.Sent {
+		t.Fatalf("send: %+v", r)
+	}
+	for _, kind := range []string{"reply", "ndr"} {
+		if _, err := sb.Deliver(graphsandbox.InboxRequest{InReplyTo: m.MessageID, Kind: kind}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, _, err := s.Inbox(ctx, reader, "", since, 100)
+	if err != nil || len(got) != 2 {
+		t.Fatalf("inbox: %d items, %v", len(got), err)
+	}
+	for _, a := range got {
+		if a.Auto != a.Report {
+			t.Errorf("report %v, automatic %v: want a person's reply and an automatic report", a.Report, a.Auto)
+		}
+	}
+}

@@ -21,6 +21,9 @@ const (
 	// TrackingEvents carries batches of opens, clicks and unsubscribe
 	// page views from the tracking endpoints to the events worker.
 	TrackingEvents = "tracking-events"
+	// MailboxRead carries one account's turn to have its inbox read for
+	// replies to and bounces of its messages.
+	MailboxRead = "mailbox-read"
 )
 
 // Message is one unit of work.

@@ -12,6 +12,11 @@ import (
 // What the mailbox reader (worker/mailbox_read.go) asks of storage besides
 // the rows it marks: whose inbox to read, and the campaigns' counts.
 
+// SourceBounce is the Suppression.Source of an address that a message
+// of ours could not be delivered to (a non-delivery report in the
+// sender's inbox).
+const SourceBounce = "bounce"
+
 // AccountsReading lists the accounts whose owners let us read their
 // mailbox (Account.ReadMailbox), those being deleted left out. It is a
 // scan of the accounts across partitions, filtered by the service.

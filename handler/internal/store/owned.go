@@ -60,7 +60,7 @@ func CampaignHoldings(c Campaign) []Holding {
 	}
 	return append(hs,
 		Holding{Where: Partition, Table: tableRecipients, Partition: c.ID,
-			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state", Keep: keepCampaign},
+			What: "the rows of the uploaded spreadsheet (their cells) and each row's sending state; while you let us read your mailbox, when a reply to a row's message came, or a report that it could not be delivered or was delayed (times and that kind only, never a message)", Keep: keepCampaign},
 		// After the rows: an event is kept only while its row exists.
 		Holding{Where: Partition, Table: tableEvents, Partition: c.ID,
 			What: "opens, clicks and unsubscribes of the campaign's messages: row, time, link, the browser's name, and whether a person or a machine", Keep: keepCampaign},
@@ -90,7 +90,7 @@ func AccountHoldings(k account.Key) []Holding {
 		{Where: Partition, Table: tableUnsubscribeLinks, Partition: tracking.AccountTag(k),
 			What: "for each message sent, what its unsubscribe link and address apply to: which campaign and row it was, and a one-way fingerprint of each address it went to, never the address itself", Keep: "until you delete your account, also after you delete the campaign: the unsubscribe links of mail already sent keep working"},
 		{Where: Partition, Table: tableSuppressions, Partition: k.String(),
-			What: "your unsubscribe list: addresses that unsubscribed from your campaigns or that you added, with when and how", Keep: "until you remove an address, or delete your account"},
+			What: "your unsubscribe list: addresses that unsubscribed from your campaigns, that your messages could not be delivered to, or that you added, with when and how", Keep: "until you remove an address, or delete your account"},
 		{Where: Partition, Table: tableDebugLog, Partition: k.String(),
 			What: "what the add-in noted when you installed it (the Outlook it ran in), to help fix problems", Keep: "14 days, then deleted"},
 		{Where: Entity, Table: tableAccounts, Partition: k.TenantID, Row: k.ObjectID,

@@ -22,7 +22,9 @@ type Suppression struct {
 	Address string // lower case
 	At      time.Time
 	// Source says how it got there: "unsubscribe" (the page), "one-click"
-	// (RFC 8058, from the mail program), or "added" (by the owner). Which
+	// (RFC 8058, from the mail program), "email" (mail to the message's
+	// unsubscribe address), "bounce" (SourceBounce: a report that a
+	// message could not be delivered to it), or "added" (by the owner). Which
 	// campaign it came from is not kept: the list outlives campaigns.
 	Source string
 	// Key is the address's suppression key (SuppressionKey). An
@@ -91,9 +93,17 @@ type SuppressionPage struct {
 	Next string
 }
 
-// Suppressions lists account k's list from an opaque cursor, limit per page.
-func (s *Store) Suppressions(ctx context.Context, k account.Key, limit int, cursor string) (SuppressionPage, error) {
+// Suppressions lists account k's list from an opaque cursor, limit per
+// page; with sources, only the entries that came in one of those ways.
+func (s *Store) Suppressions(ctx context.Context, k account.Key, limit int, cursor string, sources ...string) (SuppressionPage, error) {
 	filter := "PartitionKey eq '" + escapeFilter(k.String()) + "'"
+	if len(sources) > 0 {
+		or := make([]string, len(sources))
+		for i, src := range sources {
+			or[i] = "Source eq '" + escapeFilter(src) + "'"
+		}
+		filter += " and (" + strings.Join(or, " or ") + ")"
+	}
 	if cursor != "" {
 		if _, err := hex.DecodeString(cursor); err != nil || len(cursor) != 32 {
 			return SuppressionPage{}, apperr.E(apperr.Invalid, "cursor_invalid", "the cursor is not one this API gave out")

@@ -134,9 +134,25 @@ func (e Events) check() error {
 // Queue is tracking-events.
 func (Events) Queue() string { return queue.TrackingEvents }
 
+// MailboxRead asks the mailbox reader to read an account's inbox for
+// replies to and bounces of its messages (mailbox-read).
+type MailboxRead struct {
+	account.Key
+}
+
+func (m MailboxRead) check() error {
+	if !m.Valid() {
+		return apperr.E(apperr.Invalid, "message_invalid", "a mailbox read needs tenantId and objectId")
+	}
+	return nil
+}
+
+// Queue is mailbox-read.
+func (MailboxRead) Queue() string { return queue.MailboxRead }
+
 // Payload is any of the payloads above.
 type Payload interface {
-	Start | Step | Data | Notice | DeleteAccount | DeleteCampaign | Events
+	Start | Step | Data | Notice | DeleteAccount | DeleteCampaign | Events | MailboxRead
 	// Queue names the payload's queue, drained by the function of the
 	// same name (functions.Table).
 	Queue() string
@@ -216,6 +232,12 @@ func (q Queue) DeleteAccount(ctx context.Context, d DeleteAccount) error {
 // DeleteCampaign enqueues a campaign's deletion.
 func (q Queue) DeleteCampaign(ctx context.Context, d DeleteCampaign) error {
 	return send(ctx, q, d, "", time.Time{})
+}
+
+// MailboxRead enqueues the reading of an account's inbox; id, when set,
+// lets Service Bus drop a duplicate (the same timer run's).
+func (q Queue) MailboxRead(ctx context.Context, m MailboxRead, id string) error {
+	return send(ctx, q, m, id, time.Time{})
 }
 
 // maxEventsMessage bounds the JSON of one tracking-events message: a

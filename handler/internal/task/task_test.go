@@ -123,6 +123,7 @@ func TestEveryPayloadHasItsQueue(t *testing.T) {
 		{DeleteAccount{}.Queue(), "account-delete", func() error { return tasks.DeleteAccount(ctx, DeleteAccount{Key: c.Key}) }},
 		{DeleteCampaign{}.Queue(), "campaign-delete", func() error { return tasks.DeleteCampaign(ctx, DeleteCampaign{c}) }},
 		{Events{}.Queue(), "tracking-events", func() error { return tasks.Events(ctx, events) }},
+		{MailboxRead{}.Queue(), "mailbox-read", func() error { return tasks.MailboxRead(ctx, MailboxRead{Key: c.Key}, "") }},
 	} {
 		if tt.got != tt.want {
 			t.Errorf("a payload of %s names queue %q", tt.want, tt.got)

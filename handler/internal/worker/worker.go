@@ -115,6 +115,8 @@ func (w *Worker) Functions() map[string]http.Handler {
 		"campaign-send":   invoke.Queue(w.Logger, "campaign-send", functions.QueueBinding, handle(w.send)),
 		"notify":          invoke.Queue(w.Logger, "notify", functions.QueueBinding, handle(w.notify)),
 		"tracking-events": invoke.Queue(w.Logger, "tracking-events", functions.QueueBinding, handleDelivery(w.trackingEvents)),
+		"mailbox-read":    invoke.Queue(w.Logger, "mailbox-read", functions.QueueBinding, handle(w.readMailbox)),
+		"mailbox-scan":    invoke.TimerHandler(w.Logger, "mailbox-scan", functions.TimerBinding, w.mailboxScan),
 		"retention":       invoke.TimerHandler(w.Logger, "retention", functions.TimerBinding, w.retention),
 		"sweep":           invoke.TimerHandler(w.Logger, "sweep", functions.TimerBinding, w.sweep),
 		"backup":          invoke.TimerHandler(w.Logger, "backup", functions.TimerBinding, w.backupTables),

@@ -285,8 +285,26 @@ func isLoopback(host string) bool {
 }
 
 // startHandler starts the custom handler on a free port and waits until it
-// answers GET / (polled every 25 ms, like the host, for up to 60 s).
+// answers GET / (polled every 25 ms, like the host, for up to 60 s). A free
+// port can be taken by another process between our finding it and the
+// handler binding it (tests run several hosts at once): the handler then
+// exits at once, or another process answers on that port. Either way it
+// is started again on another port, a few times.
 func (h *Host) startHandler(ctx context.Context) error {
+	var err error
+	for range 5 {
+		if err = h.startHandlerOnce(ctx); !errors.Is(err, errPortTaken) {
+			return err
+		}
+		h.logger.Warn("the handler's port was taken; starting it on another")
+	}
+	return err
+}
+
+// errPortTaken: the port found free was taken before the handler bound it.
+var errPortTaken = errors.New("the handler's port was taken")
+
+func (h *Host) startHandlerOnce(ctx context.Context) error {
 	desc := h.app.Host.CustomHandler.Description
 	port, err := freePort()
 	if err != nil {
@@ -316,6 +334,10 @@ func (h *Host) startHandler(ctx context.Context) error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
+			if time.Since(start) < 5*time.Second && listening(port) {
+				// It could not bind: another process listens there.
+				return errPortTaken
+			}
 			return fmt.Errorf("handler exited during start-up (%s)", cmd.ProcessState)
 		case <-ctx.Done():
 			return ctx.Err()
@@ -324,6 +346,12 @@ func (h *Host) startHandler(ctx context.Context) error {
 		resp, err := h.client.Get(base)
 		if err == nil {
 			resp.Body.Close()
+			if owner, known := listenerPID(port); known && owner != cmd.Process.Pid {
+				// Another process answered: ours cannot bind this port.
+				_ = cmd.Process.Kill()
+				<-exited
+				return errPortTaken
+			}
 			h.logger.Info("handler ready", "pid", cmd.Process.Pid, "port", port, "ms", time.Since(start).Milliseconds())
 			return nil
 		}
@@ -412,4 +440,56 @@ func freePort() (int, error) {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
+// listenerPID is the process listening on 127.0.0.1:port, read from Linux's
+// /proc (known false elsewhere, or when it cannot be told).
+func listenerPID(port int) (pid int, known bool) {
+	inode := listenInode(port)
+	if inode == "" {
+		return 0, false
+	}
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, false
+	}
+	want := "socket:[" + inode + "]"
+	for _, p := range procs {
+		n, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		fds, err := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+		if err != nil {
+			continue
+		}
+		for _, fd := range fds {
+			if l, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name())); err == nil && l == want {
+				return n, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// listening reports whether anything listens on 127.0.0.1:port (false
+// when it cannot be told).
+func listening(port int) bool { return listenInode(port) != "" }
+
+// listenInode is the socket inode listening on 127.0.0.1:port in
+// /proc/net/tcp, "" when none or unknown.
+func listenInode(port int) string {
+	raw, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		return ""
+	}
+	local := fmt.Sprintf("0100007F:%04X", port)
+	for _, line := range strings.Split(string(raw), "\n")[1:] {
+		f := strings.Fields(line)
+		// sl local rem st tx:rx tr:tm retrnsmt uid timeout inode
+		if len(f) > 9 && f[1] == local && f[3] == "0A" {
+			return f[9]
+		}
+	}
+	return ""
 }

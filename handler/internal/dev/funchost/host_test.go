@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -437,5 +438,27 @@ func TestExternalStandIns(t *testing.T) {
 	}
 	if resp, err := http.Get(outside.URL + "/v1.0/me"); err != nil || resp.StatusCode != http.StatusNotFound {
 		t.Errorf("the outside tool no longer answers: %v %v", resp, err)
+	}
+}
+
+// TestListenerPID: the process listening on a port is told from another
+// port's, as the start-up check of the handler's port needs.
+func TestListenerPID(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	pid, known := listenerPID(port)
+	if _, err := os.Stat("/proc/net/tcp"); err != nil {
+		t.Skip("no /proc: the check is off here")
+	}
+	if !known || pid != os.Getpid() || !listening(port) {
+		t.Fatalf("listener of %d: %d %v, want this process %d", port, pid, known, os.Getpid())
+	}
+	ln.Close()
+	if listening(port) {
+		t.Fatalf("port %d still listening after close", port)
 	}
 }

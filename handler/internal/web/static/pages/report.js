@@ -1,5 +1,7 @@
 // A campaign's report: how many were sent, failed, skipped or not
-// confirmed; the shares of people who opened, clicked and unsubscribed;
+// confirmed; the shares of people who opened, clicked, unsubscribed and
+// replied, and of messages that bounced (replies and bounces found in the
+// owner's inbox, when they let us read it);
 // messages sent and opens and clicks over time, on an axis that fits how
 // long they took (minutes for a campaign sent in a minute, days for one
 // read over weeks); clicks per link; who opened or clicked. Machines (mail
@@ -89,9 +91,21 @@ function finish(status, pace) {
 
 const percent = new Intl.NumberFormat(undefined, { style: "percent", maximumFractionDigits: 1 });
 
+// Mailbox says what the replies and bounces are (read from the owner's
+// inbox), or how to have them counted.
+function Mailbox({ rep }) {
+  const c = rep.counts || {};
+  if (!rep.mailboxRead) {
+    return html`<p class="note">Replies and bounces are counted when you let us read your mailbox: turn it on in <a href="#/privacy">Account and privacy</a>.</p>`;
+  }
+  const delayed = c.bouncedSoft ? ` ${plural(c.bouncedSoft, "of them was", "of them were")} only delayed and may still arrive.` : "";
+  const listed = c.bounced > c.bouncedSoft ? " Addresses that could not be delivered to are on your unsubscribe list: no campaign of yours sends to them again." : "";
+  return html`<p class="small">Replies and bounces come from your inbox: a reply from someone a message went to (automatic replies, such as out of office, left out), and reports from Microsoft 365 that a message could not be delivered.${delayed}${listed}</p>`;
+}
+
 // Rates shows the shares of the messages sent that people opened, clicked
-// in and unsubscribed from; a kind that was not counted says so instead of
-// showing 0%.
+// in, unsubscribed from and replied to, and that bounced; a kind that was
+// not counted says so instead of showing 0%.
 function Rates({ rep }) {
   const c = rep.counts || {};
   const r = rep.rates || {};
@@ -99,12 +113,15 @@ function Rates({ rep }) {
   const off = !rep.trackOpens && !rep.trackClicks;
   const tile = (name, rate, n) => html`<li class="tile"><span class="n">${percent.format(rate)}</span><span>${name}</span>
     <span class="small">${(n || 0).toLocaleString()} of ${c.sent.toLocaleString()}</span></li>`;
+  const replies = r.replies != null && html`${tile("Replied", r.replies, c.replied)}${tile("Bounced", r.bounces, c.bounced)}`;
   const listed = c.unsubscribed ? " Those who unsubscribed are on your unsubscribe list: no campaign of yours sends to them again." : "";
   if (off) {
     return html`<div class="card rates">
       <h2>How people responded</h2>
       <p class="note">Tracking was off for this campaign, so opens and clicks were not counted.</p>
       <p><strong>${percent.format(r.unsubscribes || 0)}</strong> unsubscribed: ${(c.unsubscribed || 0).toLocaleString()} of the ${plural(c.sent, "message")} sent.${listed}</p>
+      ${replies && html`<ul class="tiles">${replies}</ul>`}
+      <${Mailbox} rep=${rep} />
     </div>`;
   }
   return html`<div class="card rates">
@@ -113,31 +130,41 @@ function Rates({ rep }) {
       ${rep.trackOpens && r.opens != null && tile("Opened", r.opens, rep.opens.human.unique)}
       ${rep.trackClicks && r.clicks != null && tile("Clicked", r.clicks, rep.clicks.human.unique)}
       ${r.unsubscribes != null && tile("Unsubscribed", r.unsubscribes, c.unsubscribed)}
+      ${replies}
     </ul>
     ${!rep.trackOpens ? html`<p class="note">Tracking of opens was off for this campaign, so they were not counted.</p>`
       : !rep.trackClicks ? html`<p class="note">Tracking of clicks was off for this campaign, so they were not counted.</p>` : ""}
     <p class="small">Shares of the ${plural(c.sent, "message")} sent. People only: mail programs and security scanners that open and click on their own are counted apart.${listed}</p>
+    <${Mailbox} rep=${rep} />
   </div>`;
 }
 
-// People lists who opened or clicked (never a machine): the first ones to
-// have done so, as many as the service lists; the CSV has everyone.
+// bounceWords say what a row's bounce was.
+const bounceWords = { hard: "Not delivered", soft: "Delivery delayed" };
+
+// People lists who opened, clicked or replied (never a machine), and
+// whose message bounced: the first ones to have done so, as many as the
+// service lists; the CSV has everyone.
 function People({ rep, onDownload }) {
   const p = rep.people || { total: 0, rows: [] };
-  if (!rep.trackOpens && !rep.trackClicks) return null;
-  const what = rep.trackOpens && rep.trackClicks ? "opened or clicked" : rep.trackOpens ? "opened" : "clicked";
+  const read = rep.mailboxRead;
+  if (!rep.trackOpens && !rep.trackClicks && !read) return null;
+  const did = [rep.trackOpens && "opened", rep.trackClicks && "clicked", read && "replied"].filter(Boolean);
+  const what = did.length > 1 ? did.slice(0, -1).join(", ") + " or " + did[did.length - 1] : did[0];
+  const bounced = read && (rep.counts || {}).bounced > 0;
   return html`<div class="card people">
-    <h2 id="people-title">Who ${what}</h2>
+    <h2 id="people-title">Who ${what}${bounced ? ", and messages that bounced" : ""}</h2>
     ${p.total === 0 ? html`<p>No one has ${what} yet.</p>` : html`
-      <p>${plural(p.total, "person", "people")}${p.total > p.rows.length ? html`: here are the first ${p.rows.length.toLocaleString()} to have ${what}. <button type="button" class="link" onClick=${onDownload}>Download the report</button> for everyone.` : ", in the order they first " + what + "."}</p>
+      <p>${plural(p.total, "person", "people")}${p.total > p.rows.length ? html`: here are the first ${p.rows.length.toLocaleString()} to have ${what}. <button type="button" class="link" onClick=${onDownload}>Download the report</button> for everyone.` : (bounced ? ", earliest first." : ", in the order they first " + what + ".")}</p>
       <div class="scroll" tabindex="0" role="region" aria-labelledby="people-title"><table class="stack">
-        <thead><tr><th scope="col">Row</th><th scope="col">To</th>${rep.trackOpens && html`<th scope="col">First opened</th><th scope="col">Opens</th>`}${rep.trackClicks && html`<th scope="col">First clicked</th><th scope="col">Clicks</th>`}</tr></thead>
+        <thead><tr><th scope="col">Row</th><th scope="col">To</th>${rep.trackOpens && html`<th scope="col">First opened</th><th scope="col">Opens</th>`}${rep.trackClicks && html`<th scope="col">First clicked</th><th scope="col">Clicks</th>`}${read && html`<th scope="col">Replied</th>`}</tr></thead>
         <tbody>${p.rows.map((r) => html`<tr>
-          <td data-label="Row">${r.row}</td><td class="url" data-label="To"><span>${r.to}${r.unsubscribedAt ? html`<br /><span class="small">Unsubscribed ${when(r.unsubscribedAt)}</span>` : ""}</span></td>
+          <td data-label="Row">${r.row}</td><td class="url" data-label="To"><span>${r.to}${r.unsubscribedAt ? html`<br /><span class="small">Unsubscribed ${when(r.unsubscribedAt)}</span>` : ""}${r.bounce ? html`<br /><span class="small">${bounceWords[r.bounce] || "Bounced"} ${when(r.bouncedAt)}</span>` : ""}</span></td>
           ${rep.trackOpens && html`<td data-label="First opened">${when(r.firstOpenAt) || "Not opened"}</td><td data-label="Opens">${r.opens}</td>`}
           ${rep.trackClicks && html`<td data-label="First clicked">${when(r.firstClickAt) || "No click"}</td><td data-label="Clicks">${r.clicks}</td>`}
+          ${read && html`<td data-label="Replied">${when(r.repliedAt) || "No reply"}</td>`}
         </tr>`)}</tbody></table></div>`}
-    <p class="small">People only: opens and clicks by mail programs and security scanners are not listed.</p>
+    ${(rep.trackOpens || rep.trackClicks) && html`<p class="small">People only: opens and clicks by mail programs and security scanners are not listed.</p>`}
   </div>`;
 }
 

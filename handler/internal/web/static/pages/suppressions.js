@@ -1,10 +1,22 @@
-// The unsubscribe list: people who asked not to be mailed, and addresses
-// the owner added or imported; no campaign mails them.
+// The unsubscribe list: people who asked not to be mailed, addresses a
+// message could not be delivered to (bounces, found in the owner's inbox
+// when they let us read it), and addresses the owner added or imported;
+// no campaign mails them. Each way onto the list can be shown apart.
 import { html, useState, useRef } from "preact-htm";
 import { listSuppressions, addSuppressions, removeSuppression } from "app/api/suppressions";
 import { Loading, Empty, ErrorBox, Confirm, when, plural, useLoad } from "app/ui";
 
-const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", email: "unsubscribed by email", added: "added by you" };
+const sources = { unsubscribe: "unsubscribed", "one-click": "unsubscribed in their mail program", email: "unsubscribed by email",
+  bounce: "bounced: a message could not be delivered", added: "added by you" };
+
+// shows are the parts of the list one can show apart (the API's source),
+// and what each says when it is empty.
+const shows = [
+  ["", "Everyone", "Nobody is on the list."],
+  ["unsubscribe", "Unsubscribed", "Nobody has unsubscribed."],
+  ["bounce", "Bounced", "No message has bounced. Bounces are found when you let us read your mailbox (Account and privacy)."],
+  ["added", "Added by you", "You have not added anyone."],
+];
 
 // An unsubscribe from a message of a campaign you deleted is kept without
 // the address (we no longer have it): it stops mail to that address all
@@ -136,17 +148,18 @@ function Import({ onAdded }) {
 }
 
 export function Suppressions() {
+  const [show, setShow] = useState("");
   const [pages, setPages] = useState([]);
   const [more, setMore] = useState({ busy: false, error: null });
   const [removed, setRemoved] = useState({ key: "", address: "", error: null });
-  const list = useLoad(() => { setPages([]); return listSuppressions({ limit: perPage }); }, []);
+  const list = useLoad(() => { setPages([]); return listSuppressions({ limit: perPage, source: show }); }, [show]);
   const rows = [...(list.data ? list.data.suppressions || [] : []), ...pages.flatMap((p) => p.suppressions || [])]
     .filter((s) => s.key !== removed.key);
   const next = pages.length ? pages[pages.length - 1].next : list.data && list.data.next;
   const loadMore = async () => {
     setMore({ busy: true, error: null });
     try {
-      const p = await listSuppressions({ limit: perPage, cursor: next });
+      const p = await listSuppressions({ limit: perPage, cursor: next, source: show });
       setPages([...pages, p]);
       setMore({ busy: false, error: null });
     } catch (error) {
@@ -180,7 +193,7 @@ export function Suppressions() {
   };
   return html`<section class="page" aria-labelledby="supp-title">
     <h1 id="supp-title">Unsubscribes</h1>
-    <p>No campaign of yours sends to these addresses, not even in CC or BCC. People land here when they unsubscribe from one of your messages (by its link, their mail program's button, or by email); you can add and import others.</p>
+    <p>No campaign of yours sends to these addresses, not even in CC or BCC. People land here when they unsubscribe from one of your messages (by its link, their mail program's button, or by email), and addresses land here when a message to them bounced (when you let us read your mailbox); you can add and import others.</p>
     <div class="columns">
       <div class="list">
         ${list.loading && !list.data && html`<${Loading} what="the list" />`}
@@ -191,9 +204,15 @@ export function Suppressions() {
         ${asking && html`<${Confirm} title=${"Send to " + (asking.address || hidden) + " again?"} action="Take it off the list"
             onCancel=${() => setAsking(null)} onConfirm=${() => remove(asking)}>
           <p>${asking.source === "added" ? "You added this address. Later campaigns will send to it again." :
+            asking.source === "bounce" ? "A message to this address could not be delivered. Send to it again only if you know it works now." :
             "This person asked not to get your emails. Send to them again only if they asked you to."}</p></${Confirm}>`}
-        ${list.data && rows.length === 0 && html`<${Empty}><p>Nobody has unsubscribed.</p></${Empty}>`}
-        ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Unsubscribed addresses"><table class="stack"><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
+        <form class="search" aria-label="Show part of the list" onSubmit=${(e) => e.preventDefault()}>
+          <label>Show <select value=${show} onChange=${(e) => { setRemoved({ key: "", address: "", error: null }); setShow(e.target.value); }}>
+            ${shows.map(([v, label]) => html`<option value=${v}>${label}</option>`)}
+          </select></label>
+        </form>
+        ${list.data && rows.length === 0 && html`<${Empty}><p>${shows.find(([v]) => v === show)[2]}</p></${Empty}>`}
+        ${rows.length > 0 && html`<div class="scroll" tabindex="0" role="region" aria-label="Addresses on the list"><table class="stack"><thead><tr><th scope="col">Address</th><th scope="col">Since</th><th scope="col">How</th><th scope="col"><span class="visually-hidden">Remove</span></th></tr></thead>
           <tbody>${rows.map((s) => html`<tr key=${s.key}><td data-label="Address">${s.address || html`<em title="We no longer have the address, only what stops mail to it.">${hidden}</em>`}</td><td data-label="Since">${when(s.at)}</td><td data-label="How">${sources[s.source] || s.source}</td>
             <td><button type="button" class="link" onClick=${() => setAsking(s)} aria-label=${"Remove " + (s.address || hidden)}>Remove</button></td></tr>`)}</tbody></table></div>`}
         <${ErrorBox} error=${more.error} />
