@@ -102,6 +102,23 @@ func TestRepliesAndBounces(t *testing.T) {
 		t.Errorf("the log lacks the read's counts or names a recipient:\n%s", out)
 	}
 	t.Logf("a reply and a bounce in the report %.1f s after they arrived (one timer run)", took.Seconds())
+	// The campaign and its rows say it too (the dashboard's and the pane's
+	// campaign page).
+	if counts := h.campaign(t, tok, id)["counts"].(map[string]any); counts["replied"] != 1.0 || counts["bounced"] != 1.0 {
+		t.Errorf("the campaign's counts %v, want 1 replied and 1 bounced", counts)
+	}
+	replied, bouncedRows := 0, 0
+	for _, r := range h.rowStates(t, tok, id) {
+		if r["repliedAt"] != nil {
+			replied++
+		}
+		if r["bouncedAt"] != nil && r["bounce"] == "hard" {
+			bouncedRows++
+		}
+	}
+	if replied != 1 || bouncedRows != 1 {
+		t.Errorf("rows: %d replied, %d bounced hard; want 1 each", replied, bouncedRows)
+	}
 
 	// In the browser: the report's tiles and who-list, and the bounce
 	// apart on the unsubscribe list; at 1280 and 320 px, with axe.

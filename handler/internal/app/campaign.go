@@ -68,6 +68,11 @@ type counts struct {
 	Sent    int `json:"sent"`
 	Failed  int `json:"failed"`
 	Unknown int `json:"unknown"`
+	// Replied and Bounced: rows whose message got a reply, or a report
+	// that it was not delivered or was delayed (read from the owner's
+	// inbox, when they let us).
+	Replied int `json:"replied"`
+	Bounced int `json:"bounced"`
 }
 
 // add sets the per-state counts of a campaign that started.
@@ -87,7 +92,7 @@ func viewCampaign(c store.Campaign, now time.Time) campaignView {
 	}
 	v := campaignView{
 		ID: c.ID, Name: c.Name, Status: c.Status, TrackOpens: c.TrackOpens, TrackClicks: c.TrackClicks,
-		Counts:    counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows},
+		Counts:    counts{Rows: c.Data.Rows, Valid: c.Data.ValidRows, Skipped: c.Data.Rows - c.Data.ValidRows, Replied: c.Replied, Bounced: c.Bounced},
 		Data:      dataBrief{Status: status, FileName: c.Data.FileName},
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}

@@ -142,6 +142,12 @@ type recipientView struct {
 	Reason    *errorDetail       `json:"reason,omitempty"`
 	// Cells are the row's cells by column, as uploaded or corrected.
 	Cells map[string]string `json:"cells"`
+	// RepliedAt and BouncedAt: when a reply to the row's message, or a
+	// report that it bounced (Bounce: hard, not delivered; soft,
+	// delayed), arrived in the owner's inbox.
+	RepliedAt *time.Time `json:"repliedAt,omitempty"`
+	BouncedAt *time.Time `json:"bouncedAt,omitempty"`
+	Bounce    string     `json:"bounce,omitempty"`
 }
 
 type recipientList struct {

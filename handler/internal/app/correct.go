@@ -55,5 +55,13 @@ func viewRow(columns []string, rec store.Recipient) recipientView {
 		t := rec.UpdatedAt
 		v.UpdatedAt = &t
 	}
+	if !rec.RepliedAt.IsZero() {
+		t := rec.RepliedAt
+		v.RepliedAt = &t
+	}
+	if !rec.BouncedAt.IsZero() {
+		t := rec.BouncedAt
+		v.BouncedAt, v.Bounce = &t, string(rec.Bounce)
+	}
 	return v
 }

@@ -4,7 +4,7 @@
 // the sheet's order, the changes shown for a yes before they are saved.
 import { html, useState, useEffect, useRef } from "preact-htm";
 import { listRecipients, correctRow } from "app/api/campaigns";
-import { Loading, Empty, ErrorBox, Badge, total, sentence } from "app/ui";
+import { Loading, Empty, ErrorBox, Badge, total, sentence, when } from "app/ui";
 import { rowStates } from "app/words";
 
 const states = ["", "pending", "sent", "failed", "unknown", "skipped"];
@@ -26,9 +26,12 @@ const unsubscribed = (r) => r.status === "skipped" && r.reason && r.reason.code 
 
 // State shows a row's state; a row to an address on the unsubscribe list
 // says so on its badge.
+// State is the row's state, and what came back from its message: a reply,
+// or a report that it bounced (read from the owner's inbox, when allowed).
 function State({ r }) {
   if (unsubscribed(r)) return html`<span class="badge badge-skipped">Unsubscribed</span>`;
-  return html`<${Badge} status=${r.status} />`;
+  return html`<${Badge} status=${r.status} kind="row" />${r.repliedAt ? html` <span class="badge badge-sent" title=${"Replied " + when(r.repliedAt)}>Replied</span>` : ""}${r.bouncedAt
+    ? html` <span class="badge badge-failed" title=${(r.bounce === "soft" ? "Delivery delayed " : "Not delivered ") + when(r.bouncedAt)}>${r.bounce === "soft" ? "Delayed" : "Bounced"}</span>` : ""}`;
 }
 
 const stateName = (s) => (s ? (rowStates[s] && rowStates[s].name) || s : "All rows");

@@ -157,7 +157,7 @@ export function Campaign({ id }) {
     ${total(counts) > 0 && !editable && !["review", "scheduled"].includes(c.status) && html`<div class="card">
       <h2>Progress</h2>
       <${Progress} value=${done(counts)} label="Sending progress" />
-      <p>${`${plural(counts.sent, "sent", "sent")}${counts.pending + (counts.sending || 0) ? `, ${counts.pending + (counts.sending || 0)} to go` : ""}, ${counts.failed} failed, ${counts.unknown} not confirmed, ${counts.skipped} skipped.`}
+      <p>${`${plural(counts.sent, "sent", "sent")}${counts.pending + (counts.sending || 0) ? `, ${counts.pending + (counts.sending || 0)} to go` : ""}, ${counts.failed} failed, ${counts.unknown} not confirmed, ${counts.skipped} skipped${counts.replied ? `, ${plural(counts.replied, "reply", "replies")}` : ""}${counts.bounced ? `, ${counts.bounced} bounced` : ""}.`}
         ${c.completedAt ? html` <span class="small">Ended ${when(c.completedAt)}.</span>` : c.startedAt ? html` <span class="small">Started ${when(c.startedAt)}.</span>` : ""}</p>
       ${(c.window || c.nextWindowAt) && html`<${SendingHours} c=${c} onChange=${(n) => view.set(n)} />`}
       <${Controls} c=${c} onChange=${(n) => view.set(n)} />
