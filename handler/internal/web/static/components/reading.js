@@ -9,7 +9,7 @@
 // itself stays with Microsoft until the person removes it there, which
 // the card says how to do.
 import { html, useState, useEffect } from "preact-htm";
-import { call } from "app/api";
+import { changeMe } from "app/api/account";
 import { ErrorBox, when } from "app/ui";
 import { consent, consentReturned } from "app/auth";
 import { readMailScope } from "app/signin";
@@ -33,7 +33,7 @@ export function Reading({ me }) {
   // once more (again), never in a loop.
   const save = async (on, again) => {
     try {
-      const next = await call("PATCH", "/v1/me", { readMailbox: on });
+      const next = await changeMe({ readMailbox: on });
       setAcct({ ...acct, ...next });
       setState({ busy: false, error: null, refused: "", done: on ? "on" : "off" });
     } catch (error) {
