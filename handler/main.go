@@ -145,6 +145,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Pacer:             pacer,
 		PublicBaseURL:     cfg.PublicBaseURL,
 		AddressKey:        cfg.TokenCacheKey,
+		Backups:           backups,
+		Getenv:            getenv,
 	})
 	workers := worker.New(worker.Deps{
 		Logger:      logger,

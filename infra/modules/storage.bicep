@@ -47,6 +47,7 @@ var tableNames = [
   'events'
   'suppressions'
   'unsubscribelinks'
+  'timerruns'
 ]
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {

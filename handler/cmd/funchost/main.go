@@ -3,7 +3,7 @@
 // serves the development Entra issuer when ENTRA_AUTHORITY points at a
 // loopback address.
 //
-//	funchost -app build/app [-addr 127.0.0.1:7071] [-mail-dir dir] [-graph-per-minute n] [-external graph,postmark,entra]
+//	funchost -app build/app [-addr 127.0.0.1:7071] [-mail-dir dir] [-graph-per-minute n] [-external graph,postmark,entra] [-device-users alice,bob]
 //
 // It also runs the Graph sandbox and the Postmark sandbox where
 // GRAPH_BASE_URL and POSTMARK_API_URL point at loopback http addresses;
@@ -45,6 +45,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&graph.Concurrent, "graph-concurrent", 0, "Graph sandbox: requests per mailbox in flight (0: Exchange's 4, -1: unlimited)")
 	fs.IntVar(&graph.PerDay, "graph-per-day", 0, "Graph sandbox: recipients per mailbox per 24 h (0: Exchange's 10,000, -1: unlimited)")
 	tokenLifetime := fs.Duration("graph-token-lifetime", 0, "dev issuer: lifetime of Graph access tokens (default an hour, as Entra's)")
+	deviceUsers := fs.String("device-users", "", "dev issuer: test users who approve device code sign-ins automatically, in order (alice,bob: the first code as alice, the second as bob); default $"+funchost.DeviceUsersVar)
 	external := fs.String("external", "", "stand-ins not to run, comma-separated (entra, graph, postmark): their settings are left alone, for a service or tool already listening there")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
@@ -61,6 +62,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Graph:              graph,
 		GraphTokenLifetime: *tokenLifetime,
 		External:           externalNames(*external),
+		DeviceUsers:        externalNames(*deviceUsers),
 	})
 	if err != nil {
 		return err
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 				cacert = " --cacert " + f
 			}
 			fmt.Fprintf(stderr, "  dev sign-in: curl -s%s -X POST %s/dev/token -d '{\"user\":\"alice\"}'   (users: alice, bob in Contoso; carol in Fabrikam)\n", cacert, e)
+			fmt.Fprintf(stderr, "  device code sign-in: enter the code at %s/dev/device%s\n", e, autoApproved(h.DeviceUsers()))
 		}
 		if g := h.StandInURL("graph"); g != "" {
 			fmt.Fprintf(stderr, "  Graph sandbox: %s/_sandbox/messages   .eml files under %s\n", g, h.MailDir())
@@ -90,7 +93,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	})
 }
 
-// externalNames splits the -external flag.
+// autoApproved says who approves device codes without a person.
+func autoApproved(users []string) string {
+	if len(users) == 0 {
+		return ""
+	}
+	return " (the first codes approved automatically, in order: " + strings.Join(users, ", ") + ")"
+}
+
+// externalNames splits a comma-separated flag.
 func externalNames(flag string) []string {
 	var out []string
 	for _, name := range strings.Split(flag, ",") {

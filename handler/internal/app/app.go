@@ -66,6 +66,11 @@ type Deps struct {
 	// AddressKey keeps campaign addresses retrievable by their owners
 	// (TOKEN_CACHE_KEY; empty: an address is shown only when made).
 	AddressKey []byte
+	// Backups is where the backup timer writes the table exports, and
+	// Getenv reads the process's settings as the platform gave them: the
+	// health answer's evidence (health.go; nil: no exports, no settings).
+	Backups *store.Store
+	Getenv  func(string) string
 }
 
 // grants keep the delegated Graph access of each account.

@@ -104,6 +104,7 @@ func AccountHoldings(k account.Key) []Holding {
 var Unowned = map[string]string{
 	"table:" + tableDeletions:           "deletions under way, and for as long as backups exist the ids (never content) of what was deleted, so a restore leaves it out",
 	"table:" + tableRemovals:            "the table, keys and time of every deleted row (never content), so a restore from backup leaves it out",
+	"table:" + tableTimerRuns:           "each timer function's last run (its name, start and end times, how it ended), for the app's health answer",
 	"container:" + ContainerDeployments: "the app's code packages",
 }
 

@@ -116,10 +116,11 @@ func (w *Worker) Functions() map[string]http.Handler {
 		"notify":          invoke.Queue(w.Logger, "notify", functions.QueueBinding, handle(w.notify)),
 		"tracking-events": invoke.Queue(w.Logger, "tracking-events", functions.QueueBinding, handleDelivery(w.trackingEvents)),
 		"mailbox-read":    invoke.Queue(w.Logger, "mailbox-read", functions.QueueBinding, handle(w.readMailbox)),
-		"mailbox-scan":    invoke.TimerHandler(w.Logger, "mailbox-scan", functions.TimerBinding, w.mailboxScan),
-		"retention":       invoke.TimerHandler(w.Logger, "retention", functions.TimerBinding, w.retention),
-		"sweep":           invoke.TimerHandler(w.Logger, "sweep", functions.TimerBinding, w.sweep),
-		"backup":          invoke.TimerHandler(w.Logger, "backup", functions.TimerBinding, w.backupTables),
+		// Timers go through w.timer, which records each run (timer_runs.go).
+		"mailbox-scan": w.timer("mailbox-scan", w.mailboxScan),
+		"retention":    w.timer("retention", w.retention),
+		"sweep":        w.timer("sweep", w.sweep),
+		"backup":       w.timer("backup", w.backupTables),
 	}
 }
 

@@ -270,12 +270,43 @@ func (i *Issuer) redeemSPA(r *http.Request, f url.Values) (map[string]any, *toke
 }
 
 // spaTokens are the tokens of a signed-in browser: an access token for
-// our API or for Graph, whichever the scopes ask for (one resource per
-// request, as Entra requires), an ID token, a SPA refresh token,
-// client_info. A Graph token carries every permission the user consented
-// to; one not consented is refused (AADSTS65001).
+// our API or for Graph (accessToken), an ID token, a SPA refresh token,
+// client_info.
 func (i *Issuer) spaTokens(u User, scopes []string, nonce string) (map[string]any, *tokenError) {
 	now := time.Now()
+	resp, granted, e := i.accessToken(u, scopes, "", now)
+	if e != nil {
+		return nil, e
+	}
+	for _, s := range []string{"openid", "profile", "offline_access"} {
+		if slices.Contains(scopes, s) {
+			granted = append(granted, s)
+		}
+	}
+	resp["scope"] = strings.Join(granted, " ")
+	idt, e := i.idToken(u, nonce, now)
+	if e != nil {
+		return nil, e
+	}
+	resp["id_token"] = idt
+	rt := newRefreshToken()
+	i.mu.Lock()
+	i.spa[rt] = &spaGrant{user: u, scopes: scopes, expires: now.Add(spaRefreshLifetime)}
+	i.mu.Unlock()
+	resp["refresh_token"] = rt
+	resp["refresh_token_expires_in"] = int(spaRefreshLifetime.Seconds())
+	ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
+	resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
+	return resp, nil
+}
+
+// accessToken answers the access token a user's request asks for: for
+// our API or for Graph, whichever the scopes name (one resource per
+// request, as Entra requires), with the scopes granted; none when they
+// name no resource. A Graph token carries every permission the user
+// consented to; one not consented is refused (AADSTS65001). azp is the
+// client that asked, when it is not the add-in.
+func (i *Issuer) accessToken(u User, scopes []string, azp string, now time.Time) (map[string]any, []string, *tokenError) {
 	resp := map[string]any{"token_type": "Bearer", "expires_in": 3600, "ext_expires_in": 3600}
 	granted := []string{}
 	var asked []string
@@ -290,33 +321,36 @@ func (i *Issuer) spaTokens(u User, scopes []string, nonce string) (map[string]an
 	api, isAPI := i.apiScope(scopes)
 	switch {
 	case graph && isAPI:
-		return nil, terr(http.StatusBadRequest, "invalid_request", 28000, "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope %s is not valid.", strings.Join(scopes, " "))
+		return nil, nil, terr(http.StatusBadRequest, "invalid_request", 28000, "Provided value for the input parameter scope is not valid because it contains more than one resource. Scope %s is not valid.", strings.Join(scopes, " "))
 	case graph:
 		perms, e := i.grantedScopes(u.TenantID, u.ObjectID, asked)
 		if e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 		at, e := i.graphToken(&refreshGrant{tenantID: u.TenantID, objectID: u.ObjectID, upn: u.Email, name: u.Name}, perms, now)
 		if e != nil {
-			return nil, e
+			return nil, nil, e
 		}
 		life := int(i.graphLifetime().Seconds())
 		resp["access_token"], resp["expires_in"], resp["ext_expires_in"] = at, life, life
 		granted = append(granted, strings.Fields(graphScopes(perms))...)
 	case isAPI:
-		at, err := i.Sign(i.Claims(u, now))
+		c := i.Claims(u, now)
+		if azp != "" {
+			c["azp"] = azp
+		}
+		at, err := i.Sign(c)
 		if err != nil {
-			return nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
+			return nil, nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
 		}
 		resp["access_token"] = at
 		granted = append(granted, api)
 	}
-	for _, s := range []string{"openid", "profile", "offline_access"} {
-		if slices.Contains(scopes, s) {
-			granted = append(granted, s)
-		}
-	}
-	resp["scope"] = strings.Join(granted, " ")
+	return resp, granted, nil
+}
+
+// idToken is a user's v2 ID token for our client.
+func (i *Issuer) idToken(u User, nonce string, now time.Time) (string, *tokenError) {
 	id := jwt.MapClaims{
 		"aud": i.ClientID, "iss": i.Authority + "/" + u.TenantID + "/v2.0", "iat": now.Unix(), "nbf": now.Unix(),
 		"exp": now.Add(time.Hour).Unix(), "name": u.Name, "oid": u.ObjectID, "preferred_username": u.Email,
@@ -327,18 +361,9 @@ func (i *Issuer) spaTokens(u User, scopes []string, nonce string) (map[string]an
 	}
 	idt, err := i.Sign(id)
 	if err != nil {
-		return nil, terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
+		return "", terr(http.StatusInternalServerError, "server_error", 90000, "%s", err.Error())
 	}
-	resp["id_token"] = idt
-	rt := newRefreshToken()
-	i.mu.Lock()
-	i.spa[rt] = &spaGrant{user: u, scopes: scopes, expires: now.Add(spaRefreshLifetime)}
-	i.mu.Unlock()
-	resp["refresh_token"] = rt
-	resp["refresh_token_expires_in"] = int(spaRefreshLifetime.Seconds())
-	ci, _ := json.Marshal(map[string]string{"uid": u.ObjectID, "utid": u.TenantID})
-	resp["client_info"] = base64.RawURLEncoding.EncodeToString(ci)
-	return resp, nil
+	return idt, nil
 }
 
 // cors lets the app's own pages (AllowOrigin) read the discovery

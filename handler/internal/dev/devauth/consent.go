@@ -34,6 +34,7 @@ import (
 const (
 	PermissionMailSend      = "Mail.Send"
 	PermissionMailReadBasic = "Mail.ReadBasic"
+	PermissionMailRead      = "Mail.Read"
 )
 
 // permissions are the known permissions with what the consent page says
@@ -43,6 +44,7 @@ var permissions = []struct{ name, title, text string }{
 	{PermissionMailSend, "Send mail as you", "Allows the app to send mail as users in the organization."},
 	{PermissionMailReadBasic, "Read user basic mail",
 		"Allows the app to read email in the signed-in user's mailbox, except for body, bodyPreview, uniqueBody, attachments, extensions, and any extended properties."},
+	{PermissionMailRead, "Read user mail", "Allows the app to read email in user mailboxes."},
 }
 
 // preconsented are the permissions every user has from the start.
@@ -271,7 +273,11 @@ func (i *Issuer) serveDevConsent(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := permissionOf(req.Permission)
 	if !ok {
-		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unknown permission; these are known: Mail.Send, Mail.ReadBasic"})
+		var known []string
+		for _, p := range permissions {
+			known = append(known, p.name)
+		}
+		writeJSON(w, http.StatusBadRequest, map[string]any{"error": "unknown permission; these are known: " + strings.Join(known, ", ")})
 		return
 	}
 	if req.Withdraw {

@@ -2,10 +2,13 @@
 // publishes a JWKS like Entra's (RSA keys with kid, x5t, n, e, issuer; no
 // alg), mints v2 access tokens in Entra's format for test users of two
 // tenants, and answers Entra's v2 token endpoint for the grants the product
-// uses: on-behalf-of, refresh token and client credentials (token.go). It
-// keeps users' consent to Graph's delegated permissions and asks for it in
-// the browser, as Entra does (consent.go). Our production verifier and
-// MSAL cannot tell it from Entra except by URL.
+// uses: on-behalf-of, refresh token and client credentials (token.go), the
+// browser's sign-in with PKCE (authorize.go), and the device code sign-in
+// of a command without a browser, with its page for the user at /dev/device
+// and its automatic approval for unattended runs (device.go). It keeps
+// users' consent to Graph's delegated permissions and asks for it in the
+// browser, as Entra does (consent.go). Our production verifier and MSAL
+// cannot tell it from Entra except by URL.
 package devauth
 
 import (
@@ -93,6 +96,11 @@ type Issuer struct {
 	// may read the issuer's answers across origins (CORS): the app's own
 	// pages; nil allows none.
 	AllowOrigin func(origin string) bool
+	// DeviceUsers are the test users (logins) who approve device code
+	// sign-ins as they are asked for, in order: the first code as
+	// DeviceUsers[0], the second as DeviceUsers[1]; later codes wait for
+	// someone at /dev/device. Set it before serving (device.go).
+	DeviceUsers []string
 
 	key *rsa.PrivateKey
 	kid string
@@ -104,6 +112,10 @@ type Issuer struct {
 	rejected map[string]bool          // hashes of assertions presented before a revocation
 	codes    map[string]*authCode     // authorization codes not yet redeemed
 	spa      map[string]*spaGrant     // SPA refresh tokens
+	devices  map[string]*deviceCode   // device codes by device_code (device.go)
+	public   map[string]*publicGrant  // public clients' refresh tokens (device.go)
+	// deviceNext is how many DeviceUsers have approved a code.
+	deviceNext int
 	// consents are users' consents to Graph permissions (consent.go):
 	// tid/oid → permission → consented (false: withdrawn).
 	consents map[string]map[string]bool
@@ -130,6 +142,8 @@ func NewIssuer(authority, clientID string) (*Issuer, error) {
 		rejected:      map[string]bool{},
 		codes:         map[string]*authCode{},
 		spa:           map[string]*spaGrant{},
+		devices:       map[string]*deviceCode{},
+		public:        map[string]*publicGrant{},
 		consents:      map[string]map[string]bool{},
 		adminConsents: map[string]map[string]bool{},
 		adminRequired: map[string]bool{},
@@ -216,10 +230,10 @@ func (i *Issuer) JWKS() []byte {
 }
 
 // Handler serves the issuer: the JWKS at Entra's paths, an OpenID
-// configuration and the v2 token endpoint per tenant, and development
-// endpoints: GET /dev/users, POST /dev/token {"user":"alice"},
-// POST /dev/revoke {"user":"alice"}, POST /dev/consent and POST /dev/policy
-// (consent.go).
+// configuration, the v2 token, authorize and devicecode endpoints per
+// tenant, and development endpoints: GET /dev/users, POST /dev/token
+// {"user":"alice"}, POST /dev/revoke {"user":"alice"}, POST /dev/consent
+// and POST /dev/policy (consent.go), GET and POST /dev/device (device.go).
 func (i *Issuer) Handler() http.Handler {
 	mux := http.NewServeMux()
 	keys := func(w http.ResponseWriter, r *http.Request) {
@@ -243,6 +257,7 @@ func (i *Issuer) Handler() http.Handler {
 			"jwks_uri":                              i.Authority + "/" + tid + "/discovery/v2.0/keys",
 			"authorization_endpoint":                i.Authority + "/" + tid + "/oauth2/v2.0/authorize",
 			"token_endpoint":                        i.Authority + "/" + tid + "/oauth2/v2.0/token",
+			"device_authorization_endpoint":         i.Authority + "/" + tid + "/oauth2/v2.0/devicecode",
 			"id_token_signing_alg_values_supported": []string{"RS256"},
 		})
 	})
@@ -262,6 +277,9 @@ func (i *Issuer) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"token_type": "Bearer", "expires_in": 3600, "access_token": tok})
 	})
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/token", i.serveToken)
+	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/devicecode", i.serveDeviceCode)
+	mux.HandleFunc("GET /dev/device", i.serveDevicePage)
+	mux.HandleFunc("POST /dev/device", i.serveDeviceAnswer)
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/authorize", i.authorize)
 	mux.HandleFunc("POST /{tenant}/oauth2/v2.0/authorize", i.authorize)
 	mux.HandleFunc("GET /{tenant}/oauth2/v2.0/logout", i.logout)

@@ -112,6 +112,10 @@ func (i *Issuer) token(r *http.Request) (map[string]any, *tokenError) {
 	if grant == "" {
 		return nil, terr(http.StatusBadRequest, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 	}
+	// A device is a public client: its code, not a secret (device.go).
+	if grant == grantDeviceCode || grant == grantDeviceCodeShort {
+		return i.redeemDevice(tenant, f)
+	}
 	// A single-page app is a public client: PKCE, not a secret.
 	if grant == grantAuthorizationCode {
 		if f.Get("client_id") != i.ClientID {
@@ -121,6 +125,9 @@ func (i *Issuer) token(r *http.Request) (map[string]any, *tokenError) {
 	}
 	if grant == grantRefreshToken && f.Get("client_secret") == "" && f.Get("client_id") == i.ClientID {
 		if resp, e, ok := i.redeemSPA(r, f); ok {
+			return resp, e
+		}
+		if resp, e, ok := i.redeemPublic(tenant, f); ok {
 			return resp, e
 		}
 	}

@@ -53,7 +53,18 @@ type Options struct {
 	// "postmark"), whatever their settings point at: the handler then
 	// talks to the service or tool that is already there.
 	External []string
+	// DeviceUsers are the test users who approve the dev issuer's device
+	// code sign-ins automatically, in order (alice, bob: the first code as
+	// alice, the second as bob), so that a command signing in with the
+	// device code flow runs without a person. Empty: the environment's
+	// DEV_DEVICE_USERS (comma-separated); then none, and someone answers
+	// at <issuer>/dev/device.
+	DeviceUsers []string
 }
+
+// DeviceUsersVar is the environment variable read when
+// Options.DeviceUsers is empty.
+const DeviceUsersVar = "DEV_DEVICE_USERS"
 
 // runs tells whether the host serves the stand-in name.
 func (h *Host) runs(name string) bool {
@@ -100,6 +111,13 @@ func New(opts Options) (*Host, error) {
 			return nil, fmt.Errorf("external %q: the stand-ins are entra, graph and postmark", name)
 		}
 	}
+	users := strings.Join(opts.DeviceUsers, ",")
+	if users == "" {
+		users = opts.Getenv(DeviceUsersVar)
+	}
+	if opts.DeviceUsers, err = devauth.ParseDeviceUsers(users); err != nil {
+		return nil, err
+	}
 	// The host never follows redirects on the handler's behalf.
 	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &Host{opts: opts, app: app, logger: opts.Logger, client: client, standInURLs: map[string]string{}}, nil
@@ -119,6 +137,10 @@ func (h *Host) URL() string {
 	defer h.mu.Unlock()
 	return h.httpURL
 }
+
+// DeviceUsers returns the test users who approve device codes
+// automatically, in order.
+func (h *Host) DeviceUsers() []string { return h.opts.DeviceUsers }
 
 // EntraURL returns the dev issuer's base URL, or "" when none is served.
 func (h *Host) EntraURL() string {
@@ -149,14 +171,8 @@ func (h *Host) Run(ctx context.Context, ready func()) error {
 		wg.Go(func() { serveUntil(ctx, srv, ln, errc) })
 	}
 
-	standIns, err := h.standIns()
-	if err != nil {
-		return err
-	}
-	for _, s := range standIns {
-		wg.Go(func() { serveUntil(ctx, s.srv, s.ln, errc) })
-	}
-
+	// Listen before the stand-ins start: the Graph sandbox posts mail for
+	// the inbound domain to the app's webhook at this address.
 	ln, err := net.Listen("tcp", h.opts.Addr)
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", h.opts.Addr, err)
@@ -164,6 +180,17 @@ func (h *Host) Run(ctx context.Context, ready func()) error {
 	h.mu.Lock()
 	h.httpURL = "http://" + ln.Addr().String()
 	h.mu.Unlock()
+
+	standIns, closeStandIns, err := h.standIns()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer closeStandIns()
+	for _, s := range standIns {
+		wg.Go(func() { serveUntil(ctx, s.srv, s.ln, errc) })
+	}
+
 	srv := &http.Server{Handler: h.httpHandler(ctx), ReadHeaderTimeout: 10 * time.Second}
 	wg.Go(func() { serveUntil(ctx, srv, ln, errc) })
 
@@ -215,6 +242,7 @@ func (h *Host) entraServer() (*http.Server, net.Listener, error) {
 	}
 	iss.ClientSecret = h.setting("ENTRA_CLIENT_SECRET")
 	iss.GraphTokenLifetime = h.opts.GraphTokenLifetime
+	iss.DeviceUsers = h.opts.DeviceUsers
 	// The app registration's SPA redirect URI: the web app on this host.
 	// Only its pages may read the issuer's answers in the browser.
 	iss.AllowRedirect = func(uri string) bool {

@@ -17,7 +17,8 @@ import (
 //
 //	POST   /_sandbox/faults              inject: a fault object or an array of them
 //	                                     {"kind":"throttle"|"unavailable"|"timeout-after-accept"|
-//	                                      "timeout-before-accept"|"latency"|"late" (or "429","503","504"),
+//	                                      "timeout-before-accept"|"latency"|"late"|"drop-list-unsubscribe"|
+//	                                      "dkim-without-list-unsubscribe"|"no-dkim" (or "429","503","504"),
 //	                                      "op":"send"|"read", "mailbox":"", "count":1,
 //	                                      "retryAfterSeconds":2, "delayMs":500, "code":"", "message":""}
 //	GET    /_sandbox/faults              the pending faults

@@ -247,7 +247,7 @@ func (s *Sandbox) ExpireDeltaTokens(mailbox string) {
 	mailbox = normalizeMailbox(mailbox)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for m, ms := range s.mailboxes {
+	for m, ms := range s.boxes {
 		if mailbox == "" || m == mailbox {
 			ms.tokens = nil
 		}

@@ -20,7 +20,7 @@ func buildEML(a *Accepted, sub *submission) ([]byte, error) {
 		return rewriteMIME(a, sub.mime), nil
 	}
 	var b bytes.Buffer
-	writeAddressHeader(&b, "From", []Address{{Address: a.Mailbox}})
+	writeAddressHeader(&b, "From", []Address{{Name: a.FromName, Address: a.Mailbox}})
 	if len(a.To) > 0 {
 		writeAddressHeader(&b, "To", a.To)
 	}
@@ -258,7 +258,7 @@ func rewriteMIME(a *Accepted, data []byte) []byte {
 		}
 	}
 	var b bytes.Buffer
-	writeAddressHeader(&b, "From", []Address{{Address: a.Mailbox}})
+	writeAddressHeader(&b, "From", []Address{{Name: a.FromName, Address: a.Mailbox}})
 	hasDate, hasID := false, false
 	for _, f := range fields {
 		name, value, _ := strings.Cut(f, ":")

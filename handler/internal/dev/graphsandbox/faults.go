@@ -38,7 +38,35 @@ const (
 	// https://learn.microsoft.com/en-us/graph/outlook-immutable-id). It
 	// changes no answer and combines with the other kinds.
 	FaultLate FaultKind = "late"
+
+	// The next three break, for the next Count accepted messages, a header
+	// the recipients' copies are promised (transport.go, dkim.go), so that a
+	// check of them can be shown to fail. Like late, they change no answer
+	// and combine with the other kinds.
+
+	// FaultDropListUnsubscribe: Exchange writes neither List-Unsubscribe
+	// (from PidTagListUnsubscribe) nor List-Unsubscribe-Post (from the
+	// PS_INTERNET_HEADERS named property): the .eml, MIMEHeaders and every
+	// recipient's copy lack both.
+	FaultDropListUnsubscribe FaultKind = "drop-list-unsubscribe"
+	// FaultDKIMWithoutListUnsubscribe: the DKIM-Signature's h= list does
+	// not name List-Unsubscribe and List-Unsubscribe-Post, so a receiver
+	// offers no one-click unsubscribe (RFC 8058 section 4).
+	FaultDKIMWithoutListUnsubscribe FaultKind = "dkim-without-list-unsubscribe"
+	// FaultNoDKIM: the message leaves unsigned; receivers write
+	// dkim=none in Authentication-Results.
+	FaultNoDKIM FaultKind = "no-dkim"
 )
+
+// perMessage reports whether the kind applies to accepted messages rather
+// than to the answer of a request.
+func (k FaultKind) perMessage() bool {
+	switch k {
+	case FaultLate, FaultDropListUnsubscribe, FaultDKIMWithoutListUnsubscribe, FaultNoDKIM:
+		return true
+	}
+	return false
+}
 
 // FaultOp is the kind of request a fault applies to.
 type FaultOp string
@@ -139,6 +167,10 @@ func validateFault(f Fault) error {
 		if f.Delay <= 0 {
 			return fmt.Errorf("graphsandbox: a late fault needs a positive delay")
 		}
+	case FaultDropListUnsubscribe, FaultDKIMWithoutListUnsubscribe, FaultNoDKIM:
+		if f.Op == OpRead {
+			return fmt.Errorf("graphsandbox: a %s fault applies to sending only", f.Kind)
+		}
 	default:
 		return fmt.Errorf("graphsandbox: unknown fault kind %q", f.Kind)
 	}
@@ -182,7 +214,7 @@ func (s *Sandbox) takeFaults(mailbox string, op FaultOp) applied {
 	statusTaken := false
 	kept := s.faults[:0]
 	for _, fs := range s.faults {
-		use := (fs.mailbox == "" || fs.mailbox == mailbox) && fs.f.op() == op && fs.f.Kind != FaultLate
+		use := (fs.mailbox == "" || fs.mailbox == mailbox) && fs.f.op() == op && !fs.f.Kind.perMessage()
 		if use && fs.f.Kind != FaultLatency {
 			use = !statusTaken
 		}
@@ -229,23 +261,49 @@ func (s *Sandbox) takeFaults(mailbox string, op FaultOp) applied {
 	return out
 }
 
-// takeLate returns how long the next accepted message of mailbox stays in
-// Drafts: the Delay of the first late fault for it (consumed), else
-// Options.SentItemsDelay. Caller holds s.mu.
-func (s *Sandbox) takeLate(mailbox string) time.Duration {
-	for i, fs := range s.faults {
-		if fs.f.Kind != FaultLate || fs.mailbox != "" && fs.mailbox != mailbox {
-			continue
+// messageFaults are what the per-message faults do to one accepted message.
+type messageFaults struct {
+	// sentDelay is how long it stays in Drafts: a late fault's Delay, else
+	// Options.SentItemsDelay.
+	sentDelay                time.Duration
+	dropListUnsubscribe      bool
+	dkimSkipsListUnsubscribe bool
+	noDKIM                   bool
+}
+
+// takeMessageFaults consumes, for the next accepted message of mailbox, the
+// first pending fault of each per-message kind. Caller holds s.mu.
+func (s *Sandbox) takeMessageFaults(mailbox string) messageFaults {
+	out := messageFaults{sentDelay: s.sentDelay}
+	taken := map[FaultKind]bool{}
+	kept := s.faults[:0]
+	for _, fs := range s.faults {
+		k := fs.f.Kind
+		if k.perMessage() && !taken[k] && (fs.mailbox == "" || fs.mailbox == mailbox) {
+			taken[k] = true
+			switch k {
+			case FaultLate:
+				out.sentDelay = fs.f.Delay
+			case FaultDropListUnsubscribe:
+				out.dropListUnsubscribe = true
+			case FaultDKIMWithoutListUnsubscribe:
+				out.dkimSkipsListUnsubscribe = true
+			case FaultNoDKIM:
+				out.noDKIM = true
+			}
+			if fs.remaining > 0 {
+				fs.remaining--
+			}
 		}
-		if fs.remaining > 0 {
-			fs.remaining--
+		if fs.remaining != 0 {
+			kept = append(kept, fs)
 		}
-		if fs.remaining == 0 {
-			s.faults = append(s.faults[:i:i], s.faults[i+1:]...)
-		}
-		return fs.f.Delay
 	}
-	return s.sentDelay
+	for i := len(kept); i < len(s.faults); i++ {
+		s.faults[i] = nil
+	}
+	s.faults = kept
+	return out
 }
 
 func faultError(f Fault, status int, code, msg string) *graphError {
@@ -307,7 +365,7 @@ func toFaultJSON(f Fault) map[string]any {
 		}
 		m["delayMs"] = d.Milliseconds()
 	}
-	if f.Kind != FaultLatency && f.Kind != FaultLate {
+	if f.Kind != FaultLatency && !f.Kind.perMessage() {
 		timeout := f.Kind == FaultTimeoutAfterAccept || f.Kind == FaultTimeoutBeforeAccept
 		if f.RetryAfter < 0 || timeout && f.RetryAfter == 0 {
 			m["retryAfterSeconds"] = -1

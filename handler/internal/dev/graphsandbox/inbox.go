@@ -100,14 +100,19 @@ type Inbound struct {
 	InReplyTo         string    `json:"inReplyTo"`
 	From              Address   `json:"from"`
 	To                []Address `json:"toRecipients"`
+	Cc                []Address `json:"ccRecipients,omitempty"`
+	ReplyTo           []Address `json:"replyTo,omitempty"`
 	Subject           string    `json:"subject"`
 	ReceivedDateTime  time.Time `json:"receivedDateTime"`
 	SentDateTime      time.Time `json:"sentDateTime"`
 	// Headers are its internetMessageHeaders, as Graph returns them.
 	Headers []Header `json:"internetMessageHeaders"`
-	// Body is its text body (returned to Mail.Read only).
-	Body    string `json:"body"`
-	EMLPath string `json:"emlPath"`
+	// Body is its body (returned to Mail.Read only): text, or HTML when
+	// BodyType says so.
+	Body           string `json:"body"`
+	BodyType       string `json:"bodyType,omitempty"` // "html" or "text" (the default)
+	HasAttachments bool   `json:"hasAttachments,omitempty"`
+	EMLPath        string `json:"emlPath"`
 
 	seq    uint64
 	report string // the message/delivery-status part of an ndr or delay
@@ -148,7 +153,6 @@ func (s *Sandbox) Deliver(req InboxRequest) (Inbound, error) {
 		return Inbound{}, fmt.Errorf("status %q: give an enhanced status code such as 5.1.1 (ndr) or 4.4.7 (delay, 4.x.x only)", status)
 	}
 
-	now := s.now()
 	s.mu.Lock()
 	var orig *Accepted
 	for _, a := range s.accepted {
@@ -161,8 +165,6 @@ func (s *Sandbox) Deliver(req InboxRequest) (Inbound, error) {
 		return Inbound{}, ErrNoSentMessage
 	}
 	o := *orig
-	s.seq++
-	seq := s.seq
 	s.mu.Unlock()
 
 	failed := req.Recipient
@@ -181,18 +183,40 @@ func (s *Sandbox) Deliver(req InboxRequest) (Inbound, error) {
 	} else if req.Recipient != "" {
 		return Inbound{}, errors.New("recipient is for an ndr or a delay; use from for a reply")
 	}
+	return s.report(o, reportRequest{kind: kind, from: req.From, recipient: failed, status: status,
+		newConversation: req.NewConversation, at: s.now()})
+}
 
+// reportRequest is a validated InboxRequest: what to put into the Inbox of
+// the sender of a message, and when it arrives.
+type reportRequest struct {
+	kind            string
+	from            string // reply only
+	recipient       string // ndr, delay: the failed or delayed address
+	status          string // ndr, delay
+	newConversation bool
+	at              time.Time
+}
+
+// report makes the reply, NDR or delay notice about o and records it.
+func (s *Sandbox) report(o Accepted, req reportRequest) (Inbound, error) {
+	kind, failed, status := req.kind, req.recipient, req.status
+	rcpts := o.Recipients()
+	s.mu.Lock()
+	s.seq++
+	seq := s.seq
+	s.mu.Unlock()
 	in := Inbound{
 		ID: newItemID(), Mailbox: o.Mailbox, Kind: kind, ConversationID: o.ConversationID, InReplyTo: o.MessageID,
-		ReceivedDateTime: now, SentDateTime: now, seq: seq,
+		ReceivedDateTime: req.at, SentDateTime: req.at, seq: seq,
 	}
-	if req.NewConversation {
+	if req.newConversation {
 		in.ConversationID = newConversationID()
 	}
 	senderDomain := domainOf(o.Mailbox)
 	switch kind {
 	case InboxReply:
-		from := Address{Address: req.From}
+		from := Address{Address: req.from}
 		if from.Address == "" {
 			switch {
 			case len(o.To) > 0:
@@ -215,7 +239,13 @@ func (s *Sandbox) Deliver(req InboxRequest) (Inbound, error) {
 			if status[0] == '4' {
 				code = "450"
 			}
-			in.Body = fmt.Sprintf("Your message to %s couldn't be delivered.\r\n\r\nDiagnostic information for administrators:\r\n\r\nGenerating server: sandbox.graph.local\r\n\r\n%s\r\nRemote server returned '%s %s RESOLVER.ADR.RecipNotFound; not found [sandbox]'\r\n", failed, failed, code, status)
+			reason := "RESOLVER.ADR.RecipNotFound; not found"
+			if status == "5.1.10" {
+				// Another Exchange Online organisation has no such
+				// recipient (the 5.1.10 page cited in transport.go).
+				reason = "RESOLVER.ADR.RecipientNotFound; Recipient not found by SMTP address lookup"
+			}
+			in.Body = fmt.Sprintf("Your message to %s couldn't be delivered.\r\n\r\nDiagnostic information for administrators:\r\n\r\nGenerating server: sandbox.graph.local\r\n\r\n%s\r\nRemote server returned '%s %s %s [sandbox]'\r\n", failed, failed, code, status, reason)
 		} else {
 			action, code = "delayed", "451"
 			in.Subject = "Delivery delayed: " + o.Subject

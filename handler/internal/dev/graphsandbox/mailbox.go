@@ -134,7 +134,7 @@ func (s *Sandbox) views(mailbox string, now time.Time) []view {
 		v := view{
 			seq: a.Seq, created: a.Time, modified: a.Time, received: a.Time, sent: a.Time,
 			internetMessageID: a.MessageID, conversationID: a.ConversationID, subject: a.Subject,
-			importance: "normal", from: &Address{Address: a.Mailbox},
+			importance: "normal", from: &Address{Name: a.FromName, Address: a.Mailbox},
 			to: a.To, cc: a.Cc, bcc: a.Bcc, replyTo: a.ReplyTo, isRead: true,
 			bodyType: a.BodyType, body: a.Body, hasAttachments: len(a.Attachments) > 0,
 		}
@@ -156,13 +156,17 @@ func (s *Sandbox) views(mailbox string, now time.Time) []view {
 			continue
 		}
 		from := in.From
+		bodyType := in.BodyType
+		if bodyType == "" {
+			bodyType = "text"
+		}
 		out = append(out, view{
 			id: in.ID, folder: FolderInbox, seq: in.seq, appeared: in.ReceivedDateTime,
 			created: in.ReceivedDateTime, modified: in.ReceivedDateTime,
 			received: in.ReceivedDateTime, sent: in.SentDateTime,
 			internetMessageID: in.InternetMessageID, conversationID: in.ConversationID,
-			subject: in.Subject, importance: "normal", from: &from, to: in.To,
-			headers: in.Headers, bodyType: "text", body: in.Body,
+			subject: in.Subject, importance: "normal", from: &from, to: in.To, cc: in.Cc, replyTo: in.ReplyTo,
+			headers: in.Headers, bodyType: bodyType, body: in.Body, hasAttachments: in.HasAttachments,
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {

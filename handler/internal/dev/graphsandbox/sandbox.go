@@ -45,8 +45,18 @@
 //   - The body may also be base64 MIME (Content-Type: text/plain); recipients
 //     then come from its To, Cc and Bcc.
 //
-// The sandbox starts no goroutines: the Drafts → Sent Items timeline is
-// computed from the clock when read. Close aborts requests waiting on an
+// Between its own mailboxes (Options.Mailboxes) the sandbox delivers mail
+// as Exchange Online does: the recipient's Inbox gets the message with the
+// headers Exchange writes (List-Unsubscribe from the extended properties, a
+// DKIM-Signature and Authentication-Results between organisations), an
+// unknown address at one of their domains an NDR, and mail for another
+// domain with a Relay (Postmark's inbound domain) is handed to it
+// (transport.go, dkim.go). Faults can break each of those headers.
+//
+// The Drafts → Sent Items timeline and deliveries into mailboxes are
+// computed from the clock when read: the sandbox starts no goroutine of its
+// own. A hand-over to a Relay waits on a timer until its message leaves
+// Drafts; Close stops those timers and aborts requests waiting on an
 // injected latency.
 package graphsandbox
 
@@ -130,6 +140,20 @@ type Options struct {
 	// Now is the clock for rate windows, Date headers, file names and the
 	// Drafts → Sent Items timeline. Nil: time.Now.
 	Now func() time.Time
+
+	// Mailboxes are the mailboxes of the sandbox's organisations (the dev
+	// users). A message sent to one of their addresses is delivered to its
+	// Inbox as Exchange Online would show it to the recipient; a message
+	// to another address at one of their domains comes back to the sender
+	// as a non-delivery report (transport.go). Without Mailboxes nothing is
+	// delivered: messages are only kept as sent.
+	Mailboxes []Mailbox
+
+	// Relays receive, by domain (case-insensitive), the messages sent to
+	// an address of a domain outside the sandbox's organisations, as that
+	// domain's mail servers would over SMTP: e.g. the inbound domain of
+	// Postmark (postmarksandbox.Inbound). Other domains receive nothing.
+	Relays map[string]Relay
 }
 
 // Sandbox is the fake Graph. Create it with New; it is safe for concurrent use.
@@ -147,15 +171,22 @@ type Sandbox struct {
 	sentDelay   time.Duration
 	deltaTokens int
 
+	mailboxes map[string]Mailbox // Options.Mailboxes by normalized address
+	domains   map[string]bool    // the domains of Options.Mailboxes
+	relays    map[string]Relay   // Options.Relays by lower-case domain
+
 	done      chan struct{}
 	closeOnce sync.Once
 
-	mu        sync.Mutex
-	seq       uint64
-	mailboxes map[string]*mailboxState
-	accepted  []*Accepted
-	inbox     []*Inbound
-	faults    []*faultState
+	mu       sync.Mutex
+	seq      uint64
+	boxes    map[string]*mailboxState
+	accepted []*Accepted
+	inbox    []*Inbound
+	faults   []*faultState
+	// relaying are the hand-overs to Relays waiting for their message to
+	// leave Drafts; Close stops them.
+	relaying map[*time.Timer]bool
 }
 
 type mailboxState struct {
@@ -189,7 +220,7 @@ func New(opts Options) (*Sandbox, error) {
 		sentDelay:   opts.SentItemsDelay,
 		deltaTokens: orDefault(opts.DeltaTokens, DefaultDeltaTokens),
 		done:        make(chan struct{}),
-		mailboxes:   map[string]*mailboxState{},
+		boxes:       map[string]*mailboxState{},
 	}
 	if s.maxReq < 0 || s.maxAtt < 0 || s.maxRcpt < 0 || s.deltaTokens < 0 {
 		return nil, errors.New("graphsandbox: size, recipient and token limits must not be negative")
@@ -205,6 +236,9 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if err := s.setOrganisations(opts.Mailboxes, opts.Relays); err != nil {
+		return nil, err
 	}
 	if s.dir == "" {
 		d, err := os.MkdirTemp("", "graphsandbox-")
@@ -229,9 +263,18 @@ func orDefault(v, d int) int {
 func (s *Sandbox) Dir() string { return s.dir }
 
 // Close makes requests waiting on an injected latency answer at once
-// (503). The sandbox keeps answering afterwards; it owns no goroutines.
+// (503) and drops the hand-overs to Relays still waiting for their message
+// to leave Drafts. The sandbox keeps answering afterwards.
 func (s *Sandbox) Close() error {
-	s.closeOnce.Do(func() { close(s.done) })
+	s.closeOnce.Do(func() {
+		close(s.done)
+		s.mu.Lock()
+		for t := range s.relaying {
+			t.Stop()
+		}
+		s.relaying = nil
+		s.mu.Unlock()
+	})
 	return nil
 }
 

@@ -12,8 +12,11 @@ import (
 // Accepted is a message the sandbox accepted (answered 202, or 504 after
 // accepting it).
 type Accepted struct {
-	Seq             uint64    `json:"seq"`
-	Mailbox         string    `json:"mailbox"` // normalized: lower case
+	Seq     uint64 `json:"seq"`
+	Mailbox string `json:"mailbox"` // normalized: lower case
+	// FromName is the display name written in From: the Name of the
+	// sender's Options.Mailboxes entry, if any.
+	FromName        string    `json:"fromName,omitempty"`
 	Time            time.Time `json:"time"`
 	RequestID       string    `json:"requestId"`
 	ClientRequestID string    `json:"clientRequestId"`
@@ -94,10 +97,10 @@ func (s *Sandbox) acquire(mailbox string) (func(), *graphError) {
 }
 
 func (s *Sandbox) mailbox(m string) *mailboxState {
-	ms := s.mailboxes[m]
+	ms := s.boxes[m]
 	if ms == nil {
 		ms = &mailboxState{}
-		s.mailboxes[m] = ms
+		s.boxes[m] = ms
 	}
 	return ms
 }
@@ -155,21 +158,31 @@ func (s *Sandbox) reserve(ms *mailboxState, now time.Time, recipients int) (uint
 	return s.seq, nil
 }
 
-// accept applies the rate limits, writes the .eml and records the message.
-// The Sent Items copy appears after the message's delay: Options.SentItemsDelay,
-// or a late fault's Delay (see takeLate).
+// accept applies the rate limits, writes the .eml, records the message
+// and delivers it (transport.go). The Sent Items copy appears after the
+// message's delay: Options.SentItemsDelay, or a late fault's Delay (see
+// takeMessageFaults).
 func (s *Sandbox) accept(mailbox string, rc *reqCtx, sub *submission, timedOut bool) *graphError {
 	now := s.now()
 	s.mu.Lock()
 	ms := s.mailbox(mailbox)
 	seq, e := s.reserve(ms, now, sub.recipients())
-	var sentDelay time.Duration
+	var mf messageFaults
 	if e == nil {
-		sentDelay = s.takeLate(mailbox)
+		mf = s.takeMessageFaults(mailbox)
 	}
 	s.mu.Unlock()
 	if e != nil {
 		return e
+	}
+	if mf.dropListUnsubscribe {
+		var kept []Header
+		for _, h := range sub.mimeHeaders {
+			if !isListUnsubscribe(h.Name) {
+				kept = append(kept, h)
+			}
+		}
+		sub.mimeHeaders = kept
 	}
 	messageID := sub.internetMessageID
 	if messageID == "" {
@@ -177,8 +190,8 @@ func (s *Sandbox) accept(mailbox string, rc *reqCtx, sub *submission, timedOut b
 		messageID = generatedMessageID(seq)
 	}
 	a := &Accepted{
-		Seq: seq, Mailbox: mailbox, Time: now, RequestID: rc.requestID, ClientRequestID: rc.clientRequestID,
-		MessageID: messageID, ConversationID: newConversationID(), SentItemsAt: now.Add(sentDelay),
+		Seq: seq, Mailbox: mailbox, FromName: s.mailboxes[mailbox].Name, Time: now, RequestID: rc.requestID, ClientRequestID: rc.clientRequestID,
+		MessageID: messageID, ConversationID: newConversationID(), SentItemsAt: now.Add(mf.sentDelay),
 		draftID: newItemID(), sentID: newItemID(),
 		Subject: sub.subject, BodyType: sub.bodyType, Body: sub.body,
 		To: sub.to, Cc: sub.cc, Bcc: sub.bcc, ReplyTo: sub.replyTo, Headers: sub.headers, MIMEHeaders: sub.mimeHeaders,
@@ -196,7 +209,15 @@ func (s *Sandbox) accept(mailbox string, rc *reqCtx, sub *submission, timedOut b
 	if a.Headers == nil {
 		a.Headers = []Header{}
 	}
-	path, err := s.writeEML(a, sub)
+	data, err := buildEML(a, sub)
+	if err == nil && mf.dropListUnsubscribe {
+		// A MIME submission may carry the headers itself.
+		data = dropFields(data, "List-Unsubscribe", "List-Unsubscribe-Post")
+	}
+	var path string
+	if err == nil {
+		path, err = s.writeEML(a, data)
+	}
 	if err != nil {
 		s.mu.Lock()
 		for i, x := range ms.sends {
@@ -212,16 +233,22 @@ func (s *Sandbox) accept(mailbox string, rc *reqCtx, sub *submission, timedOut b
 	s.mu.Lock()
 	s.accepted = append(s.accepted, a)
 	s.mu.Unlock()
+	if err := s.deliver(a, data, mf); err != nil {
+		// Accepted all the same: Exchange answers before it delivers.
+		return gerr(http.StatusInternalServerError, CodeUnknownError, "The sandbox accepted the message but could not deliver it: %v", err)
+	}
 	return nil
+}
+
+// isListUnsubscribe reports whether a header is List-Unsubscribe or
+// List-Unsubscribe-Post.
+func isListUnsubscribe(name string) bool {
+	return strings.EqualFold(name, "List-Unsubscribe") || strings.EqualFold(name, "List-Unsubscribe-Post")
 }
 
 // writeEML writes the message to <dir>/<mailbox>/<timestamp>-<seq>.eml,
 // atomically (a temporary file renamed).
-func (s *Sandbox) writeEML(a *Accepted, sub *submission) (string, error) {
-	data, err := buildEML(a, sub)
-	if err != nil {
-		return "", err
-	}
+func (s *Sandbox) writeEML(a *Accepted, data []byte) (string, error) {
 	dir := filepath.Join(s.dir, safeFolder(a.Mailbox))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", err
@@ -343,7 +370,7 @@ func (s *Sandbox) Reset() {
 	defer s.mu.Unlock()
 	s.accepted = nil
 	s.inbox = nil
-	for _, ms := range s.mailboxes {
+	for _, ms := range s.boxes {
 		ms.sends = nil
 		ms.tokens = nil
 	}

@@ -19,7 +19,16 @@ import (
 //	                                 count Email API requests answer status (see Sandbox.Fail)
 //	GET    /_sandbox/fail            the failures still to be answered
 //	DELETE /_sandbox/fail            drop them
+//	GET    /_sandbox/inbound         the messages received for the inbound domain and what the
+//	                                 webhook answered (JSON array of InboundPost; 404 without Options.Inbound)
 func (s *Sandbox) controlRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /_sandbox/inbound", func(w http.ResponseWriter, r *http.Request) {
+		if s.inbound == nil {
+			controlError(w, http.StatusNotFound, "no inbound side: the local host starts one when INBOUND_ADDRESS and the inbound webhook's user and password are set")
+			return
+		}
+		writeJSON(w, http.StatusOK, s.inbound.Posts())
+	})
 	mux.HandleFunc("GET /_sandbox/messages", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, nonNil(s.Messages()))
 	})

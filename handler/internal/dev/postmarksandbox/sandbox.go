@@ -1,5 +1,7 @@
 // Package postmarksandbox is a local stand-in for the part of Postmark's
-// outbound Email API the product calls: POST /email (and POST /email/batch).
+// outbound Email API the product calls: POST /email (and POST /email/batch),
+// and for its inbound side: messages received for the inbound domain are
+// posted to the app's inbound webhook (inbound.go).
 //
 // It answers as Postmark documents (see ../shared/reference/postmark-and-security.md
 // §6, from Postmark's "Email API" and "API overview" pages and the
@@ -55,6 +57,9 @@ type Options struct {
 	// Dir, when set, receives each accepted email as <MessageID>.json. It is
 	// created on the first write.
 	Dir string
+	// Inbound, when set, is the inbound side whose posts GET
+	// /_sandbox/inbound lists (inbound.go).
+	Inbound *Inbound
 }
 
 // Header is one custom email header.
@@ -104,8 +109,9 @@ type Failure struct {
 
 // Sandbox is the fake Postmark. Create it with New.
 type Sandbox struct {
-	token string
-	dir   string
+	token   string
+	dir     string
+	inbound *Inbound
 
 	mu       sync.Mutex
 	messages []Message
@@ -116,7 +122,7 @@ type Sandbox struct {
 // New returns a sandbox with no messages, no inactive recipients and no
 // injected failures.
 func New(opts Options) *Sandbox {
-	return &Sandbox{token: opts.ServerToken, dir: opts.Dir, inactive: map[string]bool{}}
+	return &Sandbox{token: opts.ServerToken, dir: opts.Dir, inbound: opts.Inbound, inactive: map[string]bool{}}
 }
 
 // Handler returns the HTTP handler: the Email API at /email and
