@@ -14,7 +14,7 @@ log=$(mktemp -t azurite.XXXXXX.log)
 key='Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=='
 # Besides the default account, spare ones: tests that run their own
 # functions host in parallel each take one, so no two hosts share queues.
-spare=$(for i in $(seq -w 1 40); do printf 'e2e%s ' "$i"; done)
+spare=$(for i in $(seq -w 1 99); do printf 'e2e%s ' "$i"; done)
 AZURITE_ACCOUNTS="devstoreaccount1:$key"
 for a in $spare; do AZURITE_ACCOUNTS="$AZURITE_ACCOUNTS;$a:$key"; done
 export AZURITE_ACCOUNTS
