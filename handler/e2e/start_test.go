@@ -113,7 +113,7 @@ func TestScheduledStart(t *testing.T) {
 		t.Fatalf("data %v", data)
 	}
 	h.sendTemplate(t, "alice", token, template{Subject: "Hi {{First name}} " + tag, HTML: "<p>Hello</p>"})
-	h.waitStatus(t, tok, id, 15*time.Second, "scheduled")
+	h.waitStatus(t, tok, id, time.Minute, "scheduled")
 	// The handler dies while the campaign waits.
 	h.killHandler(t)
 	h.nothingSentBefore(t, tag, at)
