@@ -2,6 +2,7 @@ package app
 
 import (
 	"io"
+	"mailmerge/handler/internal/web"
 	"net/http"
 	"strconv"
 	"strings"
@@ -101,31 +102,9 @@ func renderPage(w io.Writer, d pageData) error {
 	return err
 }
 
-// escapeHTML is s escaped for HTML text, as html/template escapes it.
-func escapeHTML(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case 0:
-			b.WriteRune('\uFFFD')
-		case '"':
-			b.WriteString("&#34;")
-		case '&':
-			b.WriteString("&amp;")
-		case '\'':
-			b.WriteString("&#39;")
-		case '+':
-			b.WriteString("&#43;")
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
-}
+// escapeHTML is s escaped for HTML text, as html/template escapes it
+// (the web app's own escaper: one for the whole handler).
+var escapeHTML = web.EscapeHTML
 
 type pageData struct {
 	Title, Text, Button string

@@ -187,9 +187,9 @@ func build(c Config) (*built, error) {
 			case ".ImportMap":
 				return string(importMap), nil
 			case ".Settings":
-				return escapeHTML(string(settings)), nil
+				return EscapeHTML(string(settings)), nil
 			case ".OfficeJS":
-				return escapeHTML(OfficeJS), nil
+				return EscapeHTML(OfficeJS), nil
 			}
 			if arg, ok := strings.CutPrefix(action, "asset "); ok {
 				name, err := strconv.Unquote(strings.TrimSpace(arg))
@@ -200,7 +200,7 @@ func build(c Config) (*built, error) {
 				if !ok {
 					return "", fmt.Errorf("no file %s", name)
 				}
-				return escapeHTML(u), nil
+				return EscapeHTML(u), nil
 			}
 			return "", fmt.Errorf("{{%s}} is none of .ImportMap, .Settings, .OfficeJS or asset \"<file>\"", action)
 		})
@@ -317,9 +317,9 @@ func fill(name, text string, value func(action string) (string, error)) (string,
 	}
 }
 
-// escapeHTML is s escaped for HTML text or a quoted attribute, as
+// EscapeHTML is s escaped for HTML text or a quoted attribute, as
 // html/template escapes it.
-func escapeHTML(s string) string {
+func EscapeHTML(s string) string {
 	var b strings.Builder
 	for _, r := range s {
 		switch r {
